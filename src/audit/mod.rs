@@ -1,0 +1,59 @@
+//! The audit log: signed, hash-chained records in SQLite.
+//!
+//! Owns the record layout (the exact signed bytes, documented in
+//! docs/audit-format.md), the signing key file, appending under concurrency without
+//! forking the chain, verification, and show/export formatting. It never sees an
+//! unredacted secret: callers redact before building an [`Entry`].
+
+use crate::identity::Requester;
+use serde::{Deserialize, Serialize};
+
+/// What kind of record this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// Written (durably) before the command starts, or when it is refused.
+    Decision,
+    /// Written after the command ends.
+    Outcome,
+}
+
+/// Who decided, and through which channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApproverRecord {
+    pub name: String,
+    /// "policy", "slack", "teams", "web", "cli", "break-glass", ...
+    pub channel: String,
+}
+
+/// The content of one record as the caller supplies it. The store adds sequence,
+/// time, previous hash and signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub kind: RecordKind,
+    pub requester: Requester,
+    /// Redacted argv as given to gate.
+    pub command: Vec<String>,
+    /// Hex SHA-256 action digest (argv, cwd, resolved executable).
+    pub action_digest: String,
+    pub cwd: String,
+    /// Names of the rules that decided.
+    pub rules: Vec<String>,
+    /// "allow", "deny", "approved", "rejected", "timeout", "cancelled", "error", ... for
+    /// decision records; "exited" or "signalled" (or "failed" when it did not start) for outcomes.
+    pub decision: String,
+    pub approvers: Vec<ApproverRecord>,
+    /// The requester's `--reason`, or the policy's reason for a deny (redacted).
+    pub reason: Option<String>,
+    pub break_glass: bool,
+    /// Outcome records: exit code when the command exited.
+    pub exit_code: Option<i32>,
+    /// Outcome records: signal number when the command died of a signal.
+    pub signal: Option<i32>,
+    /// Outcome records: wall-clock duration in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// Outcome records: sequence number of the decision record this closes.
+    pub decision_seq: Option<u64>,
+    /// The broker's signature over the approval, when a person decided (base64/hex as given).
+    pub broker_signature: Option<String>,
+}

@@ -1,0 +1,185 @@
+//! The policy language: parse, validate, normalise and evaluate.
+//!
+//! Everything here is pure: it takes text and request values and returns data. It
+//! never reads files, the environment or the clock, so every decision can be tested
+//! without a real user, host or filesystem. Loading, caching and permission checks
+//! live in `crate::paths` and the command implementations.
+
+mod diagnostic;
+mod evaluate;
+mod normalise;
+mod parse;
+mod pattern;
+
+pub use diagnostic::Diagnostic;
+pub use evaluate::{CommandVerdict, RuleMatch, Verdict};
+pub use normalise::{SimpleCommand, normalise, normalise_line};
+pub use pattern::{Glob, Pattern, PatternError};
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The embedded default policy used when no policy file exists anywhere.
+pub const DEFAULT_POLICY: &str = include_str!("default.toml");
+
+/// What a rule, or the whole evaluation, says about a command.
+/// Ordered by strictness so `max` gives "strictest wins".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Approve,
+    Deny,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Approve => "approve",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+/// A parsed, validated policy. Serializable so a compiled policy can be cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub version: u32,
+    /// What an unmatched command gets.
+    pub default: Action,
+    /// What a command that cannot be analysed statically gets.
+    pub opaque: Action,
+    pub people: BTreeMap<String, Person>,
+    /// Group name -> member person names.
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub approval: ApprovalSettings,
+    pub rules: Vec<Rule>,
+    /// Extra redaction regexes from `[redact] patterns = [...]` (validated to compile).
+    pub redact: Vec<String>,
+    pub tests: Vec<TestCase>,
+}
+
+/// One person with their identities on each channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub unix: Option<String>,
+    pub slack: Option<String>,
+    pub email: Option<String>,
+    pub teams: Option<String>,
+    pub github: Option<String>,
+}
+
+/// `[approval]` defaults, and the resolved settings of one approve rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalSettings {
+    /// Entries as written: a person name, `group:NAME`, or `unix:LOGIN`-style identities.
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    pub name: String,
+    pub action: Action,
+    /// Shown to the user when this rule denies or asks.
+    pub reason: Option<String>,
+    pub patterns: Vec<Pattern>,
+    pub conditions: Conditions,
+    /// Per-rule overrides of `[approval]`; `None` means use the default.
+    pub approvers: Option<Vec<String>>,
+    pub quorum: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub require_reason: bool,
+    pub break_glass: bool,
+}
+
+/// Optional conditions; a rule matches only when all present conditions hold.
+/// Values are globs (same syntax as pattern tokens).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conditions {
+    pub env: BTreeMap<String, Glob>,
+    pub cwd: Option<Glob>,
+    pub actor: Option<Glob>,
+    pub agent: Option<Glob>,
+    pub ci: Option<Glob>,
+}
+
+/// A `[[test]]` case: a command line (split like a shell line) and the expected decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestCase {
+    pub command: String,
+    pub expect: Action,
+    /// Optional request context for the case.
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<String>,
+    pub actor: Option<String>,
+    pub agent: Option<String>,
+    pub ci: Option<String>,
+    /// 1-based line of the `[[test]]` header, for reporting.
+    pub line: usize,
+}
+
+/// Everything evaluation may look at. Built by the caller from the real process
+/// state (or by tests from literals).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    /// The requesting OS user (login name).
+    pub actor: String,
+    /// Detected agent, e.g. "claude-code", if any.
+    pub agent: Option<String>,
+    /// Detected CI system, e.g. "github", if any.
+    pub ci: Option<String>,
+}
+
+/// The resolved approval requirement of an `approve` verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequirement {
+    /// Rule names that asked for approval.
+    pub rules: Vec<String>,
+    /// Approver person names, groups expanded.
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub timeout: Duration,
+    pub require_reason: bool,
+    pub break_glass: bool,
+}
+
+impl Policy {
+    /// Parse and validate policy text. `path` is only used to label diagnostics.
+    /// On failure every problem found is returned, not just the first.
+    pub fn parse(source: &str, path: &str) -> Result<Policy, Vec<Diagnostic>> {
+        parse::parse(source, path)
+    }
+
+    /// Decide a request. Pure: same policy + request, same verdict.
+    pub fn evaluate(&self, request: &Request) -> Verdict {
+        evaluate::evaluate(self, request)
+    }
+
+    /// Run the policy's own `[[test]]` cases.
+    pub fn run_tests(&self) -> Vec<TestOutcome> {
+        evaluate::run_tests(self)
+    }
+}
+
+/// The result of one `[[test]]` case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestOutcome {
+    pub case: TestCase,
+    pub actual: Action,
+    /// The verdict's one-line reason, to explain a failure.
+    pub reason: String,
+}
+
+impl TestOutcome {
+    pub fn passed(&self) -> bool {
+        self.actual == self.case.expect
+    }
+}
