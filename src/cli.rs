@@ -1,1 +1,143 @@
-//! TODO
+//! The command line: argument definitions only. Each subcommand's behaviour lives
+//! in `crate::commands`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gate",
+    version,
+    about = "Put a verified human decision in front of privileged commands",
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    override_usage = "gate [--policy FILE] [--reason TEXT] [--json] -- COMMAND [ARG...]\n       gate <SUBCOMMAND>",
+    after_help = "Exit status: the command's own, or 128+N when it died of signal N.\n\
+gate's own outcomes: 100 denied by policy, 101 denied by a person, 102 approval timed out,\n\
+103 needs approval (no channel), 104 cancelled, 105 bad policy, 106 audit failure,\n\
+107 audit verification failed, 108 policy tests failed, 109 approval invalid, 110 usage,\n\
+111 internal error, 126 not executable, 127 not found."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of the wrap-and-run form.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub policy: PolicyArg,
+
+    /// Why you are running this (sent to approvers, kept in the audit log).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Print gate's own result as one JSON object on stderr instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct PolicyArg {
+    /// Policy file (default: $GATE_POLICY, ./.gate/policy.toml, the XDG config
+    /// policy, then the built-in default).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide and explain, run nothing.
+    Check {
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// The command to decide, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
+    /// Validate a policy or run its `[[test]]` cases.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Write a starter policy and a signing key (never overwrites).
+    Init,
+    /// Read, verify and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Report every error in a policy (including failing `[[test]]` cases).
+    Lint {
+        /// Policy file (default: the one gate would use).
+        file: Option<PathBuf>,
+    },
+    /// Run the policy's `[[test]]` cases.
+    Test {
+        /// Policy file (default: the one gate would use).
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Show records as a table, oldest first.
+    Show(ShowArgs),
+    /// Check every signature and the hash chain.
+    Verify {
+        /// Verify with this public key (PEM) instead of the local signing key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Export records as JSON lines or CSV.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Print the audit log's public key (PEM).
+    Pubkey,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct FilterArgs {
+    /// Only the newest N records.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only records at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records with this decision (allow, deny, approved, exited, …).
+    #[arg(long, value_name = "DECISION")]
+    pub decision: Option<String>,
+    /// Only records of this user.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Only records whose command contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}

@@ -1,1 +1,133 @@
-//! TODO
+//! The one place that turns a failure into text on stderr and an exit code.
+//!
+//! Every outcome gate owns has a named exit code here, documented in the README.
+//! The wrapped command's own exit status is passed through untouched; gate's codes
+//! sit in the 100–111 block, away from the codes commands commonly use
+//! (0–2, 126, 127, 128+N).
+
+use crate::paths::InsecureFile;
+use crate::policy::Diagnostic;
+use std::path::PathBuf;
+
+/// Named exit codes. The wrapped command's own status is used when it ran.
+pub mod exit {
+    /// The command ran and succeeded, or a gate subcommand succeeded.
+    pub const OK: u8 = 0;
+    /// The policy denied the command; nothing ran.
+    pub const DENIED: u8 = 100;
+    /// An approver denied the request; nothing ran.
+    pub const REJECTED: u8 = 101;
+    /// No decision arrived before the request's timeout; nothing ran.
+    pub const TIMED_OUT: u8 = 102;
+    /// The command needs approval and no approval channel could be reached; nothing ran.
+    pub const NEEDS_APPROVAL: u8 = 103;
+    /// The requester cancelled while waiting (Ctrl-C); nothing ran.
+    pub const CANCELLED: u8 = 104;
+    /// The policy (or another config file) is invalid or insecure; nothing ran.
+    pub const BAD_POLICY: u8 = 105;
+    /// The audit log could not be written or read; nothing ran.
+    pub const AUDIT_FAILED: u8 = 106;
+    /// `gate audit verify` found a tampered or broken log.
+    pub const VERIFY_FAILED: u8 = 107;
+    /// `gate policy test` / `lint` found failing `[[test]]` cases.
+    pub const POLICY_TESTS_FAILED: u8 = 108;
+    /// An approval did not verify (signature, digest, expiry); nothing ran.
+    pub const APPROVAL_INVALID: u8 = 109;
+    /// Bad command-line usage.
+    pub const USAGE: u8 = 110;
+    /// An unexpected internal error.
+    pub const INTERNAL: u8 = 111;
+    /// The command was found but could not be executed.
+    pub const NOT_EXECUTABLE: u8 = 126;
+    /// The command was not found.
+    pub const NOT_FOUND: u8 = 127;
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad command-line usage (clap renders its own text).
+    Usage(String),
+    /// Denied by policy; `reason` names the rule.
+    Denied { reason: String },
+    /// The command needs approval and no channel is configured or reachable.
+    NeedsApproval { reason: String, hint: String },
+    /// The policy file is invalid; every diagnostic, rendered.
+    Policy { diagnostics: Vec<Diagnostic>, color: bool },
+    /// A file that decides what runs is writable by others.
+    Insecure(InsecureFile),
+    /// A file could not be read or written.
+    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    /// `[[test]]` cases failed.
+    PolicyTests { failed: usize, total: usize },
+    /// The audit log could not be opened or written.
+    Audit(String),
+    /// `gate audit verify` found a problem.
+    Verify(String),
+    /// The command could not be found.
+    NotFound { program: String },
+    /// The command could not be executed.
+    NotExecutable { program: String, source: std::io::Error },
+    /// A refusal with its own message and code (e.g. `gate init` finding files).
+    Refused { message: String, code: u8 },
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Denied { .. } => exit::DENIED,
+            Error::NeedsApproval { .. } => exit::NEEDS_APPROVAL,
+            Error::Policy { .. } | Error::Insecure(_) => exit::BAD_POLICY,
+            Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
+            Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
+            Error::Audit(_) => exit::AUDIT_FAILED,
+            Error::Verify(_) => exit::VERIFY_FAILED,
+            Error::NotFound { .. } => exit::NOT_FOUND,
+            Error::NotExecutable { .. } => exit::NOT_EXECUTABLE,
+            Error::Refused { code, .. } => *code,
+        }
+    }
+
+    /// The text for stderr: one line (policy errors render each diagnostic).
+    pub fn render(&self) -> String {
+        match self {
+            Error::Usage(text) => text.trim_end().to_string(),
+            Error::Denied { reason } => format!("gate: denied: {reason}"),
+            Error::NeedsApproval { reason, hint } => {
+                format!("gate: needs approval: {reason}; {hint}")
+            }
+            Error::Policy { diagnostics, color } => {
+                let mut text: String =
+                    diagnostics.iter().map(|d| d.render(*color)).collect::<Vec<_>>().join("\n");
+                let n = diagnostics.len();
+                text.push_str(&format!(
+                    "\ngate: the policy has {n} error{}; nothing was run",
+                    if n == 1 { "" } else { "s" }
+                ));
+                text
+            }
+            Error::Insecure(file) => format!("gate: refusing insecure file: {file}"),
+            Error::Io { path, action, source } => {
+                format!("gate: cannot {action} {}: {source}", path.display())
+            }
+            Error::PolicyTests { failed, total } => {
+                format!("gate: {failed} of {total} policy tests failed")
+            }
+            Error::Audit(message) => format!("gate: audit log: {message}; nothing was run"),
+            Error::Verify(message) => format!("gate: audit verify failed: {message}"),
+            Error::NotFound { program } => format!("gate: {program}: command not found"),
+            Error::NotExecutable { program, source } => {
+                format!("gate: {program}: cannot execute: {source}")
+            }
+            Error::Refused { message, .. } => format!("gate: {message}"),
+            Error::Internal(message) => format!("gate: internal error: {message}"),
+        }
+    }
+}
+
+impl From<InsecureFile> for Error {
+    fn from(file: InsecureFile) -> Error {
+        Error::Insecure(file)
+    }
+}

@@ -41,3 +41,84 @@ pub fn ensure_private_write(path: &Path, metadata: &std::fs::Metadata) -> Result
     }
     Ok(())
 }
+
+/// gate's own directories, resolved once from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Home {
+    /// Signing key and audit log live here.
+    pub data: PathBuf,
+    /// The per-user policy file lives here.
+    pub config: PathBuf,
+    /// Compiled-policy cache.
+    pub cache: PathBuf,
+}
+
+impl Home {
+    /// `GATE_HOME` holds everything when set; otherwise the XDG base directories.
+    pub fn from_env() -> Home {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        if let Some(home) = var("GATE_HOME") {
+            return Home { data: home.clone(), config: home.clone(), cache: home.join("cache") };
+        }
+        let user_home = var("HOME").unwrap_or_else(|| PathBuf::from("/"));
+        let xdg = |name: &str, fallback: &str| {
+            var(name).filter(|p| p.is_absolute()).unwrap_or_else(|| user_home.join(fallback)).join("gate")
+        };
+        Home {
+            data: xdg("XDG_DATA_HOME", ".local/share"),
+            config: xdg("XDG_CONFIG_HOME", ".config"),
+            cache: xdg("XDG_CACHE_HOME", ".cache"),
+        }
+    }
+
+    pub fn key_file(&self) -> PathBuf {
+        self.data.join("audit.key")
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.data.join("audit.db")
+    }
+
+    pub fn policy_file(&self) -> PathBuf {
+        self.config.join("policy.toml")
+    }
+}
+
+/// Where the policy came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySource {
+    File(PathBuf),
+    /// No policy file anywhere: the embedded default.
+    Builtin,
+}
+
+impl PolicySource {
+    /// The label used in diagnostics and messages.
+    pub fn label(&self) -> String {
+        match self {
+            PolicySource::File(path) => path.display().to_string(),
+            PolicySource::Builtin => "<built-in default policy>".to_string(),
+        }
+    }
+}
+
+/// Policy lookup: `--policy`, `GATE_POLICY`, `./.gate/policy.toml`, the per-user
+/// config policy, then the embedded default. An explicit choice that does not exist
+/// is returned as is, so reading it fails loudly instead of falling through.
+pub fn find_policy(explicit: Option<&Path>, home: &Home) -> PolicySource {
+    if let Some(path) = explicit {
+        return PolicySource::File(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("GATE_POLICY").filter(|v| !v.is_empty()) {
+        return PolicySource::File(PathBuf::from(path));
+    }
+    let local = Path::new(".gate/policy.toml");
+    if local.exists() {
+        return PolicySource::File(local.to_path_buf());
+    }
+    let user = home.policy_file();
+    if user.exists() {
+        return PolicySource::File(user);
+    }
+    PolicySource::Builtin
+}

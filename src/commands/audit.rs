@@ -1,0 +1,92 @@
+//! `gate audit show | verify | export | pubkey`.
+
+use crate::audit::{self, AuditLog, Filter};
+use crate::cli::{AuditCommand, ExportFormat, FilterArgs};
+use crate::error::{Error, exit};
+use crate::paths::Home;
+use std::io::Write;
+
+pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
+    match command {
+        AuditCommand::Show(args) => show(&args.filter, home),
+        AuditCommand::Verify { key } => verify(key.as_deref(), home),
+        AuditCommand::Export { format, filter } => export(format, &filter, home),
+        AuditCommand::Pubkey => pubkey(home),
+    }
+}
+
+fn audit_error(e: impl std::fmt::Display) -> Error {
+    Error::Audit(e.to_string())
+}
+
+fn open_existing(home: &Home) -> Result<AuditLog, Error> {
+    let path = home.log_file();
+    if !path.exists() {
+        return Err(Error::Refused {
+            message: format!("no audit log at {} yet; run a command through gate first", path.display()),
+            code: exit::AUDIT_FAILED,
+        });
+    }
+    AuditLog::open(&path).map_err(audit_error)
+}
+
+fn filter(args: &FilterArgs) -> Result<Filter, Error> {
+    let since = match &args.since {
+        Some(text) => Some(humantime::parse_rfc3339_weak(text).map_err(|e| {
+            Error::Usage(format!("gate: --since {text:?}: {e}; use RFC 3339, e.g. 2026-01-31T00:00:00Z"))
+        })?),
+        None => None,
+    };
+    Ok(Filter {
+        limit: args.limit,
+        since,
+        decision: args.decision.clone(),
+        user: args.user.clone(),
+        command: args.command.clone(),
+        ..Filter::default()
+    })
+}
+
+fn show(args: &FilterArgs, home: &Home) -> Result<u8, Error> {
+    let log = open_existing(home)?;
+    let records = log.records(&filter(args)?).map_err(audit_error)?;
+    let mut out = std::io::stdout().lock();
+    audit::show(&records, &mut out, super::stdout_color()).map_err(audit_error)?;
+    out.flush().map_err(audit_error)?;
+    Ok(exit::OK)
+}
+
+fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Error> {
+    let log = open_existing(home)?;
+    let records = log.records(&filter(args)?).map_err(audit_error)?;
+    let mut out = std::io::stdout().lock();
+    match format {
+        ExportFormat::Jsonl => audit::export_jsonl(&records, &mut out),
+        ExportFormat::Csv => audit::export_csv(&records, &mut out),
+    }
+    .map_err(audit_error)?;
+    out.flush().map_err(audit_error)?;
+    Ok(exit::OK)
+}
+
+fn verify(key: Option<&std::path::Path>, home: &Home) -> Result<u8, Error> {
+    let public = match key {
+        Some(path) => audit::key::load_public_key(path).map_err(audit_error)?,
+        None => audit::key::load_signing_key(&home.key_file()).map_err(audit_error)?.verifying_key(),
+    };
+    let path = home.log_file();
+    let report = audit::verify(&path, &public).map_err(audit_error)?;
+    match report.problem {
+        Some(problem) => Err(Error::Verify(problem.to_string())),
+        None => {
+            println!("ok: {} records, every signature and link verified ({})", report.records, path.display());
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn pubkey(home: &Home) -> Result<u8, Error> {
+    let key = audit::key::load_or_create(&home.key_file()).map_err(audit_error)?;
+    print!("{}", audit::key::public_key_pem(&key.verifying_key()));
+    Ok(exit::OK)
+}

@@ -1,0 +1,44 @@
+//! What each subcommand does. Argument definitions are in `crate::cli`; turning
+//! errors into text and exit codes is `crate::error`'s job.
+
+mod audit;
+mod check;
+mod init;
+mod policy;
+mod run;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::paths::{Home, find_policy};
+use crate::policy_file::{LoadedPolicy, load};
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Run the parsed command line; `Ok` carries the exit code.
+pub fn dispatch(cli: Cli) -> Result<u8, Error> {
+    let home = Home::from_env();
+    match cli.command {
+        None => run::wrap(cli.run, &home),
+        Some(Command::Check { policy, json, command }) => {
+            check::check(policy.policy.as_deref(), json, &command, &home)
+        }
+        Some(Command::Policy(command)) => policy::policy(command, &home),
+        Some(Command::Init) => init::init(&home),
+        Some(Command::Audit(command)) => audit::audit(command, &home),
+    }
+}
+
+/// Find and load the policy gate would use.
+fn load_policy(explicit: Option<&Path>, home: &Home) -> Result<LoadedPolicy, Error> {
+    load(find_policy(explicit, home), home, stderr_color())
+}
+
+/// Colour on stderr only for a terminal, and never with `NO_COLOR` set.
+fn stderr_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Colour on stdout only for a terminal, and never with `NO_COLOR` set.
+fn stdout_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}

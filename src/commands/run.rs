@@ -1,0 +1,189 @@
+//! `gate -- CMD`: decide, record the decision durably, run, record the outcome.
+
+use super::check::{build_request, redact_verdict, shell_join};
+use super::load_policy;
+use crate::action::{ActionDigest, ResolveError, resolve_executable};
+use crate::audit::{ApproverRecord, AuditLog, Entry, RecordKind};
+use crate::cli::RunArgs;
+use crate::error::{Error, exit};
+use crate::exec::{self, Termination};
+use crate::identity::Requester;
+use crate::paths::Home;
+use crate::policy::{Action, Verdict};
+use crate::redact::Redactor;
+use std::path::PathBuf;
+
+pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
+    if args.command.is_empty() {
+        return Err(Error::Usage(
+            "gate: no command given; usage: gate [--policy FILE] [--reason TEXT] [--json] -- COMMAND [ARG...]\n\
+             (see `gate --help`)"
+                .to_string(),
+        ));
+    }
+    let loaded = load_policy(args.policy.policy.as_deref(), home)?;
+    let redactor = Redactor::new(&loaded.policy.redact)
+        .map_err(|bad| Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message)))?;
+    let requester = Requester::current();
+    let request = build_request(&args.command, &requester);
+    let mut verdict = loaded.policy.evaluate(&request);
+    redact_verdict(&mut verdict, &redactor);
+
+    let resolved = resolve_executable(&args.command[0], std::env::var_os("PATH").as_deref());
+    let executable = match &resolved {
+        Ok(path) => path.clone(),
+        Err(ResolveError::NotExecutable(path)) => path.clone(),
+        Err(ResolveError::NotFound) => PathBuf::from(&args.command[0]),
+    };
+    let mut trail = Trail::open(home)?;
+    let draft = Entry {
+        kind: RecordKind::Decision,
+        requester,
+        command: redactor.redact_argv(&args.command),
+        action_digest: ActionDigest::compute(&args.command, &request.cwd, &executable).0,
+        cwd: request.cwd.display().to_string(),
+        rules: verdict.rules.clone(),
+        decision: String::new(),
+        approvers: Vec::new(),
+        reason: args.reason.as_deref().map(|r| redactor.redact(r)),
+        break_glass: false,
+        exit_code: None,
+        signal: None,
+        duration_ms: None,
+        decision_seq: None,
+        broker_signature: None,
+    };
+
+    match verdict.decision {
+        Action::Deny => {
+            trail.decision(&draft, "deny", Some(verdict.reason.clone()))?;
+            refuse(args.json, &verdict, Error::Denied { reason: verdict.reason.clone() })
+        }
+        Action::Approve => {
+            trail.decision(&draft, "needs-approval", Some(verdict.reason.clone()))?;
+            let error = Error::NeedsApproval {
+                reason: verdict.reason.clone(),
+                hint: "no approval channel is configured: gate cannot ask anyone, so nothing was run \
+                       (run it where an approver can run it for you, or change the policy)"
+                    .to_string(),
+            };
+            refuse(args.json, &verdict, error)
+        }
+        Action::Allow => {
+            let seq = trail.decision(&draft, "allow", draft.reason.clone())?;
+            let executable = match resolved {
+                Ok(path) => path,
+                Err(ResolveError::NotFound) => {
+                    trail.failed(&draft, seq, exit::NOT_FOUND)?;
+                    return Err(Error::NotFound { program: args.command[0].clone() });
+                }
+                Err(ResolveError::NotExecutable(path)) => {
+                    trail.failed(&draft, seq, exit::NOT_EXECUTABLE)?;
+                    let source = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+                    return Err(Error::NotExecutable { program: path.display().to_string(), source });
+                }
+            };
+            run_allowed(&mut trail, &draft, seq, &executable, &args.command)
+        }
+    }
+}
+
+fn run_allowed(
+    trail: &mut Trail,
+    draft: &Entry,
+    seq: u64,
+    executable: &std::path::Path,
+    argv: &[String],
+) -> Result<u8, Error> {
+    let outcome = match exec::run(executable, argv) {
+        Ok(outcome) => outcome,
+        Err(source) => {
+            let code = if source.kind() == std::io::ErrorKind::PermissionDenied {
+                exit::NOT_EXECUTABLE
+            } else {
+                exit::NOT_FOUND
+            };
+            trail.failed(draft, seq, code)?;
+            let program = argv[0].clone();
+            return Err(if code == exit::NOT_FOUND {
+                Error::NotFound { program }
+            } else {
+                Error::NotExecutable { program, source }
+            });
+        }
+    };
+    let mut entry = draft.clone();
+    entry.kind = RecordKind::Outcome;
+    entry.decision_seq = Some(seq);
+    entry.duration_ms = Some(outcome.duration.as_millis() as u64);
+    match outcome.termination {
+        Termination::Exited(code) => {
+            entry.decision = "exited".to_string();
+            entry.exit_code = Some(code);
+        }
+        Termination::Signalled(signal) => {
+            entry.decision = "signalled".to_string();
+            entry.signal = Some(signal);
+        }
+    }
+    trail.append(&entry, false)?;
+    Ok(outcome.termination.exit_code())
+}
+
+/// Print the refusal as JSON on stdout when asked (nothing ran, so stdout is free),
+/// and return the error for the one stderr line and the exit code.
+fn refuse(json: bool, verdict: &Verdict, error: Error) -> Result<u8, Error> {
+    if json {
+        let result = serde_json::json!({
+            "decision": verdict.decision.as_str(),
+            "ran": false,
+            "exit_code": error.exit_code(),
+            "reason": verdict.reason,
+            "rules": verdict.rules,
+            "commands": verdict.commands.iter().map(|c| shell_join(&c.command.argv)).collect::<Vec<_>>(),
+        });
+        println!("{result}");
+    }
+    Err(error)
+}
+
+/// The audit log and its signing key, opened before anything runs: if the trail
+/// cannot be written, nothing runs.
+struct Trail {
+    log: AuditLog,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl Trail {
+    fn open(home: &Home) -> Result<Trail, Error> {
+        let key = crate::audit::key::load_or_create(&home.key_file()).map_err(|e| Error::Audit(e.to_string()))?;
+        let log = AuditLog::open(&home.log_file()).map_err(|e| Error::Audit(e.to_string()))?;
+        Ok(Trail { log, key })
+    }
+
+    fn append(&mut self, entry: &Entry, durable: bool) -> Result<u64, Error> {
+        self.log.append(entry, &self.key, durable).map_err(|e| Error::Audit(e.to_string()))
+    }
+
+    /// A decision record, durable before anything runs.
+    fn decision(&mut self, draft: &Entry, decision: &str, reason: Option<String>) -> Result<u64, Error> {
+        let mut entry = draft.clone();
+        entry.decision = decision.to_string();
+        entry.reason = reason;
+        if decision == "allow" {
+            entry.approvers = vec![ApproverRecord { name: "policy".to_string(), channel: "policy".to_string() }];
+        }
+        self.append(&entry, true)
+    }
+
+    /// The outcome of a command that could not be started.
+    fn failed(&mut self, draft: &Entry, seq: u64, code: u8) -> Result<u64, Error> {
+        let mut entry = draft.clone();
+        entry.kind = RecordKind::Outcome;
+        entry.decision = "failed".to_string();
+        entry.exit_code = Some(i32::from(code));
+        entry.decision_seq = Some(seq);
+        entry.duration_ms = Some(0);
+        self.append(&entry, false)
+    }
+}

@@ -1,0 +1,93 @@
+//! Reading the policy file: permission checks, parsing, and the compiled-policy cache.
+//!
+//! Parsing a large policy costs far more than deciding with it, so a successfully
+//! parsed policy is stored (postcard) under the cache directory, named by the SHA-256
+//! of the exact policy bytes and the gate version. A changed file has a different
+//! name, so a cached entry can never give a stale decision; a missing, unreadable or
+//! undecodable entry just means parsing again.
+
+use crate::error::Error;
+use crate::paths::{Home, PolicySource, ensure_private_write};
+use crate::policy::{DEFAULT_POLICY, Policy};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Bump when the serialized `Policy` layout changes.
+const CACHE_FORMAT: &str = "1";
+
+/// A policy loaded from somewhere, with its source and exact text.
+#[derive(Debug)]
+pub struct LoadedPolicy {
+    pub policy: Policy,
+    pub source: PolicySource,
+}
+
+/// Load and validate a policy; `color` only affects how diagnostics render.
+pub fn load(source: PolicySource, home: &Home, color: bool) -> Result<LoadedPolicy, Error> {
+    let policy = match &source {
+        PolicySource::Builtin => parse(DEFAULT_POLICY, &source.label(), color)?,
+        PolicySource::File(path) => {
+            let text = read_policy_text(path)?;
+            cached_parse(&text, &source.label(), &home.cache, color)?
+        }
+    };
+    Ok(LoadedPolicy { policy, source })
+}
+
+/// Read a policy file, refusing one that others could have written.
+pub fn read_policy_text(path: &Path) -> Result<String, Error> {
+    let io = |source| Error::Io { path: path.to_path_buf(), action: "read policy", source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    ensure_private_write(path, &file.metadata().map_err(io)?)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(io)?;
+    Ok(text)
+}
+
+fn parse(text: &str, label: &str, color: bool) -> Result<Policy, Error> {
+    Policy::parse(text, label).map_err(|diagnostics| Error::Policy { diagnostics, color })
+}
+
+fn cached_parse(text: &str, label: &str, cache_dir: &Path, color: bool) -> Result<Policy, Error> {
+    let entry = cache_entry(cache_dir, text);
+    if let Some(policy) = read_cached(&entry) {
+        return Ok(policy);
+    }
+    let policy = parse(text, label, color)?;
+    // The cache is an optimisation: failing to write it must not fail the command.
+    let _ = write_cached(&entry, &policy);
+    Ok(policy)
+}
+
+fn cache_entry(cache_dir: &Path, text: &str) -> PathBuf {
+    let mut hasher = Sha256::new();
+    hasher.update(CACHE_FORMAT.as_bytes());
+    hasher.update([0]);
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update([0]);
+    hasher.update(text.as_bytes());
+    let digest = hasher.finalize();
+    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    cache_dir.join(format!("policy-{name}.bin"))
+}
+
+fn read_cached(entry: &Path) -> Option<Policy> {
+    let mut file = std::fs::File::open(entry).ok()?;
+    ensure_private_write(entry, &file.metadata().ok()?).ok()?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    postcard::from_bytes(&bytes).ok()
+}
+
+fn write_cached(entry: &Path, policy: &Policy) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = entry.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let bytes = postcard::to_stdvec(policy).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    file.write_all(&bytes)?;
+    std::fs::rename(&tmp, entry)
+}
