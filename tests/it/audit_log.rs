@@ -1,0 +1,136 @@
+//! The audit trail as a user sees it: records per command, durability before the
+//! command starts, redaction, verification, concurrency.
+
+use crate::common::*;
+
+#[test]
+fn decision_is_durable_before_the_command_starts() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    // The wrapped command is gate itself reading the log: it must already see the
+    // decision record of the command it is running inside.
+    let gate = gate_bin().to_str().unwrap();
+    let out = ctx.run(&["--", gate, "audit", "export", "--format", "jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let inner: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(inner.len(), 1, "only the decision record exists while the command runs");
+    assert_eq!(inner[0]["kind"], "decision");
+    assert_eq!(inner[0]["decision"], "allow");
+
+    let records = ctx.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["kind"], "outcome");
+    assert_eq!(records[1]["exit_code"], 0);
+    assert_eq!(records[1]["decision_seq"], records[0]["seq"]);
+}
+
+#[test]
+fn two_records_per_command_with_exit_status_and_duration() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--reason", "testing", "--", "sh", "-c", "exit 3"])), 3);
+    let records = ctx.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["kind"], "decision");
+    assert_eq!(records[0]["reason"], "testing");
+    assert_eq!(records[0]["command"], serde_json::json!(["sh", "-c", "exit 3"]));
+    assert_eq!(records[0]["action_digest"].as_str().unwrap().len(), 64);
+    assert_eq!(records[1]["exit_code"], 3);
+    assert!(records[1]["duration_ms"].is_u64());
+    let verify = ctx.run(&["audit", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", stderr(&verify));
+    assert!(stdout(&verify).contains("2 records"));
+}
+
+#[test]
+fn secrets_never_reach_the_log() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx.run(&[
+        "--reason",
+        "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "--",
+        "echo",
+        "--password=hunter2",
+        "GITHUB_TOKEN=s3cr3tvalue",
+        "https://bob:pa55word@example.com/x",
+    ]);
+    assert_eq!(code(&out), 0);
+    let db = std::fs::read(ctx.home().join("audit.db")).unwrap();
+    let wal = std::fs::read(ctx.home().join("audit.db-wal")).unwrap_or_default();
+    for secret in ["hunter2", "s3cr3tvalue", "pa55word", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"] {
+        let needle = secret.as_bytes();
+        assert!(!db.windows(needle.len()).any(|w| w == needle), "{secret} in audit.db");
+        assert!(!wal.windows(needle.len()).any(|w| w == needle), "{secret} in audit.db-wal");
+    }
+    let exported = stdout(&ctx.run(&["audit", "export", "--format", "jsonl"]));
+    assert!(exported.contains("--password=****"), "{exported}");
+}
+
+#[test]
+fn tampering_is_detected_with_the_first_bad_sequence() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    for _ in 0..3 {
+        assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    }
+    assert_eq!(code(&ctx.run(&["audit", "verify"])), 0);
+    let db = rusqlite::Connection::open(ctx.home().join("audit.db")).unwrap();
+    db.execute("DELETE FROM records WHERE seq = 3", []).unwrap();
+    drop(db);
+    let out = ctx.run(&["audit", "verify"]);
+    assert_eq!(code(&out), 107);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("record 4") || err.contains("after 2"), "{err}");
+}
+
+#[test]
+fn pubkey_prints_pem_and_key_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx.run(&["audit", "pubkey"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
+    let mode = std::fs::metadata(ctx.home().join("audit.key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // The same key on the second call.
+    assert_eq!(stdout(&ctx.run(&["audit", "pubkey"])), stdout(&out));
+}
+
+#[test]
+fn a_group_writable_key_is_refused_and_nothing_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["audit", "pubkey"])), 0);
+    let key = ctx.home().join("audit.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o660)).unwrap();
+    let marker = ctx.work().join("ran");
+    let out = ctx.run(&["--", "touch", marker.to_str().unwrap()]);
+    assert_eq!(code(&out), 106, "{}", stderr(&out));
+    assert!(stderr(&out).contains("audit.key"), "{}", stderr(&out));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn concurrent_gate_processes_keep_one_chain() {
+    const PROCESSES: usize = 8;
+    const COMMANDS: usize = 100;
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    // Create the key and log once so every worker starts from the same state.
+    assert_eq!(code(&ctx.run(&["audit", "pubkey"])), 0);
+    let script = format!(
+        "i=0; while [ $i -lt {COMMANDS} ]; do \"$GATE_BIN\" -- true || exit 1; i=$((i+1)); done"
+    );
+    let workers: Vec<_> = (0..PROCESSES)
+        .map(|_| ctx.command("sh").env("GATE_BIN", gate_bin()).args(["-c", &script]).spawn().unwrap())
+        .collect();
+    for mut worker in workers {
+        assert!(worker.wait().unwrap().success(), "a gate call failed");
+    }
+    let records = ctx.records();
+    assert_eq!(records.len(), PROCESSES * COMMANDS * 2);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record["seq"], (i + 1) as u64);
+    }
+    let verify = ctx.run(&["audit", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", stderr(&verify));
+    assert!(stdout(&verify).contains("1600 records"), "{}", stdout(&verify));
+}

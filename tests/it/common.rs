@@ -1,0 +1,95 @@
+//! A test context: its own GATE_HOME and working directory, a clean environment,
+//! and helpers to run the real binary.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A policy that allows everything, for tests about running rather than deciding.
+pub const ALLOW_ALL: &str = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n";
+
+pub struct TestContext {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestContext {
+    pub fn new() -> TestContext {
+        let ctx = TestContext { dir: tempfile::tempdir().expect("temp dir") };
+        std::fs::create_dir_all(ctx.home()).unwrap();
+        std::fs::create_dir_all(ctx.work()).unwrap();
+        ctx
+    }
+
+    /// A context whose policy file (GATE_POLICY) has the given text.
+    pub fn with_policy(policy: &str) -> TestContext {
+        let ctx = TestContext::new();
+        ctx.write_policy(policy);
+        ctx
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn policy_path(&self) -> PathBuf {
+        self.dir.path().join("policy.toml")
+    }
+
+    pub fn write_policy(&self, text: &str) {
+        let path = self.policy_path();
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    /// `gate` with a clean environment: only PATH, HOME, this GATE_HOME and the policy.
+    pub fn gate(&self) -> Command {
+        self.command(gate_bin())
+    }
+
+    /// Any program with the same clean environment as [`TestContext::gate`].
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("GATE_HOME", self.home())
+            .env("NO_COLOR", "1")
+            .current_dir(self.work());
+        if self.policy_path().exists() {
+            command.env("GATE_POLICY", self.policy_path());
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.gate().args(args).output().expect("run gate")
+    }
+
+    /// The audit log exported as JSON values, oldest first.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["audit", "export", "--format", "jsonl"]);
+        assert!(out.status.success(), "export failed: {}", stderr(&out));
+        stdout(&out).lines().map(|line| serde_json::from_str(line).expect("jsonl line")).collect()
+    }
+}
+
+pub fn gate_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_gate"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}

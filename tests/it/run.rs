@@ -1,0 +1,132 @@
+//! Wrap and run: exit codes, deny, approve without a channel, not found.
+
+use crate::common::*;
+
+const POLICY: &str = r#"
+version = 1
+default = "allow"
+opaque = "approve"
+
+[[rule]]
+name = "never wipe"
+action = "deny"
+match = "rm ** -rf /"
+reason = "wipes the root filesystem"
+
+[[rule]]
+name = "touch needs approval"
+action = "approve"
+match = "touch **"
+"#;
+
+#[test]
+fn exit_status_passes_through() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    assert_eq!(code(&ctx.run(&["--", "false"])), 1);
+    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "exit 42"])), 42);
+}
+
+#[test]
+fn died_of_signal_is_128_plus_n() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "kill -TERM $$"])), 128 + 15);
+    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "kill -KILL $$"])), 128 + 9);
+}
+
+#[test]
+fn stdio_is_inherited() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx.gate().args(["--", "sh", "-c", "read x; echo got:$x; echo err >&2"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"hello\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(stdout(&out), "got:hello\n");
+    assert_eq!(stderr(&out), "err\n");
+}
+
+#[test]
+fn not_found_is_127_and_not_executable_is_126() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx.run(&["--", "no-such-program-xyz", "a"]);
+    assert_eq!(code(&out), 127);
+    assert_eq!(stderr(&out), "gate: no-such-program-xyz: command not found\n");
+
+    let script = ctx.work().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let out = ctx.run(&["--", "./script.sh"]);
+    assert_eq!(code(&out), 126);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("script.sh") && err.contains("cannot execute"), "{err}");
+}
+
+#[test]
+fn deny_runs_nothing_and_names_the_rule() {
+    let ctx = TestContext::with_policy(POLICY);
+    let marker = ctx.work().join("ran");
+    let line = format!("touch {} ; rm -rf /", marker.display());
+    let out = ctx.run(&["--", "sh", "-c", &line]);
+    assert_eq!(code(&out), 100);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("never wipe") && err.contains("wipes the root filesystem"), "{err}");
+    assert!(!marker.exists(), "a denied command must not run");
+    let records = ctx.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["decision"], "deny");
+}
+
+#[test]
+fn approve_without_a_channel_fails_closed() {
+    let ctx = TestContext::with_policy(POLICY);
+    let marker = ctx.work().join("ran");
+    let out = ctx.run(&["--", "touch", marker.to_str().unwrap()]);
+    assert_eq!(code(&out), 103);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("needs approval") && err.contains("touch needs approval"), "{err}");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn json_refusal_is_one_object_on_stdout() {
+    let ctx = TestContext::with_policy(POLICY);
+    let out = ctx.run(&["--json", "--", "rm", "-rf", "/"]);
+    assert_eq!(code(&out), 100);
+    let value: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(value["decision"], "deny");
+    assert_eq!(value["ran"], false);
+    assert_eq!(value["exit_code"], 100);
+}
+
+#[test]
+fn opaque_command_gets_the_opaque_action() {
+    let ctx = TestContext::with_policy(POLICY);
+    let out = ctx.run(&["--", "sh", "-c", "$(echo kubectl) delete ns a"]);
+    assert_eq!(code(&out), 103, "{}", stderr(&out));
+}
+
+#[test]
+fn embedded_default_allows_reads_on_a_fresh_install() {
+    let ctx = TestContext::new();
+    let out = ctx.run(&["--", "ls"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = ctx.run(&["--", "rm", "-rf", "some-dir"]);
+    assert_eq!(code(&out), 103, "{}", stderr(&out));
+}
+
+#[test]
+fn missing_command_is_a_usage_error() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx.run(&[]);
+    assert_eq!(code(&out), 110);
+    assert!(stderr(&out).contains("no command given"));
+}
