@@ -10,6 +10,7 @@ mod options;
 mod shell;
 mod simple;
 mod words;
+mod wrapper_options;
 mod wrappers;
 
 use serde::{Deserialize, Serialize};

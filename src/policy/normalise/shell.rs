@@ -135,6 +135,12 @@ pub(super) fn walk_line(
     depth: usize,
     out: &mut Vec<SimpleCommand>,
 ) -> Result<(), String> {
+    if depth > super::MAX_DEPTH {
+        return Err(format!(
+            "wrappers and shells nested more than {} deep",
+            super::MAX_DEPTH
+        ));
+    }
     let program = parse(line)?;
     let mut walker = Walker { via, depth, out };
     for list in &program.complete_commands {
@@ -161,22 +167,27 @@ fn parse(line: &str) -> Result<ast::Program, String> {
     }
 }
 
-/// An upper bound on bracket and keyword nesting, quotes ignored.
+/// An upper bound on how deeply brackets and compound commands nest, quotes
+/// ignored; the parser recurses once per level.
 fn nesting_depth(line: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
-    for c in line.chars() {
-        match c {
-            '(' | '{' | '[' | '`' => depth += 1,
-            ')' | '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
+    let mut word = String::new();
+    for c in line.chars().chain([' ']) {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+            continue;
         }
+        let change = match (word.as_str(), c) {
+            ("if" | "case" | "while" | "until" | "for" | "select", _)
+            | (_, '(' | '{' | '[' | '`') => 1,
+            ("fi" | "esac" | "done", _) | (_, ')' | '}' | ']') => -1,
+            _ => 0,
+        };
+        word.clear();
+        depth = depth.saturating_add_signed(change);
         max = max.max(depth);
     }
-    let keywords = line
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| matches!(*w, "if" | "while" | "until" | "for" | "case" | "select"))
-        .count();
-    max.max(keywords / 4)
+    max
 }
 
 /// Visits every command in a parsed line; simple commands and the words around

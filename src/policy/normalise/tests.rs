@@ -555,3 +555,84 @@ fn aliases_are_opaque() {
         [opaque(&["alias", "k=kubectl"], &[])]
     );
 }
+
+#[test]
+fn hostile_nesting_is_refused_without_exhausting_the_stack() {
+    let n = 1000;
+    let deep = [
+        format!("{}true{}", "(".repeat(n), ")".repeat(n)),
+        format!("{}true{}", "{ ".repeat(n), "; }".repeat(n)),
+        format!("{}true{}", "if true; then ".repeat(n), "; fi".repeat(n)),
+        format!("{}true{}", "while true; do ".repeat(n), "; done".repeat(n)),
+        format!("{}x{}", "$(".repeat(n), ")".repeat(n)),
+        format!("echo {}", "\"$(echo ".repeat(n) + &")\"".repeat(n)),
+    ];
+    for text in deep {
+        let found = normalise_line(&text);
+        assert!(found.iter().any(|c| c.opaque.is_some()), "{}", &text[..20]);
+    }
+}
+
+#[test]
+fn long_flat_lines_are_fine() {
+    for separator in [" | ", " && ", " ; ", " "] {
+        let text = vec!["a"; 5000].join(separator);
+        assert!(normalise_line(&text).iter().all(|c| c.opaque.is_none()));
+    }
+}
+
+#[test]
+fn su_and_pkexec() {
+    assert_eq!(
+        run(&["su", "-", "root", "-c", "kubectl delete ns a"]),
+        [plain("kubectl delete ns a", &["su -c"])]
+    );
+    assert_eq!(run(&["su", "-l"]), [opaque(&["su", "-l"], &[])]);
+    assert_eq!(
+        run(&["pkexec", "--user", "root", "rm", "x"]),
+        [plain("rm x", &["pkexec"])]
+    );
+    assert_eq!(run(&["pkexec"]), [opaque(&["pkexec"], &[])]);
+}
+
+/// A small deterministic generator, so the never-panics check needs no extra crate.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as usize
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.next() % from.len()]
+    }
+}
+
+const FRAGMENTS: &[&str] = &[
+    "sudo", "env", "-S", "-u", "sh", "-c", "bash", "-lc", "xargs", "watch", "timeout", "5",
+    "kubectl", "delete", "'", "\"", "\\", "$(", ")", "`", "${", "}", "{a,b}", "{1..3}", "|", "&&",
+    ";", "&", "(", "if", "then", "fi", "for", "in", "do", "done", "case", "esac", "<<EOF", "<(",
+    ">", "2>&1", "$X", "A=1", "--", "-", "eval", ".", "find", "-exec", "+", "*", "?", "[", "]",
+    "~", "#", "\n", "é", "\u{0}",
+];
+
+#[test]
+fn normalise_never_panics_on_noise() {
+    let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
+    for _ in 0..3000 {
+        let len = noise.next() % 12;
+        let words: Vec<String> = (0..len)
+            .map(|_| noise.pick(FRAGMENTS).to_string())
+            .collect();
+        let _ = normalise(&words);
+        let joiner = if noise.next().is_multiple_of(2) {
+            " "
+        } else {
+            ""
+        };
+        let _ = normalise_line(&words.join(joiner));
+    }
+}

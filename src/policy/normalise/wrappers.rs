@@ -2,7 +2,11 @@
 //! wrapped command starts.
 
 use super::Step;
-use super::options::{OptionSpec, scan};
+use super::options::{OptionSpec, Scanned, scan};
+use super::wrapper_options::{
+    CAFFEINATE, CHRONIC, CHRT, COMMAND, DOAS, EMPTY, ENV, EXEC, FLOCK, IONICE, NICE, PKEXEC,
+    SETSID, STDBUF, SU, SUDO, TASKSET, TIME, TIMEOUT, UNBUFFER, WATCH, XARGS,
+};
 
 /// What running `argv` amounts to, if its program is a known wrapper.
 pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
@@ -11,7 +15,7 @@ pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         "sudo" => sudo(argv),
         "doas" => doas(argv),
         "nice" => plain(argv, &NICE),
-        "nohup" | "builtin" => plain(argv, &OptionSpec::default()),
+        "nohup" | "builtin" => plain(argv, &EMPTY),
         "timeout" => with_leading_operands(argv, &TIMEOUT, 1),
         "time" => plain(argv, &TIME),
         "command" => command(argv),
@@ -33,6 +37,8 @@ pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         "chronic" => plain(argv, &CHRONIC),
         "caffeinate" => plain(argv, &CAFFEINATE),
         "busybox" => busybox(argv),
+        "su" | "runuser" => su(argv),
+        "pkexec" => pkexec(argv),
         _ => return None,
     };
     Some(steps)
@@ -83,22 +89,6 @@ fn is_assignment(arg: &str) -> bool {
         .is_some_and(|(name, _)| !name.is_empty())
 }
 
-const ENV: OptionSpec = OptionSpec {
-    flags: "i0v",
-    valued: "uCSP",
-    long_flags: &[
-        "ignore-environment",
-        "null",
-        "debug",
-        "list-signal-handling",
-        "help",
-        "version",
-    ],
-    long_valued: &["unset", "chdir", "split-string"],
-    long_optional: &["block-signal", "default-signal", "ignore-signal"],
-    ..EMPTY
-};
-
 fn env(argv: &[String]) -> Vec<Step> {
     let found = match scan(&ENV, argv, 1) {
         Ok(found) => found,
@@ -123,45 +113,6 @@ fn env(argv: &[String]) -> Vec<Step> {
         vec![Step::Keep]
     }
 }
-
-const SUDO: OptionSpec = OptionSpec {
-    flags: "AbBEeHiKklnNPSsVv",
-    valued: "CDghprRTtUu",
-    long_flags: &[
-        "askpass",
-        "background",
-        "bell",
-        "edit",
-        "help",
-        "login",
-        "list",
-        "non-interactive",
-        "no-update",
-        "preserve-groups",
-        "remove-timestamp",
-        "reset-timestamp",
-        "set-home",
-        "shell",
-        "stdin",
-        "validate",
-        "version",
-    ],
-    long_valued: &[
-        "chdir",
-        "chroot",
-        "close-from",
-        "command-timeout",
-        "group",
-        "host",
-        "other-user",
-        "prompt",
-        "role",
-        "type",
-        "user",
-    ],
-    long_optional: &["preserve-env"],
-    ..EMPTY
-};
 
 fn sudo(argv: &[String]) -> Vec<Step> {
     let found = match scan(&SUDO, argv, 1) {
@@ -197,16 +148,10 @@ fn sudo(argv: &[String]) -> Vec<Step> {
 
 fn interactive_shell(program: &str) -> Step {
     Step::Opaque(format!(
-        "{} starts an interactive root shell; what it will run cannot be known",
+        "{} starts an interactive shell; what it will run cannot be known",
         super::basename(program)
     ))
 }
-
-const DOAS: OptionSpec = OptionSpec {
-    flags: "nsL",
-    valued: "uaC",
-    ..EMPTY
-};
 
 fn doas(argv: &[String]) -> Vec<Step> {
     let found = match scan(&DOAS, argv, 1) {
@@ -226,58 +171,7 @@ fn doas(argv: &[String]) -> Vec<Step> {
     vec![Step::Keep]
 }
 
-const EMPTY: OptionSpec = OptionSpec {
-    flags: "",
-    valued: "",
-    optional: "",
-    long_flags: &[],
-    long_valued: &[],
-    long_optional: &[],
-    numeric: false,
-};
-
-const NICE: OptionSpec = OptionSpec {
-    valued: "n",
-    long_valued: &["adjustment"],
-    long_flags: &["help", "version"],
-    numeric: true,
-    ..EMPTY
-};
-
-const TIMEOUT: OptionSpec = OptionSpec {
-    flags: "v",
-    valued: "sk",
-    long_flags: &[
-        "preserve-status",
-        "foreground",
-        "verbose",
-        "help",
-        "version",
-    ],
-    long_valued: &["signal", "kill-after"],
-    ..EMPTY
-};
-
-const TIME: OptionSpec = OptionSpec {
-    flags: "apvqV",
-    valued: "fo",
-    long_flags: &[
-        "append",
-        "portability",
-        "verbose",
-        "quiet",
-        "version",
-        "help",
-    ],
-    long_valued: &["format", "output"],
-    ..EMPTY
-};
-
 fn command(argv: &[String]) -> Vec<Step> {
-    const COMMAND: OptionSpec = OptionSpec {
-        flags: "pvV",
-        ..EMPTY
-    };
     match scan(&COMMAND, argv, 1) {
         Err(reason) => vec![Step::Opaque(reason)],
         // `command -v X` only looks X up.
@@ -286,46 +180,6 @@ fn command(argv: &[String]) -> Vec<Step> {
         Ok(_) => vec![Step::Keep],
     }
 }
-
-const EXEC: OptionSpec = OptionSpec {
-    flags: "cl",
-    valued: "a",
-    ..EMPTY
-};
-
-const STDBUF: OptionSpec = OptionSpec {
-    valued: "ioe",
-    long_valued: &["input", "output", "error"],
-    long_flags: &["help", "version"],
-    ..EMPTY
-};
-
-const XARGS: OptionSpec = OptionSpec {
-    flags: "0oprtx",
-    valued: "adEILnPsJRS",
-    optional: "eil",
-    long_flags: &[
-        "null",
-        "open-tty",
-        "interactive",
-        "no-run-if-empty",
-        "verbose",
-        "exit",
-        "show-limits",
-        "help",
-        "version",
-    ],
-    long_valued: &[
-        "arg-file",
-        "delimiter",
-        "max-args",
-        "max-procs",
-        "max-chars",
-        "process-slot-var",
-    ],
-    long_optional: &["eof", "replace", "max-lines"],
-    ..EMPTY
-};
 
 /// The command runs with arguments read from stdin appended (or substituted for
 /// the `-I` placeholder); its argv is kept as written. With no command, xargs runs `echo`.
@@ -339,19 +193,6 @@ fn xargs(argv: &[String]) -> Vec<Step> {
         }],
     }
 }
-
-const WATCH: OptionSpec = OptionSpec {
-    flags: "bcCeghprtwx",
-    valued: "nq",
-    optional: "d",
-    long_flags: &[
-        "beep", "color", "no-color", "errexit", "chgexit", "precise", "no-title", "no-wrap",
-        "exec", "no-rerun", "help", "version",
-    ],
-    long_valued: &["interval", "equexit"],
-    long_optional: &["differences"],
-    ..EMPTY
-};
 
 /// Without `-x`, watch joins its operands and runs them with `sh -c`.
 fn watch(argv: &[String]) -> Vec<Step> {
@@ -371,67 +212,6 @@ fn watch(argv: &[String]) -> Vec<Step> {
         line: operands.join(" "),
     }]
 }
-
-const SETSID: OptionSpec = OptionSpec {
-    flags: "cfw",
-    long_flags: &["ctty", "fork", "wait", "help", "version"],
-    ..EMPTY
-};
-
-const IONICE: OptionSpec = OptionSpec {
-    flags: "t",
-    valued: "cnpPu",
-    long_flags: &["ignore", "help", "version"],
-    long_valued: &["class", "classdata", "pid", "pgid", "uid"],
-    ..EMPTY
-};
-
-const CHRT: OptionSpec = OptionSpec {
-    flags: "abdefimoprRv",
-    valued: "TPD",
-    long_flags: &[
-        "all-tasks",
-        "batch",
-        "deadline",
-        "fifo",
-        "idle",
-        "max",
-        "other",
-        "pid",
-        "rr",
-        "reset-on-fork",
-        "verbose",
-        "help",
-        "version",
-    ],
-    long_valued: &["sched-runtime", "sched-period", "sched-deadline"],
-    ..EMPTY
-};
-
-const TASKSET: OptionSpec = OptionSpec {
-    flags: "acp",
-    long_flags: &["all-tasks", "cpu-list", "pid", "help", "version"],
-    ..EMPTY
-};
-
-const FLOCK: OptionSpec = OptionSpec {
-    flags: "sexnoFuhV",
-    valued: "wE",
-    long_flags: &[
-        "shared",
-        "exclusive",
-        "nonblock",
-        "nb",
-        "close",
-        "no-fork",
-        "unlock",
-        "verbose",
-        "help",
-        "version",
-    ],
-    long_valued: &["timeout", "wait", "conflict-exit-code"],
-    ..EMPTY
-};
 
 /// `flock LOCK CMD ARGS…`, `flock LOCK -c STRING` (run with `sh -c`), or `flock FD`.
 fn flock(argv: &[String]) -> Vec<Step> {
@@ -455,24 +235,51 @@ fn flock(argv: &[String]) -> Vec<Step> {
     }
 }
 
-const UNBUFFER: OptionSpec = OptionSpec {
-    flags: "p",
-    ..EMPTY
-};
-const CHRONIC: OptionSpec = OptionSpec {
-    flags: "ev",
-    ..EMPTY
-};
-const CAFFEINATE: OptionSpec = OptionSpec {
-    flags: "dimsu",
-    valued: "tw",
-    ..EMPTY
-};
-
 /// `busybox APPLET ARGS…` runs the applet; `busybox --list` and friends run nothing.
 fn busybox(argv: &[String]) -> Vec<Step> {
     match argv.get(1) {
         Some(applet) if !applet.starts_with('-') => vec![run(argv, 1)],
         _ => vec![Step::Keep],
+    }
+}
+
+/// `su [options] [-] [USER [ARGS…]]`: options may follow the user (su permutes its
+/// arguments). With `-c STRING` the string runs in the user's shell; without it su
+/// starts an interactive shell.
+fn su(argv: &[String]) -> Vec<Step> {
+    let mut options = Vec::new();
+    let mut at = 1;
+    while at < argv.len() {
+        match scan(&SU, argv, at) {
+            Ok(found) => {
+                options.extend(found.options);
+                at = found.operands + 1;
+            }
+            Err(reason) => return vec![Step::Opaque(reason)],
+        }
+    }
+    let found = Scanned {
+        options,
+        operands: argv.len(),
+    };
+    if let Some(line) = found.value(&["-c", "--command", "--session-command"]) {
+        return vec![Step::Line {
+            label: "su -c".into(),
+            line: line.to_string(),
+        }];
+    }
+    if found.has(&["--help", "--version", "-h", "-V"]) {
+        return vec![Step::Keep];
+    }
+    vec![interactive_shell(&argv[0])]
+}
+
+/// `pkexec [--user U] CMD…`; with no command pkexec starts a root shell.
+fn pkexec(argv: &[String]) -> Vec<Step> {
+    match scan(&PKEXEC, argv, 1) {
+        Err(reason) => vec![Step::Opaque(reason)],
+        Ok(found) if found.operands < argv.len() => vec![run(argv, found.operands)],
+        Ok(found) if found.has(&["--help", "--version"]) => vec![Step::Keep],
+        Ok(_) => vec![interactive_shell(&argv[0])],
     }
 }
