@@ -1,8 +1,8 @@
 //! Secret redaction: everything that leaves the process (audit log, broker, messages)
 //! passes through here first. Built-in detectors plus the policy's `[redact]` regexes.
 //!
-//! Owns: the detectors ([`tokens`] by shape, [`context`] by position), the argv-aware
-//! pass ([`argv`]), and [`Secret`] for credentials the program itself holds.
+//! Owns: the detectors (`tokens` by shape, `context` by position), the argv-aware
+//! pass (`argv`), and [`Secret`] for credentials the program itself holds.
 //! Must never: return or log the text it was given before masking, panic on any
 //! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
 //!
