@@ -1,0 +1,346 @@
+//! Detectors for secrets recognisable by where they stand: `--password=X`,
+//! `GITHUB_TOKEN=X`, `Authorization: Bearer X`, `https://user:X@host`,
+//! `mysql -pX`. The context is kept and only the value is masked.
+//!
+//! A value that is only a shell variable reference (`$TOKEN`) is left alone: it
+//! names a secret without revealing it, and an approver wants to see it.
+
+use super::Spec;
+use super::rule::unless_variable;
+use regex::{Captures, Regex};
+use std::sync::LazyLock;
+
+/// An assigned value: quoted, or bare up to whitespace or shell punctuation. An
+/// unterminated quote (truncated text) runs to the end rather than leaking.
+pub(super) const VALUE: &str = r#"(?:"[^"]*"?|'[^']*'?|[^\s"'`;&|<>()]+)"#;
+
+/// A value given as the next word: like [`VALUE`] but never an option (`-x`).
+const NEXT_VALUE: &str = r#"(?:"[^"]*"?|'[^']*'?|[^\s"'`;&|<>()\-][^\s"'`;&|<>()]*)"#;
+
+/// Long or single-dash options that take a secret: `--password`, `--db-password`,
+/// `--client-secret`, `--api-key`, `--auth-token`, keytool's `-storepass`, openssl's `-passin`.
+pub(super) const SECRET_FLAG: &str = r"--?(?:(?:[a-z0-9]+-)*(?:password|passwd|pass|token|secret|api-?key|access-?key|secret-?key)|(?:src|dest)?storepass|keypass|passin|passout)";
+
+/// A variable or key name ending in a secret word: `GITHUB_TOKEN`, `db_password`,
+/// `API_KEY`, helm's `auth.password`. A bare `KEY` suffix needs a `_` or `.` before
+/// it, so `monkey=` and `--sort-key=` stay visible.
+const SECRET_NAME: &str =
+    r"(?:[a-z0-9]+[_.])*(?:[a-z0-9]*(?:token|secret|passwd|password|apikey)|key)";
+
+/// Programs whose `-pSECRET` (attached) is a password: the MySQL and MariaDB clients.
+pub(super) const MYSQL_CLIENTS: &[&str] = &[
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mysqlimport",
+    "mysqlshow",
+    "mysqlcheck",
+    "mysqlbinlog",
+    "mysqlpump",
+    "mariadb",
+    "mariadb-dump",
+    "mariadb-admin",
+    "mariadb-import",
+    "mariadb-show",
+    "mariadb-check",
+    "mariadb-binlog",
+];
+
+/// Text between a program name and a later option on the same simple command.
+const SAME_COMMAND: &str = r"(?:\s+[^\s;&|]+)*?\s+";
+
+/// Start of a program name in a shell line: line start, whitespace, a path or quote.
+const PROGRAM_START: &str = r#"(?:^|[\s/"'(;&|])"#;
+
+pub(super) fn specs() -> Vec<Spec> {
+    let mysql = MYSQL_CLIENTS.join("|");
+    vec![
+        Spec::new(
+            "url-credentials",
+            r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:"']*:(?P<secret>[^\s/"']+)@"#,
+            unless_variable,
+        ),
+        Spec::new(
+            "authorization-header",
+            format!(
+                r"(?i)(?:^|[^a-z0-9-])(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate|bot|apikey)\s+)?(?P<secret>{VALUE})"
+            ),
+            unless_variable,
+        ),
+        Spec::new(
+            "token-header",
+            format!(
+                r"(?i)(?:^|[^a-z0-9-])(?:x-api-key|x-auth-token|x-access-token|private-token|x-vault-token|api-key)\s*:\s*(?P<secret>{VALUE})"
+            ),
+            unless_variable,
+        ),
+        Spec::new(
+            "bearer-token",
+            r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})",
+            unless_variable,
+        ),
+        Spec::new(
+            "secret-flag",
+            format!(r#"(?i)(?:^|[\s"'=(])(?P<flag>{SECRET_FLAG})=(?P<secret>{VALUE})"#),
+            flag_value,
+        ),
+        Spec::new(
+            "secret-flag-next-word",
+            format!(r#"(?i)(?:^|[\s"'(])(?P<flag>{SECRET_FLAG})\s+(?P<secret>{NEXT_VALUE})"#),
+            flag_value,
+        ),
+        Spec::new(
+            "secret-assignment",
+            format!(r"(?i)(?:^|[^a-z0-9_.-]){SECRET_NAME}=(?P<secret>{VALUE})"),
+            assignment_value,
+        ),
+        Spec::new(
+            "secret-json-field",
+            r#"(?i)\\?"[a-z0-9_.-]*(?:token|secret|password|passwd|api_?key|access_?key|private_?key)\\?"\s*:\s*\\?"(?P<secret>[^"\\]*)\\?""#,
+            unless_variable,
+        ),
+        Spec::new(
+            "mysql-password",
+            format!(r"{PROGRAM_START}(?:{mysql}){SAME_COMMAND}-p(?P<secret>{VALUE})"),
+            unless_variable,
+        ),
+        Spec::new(
+            "sshpass-password",
+            format!(r"{PROGRAM_START}sshpass{SAME_COMMAND}-p\s*(?P<secret>{VALUE})"),
+            unless_variable,
+        ),
+        Spec::new(
+            "curl-user-password",
+            format!(
+                r#"{PROGRAM_START}curl{SAME_COMMAND}(?:-u|--user)(?:\s+|=)?["']?[^\s:"']*:(?P<secret>[^\s"']+)"#
+            ),
+            unless_variable,
+        ),
+    ]
+}
+
+/// Helm's `--set a=1,db.password=X,b=2`: a bare value ends where the next `,key=` starts.
+static NEXT_HELM_KEY: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^,[A-Za-z0-9_.\[\]-]+=").ok());
+
+/// An assigned value, minus variable references and any following helm `,key=...`.
+fn assignment_value(caps: &Captures<'_>, value: &str) -> Option<usize> {
+    let len = unless_variable(caps, value)?;
+    if value.starts_with(['"', '\'']) {
+        return Some(len);
+    }
+    let helm = NEXT_HELM_KEY.as_ref();
+    let cut = value
+        .char_indices()
+        .filter(|&(_, c)| c == ',')
+        .find(|&(i, _)| helm.is_some_and(|re| re.is_match(&value[i..])));
+    Some(cut.map_or(len, |(i, _)| i))
+}
+
+/// A flag's value, except after a negated flag (`--no-password` takes none).
+fn flag_value(caps: &Captures<'_>, value: &str) -> Option<usize> {
+    let flag = caps.name("flag").map_or("", |m| m.as_str());
+    if flag.to_ascii_lowercase().starts_with("--no-") {
+        return None;
+    }
+    assignment_value(caps, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::redact::Redactor;
+
+    fn redact(text: &str) -> String {
+        Redactor::new(&[]).unwrap().redact(text)
+    }
+
+    fn assert_redacts(cases: &[(&str, &str)]) {
+        for (input, expected) in cases {
+            assert_eq!(redact(input), *expected, "input: {input}");
+        }
+    }
+
+    fn assert_untouched(cases: &[&str]) {
+        for text in cases {
+            assert_eq!(redact(text), *text, "should not be redacted: {text}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_urls() {
+        assert_redacts(&[
+            (
+                "git clone https://user:hunter2@example.com/r.git",
+                "git clone https://user:****@example.com/r.git",
+            ),
+            (
+                "psql postgres://app:s3cr3t@db:5432/x",
+                "psql postgres://app:****@db:5432/x",
+            ),
+            ("mysql://root:p@ss@db/x", "mysql://root:****@db/x"),
+            (
+                "redis-cli -u redis://:hunter2@cache:6379",
+                "redis-cli -u redis://:****@cache:6379",
+            ),
+        ]);
+        assert_untouched(&[
+            "curl https://example.com:8443/path?a=b",
+            "git clone git@github.com:org/repo.git",
+            "ssh://git@github.com/org/repo",
+            "postgres://app:$PGPASSWORD@db/x",
+        ]);
+    }
+
+    #[test]
+    fn authorization_headers() {
+        assert_redacts(&[
+            (
+                "curl -H 'Authorization: Bearer abc.def.ghi'",
+                "curl -H 'Authorization: Bearer ****'",
+            ),
+            (
+                r#"curl -H "Authorization: token ghx123""#,
+                r#"curl -H "Authorization: token ****""#,
+            ),
+            (
+                "authorization:Basic dXNlcjpwYXNz",
+                "authorization:Basic ****",
+            ),
+            ("-H 'X-Api-Key: k123'", "-H 'X-Api-Key: ****'"),
+            ("-H 'PRIVATE-TOKEN: glpat-xyz'", "-H 'PRIVATE-TOKEN: ****'"),
+            ("got bearer abcdefghijklmnop back", "got bearer **** back"),
+        ]);
+        assert_untouched(&[
+            "curl -H 'Authorization: Bearer $TOKEN'",
+            "curl -H 'Content-Type: application/json'",
+            "the bearer of news",
+        ]);
+    }
+
+    #[test]
+    fn password_and_token_flags() {
+        assert_redacts(&[
+            ("mysql --password=hunter2 db", "mysql --password=**** db"),
+            ("cli --password hunter2 x", "cli --password **** x"),
+            ("x --passwd=a --pass=b", "x --passwd=**** --pass=****"),
+            ("vault login --token=s.abc", "vault login --token=****"),
+            ("x --token abc", "x --token ****"),
+            (
+                "az login --client-secret=abc",
+                "az login --client-secret=****",
+            ),
+            ("x --api-key k --secret=s", "x --api-key **** --secret=****"),
+            ("x --db-password=\"a b\" y", "x --db-password=**** y"),
+            ("keytool -storepass changeit", "keytool -storepass ****"),
+            (
+                r#"sh -c "mysql --password=pw && ls""#,
+                r#"sh -c "mysql --password=**** && ls""#,
+            ),
+        ]);
+        assert_untouched(&[
+            "psql --no-password db",
+            "x --password --verbose",
+            "x --token-file /run/token",
+            "x --password-file=/run/pw",
+            "x --passphrase-fd 0",
+            "git commit --bypass-hooks",
+        ]);
+    }
+
+    #[test]
+    fn secret_assignments() {
+        assert_redacts(&[
+            (
+                "GITHUB_TOKEN=abc gh pr list",
+                "GITHUB_TOKEN=**** gh pr list",
+            ),
+            (
+                "export AWS_SECRET_ACCESS_KEY=xyz",
+                "export AWS_SECRET_ACCESS_KEY=****",
+            ),
+            ("db_password=x API_KEY=y", "db_password=**** API_KEY=****"),
+            (
+                "docker run -e NPM_TOKEN='a b' img",
+                "docker run -e NPM_TOKEN=**** img",
+            ),
+            ("TOKEN='unterminated quote", "TOKEN=****"),
+            (
+                "curl 'https://x/api?access_token=abc&x=1'",
+                "curl 'https://x/api?access_token=****&x=1'",
+            ),
+            (
+                "kubectl create secret generic s --from-literal=password=pw",
+                "kubectl create secret generic s --from-literal=password=****",
+            ),
+        ]);
+        assert_untouched(&[
+            "monkey=banana",
+            "x --sort-key=name",
+            "PWD=/home/me ls",
+            "GITHUB_TOKEN=$GITHUB_TOKEN gh pr list",
+            "TOKEN=${TOKEN} make",
+            "TOKEN=$(vault read -field=t x) make",
+        ]);
+    }
+
+    #[test]
+    fn helm_values() {
+        assert_redacts(&[
+            (
+                "helm install x --set secret.password=pw",
+                "helm install x --set secret.password=****",
+            ),
+            (
+                "helm upgrade x --set image.tag=v1,auth.token=t,replicas=2",
+                "helm upgrade x --set image.tag=v1,auth.token=****,replicas=2",
+            ),
+            (
+                "--set-string db.password=a,b",
+                "--set-string db.password=****",
+            ),
+        ]);
+        assert_untouched(&["helm upgrade x --set image.tag=v1,replicas=2"]);
+    }
+
+    #[test]
+    fn json_fields() {
+        assert_redacts(&[
+            (
+                r#"curl -d '{"user":"a","password":"pw"}'"#,
+                r#"curl -d '{"user":"a","password":"****"}'"#,
+            ),
+            (
+                r#"sh -c "curl -d {\"api_key\":\"k\"}""#,
+                r#"sh -c "curl -d {\"api_key\":\"****\"}""#,
+            ),
+        ]);
+        assert_untouched(&[r#"{"user":"a","token_ttl":"5m"}"#]);
+    }
+
+    #[test]
+    fn mysql_short_password_only_after_a_mysql_client() {
+        assert_redacts(&[
+            ("mysql -uroot -phunter2 db", "mysql -uroot -p**** db"),
+            (
+                "/usr/bin/mysqldump -h h -p'a b' db",
+                "/usr/bin/mysqldump -h h -p**** db",
+            ),
+            ("sh -c 'mariadb -pX db'", "sh -c 'mariadb -p**** db'"),
+        ]);
+        assert_untouched(&["mysql -u root -p db", "mkdir -pv dir", "ls; mkdir -pfoo"]);
+    }
+
+    #[test]
+    fn sshpass_and_curl_user() {
+        assert_redacts(&[
+            ("sshpass -p hunter2 ssh host", "sshpass -p **** ssh host"),
+            ("sshpass -phunter2 ssh host", "sshpass -p**** ssh host"),
+            ("curl -u admin:pw https://x", "curl -u admin:**** https://x"),
+            (
+                "curl -s --user 'admin:pw' https://x",
+                "curl -s --user 'admin:****' https://x",
+            ),
+        ]);
+        assert_untouched(&["docker run -u 1000:1000 img", "sshpass -e ssh host"]);
+    }
+}

@@ -1,0 +1,182 @@
+//! Secret redaction: everything that leaves the process (audit log, broker, messages)
+//! passes through here first. Built-in detectors plus the policy's `[redact]` regexes.
+//!
+//! Owns: the detectors (`tokens` by shape, `context` by position), the argv-aware
+//! pass (`argv`), and [`Secret`] for credentials the program itself holds.
+//! Must never: return or log the text it was given before masking, panic on any
+//! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
+//!
+//! Cost: every rule is also compiled into one [`RegexSet`], so text without any
+//! candidate secret (`ls -la`) is answered by a single scan and no allocation
+//! beyond the returned copy.
+
+mod argv;
+mod context;
+mod rule;
+mod secret;
+mod tokens;
+
+pub use secret::{Secret, SecretString};
+
+use regex::{Regex, RegexSet};
+use rule::{Refine, Rule};
+use std::sync::LazyLock;
+
+/// What a redacted secret is replaced with.
+pub const MASK: &str = "****";
+
+/// Masking can expose a new match (a token inside a header value), so a line is
+/// re-scanned until it stops changing; real inputs settle in two passes.
+const MAX_PASSES: usize = 4;
+
+/// Built-in detectors plus the policy's extra patterns, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    builtin: &'static RuleSet,
+    extra: RuleSet,
+}
+
+/// A `[redact]` pattern that does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPattern {
+    pub pattern: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for BadPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bad redact pattern `{}`: {}", self.pattern, self.message)
+    }
+}
+
+impl std::error::Error for BadPattern {}
+
+impl Redactor {
+    /// Built-in detectors plus extra regexes (from the policy's `[redact]`).
+    /// An extra regex masks its `secret` group, else group 1, else the whole match.
+    pub fn new(extra: &[String]) -> Result<Redactor, BadPattern> {
+        let builtin = BUILTIN.as_ref().map_err(Clone::clone)?;
+        let specs = extra.iter().enumerate().map(|(i, pattern)| {
+            Spec::new(
+                format!("policy-pattern-{}", i + 1),
+                pattern.as_str(),
+                rule::whole,
+            )
+        });
+        let extra = RuleSet::compile(specs.collect())?;
+        Ok(Redactor { builtin, extra })
+    }
+
+    /// Redact secrets inside one string (a log line, a shell line, a reason).
+    pub fn redact(&self, text: &str) -> String {
+        let mut current = text.to_owned();
+        for _ in 0..MAX_PASSES {
+            match self.one_pass(&current) {
+                Some(next) => current = next,
+                None => break,
+            }
+        }
+        current
+    }
+
+    /// Redact an argv, aware of flags whose *next* argument is a secret
+    /// (`--password VALUE`, `-p VALUE` where known, `--token VALUE`).
+    pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
+        argv::redact_argv(argv, |arg| self.redact(arg))
+    }
+
+    /// Apply every rule that matches somewhere in `text`; `None` if nothing changed.
+    fn one_pass(&self, text: &str) -> Option<String> {
+        let mut current: Option<String> = None;
+        for rule in self
+            .builtin
+            .candidates(text)
+            .chain(self.extra.candidates(text))
+        {
+            if let Some(next) = rule.mask(current.as_deref().unwrap_or(text)) {
+                current = Some(next);
+            }
+        }
+        current
+    }
+}
+
+/// A detector before compilation: a name (for errors), a pattern and its refinement.
+#[derive(Debug)]
+pub(crate) struct Spec {
+    name: String,
+    pattern: String,
+    refine: Refine,
+}
+
+impl Spec {
+    pub(crate) fn new(name: impl Into<String>, pattern: impl Into<String>, refine: Refine) -> Spec {
+        Spec {
+            name: name.into(),
+            pattern: pattern.into(),
+            refine,
+        }
+    }
+}
+
+/// Compiled rules plus a [`RegexSet`] of the same patterns for the one-scan pre-check.
+#[derive(Debug, Clone)]
+struct RuleSet {
+    rules: Vec<Rule>,
+    set: RegexSet,
+}
+
+impl RuleSet {
+    fn compile(specs: Vec<Spec>) -> Result<RuleSet, BadPattern> {
+        let rules = specs
+            .into_iter()
+            .map(compile_rule)
+            .collect::<Result<Vec<_>, _>>()?;
+        let set =
+            RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| BadPattern {
+                pattern: "(all patterns together)".into(),
+                message: e.to_string(),
+            })?;
+        Ok(RuleSet { rules, set })
+    }
+
+    /// The rules whose pattern matches somewhere in `text`, in declaration order.
+    fn candidates<'a>(&'a self, text: &str) -> impl Iterator<Item = &'a Rule> + 'a {
+        let matched = if self.rules.is_empty() {
+            Vec::new()
+        } else {
+            self.set.matches(text).into_iter().collect()
+        };
+        matched.into_iter().filter_map(|i| self.rules.get(i))
+    }
+}
+
+fn compile_rule(spec: Spec) -> Result<Rule, BadPattern> {
+    let regex = Regex::new(&spec.pattern).map_err(|e| BadPattern {
+        pattern: spec.pattern.clone(),
+        message: format!("{} ({})", first_line(&e.to_string()), spec.name),
+    })?;
+    Ok(Rule::new(regex, spec.refine))
+}
+
+/// The regex crate's errors span several lines (pattern, caret, message); keep
+/// the message so it fits on one line of a policy diagnostic.
+fn first_line(message: &str) -> &str {
+    message
+        .lines()
+        .rev()
+        .find(|line| line.starts_with("error:"))
+        .unwrap_or(message)
+}
+
+/// The built-in detectors, compiled once per process. A failure here is a bug in
+/// a built-in pattern; it surfaces as a [`BadPattern`] from [`Redactor::new`] (and
+/// fails the unit tests) rather than as a panic.
+static BUILTIN: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
+    let mut specs = context::specs();
+    specs.extend(tokens::specs());
+    RuleSet::compile(specs)
+});
+
+#[cfg(test)]
+mod tests;
