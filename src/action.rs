@@ -28,7 +28,13 @@ impl ActionDigest {
         }
         field(cwd.as_os_str().as_bytes());
         field(executable.as_os_str().as_bytes());
-        ActionDigest(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        ActionDigest(
+            hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+        )
     }
 }
 
@@ -48,7 +54,10 @@ pub enum ResolveError {
 /// Find the file `program` names, as `execvp` would: a name with `/` is used as is,
 /// otherwise each `PATH` entry is tried in order. The result is canonical, so a
 /// digest names the real file behind any symlink.
-pub fn resolve_executable(program: &str, path_var: Option<&OsStr>) -> Result<PathBuf, ResolveError> {
+pub fn resolve_executable(
+    program: &str,
+    path_var: Option<&OsStr>,
+) -> Result<PathBuf, ResolveError> {
     if program.is_empty() {
         return Err(ResolveError::NotFound);
     }
@@ -58,10 +67,16 @@ pub fn resolve_executable(program: &str, path_var: Option<&OsStr>) -> Result<Pat
     let path_var = path_var.unwrap_or(OsStr::new("/usr/local/bin:/usr/bin:/bin"));
     let mut not_executable = None;
     for dir in std::env::split_paths(path_var) {
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
         match check_executable(&dir.join(program)) {
             Ok(found) => return Ok(found),
-            Err(ResolveError::NotExecutable(path)) => not_executable = not_executable.or(Some(path)),
+            Err(ResolveError::NotExecutable(path)) => {
+                not_executable = not_executable.or(Some(path))
+            }
             Err(ResolveError::NotFound) => {}
         }
     }
@@ -85,9 +100,18 @@ mod tests {
         let argv = vec!["kubectl".to_string(), "delete".to_string()];
         let base = ActionDigest::compute(&argv, Path::new("/a"), Path::new("/bin/kubectl"));
         let other_argv = vec!["kubectl".to_string(), "delete ".to_string()];
-        assert_ne!(base, ActionDigest::compute(&other_argv, Path::new("/a"), Path::new("/bin/kubectl")));
-        assert_ne!(base, ActionDigest::compute(&argv, Path::new("/b"), Path::new("/bin/kubectl")));
-        assert_ne!(base, ActionDigest::compute(&argv, Path::new("/a"), Path::new("/tmp/kubectl")));
+        assert_ne!(
+            base,
+            ActionDigest::compute(&other_argv, Path::new("/a"), Path::new("/bin/kubectl"))
+        );
+        assert_ne!(
+            base,
+            ActionDigest::compute(&argv, Path::new("/b"), Path::new("/bin/kubectl"))
+        );
+        assert_ne!(
+            base,
+            ActionDigest::compute(&argv, Path::new("/a"), Path::new("/tmp/kubectl"))
+        );
         // Length prefixes keep argument boundaries: ["ab","c"] differs from ["a","bc"].
         let split1 = vec!["ab".to_string(), "c".to_string()];
         let split2 = vec!["a".to_string(), "bc".to_string()];
@@ -112,7 +136,13 @@ mod tests {
         std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
         let found = resolve_executable("tool", Some(path_var)).unwrap();
         assert_eq!(found, std::fs::canonicalize(&tool).unwrap());
-        assert_eq!(resolve_executable("missing-tool", Some(path_var)), Err(ResolveError::NotFound));
-        assert_eq!(resolve_executable("", Some(path_var)), Err(ResolveError::NotFound));
+        assert_eq!(
+            resolve_executable("missing-tool", Some(path_var)),
+            Err(ResolveError::NotFound)
+        );
+        assert_eq!(
+            resolve_executable("", Some(path_var)),
+            Err(ResolveError::NotFound)
+        );
     }
 }

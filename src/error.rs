@@ -48,27 +48,50 @@ pub enum Error {
     /// Bad command-line usage (clap renders its own text).
     Usage(String),
     /// Denied by policy; `reason` names the rule.
-    Denied { reason: String },
+    Denied {
+        reason: String,
+    },
     /// The command needs approval and no channel is configured or reachable.
-    NeedsApproval { reason: String, hint: String },
+    NeedsApproval {
+        reason: String,
+        hint: String,
+    },
     /// The policy file is invalid; every diagnostic, rendered.
-    Policy { diagnostics: Vec<Diagnostic>, color: bool },
+    Policy {
+        diagnostics: Vec<Diagnostic>,
+        color: bool,
+    },
     /// A file that decides what runs is writable by others.
     Insecure(InsecureFile),
     /// A file could not be read or written.
-    Io { path: PathBuf, action: &'static str, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
     /// `[[test]]` cases failed.
-    PolicyTests { failed: usize, total: usize },
+    PolicyTests {
+        failed: usize,
+        total: usize,
+    },
     /// The audit log could not be opened or written.
     Audit(String),
     /// `gate audit verify` found a problem.
     Verify(String),
     /// The command could not be found.
-    NotFound { program: String },
+    NotFound {
+        program: String,
+    },
     /// The command could not be executed.
-    NotExecutable { program: String, source: std::io::Error },
+    NotExecutable {
+        program: String,
+        source: std::io::Error,
+    },
     /// A refusal with its own message and code (e.g. `gate init` finding files).
-    Refused { message: String, code: u8 },
+    Refused {
+        message: String,
+        code: u8,
+    },
     Internal(String),
 }
 
@@ -98,8 +121,11 @@ impl Error {
                 format!("gate: needs approval: {reason}; {hint}")
             }
             Error::Policy { diagnostics, color } => {
-                let mut text: String =
-                    diagnostics.iter().map(|d| d.render(*color)).collect::<Vec<_>>().join("\n");
+                let mut text: String = diagnostics
+                    .iter()
+                    .map(|d| d.render(*color))
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 let n = diagnostics.len();
                 text.push_str(&format!(
                     "\ngate: the policy has {n} error{}; nothing was run",
@@ -108,7 +134,11 @@ impl Error {
                 text
             }
             Error::Insecure(file) => format!("gate: refusing insecure file: {file}"),
-            Error::Io { path, action, source } => {
+            Error::Io {
+                path,
+                action,
+                source,
+            } => {
                 format!("gate: cannot {action} {}: {source}", path.display())
             }
             Error::PolicyTests { failed, total } => {

@@ -56,13 +56,24 @@ pub struct Home {
 impl Home {
     /// `GATE_HOME` holds everything when set; otherwise the XDG base directories.
     pub fn from_env() -> Home {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         if let Some(home) = var("GATE_HOME") {
-            return Home { data: home.clone(), config: home.clone(), cache: home.join("cache") };
+            return Home {
+                data: home.clone(),
+                config: home.clone(),
+                cache: home.join("cache"),
+            };
         }
         let user_home = var("HOME").unwrap_or_else(|| PathBuf::from("/"));
         let xdg = |name: &str, fallback: &str| {
-            var(name).filter(|p| p.is_absolute()).unwrap_or_else(|| user_home.join(fallback)).join("gate")
+            var(name)
+                .filter(|p| p.is_absolute())
+                .unwrap_or_else(|| user_home.join(fallback))
+                .join("gate")
         };
         Home {
             data: xdg("XDG_DATA_HOME", ".local/share"),

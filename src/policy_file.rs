@@ -37,7 +37,11 @@ pub fn load(source: PolicySource, home: &Home, color: bool) -> Result<LoadedPoli
 
 /// Read a policy file, refusing one that others could have written.
 pub fn read_policy_text(path: &Path) -> Result<String, Error> {
-    let io = |source| Error::Io { path: path.to_path_buf(), action: "read policy", source };
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        action: "read policy",
+        source,
+    };
     let mut file = std::fs::File::open(path).map_err(io)?;
     ensure_private_write(path, &file.metadata().map_err(io)?)?;
     let mut text = String::new();
@@ -83,11 +87,18 @@ fn read_cached(entry: &Path) -> Option<Policy> {
 fn write_cached(entry: &Path, policy: &Policy) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = entry.parent().unwrap_or(Path::new("."));
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let bytes = postcard::to_stdvec(policy).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     file.write_all(&bytes)?;
     std::fs::rename(&tmp, entry)
 }

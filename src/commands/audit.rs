@@ -23,7 +23,10 @@ fn open_existing(home: &Home) -> Result<AuditLog, Error> {
     let path = home.log_file();
     if !path.exists() {
         return Err(Error::Refused {
-            message: format!("no audit log at {} yet; run a command through gate first", path.display()),
+            message: format!(
+                "no audit log at {} yet; run a command through gate first",
+                path.display()
+            ),
             code: exit::AUDIT_FAILED,
         });
     }
@@ -33,7 +36,9 @@ fn open_existing(home: &Home) -> Result<AuditLog, Error> {
 fn filter(args: &FilterArgs) -> Result<Filter, Error> {
     let since = match &args.since {
         Some(text) => Some(humantime::parse_rfc3339_weak(text).map_err(|e| {
-            Error::Usage(format!("gate: --since {text:?}: {e}; use RFC 3339, e.g. 2026-01-31T00:00:00Z"))
+            Error::Usage(format!(
+                "gate: --since {text:?}: {e}; use RFC 3339, e.g. 2026-01-31T00:00:00Z"
+            ))
         })?),
         None => None,
     };
@@ -72,14 +77,20 @@ fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Er
 fn verify(key: Option<&std::path::Path>, home: &Home) -> Result<u8, Error> {
     let public = match key {
         Some(path) => audit::key::load_public_key(path).map_err(audit_error)?,
-        None => audit::key::load_signing_key(&home.key_file()).map_err(audit_error)?.verifying_key(),
+        None => audit::key::load_signing_key(&home.key_file())
+            .map_err(audit_error)?
+            .verifying_key(),
     };
     let path = home.log_file();
     let report = audit::verify(&path, &public).map_err(audit_error)?;
     match report.problem {
         Some(problem) => Err(Error::Verify(problem.to_string())),
         None => {
-            println!("ok: {} records, every signature and link verified ({})", report.records, path.display());
+            println!(
+                "ok: {} records, every signature and link verified ({})",
+                report.records,
+                path.display()
+            );
             Ok(exit::OK)
         }
     }

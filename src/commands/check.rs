@@ -22,13 +22,19 @@ struct Explanation<'a> {
     approval: &'a Option<crate::policy::ApprovalRequirement>,
 }
 
-pub(super) fn check(policy: Option<&Path>, json: bool, argv: &[String], home: &Home) -> Result<u8, Error> {
+pub(super) fn check(
+    policy: Option<&Path>,
+    json: bool,
+    argv: &[String],
+    home: &Home,
+) -> Result<u8, Error> {
     let loaded = load_policy(policy, home)?;
     let requester = Requester::current();
     let request = build_request(argv, &requester);
     let mut verdict = loaded.policy.evaluate(&request);
-    let redactor = Redactor::new(&loaded.policy.redact)
-        .map_err(|bad| Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message)))?;
+    let redactor = Redactor::new(&loaded.policy.redact).map_err(|bad| {
+        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
+    })?;
     redact_verdict(&mut verdict, &redactor);
     let command = redactor.redact_argv(argv);
     if json {
@@ -42,10 +48,14 @@ pub(super) fn check(policy: Option<&Path>, json: bool, argv: &[String], home: &H
             commands: &verdict.commands,
             approval: &verdict.approval,
         };
-        let text = serde_json::to_string_pretty(&explanation).map_err(|e| Error::Internal(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&explanation)
+            .map_err(|e| Error::Internal(e.to_string()))?;
         println!("{text}");
     } else {
-        print!("{}", explain_text(&verdict, &command, &loaded.source.label()));
+        print!(
+            "{}",
+            explain_text(&verdict, &command, &loaded.source.label())
+        );
     }
     Ok(exit::OK)
 }
@@ -84,7 +94,12 @@ fn explain_text(verdict: &Verdict, command: &[String], policy: &str) -> String {
         } else {
             format!("  (via {})", found.command.via.join(" > "))
         };
-        let _ = writeln!(out, "\n  {}. {}{via}", i + 1, shell_join(&found.command.argv));
+        let _ = writeln!(
+            out,
+            "\n  {}. {}{via}",
+            i + 1,
+            shell_join(&found.command.argv)
+        );
         if let Some(opaque) = &found.command.opaque {
             let _ = writeln!(out, "     opaque: {opaque}");
         }
@@ -107,8 +122,14 @@ pub(crate) fn shell_join(argv: &[String]) -> String {
     argv.iter()
         .map(|arg| {
             let plain = !arg.is_empty()
-                && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+*".contains(c));
-            if plain { arg.clone() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+*".contains(c));
+            if plain {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -19,9 +19,11 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
     let home = Home::from_env();
     match cli.command {
         None => run::wrap(cli.run, &home),
-        Some(Command::Check { policy, json, command }) => {
-            check::check(policy.policy.as_deref(), json, &command, &home)
-        }
+        Some(Command::Check {
+            policy,
+            json,
+            command,
+        }) => check::check(policy.policy.as_deref(), json, &command, &home),
         Some(Command::Policy(command)) => policy::policy(command, &home),
         Some(Command::Init) => init::init(&home),
         Some(Command::Audit(command)) => audit::audit(command, &home),

@@ -25,7 +25,10 @@ fn source_text(file: Option<PathBuf>, home: &Home) -> Result<(String, String), E
 }
 
 fn parse(text: &str, label: &str) -> Result<Policy, Error> {
-    Policy::parse(text, label).map_err(|diagnostics| Error::Policy { diagnostics, color: super::stderr_color() })
+    Policy::parse(text, label).map_err(|diagnostics| Error::Policy {
+        diagnostics,
+        color: super::stderr_color(),
+    })
 }
 
 fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
@@ -34,7 +37,10 @@ fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let outcomes = policy.run_tests();
     let failures: Vec<Diagnostic> = test_failures_as_diagnostics(&outcomes, &text, &label);
     if !failures.is_empty() {
-        return Err(Error::Policy { diagnostics: failures, color: super::stderr_color() });
+        return Err(Error::Policy {
+            diagnostics: failures,
+            color: super::stderr_color(),
+        });
     }
     println!(
         "{label}: ok ({} rules, {} tests pass)",
@@ -51,7 +57,13 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let mut failed = 0;
     for outcome in &outcomes {
         if outcome.passed() {
-            println!("PASS  {}:{}: {} -> {}", label, outcome.case.line, outcome.case.command, outcome.actual.as_str());
+            println!(
+                "PASS  {}:{}: {} -> {}",
+                label,
+                outcome.case.line,
+                outcome.case.command,
+                outcome.actual.as_str()
+            );
         } else {
             failed += 1;
             println!(

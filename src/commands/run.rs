@@ -22,8 +22,9 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
         ));
     }
     let loaded = load_policy(args.policy.policy.as_deref(), home)?;
-    let redactor = Redactor::new(&loaded.policy.redact)
-        .map_err(|bad| Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message)))?;
+    let redactor = Redactor::new(&loaded.policy.redact).map_err(|bad| {
+        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
+    })?;
     let requester = Requester::current();
     let request = build_request(&args.command, &requester);
     let mut verdict = loaded.policy.evaluate(&request);
@@ -57,15 +58,22 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
     match verdict.decision {
         Action::Deny => {
             trail.decision(&draft, "deny", Some(verdict.reason.clone()))?;
-            refuse(args.json, &verdict, Error::Denied { reason: verdict.reason.clone() })
+            refuse(
+                args.json,
+                &verdict,
+                Error::Denied {
+                    reason: verdict.reason.clone(),
+                },
+            )
         }
         Action::Approve => {
             trail.decision(&draft, "needs-approval", Some(verdict.reason.clone()))?;
             let error = Error::NeedsApproval {
                 reason: verdict.reason.clone(),
-                hint: "no approval channel is configured: gate cannot ask anyone, so nothing was run \
+                hint:
+                    "no approval channel is configured: gate cannot ask anyone, so nothing was run \
                        (run it where an approver can run it for you, or change the policy)"
-                    .to_string(),
+                        .to_string(),
             };
             refuse(args.json, &verdict, error)
         }
@@ -75,12 +83,17 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
                 Ok(path) => path,
                 Err(ResolveError::NotFound) => {
                     trail.failed(&draft, seq, exit::NOT_FOUND)?;
-                    return Err(Error::NotFound { program: args.command[0].clone() });
+                    return Err(Error::NotFound {
+                        program: args.command[0].clone(),
+                    });
                 }
                 Err(ResolveError::NotExecutable(path)) => {
                     trail.failed(&draft, seq, exit::NOT_EXECUTABLE)?;
                     let source = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
-                    return Err(Error::NotExecutable { program: path.display().to_string(), source });
+                    return Err(Error::NotExecutable {
+                        program: path.display().to_string(),
+                        source,
+                    });
                 }
             };
             run_allowed(&mut trail, &draft, seq, &executable, &args.command)
@@ -156,22 +169,33 @@ struct Trail {
 
 impl Trail {
     fn open(home: &Home) -> Result<Trail, Error> {
-        let key = crate::audit::key::load_or_create(&home.key_file()).map_err(|e| Error::Audit(e.to_string()))?;
+        let key = crate::audit::key::load_or_create(&home.key_file())
+            .map_err(|e| Error::Audit(e.to_string()))?;
         let log = AuditLog::open(&home.log_file()).map_err(|e| Error::Audit(e.to_string()))?;
         Ok(Trail { log, key })
     }
 
     fn append(&mut self, entry: &Entry, durable: bool) -> Result<u64, Error> {
-        self.log.append(entry, &self.key, durable).map_err(|e| Error::Audit(e.to_string()))
+        self.log
+            .append(entry, &self.key, durable)
+            .map_err(|e| Error::Audit(e.to_string()))
     }
 
     /// A decision record, durable before anything runs.
-    fn decision(&mut self, draft: &Entry, decision: &str, reason: Option<String>) -> Result<u64, Error> {
+    fn decision(
+        &mut self,
+        draft: &Entry,
+        decision: &str,
+        reason: Option<String>,
+    ) -> Result<u64, Error> {
         let mut entry = draft.clone();
         entry.decision = decision.to_string();
         entry.reason = reason;
         if decision == "allow" {
-            entry.approvers = vec![ApproverRecord { name: "policy".to_string(), channel: "policy".to_string() }];
+            entry.approvers = vec![ApproverRecord {
+                name: "policy".to_string(),
+                channel: "policy".to_string(),
+            }];
         }
         self.append(&entry, true)
     }

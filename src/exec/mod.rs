@@ -60,5 +60,8 @@ pub fn run(executable: &Path, argv: &[String]) -> std::io::Result<Outcome> {
             (None, None) => Termination::Exited(1),
         }
     };
-    Ok(Outcome { termination, duration: started.elapsed() })
+    Ok(Outcome {
+        termination,
+        duration: started.elapsed(),
+    })
 }

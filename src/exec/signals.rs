@@ -38,7 +38,11 @@ impl Forwarder {
                 }
             }
         });
-        Ok(Forwarder { child, handle, thread: Some(thread) })
+        Ok(Forwarder {
+            child,
+            handle,
+            thread: Some(thread),
+        })
     }
 
     pub(super) fn set_child(&self, pid: u32) {

@@ -11,9 +11,15 @@ fn decision_is_durable_before_the_command_starts() {
     let gate = gate_bin().to_str().unwrap();
     let out = ctx.run(&["--", gate, "audit", "export", "--format", "jsonl"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let inner: Vec<serde_json::Value> =
-        stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(inner.len(), 1, "only the decision record exists while the command runs");
+    let inner: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        inner.len(),
+        1,
+        "only the decision record exists while the command runs"
+    );
     assert_eq!(inner[0]["kind"], "decision");
     assert_eq!(inner[0]["decision"], "allow");
 
@@ -27,12 +33,18 @@ fn decision_is_durable_before_the_command_starts() {
 #[test]
 fn two_records_per_command_with_exit_status_and_duration() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    assert_eq!(code(&ctx.run(&["--reason", "testing", "--", "sh", "-c", "exit 3"])), 3);
+    assert_eq!(
+        code(&ctx.run(&["--reason", "testing", "--", "sh", "-c", "exit 3"])),
+        3
+    );
     let records = ctx.records();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["kind"], "decision");
     assert_eq!(records[0]["reason"], "testing");
-    assert_eq!(records[0]["command"], serde_json::json!(["sh", "-c", "exit 3"]));
+    assert_eq!(
+        records[0]["command"],
+        serde_json::json!(["sh", "-c", "exit 3"])
+    );
     assert_eq!(records[0]["action_digest"].as_str().unwrap().len(), 64);
     assert_eq!(records[1]["exit_code"], 3);
     assert!(records[1]["duration_ms"].is_u64());
@@ -56,10 +68,21 @@ fn secrets_never_reach_the_log() {
     assert_eq!(code(&out), 0);
     let db = std::fs::read(ctx.home().join("audit.db")).unwrap();
     let wal = std::fs::read(ctx.home().join("audit.db-wal")).unwrap_or_default();
-    for secret in ["hunter2", "s3cr3tvalue", "pa55word", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"] {
+    for secret in [
+        "hunter2",
+        "s3cr3tvalue",
+        "pa55word",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    ] {
         let needle = secret.as_bytes();
-        assert!(!db.windows(needle.len()).any(|w| w == needle), "{secret} in audit.db");
-        assert!(!wal.windows(needle.len()).any(|w| w == needle), "{secret} in audit.db-wal");
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle),
+            "{secret} in audit.db"
+        );
+        assert!(
+            !wal.windows(needle.len()).any(|w| w == needle),
+            "{secret} in audit.db-wal"
+        );
     }
     let exported = stdout(&ctx.run(&["audit", "export", "--format", "jsonl"]));
     assert!(exported.contains("--password=****"), "{exported}");
@@ -89,7 +112,10 @@ fn pubkey_prints_pem_and_key_file_is_private() {
     let out = ctx.run(&["audit", "pubkey"]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
-    let mode = std::fs::metadata(ctx.home().join("audit.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(ctx.home().join("audit.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // The same key on the second call.
     assert_eq!(stdout(&ctx.run(&["audit", "pubkey"])), stdout(&out));
@@ -120,7 +146,13 @@ fn concurrent_gate_processes_keep_one_chain() {
         "i=0; while [ $i -lt {COMMANDS} ]; do \"$GATE_BIN\" -- true || exit 1; i=$((i+1)); done"
     );
     let workers: Vec<_> = (0..PROCESSES)
-        .map(|_| ctx.command("sh").env("GATE_BIN", gate_bin()).args(["-c", &script]).spawn().unwrap())
+        .map(|_| {
+            ctx.command("sh")
+                .env("GATE_BIN", gate_bin())
+                .args(["-c", &script])
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut worker in workers {
         assert!(worker.wait().unwrap().success(), "a gate call failed");
@@ -132,5 +164,9 @@ fn concurrent_gate_processes_keep_one_chain() {
     }
     let verify = ctx.run(&["audit", "verify"]);
     assert_eq!(code(&verify), 0, "{}", stderr(&verify));
-    assert!(stdout(&verify).contains("1600 records"), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("1600 records"),
+        "{}",
+        stdout(&verify)
+    );
 }

@@ -14,7 +14,9 @@ pub struct TestContext {
 
 impl TestContext {
     pub fn new() -> TestContext {
-        let ctx = TestContext { dir: tempfile::tempdir().expect("temp dir") };
+        let ctx = TestContext {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
         std::fs::create_dir_all(ctx.home()).unwrap();
         std::fs::create_dir_all(ctx.work()).unwrap();
         ctx
@@ -74,7 +76,10 @@ impl TestContext {
     pub fn records(&self) -> Vec<serde_json::Value> {
         let out = self.run(&["audit", "export", "--format", "jsonl"]);
         assert!(out.status.success(), "export failed: {}", stderr(&out));
-        stdout(&out).lines().map(|line| serde_json::from_str(line).expect("jsonl line")).collect()
+        stdout(&out)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("jsonl line"))
+            .collect()
     }
 }
 

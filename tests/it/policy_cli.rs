@@ -26,14 +26,19 @@ expect = "allow"
 #[test]
 fn check_json_has_decision_commands_and_rules() {
     let ctx = TestContext::with_policy(POLICY);
-    let out = ctx.run(&["check", "--json", "--", "sudo", "-u", "root", "--", "kubectl", "delete", "ns", "a"]);
+    let out = ctx.run(&[
+        "check", "--json", "--", "sudo", "-u", "root", "--", "kubectl", "delete", "ns", "a",
+    ]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let value: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(value["decision"], "deny");
     assert_eq!(value["rules"], serde_json::json!(["deleting namespaces"]));
     let commands = value["commands"].as_array().unwrap();
     assert_eq!(commands.len(), 1);
-    assert_eq!(commands[0]["argv"], serde_json::json!(["kubectl", "delete", "ns", "a"]));
+    assert_eq!(
+        commands[0]["argv"],
+        serde_json::json!(["kubectl", "delete", "ns", "a"])
+    );
     assert_eq!(commands[0]["matched"][0]["rule"], "deleting namespaces");
 }
 
@@ -49,7 +54,10 @@ fn check_runs_nothing_and_explains_every_command() {
     assert!(text.contains("read-only kubectl"), "{text}");
     assert!(text.contains("touch"), "{text}");
     assert!(!marker.exists());
-    assert!(!ctx.home().join("audit.db").exists(), "check writes no audit record");
+    assert!(
+        !ctx.home().join("audit.db").exists(),
+        "check writes no audit record"
+    );
 }
 
 #[test]
@@ -74,7 +82,10 @@ fn normalisation_cases_from_the_contract() {
     ] {
         assert_eq!(decide(&case), "deny", "{case:?}");
     }
-    assert_eq!(decide(&["sh", "-c", "$(echo kubectl) delete ns a"]), "approve");
+    assert_eq!(
+        decide(&["sh", "-c", "$(echo kubectl) delete ns a"]),
+        "approve"
+    );
     assert_eq!(decide(&["kubectl", "get", "pods"]), "allow");
 }
 
@@ -89,7 +100,10 @@ fn lint_reports_every_error_with_position_and_runs_nothing() {
     let path = ctx.policy_path().display().to_string();
     assert!(err.contains(&format!("{path}:2:")), "{err}");
     assert!(err.contains(&format!("{path}:7:")), "{err}");
-    assert!(err.contains(&format!("{path}:8:1: unknown key \"aprovers\"")), "{err}");
+    assert!(
+        err.contains(&format!("{path}:8:1: unknown key \"aprovers\"")),
+        "{err}"
+    );
     assert!(err.contains("did you mean \"approvers\""), "{err}");
     assert!(err.contains("did you mean \"allow\""), "{err}");
 
@@ -101,16 +115,26 @@ fn lint_reports_every_error_with_position_and_runs_nothing() {
 
 #[test]
 fn lint_and_test_report_a_failing_test_case() {
-    let ctx = TestContext::with_policy(&format!("{POLICY}\n[[test]]\ncommand = \"kubectl delete ns x\"\nexpect = \"allow\"\n"));
+    let ctx = TestContext::with_policy(&format!(
+        "{POLICY}\n[[test]]\ncommand = \"kubectl delete ns x\"\nexpect = \"allow\"\n"
+    ));
     let out = ctx.run(&["policy", "lint"]);
     assert_eq!(code(&out), 105, "{}", stderr(&out));
-    assert!(stderr(&out).contains("kubectl delete ns x"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("kubectl delete ns x"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = ctx.run(&["policy", "test"]);
     assert_eq!(code(&out), 108);
     let text = stdout(&out);
     assert!(text.contains("PASS") && text.contains("FAIL"), "{text}");
-    assert!(stderr(&out).contains("1 of 2 policy tests failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 of 2 policy tests failed"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -120,7 +144,10 @@ fn a_writable_policy_is_refused_naming_it() {
     let out = ctx.run(&["--", "true"]);
     assert_eq!(code(&out), 105);
     let err = stderr(&out);
-    assert!(err.contains(&ctx.policy_path().display().to_string()) && err.contains("chmod go-w"), "{err}");
+    assert!(
+        err.contains(&ctx.policy_path().display().to_string()) && err.contains("chmod go-w"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -134,7 +161,10 @@ fn policy_lookup_order() {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     };
     let decision = |command: &mut std::process::Command| -> String {
-        let out = command.args(["check", "--json", "--", "some-tool"]).output().unwrap();
+        let out = command
+            .args(["check", "--json", "--", "some-tool"])
+            .output()
+            .unwrap();
         let value: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
         value["policy"].as_str().unwrap().to_string()
     };
@@ -149,13 +179,23 @@ fn policy_lookup_order() {
     // GATE_POLICY beats that, --policy beats everything.
     let env_policy = ctx.dir.path().join("env.toml");
     write(&env_policy, allow_all);
-    assert_eq!(decision(ctx.gate().env("GATE_POLICY", &env_policy)), env_policy.display().to_string());
+    assert_eq!(
+        decision(ctx.gate().env("GATE_POLICY", &env_policy)),
+        env_policy.display().to_string()
+    );
     let flag_policy = ctx.dir.path().join("flag.toml");
     write(&flag_policy, allow_all);
     let out = ctx
         .gate()
         .env("GATE_POLICY", &env_policy)
-        .args(["check", "--policy", flag_policy.to_str().unwrap(), "--json", "--", "x"])
+        .args([
+            "check",
+            "--policy",
+            flag_policy.to_str().unwrap(),
+            "--json",
+            "--",
+            "x",
+        ])
         .output()
         .unwrap();
     let value: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -185,7 +225,10 @@ fn init_writes_policy_and_key_and_never_overwrites() {
     let out = ctx.run(&["init"]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).contains("never overwrites"));
-    assert_eq!(std::fs::read_to_string(&policy).unwrap(), "version = 1\n# mine\n");
+    assert_eq!(
+        std::fs::read_to_string(&policy).unwrap(),
+        "version = 1\n# mine\n"
+    );
     assert_eq!(std::fs::read(&key).unwrap(), key_before);
 }
 
@@ -202,9 +245,19 @@ fn shipped_policies_pass_their_own_tests() {
             std::fs::copy(&path, &copy).unwrap();
             std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
             let out = ctx.run(&["policy", "test", copy.to_str().unwrap()]);
-            assert_eq!(code(&out), 0, "{}: {}{}", path.display(), stdout(&out), stderr(&out));
+            assert_eq!(
+                code(&out),
+                0,
+                "{}: {}{}",
+                path.display(),
+                stdout(&out),
+                stderr(&out)
+            );
             count += 1;
         }
     }
-    assert!(count >= 6, "expected the six starter policies, found {count}");
+    assert!(
+        count >= 6,
+        "expected the six starter policies, found {count}"
+    );
 }

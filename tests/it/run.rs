@@ -30,14 +30,22 @@ fn exit_status_passes_through() {
 #[test]
 fn died_of_signal_is_128_plus_n() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "kill -TERM $$"])), 128 + 15);
-    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "kill -KILL $$"])), 128 + 9);
+    assert_eq!(
+        code(&ctx.run(&["--", "sh", "-c", "kill -TERM $$"])),
+        128 + 15
+    );
+    assert_eq!(
+        code(&ctx.run(&["--", "sh", "-c", "kill -KILL $$"])),
+        128 + 9
+    );
 }
 
 #[test]
 fn stdio_is_inherited() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let out = ctx.gate().args(["--", "sh", "-c", "read x; echo got:$x; echo err >&2"])
+    let out = ctx
+        .gate()
+        .args(["--", "sh", "-c", "read x; echo got:$x; echo err >&2"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -57,7 +65,10 @@ fn not_found_is_127_and_not_executable_is_126() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
     let out = ctx.run(&["--", "no-such-program-xyz", "a"]);
     assert_eq!(code(&out), 127);
-    assert_eq!(stderr(&out), "gate: no-such-program-xyz: command not found\n");
+    assert_eq!(
+        stderr(&out),
+        "gate: no-such-program-xyz: command not found\n"
+    );
 
     let script = ctx.work().join("script.sh");
     std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
@@ -65,7 +76,10 @@ fn not_found_is_127_and_not_executable_is_126() {
     assert_eq!(code(&out), 126);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("script.sh") && err.contains("cannot execute"), "{err}");
+    assert!(
+        err.contains("script.sh") && err.contains("cannot execute"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -77,7 +91,10 @@ fn deny_runs_nothing_and_names_the_rule() {
     assert_eq!(code(&out), 100);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("never wipe") && err.contains("wipes the root filesystem"), "{err}");
+    assert!(
+        err.contains("never wipe") && err.contains("wipes the root filesystem"),
+        "{err}"
+    );
     assert!(!marker.exists(), "a denied command must not run");
     let records = ctx.records();
     assert_eq!(records.len(), 1);
@@ -92,7 +109,10 @@ fn approve_without_a_channel_fails_closed() {
     assert_eq!(code(&out), 103);
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("needs approval") && err.contains("touch needs approval"), "{err}");
+    assert!(
+        err.contains("needs approval") && err.contains("touch needs approval"),
+        "{err}"
+    );
     assert!(!marker.exists());
 }
 

@@ -10,9 +10,15 @@ use std::time::{Duration, Instant};
 /// has written its ready file (so its traps are installed).
 fn start(ctx: &TestContext, script: &str) -> Child {
     let ready = ctx.work().join("ready");
-    let script = format!("{script_prefix}{script}", script_prefix = format_args!("touch {}; ", ready.display()));
+    let script = format!(
+        "{script_prefix}{script}",
+        script_prefix = format_args!("touch {}; ", ready.display())
+    );
     let mut command = ctx.gate();
-    command.args(["--", "sh", "-c", &script]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .args(["--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     command.process_group(0);
     let child = command.spawn().expect("spawn gate");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -31,7 +37,10 @@ fn kill(pid: i32, signal: i32) {
 
 fn finish(child: Child) -> (i32, String) {
     let out = child.wait_with_output().expect("wait gate");
-    let code = out.status.code().unwrap_or_else(|| panic!("gate itself died: {:?}", out.status));
+    let code = out
+        .status
+        .code()
+        .unwrap_or_else(|| panic!("gate itself died: {:?}", out.status));
     (code, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -47,7 +56,10 @@ fn sigterm_to_gate_is_forwarded_and_reported_as_143() {
 #[test]
 fn sighup_to_gate_is_forwarded() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let child = start(&ctx, "trap 'echo got-hup; exit 7' HUP; while :; do sleep 0.05; done");
+    let child = start(
+        &ctx,
+        "trap 'echo got-hup; exit 7' HUP; while :; do sleep 0.05; done",
+    );
     kill(child.id() as i32, libc::SIGHUP);
     let (code, out) = finish(child);
     assert_eq!(code, 7);
@@ -58,10 +70,16 @@ fn sighup_to_gate_is_forwarded() {
 fn sigint_to_the_process_group_reaches_the_child_and_gate_survives() {
     // A terminal's Ctrl-C goes to the whole foreground process group.
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let child = start(&ctx, "trap 'echo got-int; exit 5' INT; while :; do sleep 0.05; done");
+    let child = start(
+        &ctx,
+        "trap 'echo got-int; exit 5' INT; while :; do sleep 0.05; done",
+    );
     kill(-(child.id() as i32), libc::SIGINT);
     let (code, out) = finish(child);
-    assert_eq!(code, 5, "gate must wait for the child and pass its status through");
+    assert_eq!(
+        code, 5,
+        "gate must wait for the child and pass its status through"
+    );
     assert!(out.contains("got-int"), "{out}");
 }
 

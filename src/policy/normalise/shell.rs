@@ -46,6 +46,14 @@ pub(super) fn invocation(name: &str, argv: &[String]) -> Option<Vec<Step>> {
     let step = match scan_shell_args(argv) {
         Err(reason) => Step::Opaque(reason),
         Ok(args) => match (args.command_string, argv.get(args.operands)) {
+            (true, Some(line))
+                if argv.len() > args.operands + 2 && uses_positional_parameters(line) =>
+            {
+                Step::Opaque(format!(
+                    "{name} -c string takes its words from the arguments after it ($1, $@), \
+                     which are not analysed"
+                ))
+            }
             (true, Some(line)) => Step::Line {
                 label: format!("{name} -c"),
                 line: line.clone(),
@@ -58,6 +66,18 @@ pub(super) fn invocation(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         },
     };
     Some(vec![step])
+}
+
+/// Whether a `-c` string reads positional parameters (`$1`, `${2}`, `$@`, `$*`), so
+/// that arguments after it (`sh -c 'kubectl "$@"' _ delete ns a`) become its words.
+fn uses_positional_parameters(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.windows(2).enumerate().any(|(i, pair)| {
+        pair[0] == b'$'
+            && (matches!(pair[1], b'1'..=b'9' | b'@' | b'*')
+                || (pair[1] == b'{'
+                    && matches!(bytes.get(i + 2), Some(b'1'..=b'9' | b'@' | b'*' | b'#'))))
+    })
 }
 
 fn other_shell(name: &str, argv: &[String]) -> Step {

@@ -636,3 +636,22 @@ fn normalise_never_panics_on_noise() {
         let _ = normalise_line(&words.join(joiner));
     }
 }
+
+#[test]
+fn positional_parameters_fed_after_a_command_string_are_opaque() {
+    let opaque = |argv: &[&str]| run(argv).iter().any(|(_, _, opaque)| *opaque);
+    assert!(opaque(&[
+        "sh",
+        "-c",
+        "kubectl \"$@\"",
+        "_",
+        "delete",
+        "ns",
+        "a"
+    ]));
+    assert!(opaque(&["bash", "-c", "kubectl $1 ns a", "_", "delete"]));
+    assert!(opaque(&["sh", "-c", "kubectl ${1} ns a", "_", "delete"]));
+    // Only $0 given, or no positional use: analysed as usual.
+    assert!(!opaque(&["sh", "-c", "kubectl get pods", "_", "x"]));
+    assert!(!opaque(&["sh", "-c", "echo \"$@\"", "name"]));
+}
