@@ -17,7 +17,7 @@ fn concurrent_writers_never_fork_the_chain() {
             std::thread::spawn(move || {
                 let mut own = AuditLog::open(&path).expect("open");
                 for n in 0..100 {
-                    own.append(&entry(t * 100 + n + 1), &key, n % 10 == 0)
+                    own.append(&entry(t * 100 + n + 1), &key, n.is_multiple_of(10))
                         .expect("append");
                 }
             })

@@ -179,12 +179,10 @@ fn check_columns(row: &rusqlite::Row<'_>, body: &RecordBody) -> Result<(), Strin
 
 fn check_anchors(report: &VerifyReport, expect: &Expect, head_seen: bool) -> Option<Problem> {
     let whole_log = |reason| Some(Problem { seq: None, reason });
-    if let Some(head) = &expect.head {
-        if !head_seen {
-            return whole_log(format!(
-                "anchor hash {head} is not in the chain (log truncated or replaced?)"
-            ));
-        }
+    if let Some(head) = expect.head.as_ref().filter(|_| !head_seen) {
+        return whole_log(format!(
+            "anchor hash {head} is not in the chain (log truncated or replaced?)"
+        ));
     }
     match expect.min_records {
         Some(min) if report.records < min => whole_log(format!(

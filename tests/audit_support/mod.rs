@@ -21,7 +21,9 @@ impl TestLog {
         let key = gate::audit::key::load_or_create(&dir.path().join("key.pem")).expect("key");
         let mut log = AuditLog::open(&path).expect("open log");
         for n in 1..=count {
-            let seq = log.append(&entry(n), &key, n % 2 == 1).expect("append");
+            let seq = log
+                .append(&entry(n), &key, !n.is_multiple_of(2))
+                .expect("append");
             assert_eq!(seq, n);
         }
         TestLog { dir, path, key }
@@ -30,7 +32,7 @@ impl TestLog {
 
 /// A sample entry; odd numbers are decisions, even numbers their outcomes.
 pub fn entry(n: u64) -> Entry {
-    let outcome = n % 2 == 0;
+    let outcome = n.is_multiple_of(2);
     Entry {
         kind: if outcome {
             RecordKind::Outcome
@@ -38,7 +40,7 @@ pub fn entry(n: u64) -> Entry {
             RecordKind::Decision
         },
         requester: Requester {
-            user: if n % 3 == 0 {
+            user: if n.is_multiple_of(3) {
                 "bob".into()
             } else {
                 "alice".into()
