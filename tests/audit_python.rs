@@ -19,7 +19,10 @@ fn require_python_cryptography() {
         Ok(out) if out.status.success() => {}
         Ok(out) => panic!(
             "python3 cannot import `cryptography`; run `pip install cryptography` ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Err(err) => {
             panic!("cannot run python3 ({err}); install Python 3 and `pip install cryptography`")

@@ -77,7 +77,7 @@ fn csv_fields(record: &Record) -> Vec<String> {
     vec![
         record.seq.to_string(),
         record.body.time.clone(),
-        serde_plain(&entry.kind),
+        entry.kind.as_str().to_owned(),
         requester.user.clone(),
         requester.host.clone(),
         opt(requester.ci.as_ref().map(|ci| ci.system.clone())),
@@ -107,14 +107,6 @@ fn approvers(list: &[ApproverRecord]) -> String {
         .map(|a| format!("{} ({})", a.name, a.channel))
         .collect();
     named.join("; ")
-}
-
-/// A unit enum variant's serde name (`decision`, `outcome`).
-fn serde_plain(value: &impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        _ => String::new(),
-    }
 }
 
 fn write_csv_line(out: &mut impl Write, fields: impl Iterator<Item = String>) -> io::Result<()> {

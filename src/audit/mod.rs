@@ -41,6 +41,16 @@ pub enum RecordKind {
     Outcome,
 }
 
+impl RecordKind {
+    /// The name used in the signed body and the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Decision => "decision",
+            RecordKind::Outcome => "outcome",
+        }
+    }
+}
+
 /// Who decided, and through which channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApproverRecord {

@@ -32,10 +32,7 @@ impl AuditLog {
     pub fn records(&self, filter: &Filter) -> Result<Vec<Record>, AuditError> {
         let fail = |err| AuditError::sqlite(&self.path, err);
         let mut stmt = self.conn.prepare_cached(SELECT).map_err(fail)?;
-        let kind = filter.kind.map(|kind| match kind {
-            RecordKind::Decision => "decision",
-            RecordKind::Outcome => "outcome",
-        });
+        let kind = filter.kind.map(RecordKind::as_str);
         let since = filter.since.map(rfc3339);
         let mut rows = stmt
             .query((since, kind, &filter.decision, &filter.user))

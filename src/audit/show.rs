@@ -3,7 +3,7 @@
 //! Output only. Everything printed from a record passes through [`printable`], so a
 //! command carrying terminal escape sequences cannot rewrite the screen.
 
-use super::{Record, RecordKind};
+use super::Record;
 use std::io::{self, Write};
 
 const COMMAND_WIDTH: usize = 60;
@@ -31,10 +31,7 @@ fn write_row(
     color: bool,
 ) -> io::Result<()> {
     let entry = &record.body.entry;
-    let kind = match entry.kind {
-        RecordKind::Decision => "decision",
-        RecordKind::Outcome => "outcome",
-    };
+    let kind = entry.kind.as_str();
     let who = format!("{}@{}", entry.requester.user, entry.requester.host);
     let mut rules = entry.rules.join(", ");
     if entry.break_glass {

@@ -103,41 +103,29 @@ impl AuditLog {
         self.set_durable(durable)?;
         let path = &self.path;
         let fail = |err| AuditError::sqlite(path, err);
+        // The write lock is taken before reading the head, so no other writer can
+        // link to the same previous record: the chain cannot fork.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
-        let last = tx
-            .prepare_cached(LAST_RECORD)
-            .and_then(|mut stmt| {
-                stmt.query_row([], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                })
-                .optional()
-            })
-            .map_err(fail)?;
-        let (last_seq, prev_hash) = last.unwrap_or((0, GENESIS_PREV_HASH.to_owned()));
-        let seq = u64::try_from(last_seq + 1).map_err(|_| AuditError::Corrupt {
-            path: path.clone(),
-            detail: format!("last sequence number is {last_seq}"),
-        })?;
+        let (seq, prev_hash) = next_link(&tx, path)?;
         let time = now_rfc3339();
         let signed = signed_bytes(seq, &time, &prev_hash, entry);
         let signature = key.sign(&signed).to_bytes();
         let hash = record_hash(&signed, &signature);
+        let row = params![
+            i64::try_from(seq).unwrap_or(i64::MAX),
+            time,
+            entry.kind.as_str(),
+            entry.requester.user,
+            entry.decision,
+            signed,
+            hex(&signature),
+            hash,
+        ];
         tx.prepare_cached(INSERT_RECORD)
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    last_seq + 1,
-                    time,
-                    kind_name(entry),
-                    entry.requester.user,
-                    entry.decision,
-                    signed,
-                    hex(&signature),
-                    hash,
-                ])
-            })
+            .and_then(|mut stmt| stmt.execute(row))
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
         Ok(seq)
@@ -188,10 +176,26 @@ impl AuditLog {
     }
 }
 
-fn kind_name(entry: &Entry) -> &'static str {
-    match entry.kind {
-        super::RecordKind::Decision => "decision",
-        super::RecordKind::Outcome => "outcome",
+/// The sequence number and previous hash for the record about to be written.
+fn next_link(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(u64, String), AuditError> {
+    let last = tx
+        .prepare_cached(LAST_RECORD)
+        .and_then(|mut stmt| {
+            stmt.query_row([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()
+        })
+        .map_err(|err| AuditError::sqlite(path, err))?;
+    let Some((last_seq, last_hash)) = last else {
+        return Ok((1, GENESIS_PREV_HASH.to_owned()));
+    };
+    match u64::try_from(last_seq) {
+        Ok(seq) if seq < i64::MAX as u64 => Ok((seq + 1, last_hash)),
+        _ => Err(AuditError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("last sequence number is {last_seq}"),
+        }),
     }
 }
 

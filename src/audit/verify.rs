@@ -6,7 +6,7 @@
 
 use super::query::as_bytes;
 use super::record::{GENESIS_PREV_HASH, RecordBody, parse_body, record_hash, unhex_signature};
-use super::{AuditError, AuditLog, RecordKind};
+use super::{AuditError, AuditLog};
 use ed25519_dalek::{Signature, VerifyingKey};
 use rusqlite::types::ValueRef;
 use std::path::Path;
@@ -157,13 +157,9 @@ fn check_chain(body: &RecordBody, seq: u64, prev_hash: &str) -> Result<(), Strin
 
 /// The filter columns must say what the signed body says.
 fn check_columns(row: &rusqlite::Row<'_>, body: &RecordBody) -> Result<(), String> {
-    let kind = match body.entry.kind {
-        RecordKind::Decision => "decision",
-        RecordKind::Outcome => "outcome",
-    };
     let expected = [
         (1, "time", body.time.as_str()),
-        (2, "kind", kind),
+        (2, "kind", body.entry.kind.as_str()),
         (3, "user", body.entry.requester.user.as_str()),
         (4, "decision", body.entry.decision.as_str()),
     ];
