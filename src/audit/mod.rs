@@ -3,7 +3,30 @@
 //! Owns the record layout (the exact signed bytes, documented in
 //! docs/audit-format.md), the signing key file, appending under concurrency without
 //! forking the chain, verification, and show/export formatting. It never sees an
-//! unredacted secret: callers redact before building an [`Entry`].
+//! unredacted secret: callers redact before building an [`Entry`], and it never
+//! updates or deletes a record.
+//!
+//! Files: `record` (signed bytes, hash), `store` (open, append), `query` (read back),
+//! `verify`, `key` (signing key file), `show` and `export` (output), `files`
+//! (private files and directories), `error`.
+
+mod error;
+mod export;
+mod files;
+pub mod key;
+mod query;
+mod record;
+mod show;
+mod store;
+mod verify;
+
+pub use error::AuditError;
+pub use export::{export_csv, export_jsonl};
+pub use query::Filter;
+pub use record::{DOMAIN, GENESIS_PREV_HASH, Record, RecordBody};
+pub use show::show;
+pub use store::{AuditLog, FORMAT_VERSION};
+pub use verify::{Expect, Problem, VerifyReport, verify, verify_with};
 
 use crate::identity::Requester;
 use serde::{Deserialize, Serialize};
@@ -16,6 +39,16 @@ pub enum RecordKind {
     Decision,
     /// Written after the command ends.
     Outcome,
+}
+
+impl RecordKind {
+    /// The name used in the signed body and the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Decision => "decision",
+            RecordKind::Outcome => "outcome",
+        }
+    }
 }
 
 /// Who decided, and through which channel.

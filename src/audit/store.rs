@@ -1,0 +1,216 @@
+//! The SQLite store: opening (schema on first use only), and appending a signed
+//! record under the write lock so concurrent gate processes never fork the chain.
+//!
+//! Append-only: nothing here updates or deletes a record, and triggers make SQLite
+//! refuse it too (a guard against accidents, not attackers; the chain is the proof).
+
+use super::record::{GENESIS_PREV_HASH, hex, record_hash, signed_bytes};
+use super::{AuditError, Entry, files};
+use ed25519_dalek::{Signer, SigningKey};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// `PRAGMA user_version` of a log in this format.
+pub const FORMAT_VERSION: i64 = 1;
+
+/// How long an append waits for another process's write before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('format', 'gate-audit-v1'), ('version', '1');
+CREATE TABLE IF NOT EXISTS records (
+    seq       INTEGER PRIMARY KEY,
+    time      TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    user      TEXT NOT NULL,
+    decision  TEXT NOT NULL,
+    body      BLOB NOT NULL,
+    signature TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_time ON records (time);
+CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
+    BEGIN SELECT RAISE(ABORT, 'the gate audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records
+    BEGIN SELECT RAISE(ABORT, 'the gate audit log is append-only'); END;
+PRAGMA user_version = 1;
+";
+
+const LAST_RECORD: &str = "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1";
+const INSERT_RECORD: &str =
+    "INSERT INTO records (seq, time, kind, user, decision, body, signature, hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// An open audit log. Each gate process (or thread) holds its own.
+#[derive(Debug)]
+pub struct AuditLog {
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+    /// The `synchronous` setting last applied, to skip redundant pragmas.
+    durable: Option<bool>,
+}
+
+impl AuditLog {
+    /// Open (creating on first use, mode 0600 in a 0700 directory) the log at `path`.
+    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+        files::create_private_file(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut log = AuditLog::connect(path, flags)?;
+        match log.user_version()? {
+            FORMAT_VERSION => {}
+            0 => log.create_schema()?,
+            found => return Err(unsupported(path, found)),
+        }
+        Ok(log)
+    }
+
+    /// Open an existing log for reading only (`show`, `export`); never creates a file.
+    pub fn open_read_only(path: &Path) -> Result<AuditLog, AuditError> {
+        if !path.exists() {
+            return Err(AuditError::LogMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let log = AuditLog::connect(path, flags)?;
+        match log.user_version()? {
+            FORMAT_VERSION => Ok(log),
+            0 => Err(AuditError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "not a gate audit log (no schema)".into(),
+            }),
+            found => Err(unsupported(path, found)),
+        }
+    }
+
+    /// The file this log lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Sign `entry` as the next record and store it. With `durable`, the record is
+    /// fsynced before this returns (use it for decision records, before the command
+    /// runs); without, it is crash-consistent but may be lost on power failure.
+    pub fn append(
+        &mut self,
+        entry: &Entry,
+        key: &SigningKey,
+        durable: bool,
+    ) -> Result<u64, AuditError> {
+        self.set_durable(durable)?;
+        let path = &self.path;
+        let fail = |err| AuditError::sqlite(path, err);
+        // The write lock is taken before reading the head, so no other writer can
+        // link to the same previous record: the chain cannot fork.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let (seq, prev_hash) = next_link(&tx, path)?;
+        let time = now_rfc3339();
+        let signed = signed_bytes(seq, &time, &prev_hash, entry);
+        let signature = key.sign(&signed).to_bytes();
+        let hash = record_hash(&signed, &signature);
+        let row = params![
+            i64::try_from(seq).unwrap_or(i64::MAX),
+            time,
+            entry.kind.as_str(),
+            entry.requester.user,
+            entry.decision,
+            signed,
+            hex(&signature),
+            hash,
+        ];
+        tx.prepare_cached(INSERT_RECORD)
+            .and_then(|mut stmt| stmt.execute(row))
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        Ok(seq)
+    }
+
+    fn connect(path: &Path, flags: OpenFlags) -> Result<AuditLog, AuditError> {
+        let conn = Connection::open_with_flags(path, flags)
+            .and_then(|conn| conn.busy_timeout(BUSY_TIMEOUT).map(|()| conn))
+            .map_err(|err| AuditError::sqlite(path, err))?;
+        Ok(AuditLog {
+            conn,
+            path: path.to_path_buf(),
+            durable: None,
+        })
+    }
+
+    fn user_version(&self) -> Result<i64, AuditError> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|err| AuditError::sqlite(&self.path, err))
+    }
+
+    /// First open: switch to WAL, then create the schema under the write lock so
+    /// two processes opening a fresh log at once do it exactly once.
+    fn create_schema(&mut self) -> Result<(), AuditError> {
+        let path = &self.path;
+        let fail = |err| AuditError::sqlite(path, err);
+        self.conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+            .map_err(fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.execute_batch(SCHEMA).map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    fn set_durable(&mut self, durable: bool) -> Result<(), AuditError> {
+        if self.durable != Some(durable) {
+            let level = if durable { "FULL" } else { "NORMAL" };
+            self.conn
+                .pragma_update(None, "synchronous", level)
+                .map_err(|err| AuditError::sqlite(&self.path, err))?;
+            self.durable = Some(durable);
+        }
+        Ok(())
+    }
+}
+
+/// The sequence number and previous hash for the record about to be written.
+fn next_link(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<(u64, String), AuditError> {
+    let last = tx
+        .prepare_cached(LAST_RECORD)
+        .and_then(|mut stmt| {
+            stmt.query_row([], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()
+        })
+        .map_err(|err| AuditError::sqlite(path, err))?;
+    let Some((last_seq, last_hash)) = last else {
+        return Ok((1, GENESIS_PREV_HASH.to_owned()));
+    };
+    match u64::try_from(last_seq) {
+        Ok(seq) if seq < i64::MAX as u64 => Ok((seq + 1, last_hash)),
+        _ => Err(AuditError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("last sequence number is {last_seq}"),
+        }),
+    }
+}
+
+/// Now as RFC 3339 UTC with milliseconds (fixed width, so text order is time order).
+pub(super) fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+pub(super) fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time.max(SystemTime::UNIX_EPOCH)).to_string()
+}
+
+fn unsupported(path: &Path, found: i64) -> AuditError {
+    AuditError::UnsupportedVersion {
+        path: path.to_path_buf(),
+        found,
+    }
+}
