@@ -99,6 +99,13 @@ pub enum AuditCommand {
         /// Verify with this public key (PEM) instead of the local signing key.
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// A record hash printed by an earlier verify: it must still be in the chain
+        /// (detects truncation of the newest records).
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+        /// The log must hold at least this many records.
+        #[arg(long, value_name = "N")]
+        expect_count: Option<u64>,
     },
     /// Export records as JSON lines or CSV.
     Export {

@@ -9,7 +9,10 @@ use std::io::Write;
 pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
     match command {
         AuditCommand::Show(args) => show(&args.filter, home),
-        AuditCommand::Verify { key } => verify(key.as_deref(), home),
+        AuditCommand::Verify { key, head, expect_count } => {
+            let expect = audit::Expect { head, min_records: expect_count };
+            verify(key.as_deref(), &expect, home)
+        }
         AuditCommand::Export { format, filter } => export(format, &filter, home),
         AuditCommand::Pubkey => pubkey(home),
     }
@@ -30,7 +33,7 @@ fn open_existing(home: &Home) -> Result<AuditLog, Error> {
             code: exit::AUDIT_FAILED,
         });
     }
-    AuditLog::open(&path).map_err(audit_error)
+    AuditLog::open_read_only(&path).map_err(audit_error)
 }
 
 fn filter(args: &FilterArgs) -> Result<Filter, Error> {
@@ -74,7 +77,7 @@ fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Er
     Ok(exit::OK)
 }
 
-fn verify(key: Option<&std::path::Path>, home: &Home) -> Result<u8, Error> {
+fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) -> Result<u8, Error> {
     let public = match key {
         Some(path) => audit::key::load_public_key(path).map_err(audit_error)?,
         None => audit::key::load_signing_key(&home.key_file())

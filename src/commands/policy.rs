@@ -3,7 +3,7 @@
 use crate::cli::PolicyCommand;
 use crate::error::{Error, exit};
 use crate::paths::{Home, PolicySource, find_policy};
-use crate::policy::{Diagnostic, Policy, test_failures_as_diagnostics};
+use crate::policy::Policy;
 use crate::policy_file::read_policy_text;
 use std::path::PathBuf;
 
