@@ -1,0 +1,320 @@
+//! Reading `[[rule]]` and `[[test]]` entries: required keys, match patterns,
+//! conditions, per-rule approval overrides, and the test cases' request context.
+
+use super::read::{Reader, Value};
+use super::validate::{check_approvers, check_quorum_reachable, check_unique_names};
+use super::{Action, ApprovalSettings, Conditions, Pattern, Person, Rule, TestCase};
+use std::collections::BTreeMap;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+const RULE_KEYS: &[&str] = &[
+    "name",
+    "action",
+    "match",
+    "reason",
+    "env",
+    "cwd",
+    "actor",
+    "agent",
+    "ci",
+    "approvers",
+    "quorum",
+    "timeout",
+    "require_reason",
+    "break_glass",
+];
+/// Keys that only mean something on an `approve` rule.
+const APPROVAL_KEYS: &[&str] = &[
+    "approvers",
+    "quorum",
+    "timeout",
+    "require_reason",
+    "break_glass",
+];
+const TEST_KEYS: &[&str] = &["command", "expect", "env", "cwd", "actor", "agent", "ci"];
+
+/// What a rule's approval settings may refer to.
+pub(super) struct Directory<'a> {
+    pub people: &'a BTreeMap<String, Person>,
+    pub groups: &'a BTreeMap<String, Vec<String>>,
+    pub approval: &'a ApprovalSettings,
+}
+
+pub(super) fn read_rules(
+    reader: &mut Reader<'_>,
+    value: Option<&Value<'_>>,
+    directory: &Directory<'_>,
+) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    let mut names = Vec::new();
+    for (header, table) in array_of_tables(reader, value, "rule") {
+        if let Some((rule, name)) = read_rule(reader, header, table, directory) {
+            rules.push(rule);
+            names.push(name);
+        }
+    }
+    check_unique_names(reader, &names);
+    rules
+}
+
+pub(super) fn read_tests(reader: &mut Reader<'_>, value: Option<&Value<'_>>) -> Vec<TestCase> {
+    array_of_tables(reader, value, "test")
+        .into_iter()
+        .filter_map(|(header, table)| read_test(reader, header, table))
+        .collect()
+}
+
+/// The tables of `[[key]]`, each with the span of its header.
+fn array_of_tables<'v, 'i>(
+    reader: &mut Reader<'_>,
+    value: Option<&'v Value<'i>>,
+    key: &str,
+) -> Vec<(std::ops::Range<usize>, &'v DeTable<'i>)> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let DeValue::Array(items) = value.get_ref() else {
+        let message = format!("\"{key}\" must be an array of tables");
+        reader.error(
+            value.span(),
+            message,
+            Some(format!("write each one as [[{key}]]")),
+        );
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| Some((item.span(), reader.table(item, key)?)))
+        .collect()
+}
+
+fn required<'v, 'i>(
+    reader: &mut Reader<'_>,
+    table: &'v DeTable<'i>,
+    header: &std::ops::Range<usize>,
+    section: &str,
+    key: &str,
+    example: &str,
+) -> Option<&'v Value<'i>> {
+    let value = table.get(key);
+    if value.is_none() {
+        let message = format!("[[{section}]] is missing \"{key}\"");
+        reader.error(
+            header.clone(),
+            message,
+            Some(format!("add {key} = {example}")),
+        );
+    }
+    value
+}
+
+fn read_rule(
+    reader: &mut Reader<'_>,
+    header: std::ops::Range<usize>,
+    table: &DeTable<'_>,
+    directory: &Directory<'_>,
+) -> Option<(Rule, Spanned<String>)> {
+    reader.reject_unknown_keys(table, RULE_KEYS, "[[rule]]");
+    let name_value = required(
+        reader,
+        table,
+        &header,
+        "rule",
+        "name",
+        "\"a short unique name\"",
+    );
+    let name = name_value.and_then(|v| Some(Spanned::new(v.span(), reader.string(v, "name")?)));
+    let example = "\"allow\", \"approve\" or \"deny\"";
+    let action = required(reader, table, &header, "rule", "action", example)
+        .and_then(|v| reader.action(v, "action"));
+    let patterns = required(
+        reader,
+        table,
+        &header,
+        "rule",
+        "match",
+        "\"program args **\"",
+    )
+    .and_then(|v| read_patterns(reader, v));
+    let reason = table.get("reason").and_then(|v| reader.string(v, "reason"));
+    let conditions = read_conditions(reader, table);
+    let mut rule = Rule {
+        name: name.as_ref()?.get_ref().clone(),
+        action: action?,
+        reason,
+        patterns: patterns?,
+        conditions: conditions?,
+        approvers: None,
+        quorum: None,
+        timeout: None,
+        require_reason: false,
+        break_glass: false,
+    };
+    read_approval_overrides(reader, table, &mut rule, directory);
+    Some((rule, name?))
+}
+
+fn read_patterns(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<Vec<Pattern>> {
+    let items = reader.list(value, "match", true)?;
+    if items.is_empty() {
+        let hint = "add a pattern such as \"kubectl delete **\"";
+        reader.error(
+            value.span(),
+            "\"match\" needs at least one pattern",
+            Some(hint.to_string()),
+        );
+        return None;
+    }
+    let mut patterns = Vec::new();
+    let mut all_ok = true;
+    for item in items {
+        let Some(text) = reader.string(item, "match") else {
+            all_ok = false;
+            continue;
+        };
+        match Pattern::parse(&text) {
+            Ok(pattern) => patterns.push(pattern),
+            Err(err) => {
+                reader.pattern_error(item, &text, "pattern", err);
+                all_ok = false;
+            }
+        }
+    }
+    all_ok.then_some(patterns)
+}
+
+fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Conditions> {
+    let mut conditions = Conditions::default();
+    let mut all_ok = true;
+    if let Some(env) = table.get("env").and_then(|v| reader.table(v, "env")) {
+        for (name, glob) in env {
+            match reader.glob(glob, name.get_ref()) {
+                Some(glob) => {
+                    conditions.env.insert(name.get_ref().to_string(), glob);
+                }
+                None => all_ok = false,
+            }
+        }
+    }
+    for (key, slot) in [
+        ("cwd", &mut conditions.cwd),
+        ("actor", &mut conditions.actor),
+        ("agent", &mut conditions.agent),
+        ("ci", &mut conditions.ci),
+    ] {
+        if let Some(value) = table.get(key) {
+            *slot = reader.glob(value, key);
+            all_ok &= slot.is_some();
+        }
+    }
+    all_ok.then_some(conditions)
+}
+
+fn read_approval_overrides(
+    reader: &mut Reader<'_>,
+    table: &DeTable<'_>,
+    rule: &mut Rule,
+    directory: &Directory<'_>,
+) {
+    if rule.action != Action::Approve {
+        for (key, _) in table
+            .iter()
+            .filter(|(k, _)| APPROVAL_KEYS.contains(&k.get_ref().as_ref()))
+        {
+            let message = format!("\"{}\" only applies to approve rules", key.get_ref());
+            let hint = format!(
+                "this rule's action is \"{}\"; remove \"{}\" or set action = \"approve\"",
+                rule.action.as_str(),
+                key.get_ref()
+            );
+            reader.error(key.span(), message, Some(hint));
+        }
+        return;
+    }
+    let approvers = table
+        .get("approvers")
+        .and_then(|v| reader.strings(v, "approvers"));
+    let known = match &approvers {
+        Some(entries) => check_approvers(reader, entries, directory.people, directory.groups),
+        None => true,
+    };
+    rule.approvers = approvers.map(|list| list.into_iter().map(Spanned::into_inner).collect());
+    rule.quorum = table.get("quorum").and_then(|v| reader.count(v, "quorum"));
+    rule.timeout = table
+        .get("timeout")
+        .and_then(|v| reader.duration(v, "timeout"));
+    rule.require_reason = flag(reader, table, "require_reason");
+    rule.break_glass = flag(reader, table, "break_glass");
+    // Only a rule that changes approvers or quorum can newly become unreachable;
+    // [approval] itself was checked on its own.
+    let at = table.get("quorum").or(table.get("approvers"));
+    if let Some(at) = at.filter(|_| known) {
+        let approvers = rule
+            .approvers
+            .as_deref()
+            .unwrap_or(&directory.approval.approvers);
+        let quorum = rule.quorum.unwrap_or(directory.approval.quorum);
+        let owner = format!("rule \"{}\"", rule.name);
+        check_quorum_reachable(
+            reader,
+            at.span(),
+            &owner,
+            approvers,
+            quorum,
+            directory.groups,
+        );
+    }
+}
+
+fn flag(reader: &mut Reader<'_>, table: &DeTable<'_>, key: &str) -> bool {
+    table
+        .get(key)
+        .and_then(|v| reader.bool(v, key))
+        .unwrap_or(false)
+}
+
+fn read_test(
+    reader: &mut Reader<'_>,
+    header: std::ops::Range<usize>,
+    table: &DeTable<'_>,
+) -> Option<TestCase> {
+    reader.reject_unknown_keys(table, TEST_KEYS, "[[test]]");
+    let command_value = required(
+        reader,
+        table,
+        &header,
+        "test",
+        "command",
+        "\"kubectl get pods\"",
+    );
+    let command = command_value.and_then(|v| reader.string(v, "command"));
+    let example = "\"allow\", \"approve\" or \"deny\"";
+    let expect = required(reader, table, &header, "test", "expect", example)
+        .and_then(|v| reader.action(v, "expect"));
+    let mut env = BTreeMap::new();
+    if let Some(vars) = table.get("env").and_then(|v| reader.table(v, "env")) {
+        for (name, value) in vars {
+            if let Some(text) = reader.string(value, name.get_ref()) {
+                env.insert(name.get_ref().to_string(), text);
+            }
+        }
+    }
+    let mut text = |key: &str| table.get(key).and_then(|v| reader.string(v, key));
+    let (cwd, actor, agent, ci) = (text("cwd"), text("actor"), text("agent"), text("ci"));
+    let line = reader.source[..header.start.min(reader.source.len())]
+        .matches('\n')
+        .count()
+        + 1;
+    Some(TestCase {
+        command: command?,
+        expect: expect?,
+        env,
+        cwd,
+        actor,
+        agent,
+        ci,
+        line,
+        command_span: command_value?.span(),
+    })
+}
