@@ -203,12 +203,10 @@ fn explain(
     if let Some(reason) = &command.opaque
         && (deciding.is_empty() || decision == policy.opaque)
     {
-        {
-            return format!(
-                "cannot analyse command: {reason}; opaque commands {}",
-                opaque_verb(policy.opaque)
-            );
-        }
+        return format!(
+            "cannot analyse command: {reason}; opaque commands {}",
+            opaque_verb(policy.opaque)
+        );
     }
     if deciding.is_empty() {
         return format!("no rule matched; default is {}", policy.default.as_str());

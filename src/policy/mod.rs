@@ -220,3 +220,6 @@ impl TestOutcome {
         self.actual == self.case.expect
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,6 +31,16 @@ impl<'s> Reader<'s> {
         self.errors.push(diagnostic);
     }
 
+    /// 1-based line of a byte position in the source.
+    pub fn line_of(&self, position: usize) -> usize {
+        let end = position.min(self.source.len());
+        self.source.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
     /// Report every key of `table` not in `allowed`, suggesting the closest one.
     pub fn reject_unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
         for key in table.keys() {

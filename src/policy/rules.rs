@@ -139,19 +139,20 @@ fn read_rule(
     .and_then(|v| read_patterns(reader, v));
     let reason = table.get("reason").and_then(|v| reader.string(v, "reason"));
     let conditions = read_conditions(reader, table);
-    let mut rule = Rule {
+    let label = name.as_ref().map_or("this rule", |n| n.get_ref().as_str());
+    let overrides = read_approval_overrides(reader, table, action, label, directory);
+    let rule = Rule {
         name: name.as_ref()?.get_ref().clone(),
         action: action?,
         reason,
         patterns: patterns?,
         conditions: conditions?,
-        approvers: None,
-        quorum: None,
-        timeout: None,
-        require_reason: false,
-        break_glass: false,
+        approvers: overrides.approvers,
+        quorum: overrides.quorum,
+        timeout: overrides.timeout,
+        require_reason: overrides.require_reason,
+        break_glass: overrides.break_glass,
     };
-    read_approval_overrides(reader, table, &mut rule, directory);
     Some((rule, name?))
 }
 
@@ -211,26 +212,26 @@ fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Condi
     all_ok.then_some(conditions)
 }
 
+/// A rule's own approval settings, each `None` when `[approval]` applies.
+#[derive(Default)]
+struct Overrides {
+    approvers: Option<Vec<String>>,
+    quorum: Option<u32>,
+    timeout: Option<std::time::Duration>,
+    require_reason: bool,
+    break_glass: bool,
+}
+
 fn read_approval_overrides(
     reader: &mut Reader<'_>,
     table: &DeTable<'_>,
-    rule: &mut Rule,
+    action: Option<Action>,
+    rule_name: &str,
     directory: &Directory<'_>,
-) {
-    if rule.action != Action::Approve {
-        for (key, _) in table
-            .iter()
-            .filter(|(k, _)| APPROVAL_KEYS.contains(&k.get_ref().as_ref()))
-        {
-            let message = format!("\"{}\" only applies to approve rules", key.get_ref());
-            let hint = format!(
-                "this rule's action is \"{}\"; remove \"{}\" or set action = \"approve\"",
-                rule.action.as_str(),
-                key.get_ref()
-            );
-            reader.error(key.span(), message, Some(hint));
-        }
-        return;
+) -> Overrides {
+    if let Some(action) = action.filter(|a| *a != Action::Approve) {
+        reject_approval_keys(reader, table, action);
+        return Overrides::default();
     }
     let approvers = table
         .get("approvers")
@@ -239,23 +240,25 @@ fn read_approval_overrides(
         Some(entries) => check_approvers(reader, entries, directory.people, directory.groups),
         None => true,
     };
-    rule.approvers = approvers.map(|list| list.into_iter().map(Spanned::into_inner).collect());
-    rule.quorum = table.get("quorum").and_then(|v| reader.count(v, "quorum"));
-    rule.timeout = table
-        .get("timeout")
-        .and_then(|v| reader.duration(v, "timeout"));
-    rule.require_reason = flag(reader, table, "require_reason");
-    rule.break_glass = flag(reader, table, "break_glass");
+    let overrides = Overrides {
+        approvers: approvers.map(|list| list.into_iter().map(Spanned::into_inner).collect()),
+        quorum: table.get("quorum").and_then(|v| reader.count(v, "quorum")),
+        timeout: table
+            .get("timeout")
+            .and_then(|v| reader.duration(v, "timeout")),
+        require_reason: flag(reader, table, "require_reason"),
+        break_glass: flag(reader, table, "break_glass"),
+    };
     // Only a rule that changes approvers or quorum can newly become unreachable;
     // [approval] itself was checked on its own.
     let at = table.get("quorum").or(table.get("approvers"));
     if let Some(at) = at.filter(|_| known) {
-        let approvers = rule
+        let approvers = overrides
             .approvers
             .as_deref()
             .unwrap_or(&directory.approval.approvers);
-        let quorum = rule.quorum.unwrap_or(directory.approval.quorum);
-        let owner = format!("rule \"{}\"", rule.name);
+        let quorum = overrides.quorum.unwrap_or(directory.approval.quorum);
+        let owner = format!("rule \"{rule_name}\"");
         check_quorum_reachable(
             reader,
             at.span(),
@@ -264,6 +267,22 @@ fn read_approval_overrides(
             quorum,
             directory.groups,
         );
+    }
+    overrides
+}
+
+fn reject_approval_keys(reader: &mut Reader<'_>, table: &DeTable<'_>, action: Action) {
+    for key in table
+        .keys()
+        .filter(|k| APPROVAL_KEYS.contains(&k.get_ref().as_ref()))
+    {
+        let key_name: &str = key.get_ref();
+        let message = format!("\"{key_name}\" only applies to approve rules");
+        let hint = format!(
+            "this rule's action is \"{}\"; remove \"{key_name}\" or set action = \"approve\"",
+            action.as_str()
+        );
+        reader.error(key.span(), message, Some(hint));
     }
 }
 
@@ -302,10 +321,7 @@ fn read_test(
     }
     let mut text = |key: &str| table.get(key).and_then(|v| reader.string(v, key));
     let (cwd, actor, agent, ci) = (text("cwd"), text("actor"), text("agent"), text("ci"));
-    let line = reader.source[..header.start.min(reader.source.len())]
-        .matches('\n')
-        .count()
-        + 1;
+    let line = reader.line_of(header.start);
     Some(TestCase {
         command: command?,
         expect: expect?,

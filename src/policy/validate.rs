@@ -107,21 +107,18 @@ pub(super) fn check_quorum_reachable(
 
 /// Rule names must be unique: they are how verdicts, audit records and tests name rules.
 pub(super) fn check_unique_names(reader: &mut Reader<'_>, names: &[Spanned<String>]) {
-    let mut first_line: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
     for name in names {
-        let line = reader.source[..name.span().start.min(reader.source.len())]
-            .matches('\n')
-            .count()
-            + 1;
-        if let Some(first) = first_line.get(name.get_ref().as_str()) {
-            let message = format!("duplicate rule name \"{}\"", name.get_ref());
-            let hint = format!(
-                "a rule with this name is already defined on line {first}; rule names must be unique"
-            );
-            reader.error(name.span(), message, Some(hint));
-        } else {
-            first_line.insert(name.get_ref(), line);
-        }
+        let Some(&first) = first_seen.get(name.get_ref().as_str()) else {
+            first_seen.insert(name.get_ref(), name.span().start);
+            continue;
+        };
+        let line = reader.line_of(first);
+        let message = format!("duplicate rule name \"{}\"", name.get_ref());
+        let hint = format!(
+            "a rule with this name is already defined on line {line}; rule names must be unique"
+        );
+        reader.error(name.span(), message, Some(hint));
     }
 }
 
