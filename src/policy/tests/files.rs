@@ -16,6 +16,34 @@ fn check(source: &str, path: &str) -> usize {
     policy.tests.len()
 }
 
+/// Every starter policy in `policies/`, as (path, source).
+fn starter_policies() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("policies/ exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .map(|path| {
+            let source = std::fs::read_to_string(&path).expect("readable policy");
+            (path.display().to_string(), source)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_policy_parses() {
+    let mut all = starter_policies();
+    all.push(("default.toml".to_string(), DEFAULT_POLICY.to_string()));
+    let errors: Vec<String> = all
+        .iter()
+        .filter_map(|(path, source)| Policy::parse(source, path).err())
+        .map(|errors| render_all(&errors))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
 #[test]
 fn the_default_policy_passes_its_own_tests() {
     check(DEFAULT_POLICY, "default.toml");
@@ -23,20 +51,15 @@ fn the_default_policy_passes_its_own_tests() {
 
 #[test]
 fn every_starter_policy_passes_its_own_tests() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let mut checked = 0;
-    for entry in std::fs::read_dir(&dir).expect("policies/ exists") {
-        let path = entry.expect("readable entry").path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let source = std::fs::read_to_string(&path).expect("readable policy");
-            check(&source, &path.display().to_string());
-            checked += 1;
-        }
-    }
+    let files = starter_policies();
     assert!(
-        checked >= 6,
-        "expected the six starter policies, found {checked}"
+        files.len() >= 6,
+        "expected the six starter policies, found {}",
+        files.len()
     );
+    for (path, source) in &files {
+        check(source, path);
+    }
 }
 
 #[test]
