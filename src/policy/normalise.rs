@@ -1,7 +1,22 @@
 //! Normalisation: turn an argv (or a shell line) into the simple commands that will
 //! really run, unwrapping wrappers and parsing `sh -c` strings with a real parser.
+//!
+//! This module owns the answer to "what does this request run?". It never guesses:
+//! an option it does not know, an expansion in command position or a string it
+//! cannot parse makes the command opaque, with the reason, so policy can decide.
+//! Pure: no I/O, no environment, never panics on input.
+
+mod options;
+mod shell;
+mod simple;
+mod words;
+mod wrapper_options;
+mod wrappers;
 
 use serde::{Deserialize, Serialize};
+
+/// How many wrappers and nested shells we unwrap before calling the request opaque.
+const MAX_DEPTH: usize = 16;
 
 /// One command found in the request after unwrapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,10 +31,194 @@ pub struct SimpleCommand {
 
 /// Normalise an argv as given to `gate -- ...`.
 pub fn normalise(argv: &[String]) -> Vec<SimpleCommand> {
-    todo!("{argv:?}")
+    let mut out = Vec::new();
+    normalise_argv(argv.to_vec(), &[], 0, &mut out);
+    out
 }
 
 /// Normalise a shell line (as in `sh -c LINE` or a `[[test]]` command).
 pub fn normalise_line(line: &str) -> Vec<SimpleCommand> {
-    todo!("{line}")
+    let mut out = Vec::new();
+    if let Err(reason) = shell::walk_line(line, &[], 0, &mut out) {
+        out.push(SimpleCommand {
+            argv: line.split_whitespace().map(String::from).collect(),
+            via: Vec::new(),
+            opaque: Some(reason),
+        });
+    }
+    out
 }
+
+/// What a program does with the rest of its argv, as far as normalisation goes.
+#[derive(Debug)]
+enum Step {
+    /// The argv is the command (not a wrapper, or a wrapper with nothing to wrap).
+    Keep,
+    /// Report this argv instead (`sudo -e F` is `sudoedit F`).
+    KeepAs(Vec<String>),
+    /// The argv cannot be analysed, for this reason.
+    Opaque(String),
+    /// The wrapper runs this argv.
+    Run { label: String, argv: Vec<String> },
+    /// The wrapper runs this string with a shell.
+    Line { label: String, line: String },
+    /// `env -S`: the string splits into words that replace it, then env carries on.
+    SplitString {
+        prefix: Vec<String>,
+        split: String,
+        rest: Vec<String>,
+    },
+}
+
+/// Normalise one argv into `out`, following wrappers down to what they run.
+fn normalise_argv(argv: Vec<String>, via: &[String], depth: usize, out: &mut Vec<SimpleCommand>) {
+    let Some(program) = argv.first() else { return };
+    if depth > MAX_DEPTH {
+        let reason = format!("wrappers and shells nested more than {MAX_DEPTH} deep");
+        out.push(command(argv, via, Some(reason)));
+        return;
+    }
+    let name = basename(program);
+    let steps = wrappers::unwrap(name, &argv)
+        .or_else(|| shell::invocation(name, &argv))
+        .or_else(|| builtin(name, &argv))
+        .unwrap_or_else(|| vec![Step::Keep]);
+    for step in steps {
+        follow(step, &argv, via, depth, out);
+    }
+}
+
+fn follow(step: Step, argv: &[String], via: &[String], depth: usize, out: &mut Vec<SimpleCommand>) {
+    match step {
+        Step::Keep => out.push(command(argv.to_vec(), via, runtime_name(argv))),
+        Step::KeepAs(replacement) => out.push(command(replacement, via, None)),
+        Step::Opaque(reason) => out.push(command(argv.to_vec(), via, Some(reason))),
+        Step::Run { label, argv: inner } => {
+            normalise_argv(inner, &with_label(via, &label), depth + 1, out)
+        }
+        Step::Line { label, line } => {
+            let inner_via = with_label(via, &label);
+            let before = out.len();
+            match shell::walk_line(&line, &inner_via, depth + 1, out) {
+                Err(reason) => out.push(command(argv.to_vec(), via, Some(reason))),
+                // An empty string runs nothing; report the invocation itself.
+                Ok(()) if out.len() == before => out.push(command(argv.to_vec(), via, None)),
+                Ok(()) => {}
+            }
+        }
+        Step::SplitString {
+            prefix,
+            split,
+            rest,
+        } => match words::split_env_string(&split) {
+            Ok(split) => normalise_argv([prefix, split, rest].concat(), via, depth + 1, out),
+            Err(reason) => out.push(command(argv.to_vec(), via, Some(reason))),
+        },
+    }
+}
+
+/// Shell builtins and programs that run code from somewhere we cannot see, or run
+/// a second command besides themselves.
+fn builtin(name: &str, argv: &[String]) -> Option<Vec<Step>> {
+    let args = &argv[1..];
+    let steps = match name {
+        "eval" if !args.is_empty() => vec![
+            Step::Opaque("eval runs a string built at run time".into()),
+            Step::Line {
+                label: "eval".into(),
+                line: args.join(" "),
+            },
+        ],
+        "source" | "." => vec![Step::Opaque(format!(
+            "{name} runs commands from a file that is not analysed"
+        ))],
+        "alias" if args.iter().any(|arg| arg.contains('=')) => {
+            vec![Step::Opaque(
+                "alias changes what later command names run".into(),
+            )]
+        }
+        "hash"
+            if args
+                .iter()
+                .any(|arg| arg.starts_with('-') && arg.contains('p')) =>
+        {
+            vec![Step::Opaque(
+                "hash -p changes what a command name runs".into(),
+            )]
+        }
+        "trap" => trap(args),
+        "find" => find(argv),
+        _ => return None,
+    };
+    Some(steps)
+}
+
+/// `trap 'CMD' SIGNAL…` runs CMD later; analyse it as a line.
+fn trap(args: &[String]) -> Vec<Step> {
+    let args = match args.first().map(String::as_str) {
+        Some("--") => &args[1..],
+        _ => args,
+    };
+    match args {
+        [action, _signal, ..] if action != "-" && !action.starts_with('-') => vec![
+            Step::Keep,
+            Step::Line {
+                label: "trap".into(),
+                line: action.clone(),
+            },
+        ],
+        _ => vec![Step::Keep],
+    }
+}
+
+/// `find … -exec CMD … ;` runs CMD for each file; `{}` stands for the file.
+fn find(argv: &[String]) -> Vec<Step> {
+    let mut steps = vec![Step::Keep];
+    let mut rest = argv;
+    while let Some(at) = rest
+        .iter()
+        .position(|arg| matches!(arg.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir"))
+    {
+        let after = &rest[at + 1..];
+        let end = after
+            .iter()
+            .position(|arg| arg == ";" || arg == "+")
+            .unwrap_or(after.len());
+        if end > 0 {
+            steps.push(Step::Run {
+                label: format!("find {}", rest[at]),
+                argv: after[..end].to_vec(),
+            });
+        }
+        rest = after.get(end..).unwrap_or_default();
+    }
+    steps
+}
+
+/// A command name that looks like an unexpanded expansion (`$CMD`, `` `x` ``).
+fn runtime_name(argv: &[String]) -> Option<String> {
+    let name = argv.first()?;
+    name.contains(['$', '`'])
+        .then(|| "the command name is only known at run time (an expansion)".to_string())
+}
+
+fn command(argv: Vec<String>, via: &[String], opaque: Option<String>) -> SimpleCommand {
+    SimpleCommand {
+        argv,
+        via: via.to_vec(),
+        opaque,
+    }
+}
+
+fn with_label(via: &[String], label: &str) -> Vec<String> {
+    let mut via = via.to_vec();
+    via.push(label.to_string());
+    via
+}
+
+fn basename(program: &str) -> &str {
+    super::pattern::basename(program)
+}
+
+#[cfg(test)]
+mod tests;
