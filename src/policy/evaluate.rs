@@ -79,9 +79,18 @@ pub(super) fn decide(
             rules.push(rule_match.rule.clone());
         }
     }
+    // The most telling explanation: a rule that decided, then an opaque command,
+    // then the default.
+    let explaining = deciding
+        .iter()
+        .min_by_key(|v| {
+            let by_rule = v.matched.iter().any(|m| m.action == decision);
+            (!by_rule, v.command.opaque.is_none())
+        })
+        .map_or_else(String::new, |v| v.why.clone());
     let mut verdict = Verdict {
         decision,
-        reason: deciding[0].why.clone(),
+        reason: explaining,
         commands: verdicts,
         rules,
         approval: None,

@@ -6,9 +6,11 @@
 //! live in `crate::paths` and the command implementations.
 
 mod approval;
+mod cases;
 mod diagnostic;
 mod evaluate;
 mod index;
+mod literal;
 mod normalise;
 mod parse;
 mod pattern;

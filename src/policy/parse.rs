@@ -5,8 +5,9 @@
 //! in one pass. Sections are read in dependency order — people, groups, approval,
 //! rules, tests — so references can be checked as they are read.
 
+use super::cases::read_tests;
 use super::read::{Reader, Value};
-use super::rules::{Directory, read_rules, read_tests};
+use super::rules::{Directory, read_rules};
 use super::validate::{check_approvers, check_quorum_reachable};
 use super::{Action, ApprovalSettings, Diagnostic, Person, Policy, RuleIndex};
 use std::collections::BTreeMap;

@@ -1,9 +1,9 @@
-//! Reading `[[rule]]` and `[[test]]` entries: required keys, match patterns,
-//! conditions, per-rule approval overrides, and the test cases' request context.
+//! Reading `[[rule]]` entries: required keys, match patterns, conditions and
+//! per-rule approval overrides (allowed on approve rules only).
 
 use super::read::{Reader, Value};
 use super::validate::{check_approvers, check_quorum_reachable, check_unique_names};
-use super::{Action, ApprovalSettings, Conditions, Pattern, Person, Rule, TestCase};
+use super::{Action, ApprovalSettings, Conditions, Pattern, Person, Rule};
 use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -32,7 +32,6 @@ const APPROVAL_KEYS: &[&str] = &[
     "require_reason",
     "break_glass",
 ];
-const TEST_KEYS: &[&str] = &["command", "expect", "env", "cwd", "actor", "agent", "ci"];
 
 /// What a rule's approval settings may refer to.
 pub(super) struct Directory<'a> {
@@ -58,15 +57,8 @@ pub(super) fn read_rules(
     rules
 }
 
-pub(super) fn read_tests(reader: &mut Reader<'_>, value: Option<&Value<'_>>) -> Vec<TestCase> {
-    array_of_tables(reader, value, "test")
-        .into_iter()
-        .filter_map(|(header, table)| read_test(reader, header, table))
-        .collect()
-}
-
 /// The tables of `[[key]]`, each with the span of its header.
-fn array_of_tables<'v, 'i>(
+pub(super) fn array_of_tables<'v, 'i>(
     reader: &mut Reader<'_>,
     value: Option<&'v Value<'i>>,
     key: &str,
@@ -89,7 +81,7 @@ fn array_of_tables<'v, 'i>(
         .collect()
 }
 
-fn required<'v, 'i>(
+pub(super) fn required<'v, 'i>(
     reader: &mut Reader<'_>,
     table: &'v DeTable<'i>,
     header: &std::ops::Range<usize>,
@@ -291,46 +283,4 @@ fn flag(reader: &mut Reader<'_>, table: &DeTable<'_>, key: &str) -> bool {
         .get(key)
         .and_then(|v| reader.bool(v, key))
         .unwrap_or(false)
-}
-
-fn read_test(
-    reader: &mut Reader<'_>,
-    header: std::ops::Range<usize>,
-    table: &DeTable<'_>,
-) -> Option<TestCase> {
-    reader.reject_unknown_keys(table, TEST_KEYS, "[[test]]");
-    let command_value = required(
-        reader,
-        table,
-        &header,
-        "test",
-        "command",
-        "\"kubectl get pods\"",
-    );
-    let command = command_value.and_then(|v| reader.string(v, "command"));
-    let example = "\"allow\", \"approve\" or \"deny\"";
-    let expect = required(reader, table, &header, "test", "expect", example)
-        .and_then(|v| reader.action(v, "expect"));
-    let mut env = BTreeMap::new();
-    if let Some(vars) = table.get("env").and_then(|v| reader.table(v, "env")) {
-        for (name, value) in vars {
-            if let Some(text) = reader.string(value, name.get_ref()) {
-                env.insert(name.get_ref().to_string(), text);
-            }
-        }
-    }
-    let mut text = |key: &str| table.get(key).and_then(|v| reader.string(v, key));
-    let (cwd, actor, agent, ci) = (text("cwd"), text("actor"), text("agent"), text("ci"));
-    let line = reader.line_of(header.start);
-    Some(TestCase {
-        command: command?,
-        expect: expect?,
-        env,
-        cwd,
-        actor,
-        agent,
-        ci,
-        line,
-        command_span: command_value?.span(),
-    })
 }

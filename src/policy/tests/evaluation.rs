@@ -323,3 +323,33 @@ fn a_policy_survives_the_cache_round_trip() {
     assert_eq!(back, p);
     assert_eq!(decision(&back, "kubectl delete pod x"), Action::Approve);
 }
+
+#[test]
+fn evaluate_normalises_the_request_argv() {
+    let p = policy(
+        "version = 1\ndefault = \"allow\"\n[[rule]]\nname = \"never\"\naction = \"deny\"\nmatch = \"rm ** / **\"\n",
+    );
+    let argv = ["sudo", "sh", "-c", "ls && rm -rf /"]
+        .map(String::from)
+        .to_vec();
+    let verdict = p.evaluate(&Request { argv, ..request() });
+    assert_eq!(verdict.decision, Action::Deny);
+    assert_eq!(verdict.commands.len(), 2);
+}
+
+#[test]
+fn an_opaque_command_explains_itself_before_a_default() {
+    // `$(cat verb)` is itself a command that only the default decides.
+    let p = policy("version = 1\ndefault = \"approve\"\n");
+    let argv = ["kubectl", "$(cat verb)"].map(String::from).to_vec();
+    let argv = vec!["sh".to_string(), "-c".to_string(), argv.join(" ")];
+    let verdict = p.evaluate(&Request { argv, ..request() });
+    assert_eq!(verdict.decision, Action::Approve);
+    assert!(
+        verdict
+            .reason
+            .starts_with("cannot analyse command: command substitution"),
+        "{}",
+        verdict.reason
+    );
+}
