@@ -343,3 +343,16 @@ fn every_error_is_reported_at_once_in_source_order() {
     let lines: Vec<usize> = found.iter().map(|d| d.line).collect();
     assert_eq!(lines, [2, 4, 8, 9], "{}", render_all(&found));
 }
+
+#[test]
+fn truncated_or_mangled_input_never_panics() {
+    let source = crate::policy::DEFAULT_POLICY;
+    let cuts = (0..source.len())
+        .step_by(13)
+        .filter(|&i| source.is_char_boundary(i));
+    for cut in cuts {
+        let _ = crate::policy::Policy::parse(&source[..cut], "p");
+        let mangled = format!("{}\"{{[\\u{{zz", &source[..cut]);
+        let _ = crate::policy::Policy::parse(&mangled, "p");
+    }
+}
