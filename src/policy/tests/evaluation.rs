@@ -302,17 +302,42 @@ fn indexed_evaluation_agrees_with_trying_every_rule() {
     }
 }
 
+/// A large policy shaped like real ones: many programs, each with a few rules, and
+/// a handful of rules whose program is a wildcard.
+fn large_policy(count: usize) -> String {
+    let mut source = String::from("version = 1\ndefault = \"allow\"\n");
+    for i in 0..count {
+        let program = if i % 500 == 0 {
+            "*".to_string()
+        } else {
+            format!("tool{}", i % 2000)
+        };
+        let verb = ["get", "delete", "{apply,patch}", "*"][i % 4];
+        let action = ["allow", "approve", "deny"][i % 3];
+        source.push_str(&format!(
+            "[[rule]]\nname = \"r{i}\"\naction = \"{action}\"\nmatch = \"{program} ** {verb} **\"\n"
+        ));
+    }
+    source.push_str(
+        "[[rule]]\nname = \"tf\"\naction = \"approve\"\nmatch = \"terraform apply **\"\n",
+    );
+    source
+}
+
 #[test]
 fn a_large_policy_decides_quickly() {
-    let p = policy(&generated_policy(10_000));
+    let p = policy(&large_policy(10_000));
     let r = request();
+    let verdict = decide_lines(&p, &["terraform apply -auto-approve"], &r);
+    assert_eq!(verdict.rules, ["tf"]);
     let start = std::time::Instant::now();
     for _ in 0..100 {
         std::hint::black_box(decide_lines(&p, &["terraform apply -auto-approve"], &r));
     }
     let each = start.elapsed() / 100;
-    // Generous for unoptimised test builds; release builds are far below 1 ms.
-    assert!(each < Duration::from_millis(20), "{each:?} per decision");
+    // Even unoptimised and on a loaded machine this is tens of microseconds;
+    // release builds take a few.
+    assert!(each < Duration::from_millis(1), "{each:?} per decision");
 }
 
 #[test]
