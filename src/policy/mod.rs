@@ -5,14 +5,23 @@
 //! without a real user, host or filesystem. Loading, caching and permission checks
 //! live in `crate::paths` and the command implementations.
 
+mod approval;
+mod cases;
 mod diagnostic;
 mod evaluate;
+mod index;
+mod literal;
 mod normalise;
 mod parse;
 mod pattern;
+mod read;
+mod rules;
+mod selftest;
+mod validate;
 
 pub use diagnostic::Diagnostic;
 pub use evaluate::{CommandVerdict, RuleMatch, Verdict};
+pub use index::RuleIndex;
 pub use normalise::{SimpleCommand, normalise, normalise_line};
 pub use pattern::{Glob, Pattern, PatternError};
 
@@ -60,6 +69,9 @@ pub struct Policy {
     /// Extra redaction regexes from `[redact] patterns = [...]` (validated to compile).
     pub redact: Vec<String>,
     pub tests: Vec<TestCase>,
+    /// Rules by program name, built at parse time so evaluation only tries rules
+    /// that can match (a policy of thousands of rules still decides in microseconds).
+    pub index: RuleIndex,
 }
 
 /// One person with their identities on each channel.
@@ -75,10 +87,21 @@ pub struct Person {
 /// `[approval]` defaults, and the resolved settings of one approve rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalSettings {
-    /// Entries as written: a person name, `group:NAME`, or `unix:LOGIN`-style identities.
+    /// Entries as written: a person name or `group:NAME`. Empty means any approver
+    /// the broker knows.
     pub approvers: Vec<String>,
     pub quorum: u32,
     pub timeout: Duration,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            approvers: Vec::new(),
+            quorum: 1,
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +144,9 @@ pub struct TestCase {
     pub ci: Option<String>,
     /// 1-based line of the `[[test]]` header, for reporting.
     pub line: usize,
+    /// Byte range of the `command` string literal in the policy source, so a
+    /// failing case can be reported as a diagnostic pointing at it.
+    pub command_span: std::ops::Range<usize>,
 }
 
 /// Everything evaluation may look at. Built by the caller from the real process
@@ -165,7 +191,20 @@ impl Policy {
 
     /// Run the policy's own `[[test]]` cases.
     pub fn run_tests(&self) -> Vec<TestOutcome> {
-        evaluate::run_tests(self)
+        selftest::run_tests(self)
+    }
+
+    /// Run the `[[test]]` cases and turn each failure into a diagnostic pointing at
+    /// the case's `command` in `source` (the text this policy was parsed from).
+    pub fn test_failures_as_diagnostics(&self, source: &str, path: &str) -> Vec<Diagnostic> {
+        selftest::failures_as_diagnostics(self, source, path)
+    }
+
+    /// Decide already-normalised simple commands in the given request context
+    /// (the request's `argv` is ignored). Used by `[[test]]` cases and by callers
+    /// that normalised a shell line themselves.
+    pub fn evaluate_commands(&self, commands: Vec<SimpleCommand>, request: &Request) -> Verdict {
+        evaluate::evaluate_commands(self, commands, request)
     }
 }
 
@@ -183,3 +222,6 @@ impl TestOutcome {
         self.actual == self.case.expect
     }
 }
+
+#[cfg(test)]
+mod tests;

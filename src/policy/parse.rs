@@ -1,7 +1,255 @@
 //! Parse and validate policy TOML into a [`Policy`], collecting every error.
+//!
+//! The document is walked by hand over `toml`'s spanned tree (not through serde) so
+//! that every unknown key, wrong type and bad value is reported with its position
+//! in one pass. Sections are read in dependency order — people, groups, approval,
+//! rules, tests — so references can be checked as they are read.
 
-use super::{Diagnostic, Policy};
+use super::cases::read_tests;
+use super::read::{Reader, Value};
+use super::rules::{Directory, read_rules};
+use super::validate::{check_approvers, check_quorum_reachable};
+use super::{Action, ApprovalSettings, Diagnostic, Person, Policy, RuleIndex};
+use std::collections::BTreeMap;
+use toml::de::{DeTable, DeValue};
+
+const ROOT_KEYS: &[&str] = &[
+    "version", "default", "opaque", "people", "groups", "approval", "rule", "redact", "test",
+];
+const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
+const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
+const REDACT_KEYS: &[&str] = &["patterns"];
+
+/// The policy language version this build understands.
+const VERSION: u32 = 1;
 
 pub fn parse(source: &str, path: &str) -> Result<Policy, Vec<Diagnostic>> {
-    todo!("{source} {path}")
+    let (document, syntax_errors) = DeTable::parse_recoverable(source);
+    if !syntax_errors.is_empty() {
+        // A recovered tree would only produce follow-on noise; report the syntax alone.
+        let diagnostics = syntax_errors
+            .iter()
+            .map(|err| {
+                let span = err.span().unwrap_or(0..0);
+                Diagnostic::at(source, path, span, err.message().trim().to_string())
+            })
+            .collect();
+        return Err(sorted(diagnostics));
+    }
+    let mut reader = Reader::new(source, path);
+    let policy = read_policy(&mut reader, document.get_ref());
+    if reader.errors.is_empty() {
+        Ok(policy)
+    } else {
+        Err(sorted(reader.errors))
+    }
+}
+
+fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics
+}
+
+fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
+    reader.reject_unknown_keys(root, ROOT_KEYS, "the top level");
+    read_version(reader, root);
+    let action = |reader: &mut Reader<'_>, key: &str| {
+        root.get(key)
+            .and_then(|value| reader.action(value, key))
+            .unwrap_or(Action::Approve)
+    };
+    let default = action(reader, "default");
+    let opaque = action(reader, "opaque");
+    let people = root
+        .get("people")
+        .map(|value| read_people(reader, value))
+        .unwrap_or_default();
+    let groups = root
+        .get("groups")
+        .map(|value| read_groups(reader, value, &people))
+        .unwrap_or_default();
+    let approval = root
+        .get("approval")
+        .map(|value| read_approval(reader, value, &people, &groups))
+        .unwrap_or_default();
+    let directory = Directory {
+        people: &people,
+        groups: &groups,
+        approval: &approval,
+    };
+    let rules = read_rules(reader, root.get("rule"), &directory);
+    let tests = read_tests(reader, root.get("test"));
+    let redact = root
+        .get("redact")
+        .map(|value| read_redact(reader, value))
+        .unwrap_or_default();
+    let index = RuleIndex::build(&rules);
+    Policy {
+        version: VERSION,
+        default,
+        opaque,
+        people,
+        groups,
+        approval,
+        rules,
+        redact,
+        tests,
+        index,
+    }
+}
+
+fn read_version(reader: &mut Reader<'_>, root: &DeTable<'_>) {
+    let hint = Some(format!(
+        "this version of gate reads policies with version = {VERSION}"
+    ));
+    let Some(value) = root.get("version") else {
+        reader.error(
+            0..0,
+            "missing \"version\"",
+            Some(format!("add version = {VERSION} at the top of the file")),
+        );
+        return;
+    };
+    match value.get_ref() {
+        DeValue::Integer(n) if n.as_str() == VERSION.to_string() && n.radix() == 10 => {}
+        DeValue::Integer(n) => {
+            let message = format!("unsupported policy version {n}");
+            reader.error(value.span(), message, hint);
+        }
+        _ => reader.error(value.span(), "\"version\" must be a whole number", hint),
+    }
+}
+
+fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<String, Person> {
+    let mut people = BTreeMap::new();
+    // Identity -> person, so one identity cannot stand for two people.
+    let mut owners: BTreeMap<(String, String), String> = BTreeMap::new();
+    let Some(table) = reader.table(value, "people") else {
+        return people;
+    };
+    for (name, entry) in table {
+        let name: &str = name.get_ref();
+        let Some(fields) = reader.table(entry, &format!("people.{name}")) else {
+            continue;
+        };
+        reader.reject_unknown_keys(fields, PERSON_KEYS, &format!("[people.{name}]"));
+        let mut person = Person::default();
+        for (key, id) in fields {
+            let key: &str = key.get_ref();
+            let Some(text) = reader.string(id, key) else {
+                continue;
+            };
+            if let Some(owner) = owners.insert((key.to_string(), text.clone()), name.to_string()) {
+                let hint = "each identity belongs to one person, so nobody can approve their own request under another name";
+                let message = format!("{key} identity \"{text}\" already belongs to \"{owner}\"");
+                reader.error(id.span(), message, Some(hint.to_string()));
+            }
+            let slot = match key {
+                "unix" => &mut person.unix,
+                "slack" => &mut person.slack,
+                "email" => &mut person.email,
+                "teams" => &mut person.teams,
+                "github" => &mut person.github,
+                _ => continue,
+            };
+            *slot = Some(text);
+        }
+        people.insert(name.to_string(), person);
+    }
+    people
+}
+
+fn read_groups(
+    reader: &mut Reader<'_>,
+    value: &Value<'_>,
+    people: &BTreeMap<String, Person>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut groups = BTreeMap::new();
+    let Some(table) = reader.table(value, "groups") else {
+        return groups;
+    };
+    for (name, members) in table {
+        let name: &str = name.get_ref();
+        let Some(members) = reader.strings(members, name) else {
+            continue;
+        };
+        for member in &members {
+            if !people.contains_key(member.get_ref()) {
+                super::validate::unknown_person(reader, member, people);
+            }
+        }
+        let names = members.into_iter().map(|m| m.into_inner()).collect();
+        groups.insert(name.to_string(), names);
+    }
+    groups
+}
+
+fn read_approval(
+    reader: &mut Reader<'_>,
+    value: &Value<'_>,
+    people: &BTreeMap<String, Person>,
+    groups: &BTreeMap<String, Vec<String>>,
+) -> ApprovalSettings {
+    let mut settings = ApprovalSettings::default();
+    let Some(table) = reader.table(value, "approval") else {
+        return settings;
+    };
+    reader.reject_unknown_keys(table, APPROVAL_KEYS, "[approval]");
+    let approvers = table
+        .get("approvers")
+        .and_then(|v| reader.strings(v, "approvers"));
+    let known = approvers
+        .as_ref()
+        .is_some_and(|entries| check_approvers(reader, entries, people, groups));
+    let quorum = table.get("quorum").and_then(|v| reader.count(v, "quorum"));
+    if let Some(duration) = table
+        .get("timeout")
+        .and_then(|v| reader.duration(v, "timeout"))
+    {
+        settings.timeout = duration;
+    }
+    settings.quorum = quorum.unwrap_or(1);
+    settings.approvers = approvers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| entry.into_inner())
+        .collect();
+    if let Some(at) = table
+        .get("quorum")
+        .or(table.get("approvers"))
+        .filter(|_| known)
+    {
+        let (approvers, quorum) = (&settings.approvers, settings.quorum);
+        check_quorum_reachable(reader, at.span(), "[approval]", approvers, quorum, groups);
+    }
+    settings
+}
+
+fn read_redact(reader: &mut Reader<'_>, value: &Value<'_>) -> Vec<String> {
+    let Some(table) = reader.table(value, "redact") else {
+        return Vec::new();
+    };
+    reader.reject_unknown_keys(table, REDACT_KEYS, "[redact]");
+    let Some(patterns) = table
+        .get("patterns")
+        .and_then(|v| reader.strings(v, "patterns"))
+    else {
+        return Vec::new();
+    };
+    for pattern in &patterns {
+        if let Err(err) = regex::Regex::new(pattern.get_ref()) {
+            let message = format!("invalid redact pattern: {}", regex_error_summary(&err));
+            let hint = "patterns are Rust regular expressions (https://docs.rs/regex)";
+            reader.error(pattern.span(), message, Some(hint.to_string()));
+        }
+    }
+    patterns.into_iter().map(|p| p.into_inner()).collect()
+}
+
+/// The last line of a regex error (its own caret drawing is dropped; ours points
+/// at the string literal).
+fn regex_error_summary(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().last().unwrap_or("invalid regular expression");
+    last.trim_start_matches("error: ").to_string()
 }
