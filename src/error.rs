@@ -144,7 +144,7 @@ impl Error {
             Error::PolicyTests { failed, total } => {
                 format!("gate: {failed} of {total} policy tests failed")
             }
-            Error::Audit(message) => format!("gate: audit log: {message}; nothing was run"),
+            Error::Audit(message) => format!("gate: audit log: {message}"),
             Error::Verify(message) => format!("gate: audit verify failed: {message}"),
             Error::NotFound { program } => format!("gate: {program}: command not found"),
             Error::NotExecutable { program, source } => {

@@ -9,8 +9,15 @@ use std::io::Write;
 pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
     match command {
         AuditCommand::Show(args) => show(&args.filter, home),
-        AuditCommand::Verify { key, head, expect_count } => {
-            let expect = audit::Expect { head, min_records: expect_count };
+        AuditCommand::Verify {
+            key,
+            head,
+            expect_count,
+        } => {
+            let expect = audit::Expect {
+                head,
+                min_records: expect_count,
+            };
             verify(key.as_deref(), &expect, home)
         }
         AuditCommand::Export { format, filter } => export(format, &filter, home),
@@ -85,18 +92,21 @@ fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) ->
             .verifying_key(),
     };
     let path = home.log_file();
-    let report = audit::verify(&path, &public).map_err(audit_error)?;
-    match report.problem {
-        Some(problem) => Err(Error::Verify(problem.to_string())),
-        None => {
-            println!(
-                "ok: {} records, every signature and link verified ({})",
-                report.records,
-                path.display()
-            );
-            Ok(exit::OK)
-        }
+    let report = audit::verify_with(&path, &public, expect).map_err(audit_error)?;
+    if let Some(problem) = report.problem {
+        return Err(Error::Verify(problem.to_string()));
     }
+    let records = report.records;
+    println!(
+        "ok: {records} records, every signature and link verified ({})",
+        path.display()
+    );
+    if let Some((seq, hash)) = report.head {
+        println!(
+            "head: record {seq} {hash} (pass --head {hash} to a later verify to detect truncation)"
+        );
+    }
+    Ok(exit::OK)
 }
 
 fn pubkey(home: &Home) -> Result<u8, Error> {

@@ -160,6 +160,10 @@ fn refuse(json: bool, verdict: &Verdict, error: Error) -> Result<u8, Error> {
     Err(error)
 }
 
+fn refused_audit(e: crate::audit::AuditError) -> Error {
+    Error::Audit(format!("{e}; nothing was run"))
+}
+
 /// The audit log and its signing key, opened before anything runs: if the trail
 /// cannot be written, nothing runs.
 struct Trail {
@@ -169,16 +173,15 @@ struct Trail {
 
 impl Trail {
     fn open(home: &Home) -> Result<Trail, Error> {
-        let key = crate::audit::key::load_or_create(&home.key_file())
-            .map_err(|e| Error::Audit(e.to_string()))?;
-        let log = AuditLog::open(&home.log_file()).map_err(|e| Error::Audit(e.to_string()))?;
+        let key = crate::audit::key::load_or_create(&home.key_file()).map_err(refused_audit)?;
+        let log = AuditLog::open(&home.log_file()).map_err(refused_audit)?;
         Ok(Trail { log, key })
     }
 
     fn append(&mut self, entry: &Entry, durable: bool) -> Result<u64, Error> {
         self.log
             .append(entry, &self.key, durable)
-            .map_err(|e| Error::Audit(e.to_string()))
+            .map_err(refused_audit)
     }
 
     /// A decision record, durable before anything runs.
