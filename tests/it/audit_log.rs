@@ -96,7 +96,9 @@ fn tampering_is_detected_with_the_first_bad_sequence() {
     }
     assert_eq!(code(&ctx.run(&["audit", "verify"])), 0);
     let db = rusqlite::Connection::open(ctx.home().join("audit.db")).unwrap();
-    db.execute("DELETE FROM records WHERE seq = 3", []).unwrap();
+    // An attacker with write access drops the append-only guard first.
+    db.execute_batch("DROP TRIGGER records_no_delete; DELETE FROM records WHERE seq = 3;")
+        .unwrap();
     drop(db);
     let out = ctx.run(&["audit", "verify"]);
     assert_eq!(code(&out), 107);

@@ -6,14 +6,11 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-/// Start `gate -- sh -c SCRIPT` in its own process group and wait until the script
-/// has written its ready file (so its traps are installed).
-fn start(ctx: &TestContext, script: &str) -> Child {
+/// Start `gate -- sh -c "TRAPS touch READY; BODY"` in its own process group and
+/// wait until the ready file exists, so the traps are installed.
+fn start(ctx: &TestContext, traps: &str, body: &str) -> Child {
     let ready = ctx.work().join("ready");
-    let script = format!(
-        "{script_prefix}{script}",
-        script_prefix = format_args!("touch {}; ", ready.display())
-    );
+    let script = format!("{traps} touch {}; {body}", ready.display());
     let mut command = ctx.gate();
     command
         .args(["--", "sh", "-c", &script])
@@ -47,7 +44,7 @@ fn finish(child: Child) -> (i32, String) {
 #[test]
 fn sigterm_to_gate_is_forwarded_and_reported_as_143() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let child = start(&ctx, "sleep 30");
+    let child = start(&ctx, "", "exec sleep 30");
     kill(child.id() as i32, libc::SIGTERM);
     let (code, _) = finish(child);
     assert_eq!(code, 128 + libc::SIGTERM);
@@ -58,7 +55,8 @@ fn sighup_to_gate_is_forwarded() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
     let child = start(
         &ctx,
-        "trap 'echo got-hup; exit 7' HUP; while :; do sleep 0.05; done",
+        "trap 'echo got-hup; exit 7' HUP;",
+        "while :; do sleep 0.05; done",
     );
     kill(child.id() as i32, libc::SIGHUP);
     let (code, out) = finish(child);
@@ -72,7 +70,8 @@ fn sigint_to_the_process_group_reaches_the_child_and_gate_survives() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
     let child = start(
         &ctx,
-        "trap 'echo got-int; exit 5' INT; while :; do sleep 0.05; done",
+        "trap 'echo got-int; exit 5' INT;",
+        "while :; do sleep 0.05; done",
     );
     kill(-(child.id() as i32), libc::SIGINT);
     let (code, out) = finish(child);
@@ -86,7 +85,7 @@ fn sigint_to_the_process_group_reaches_the_child_and_gate_survives() {
 #[test]
 fn sigquit_to_the_process_group_does_not_kill_gate_first() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let child = start(&ctx, "trap 'exit 9' QUIT; while :; do sleep 0.05; done");
+    let child = start(&ctx, "trap 'exit 9' QUIT;", "while :; do sleep 0.05; done");
     kill(-(child.id() as i32), libc::SIGQUIT);
     let (code, _) = finish(child);
     assert_eq!(code, 9);
@@ -95,7 +94,7 @@ fn sigquit_to_the_process_group_does_not_kill_gate_first() {
 #[test]
 fn outcome_record_names_the_signal() {
     let ctx = TestContext::with_policy(ALLOW_ALL);
-    let child = start(&ctx, "sleep 30");
+    let child = start(&ctx, "", "exec sleep 30");
     kill(child.id() as i32, libc::SIGTERM);
     let (code, _) = finish(child);
     assert_eq!(code, 143);
