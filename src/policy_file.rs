@@ -26,7 +26,7 @@ pub struct LoadedPolicy {
 /// Load and validate a policy; `color` only affects how diagnostics render.
 pub fn load(source: PolicySource, home: &Home, color: bool) -> Result<LoadedPolicy, Error> {
     let policy = match &source {
-        PolicySource::Builtin => parse(DEFAULT_POLICY, &source.label(), color)?,
+        PolicySource::Builtin => cached_parse(DEFAULT_POLICY, &source.label(), &home.cache, color)?,
         PolicySource::File(path) => {
             let text = read_policy_text(path)?;
             cached_parse(&text, &source.label(), &home.cache, color)?

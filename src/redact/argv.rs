@@ -77,9 +77,11 @@ fn program_named(arg: &str) -> Option<Program> {
 
 fn what_follows(arg: &str, program: Program) -> Next {
     let negated = arg.to_ascii_lowercase().starts_with("--no-");
-    let secret_flag = SECRET_FLAG_ALONE
-        .as_ref()
-        .is_some_and(|re| re.is_match(arg));
+    let secret_flag = arg.starts_with('-')
+        && super::might_hold_secret(arg)
+        && SECRET_FLAG_ALONE
+            .as_ref()
+            .is_some_and(|re| re.is_match(arg));
     match (program, arg) {
         _ if secret_flag && !negated => Next::Secret,
         (Program::Sshpass, "-p") => Next::Secret,

@@ -6,9 +6,11 @@
 //! Must never: return or log the text it was given before masking, panic on any
 //! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
 //!
-//! Cost: every rule is also compiled into one [`RegexSet`], so text without any
-//! candidate secret (`ls -la`) is answered by a single scan and no allocation
-//! beyond the returned copy.
+//! Cost: redaction runs on every gate call, and compiling the detectors costs far
+//! more than running them, so text is first checked for the literal words every
+//! built-in detector needs ([`might_hold_secret`]); only text that has one compiles
+//! and runs the detectors. Every rule is also compiled into one [`RegexSet`], so
+//! the candidates are found in a single scan.
 
 mod argv;
 mod context;
@@ -32,8 +34,9 @@ const MAX_PASSES: usize = 4;
 /// Built-in detectors plus the policy's extra patterns, ready to apply.
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    builtin: &'static RuleSet,
-    extra: RuleSet,
+    /// `None` without policy patterns: compiling even an empty set costs time on
+    /// every gate call.
+    extra: Option<RuleSet>,
 }
 
 /// A `[redact]` pattern that does not compile.
@@ -55,7 +58,6 @@ impl Redactor {
     /// Built-in detectors plus extra regexes (from the policy's `[redact]`).
     /// An extra regex masks its `secret` group, else group 1, else the whole match.
     pub fn new(extra: &[String]) -> Result<Redactor, BadPattern> {
-        let builtin = BUILTIN.as_ref().map_err(Clone::clone)?;
         let specs = extra.iter().enumerate().map(|(i, pattern)| {
             Spec::new(
                 format!("policy-pattern-{}", i + 1),
@@ -63,8 +65,13 @@ impl Redactor {
                 rule::whole,
             )
         });
-        let extra = RuleSet::compile(specs.collect())?;
-        Ok(Redactor { builtin, extra })
+        let specs: Vec<Spec> = specs.collect();
+        let extra = if specs.is_empty() {
+            None
+        } else {
+            Some(RuleSet::compile(specs)?)
+        };
+        Ok(Redactor { extra })
     }
 
     /// Redact secrets inside one string (a log line, a shell line, a reason).
@@ -88,11 +95,16 @@ impl Redactor {
     /// Apply every rule that matches somewhere in `text`; `None` if nothing changed.
     fn one_pass(&self, text: &str) -> Option<String> {
         let mut current: Option<String> = None;
-        for rule in self
-            .builtin
-            .candidates(text)
-            .chain(self.extra.candidates(text))
-        {
+        let builtin = match might_hold_secret(text).then(|| BUILTIN.as_ref()) {
+            None => None,
+            Some(Ok(rules)) => Some(rules),
+            // A broken built-in detector (a bug the unit tests catch) must not let
+            // secrets through: mask everything instead.
+            Some(Err(_)) => return (text != MASK).then(|| MASK.to_string()),
+        };
+        let builtin = builtin.into_iter().flat_map(|rules| rules.candidates(text));
+        let extra = self.extra.iter().flat_map(|rules| rules.candidates(text));
+        for rule in builtin.chain(extra) {
             if let Some(next) = rule.mask(current.as_deref().unwrap_or(text)) {
                 current = Some(next);
             }
@@ -169,9 +181,45 @@ fn first_line(message: &str) -> &str {
         .unwrap_or(message)
 }
 
-/// The built-in detectors, compiled once per process. A failure here is a bug in
-/// a built-in pattern; it surfaces as a [`BadPattern`] from [`Redactor::new`] (and
-/// fails the unit tests) rather than as a panic.
+/// Lower-case words at least one of which every built-in detector needs to match
+/// (ASCII case-insensitively). A detector added without its word here fails its
+/// own tests, because [`Redactor::redact`] only runs detectors behind this check.
+const TRIGGERS: &[&str] = &[
+    "-----begin",
+    "akia",
+    "asia",
+    "aws_secret",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "xapp-",
+    "hooks.slack",
+    "eyj",
+    "://",
+    "authorization",
+    "token",
+    "bearer",
+    "pass",
+    "secret",
+    "key",
+    "curl",
+    "mysql",
+    "mariadb",
+];
+
+/// Whether `text` could hold a secret any built-in detector finds.
+pub(crate) fn might_hold_secret(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    TRIGGERS.iter().any(|word| lower.contains(word))
+}
+
+/// The built-in detectors, compiled once per process, on first need. A failure
+/// here is a bug in a built-in pattern: it fails the unit tests, and at run time
+/// masks whole texts rather than panicking or letting a secret through.
 static BUILTIN: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
     let mut specs = context::specs();
     specs.extend(tokens::specs());
