@@ -21,7 +21,7 @@ use std::process::ExitCode;
 /// Entry point of the `gate` binary: parse arguments, do the work, turn the result
 /// into an exit status. This is the only place that decides what the process exits with.
 pub fn run() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match wrap_fast_path().map_or_else(cli::Cli::try_parse, Ok) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -39,4 +39,24 @@ pub fn run() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// `gate -- CMD...`, the call agents and scripts make on every command, needs no
+/// option parsing; skipping the construction of the full parser keeps gate's own
+/// start-up cost down. Anything else goes through clap.
+fn wrap_fast_path() -> Option<cli::Cli> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "--" {
+        return None;
+    }
+    let command = args
+        .map(|arg| arg.into_string().ok())
+        .collect::<Option<Vec<_>>>()?;
+    let run = cli::RunArgs {
+        policy: cli::PolicyArg::default(),
+        reason: None,
+        json: false,
+        command,
+    };
+    Some(cli::Cli { command: None, run })
 }

@@ -70,10 +70,9 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
             trail.decision(&draft, "needs-approval", Some(verdict.reason.clone()))?;
             let error = Error::NeedsApproval {
                 reason: verdict.reason.clone(),
-                hint:
-                    "no approval channel is configured: gate cannot ask anyone, so nothing was run \
-                       (run it where an approver can run it for you, or change the policy)"
-                        .to_string(),
+                hint: "no approval channel is configured, so nothing was run \
+                     (configure one with GATE_SERVER, see docs/approval.md)"
+                    .to_string(),
             };
             refuse(args.json, &verdict, error)
         }
