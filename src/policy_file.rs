@@ -5,16 +5,30 @@
 //! of the exact policy bytes and the gate version. A changed file has a different
 //! name, so a cached entry can never give a stale decision; a missing, unreadable or
 //! undecodable entry just means parsing again.
+//!
+//! Each rule is encoded on its own, so a command is decided after decoding only the
+//! rules the policy's index says it could match (see `Policy::candidate_rules`);
+//! with 10,000 rules that is a few dozen.
 
 use crate::error::Error;
 use crate::paths::{Home, PolicySource, ensure_private_write};
-use crate::policy::{DEFAULT_POLICY, Policy};
+use crate::policy::{DEFAULT_POLICY, Policy, Rule, normalise};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when the serialized `Policy` layout changes.
-const CACHE_FORMAT: &str = "1";
+const CACHE_FORMAT: &str = "2";
+
+/// A cache entry: the policy without its rules (but with the index over all of
+/// them), and each rule encoded separately.
+#[derive(Serialize, Deserialize)]
+struct CacheEntry<'a> {
+    head: Policy,
+    #[serde(borrow)]
+    rules: Vec<&'a [u8]>,
+}
 
 /// A policy loaded from somewhere, with its source and exact text.
 #[derive(Debug)]
@@ -23,13 +37,21 @@ pub struct LoadedPolicy {
     pub source: PolicySource,
 }
 
-/// Load and validate a policy; `color` only affects how diagnostics render.
-pub fn load(source: PolicySource, home: &Home, color: bool) -> Result<LoadedPolicy, Error> {
+/// Load and validate a policy for deciding `argv`. When it comes from the cache it
+/// holds only the rules `argv` could match, so use it for that request alone.
+/// `color` only affects how diagnostics render.
+pub fn load(
+    source: PolicySource,
+    home: &Home,
+    color: bool,
+    argv: &[String],
+) -> Result<LoadedPolicy, Error> {
+    let label = source.label();
     let policy = match &source {
-        PolicySource::Builtin => cached_parse(DEFAULT_POLICY, &source.label(), &home.cache, color)?,
+        PolicySource::Builtin => cached_parse(DEFAULT_POLICY, &label, &home.cache, color, argv)?,
         PolicySource::File(path) => {
             let text = read_policy_text(path)?;
-            cached_parse(&text, &source.label(), &home.cache, color)?
+            cached_parse(&text, &label, &home.cache, color, argv)?
         }
     };
     Ok(LoadedPolicy { policy, source })
@@ -53,9 +75,15 @@ fn parse(text: &str, label: &str, color: bool) -> Result<Policy, Error> {
     Policy::parse(text, label).map_err(|diagnostics| Error::Policy { diagnostics, color })
 }
 
-fn cached_parse(text: &str, label: &str, cache_dir: &Path, color: bool) -> Result<Policy, Error> {
+fn cached_parse(
+    text: &str,
+    label: &str,
+    cache_dir: &Path,
+    color: bool,
+    argv: &[String],
+) -> Result<Policy, Error> {
     let entry = cache_entry(cache_dir, text);
-    if let Some(policy) = read_cached(&entry) {
+    if let Some(policy) = read_cached(&entry, argv) {
         return Ok(policy);
     }
     let policy = parse(text, label, color)?;
@@ -76,12 +104,19 @@ fn cache_entry(cache_dir: &Path, text: &str) -> PathBuf {
     cache_dir.join(format!("policy-{name}.bin"))
 }
 
-fn read_cached(entry: &Path) -> Option<Policy> {
+/// The cached policy, holding only the rules `argv` could match.
+fn read_cached(entry: &Path, argv: &[String]) -> Option<Policy> {
     let mut file = std::fs::File::open(entry).ok()?;
     ensure_private_write(entry, &file.metadata().ok()?).ok()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
-    postcard::from_bytes(&bytes).ok()
+    let cached: CacheEntry<'_> = postcard::from_bytes(&bytes).ok()?;
+    let wanted = cached.head.candidate_rules(&normalise(argv));
+    let rules = wanted
+        .into_iter()
+        .map(|i| postcard::from_bytes::<Rule>(cached.rules.get(i)?).ok())
+        .collect::<Option<Vec<Rule>>>()?;
+    Some(cached.head.with_rules(rules))
 }
 
 fn write_cached(entry: &Path, policy: &Policy) -> std::io::Result<()> {
@@ -91,7 +126,17 @@ fn write_cached(entry: &Path, policy: &Policy) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let bytes = postcard::to_stdvec(policy).map_err(std::io::Error::other)?;
+    let mut head = policy.clone();
+    let rules = std::mem::take(&mut head.rules)
+        .iter()
+        .map(postcard::to_stdvec)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(std::io::Error::other)?;
+    let cached = CacheEntry {
+        head,
+        rules: rules.iter().map(Vec::as_slice).collect(),
+    };
+    let bytes = postcard::to_stdvec(&cached).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
     let mut file = std::fs::OpenOptions::new()
         .write(true)

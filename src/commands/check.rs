@@ -28,7 +28,7 @@ pub(super) fn check(
     argv: &[String],
     home: &Home,
 ) -> Result<u8, Error> {
-    let loaded = load_policy(policy, home)?;
+    let loaded = load_policy(policy, home, argv)?;
     let requester = Requester::current();
     let request = build_request(argv, &requester);
     let mut verdict = loaded.policy.evaluate(&request);

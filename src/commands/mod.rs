@@ -30,9 +30,13 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// Find and load the policy gate would use.
-fn load_policy(explicit: Option<&Path>, home: &Home) -> Result<LoadedPolicy, Error> {
-    load(find_policy(explicit, home), home, stderr_color())
+/// Find and load the policy gate would use to decide `argv`.
+fn load_policy(
+    explicit: Option<&Path>,
+    home: &Home,
+    argv: &[String],
+) -> Result<LoadedPolicy, Error> {
+    load(find_policy(explicit, home), home, stderr_color(), argv)
 }
 
 /// Colour on stderr only for a terminal, and never with `NO_COLOR` set.

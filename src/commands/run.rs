@@ -21,7 +21,7 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
                 .to_string(),
         ));
     }
-    let loaded = load_policy(args.policy.policy.as_deref(), home)?;
+    let loaded = load_policy(args.policy.policy.as_deref(), home, &args.command)?;
     let redactor = Redactor::new(&loaded.policy.redact).map_err(|bad| {
         Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
     })?;

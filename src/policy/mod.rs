@@ -206,6 +206,28 @@ impl Policy {
     pub fn evaluate_commands(&self, commands: Vec<SimpleCommand>, request: &Request) -> Verdict {
         evaluate::evaluate_commands(self, commands, request)
     }
+
+    /// Indices, ascending, of every rule that could match one of `commands`
+    /// (as [`normalise`] finds them): the only rules a decision about them can use.
+    pub fn candidate_rules(&self, commands: &[SimpleCommand]) -> Vec<usize> {
+        let mut wanted: Vec<usize> = commands
+            .iter()
+            .filter_map(|command| command.argv.first())
+            .flat_map(|program| self.index.candidates(program))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+    }
+
+    /// This policy with only `rules`, a subset of its rules in their original order,
+    /// re-indexed. For a request whose commands can match only those rules (see
+    /// [`Policy::candidate_rules`]) it decides exactly as the whole policy does.
+    pub fn with_rules(mut self, rules: Vec<Rule>) -> Policy {
+        self.index = RuleIndex::build(&rules);
+        self.rules = rules;
+        self
+    }
 }
 
 /// The result of one `[[test]]` case.

@@ -378,3 +378,32 @@ fn an_opaque_command_explains_itself_before_a_default() {
         verdict.reason
     );
 }
+
+#[test]
+fn the_candidate_subset_decides_like_the_whole_policy() {
+    // A cached policy loads only the rules a request can match; that must never
+    // change a decision.
+    let full = policy(&large_policy(2_000));
+    for line in [
+        "terraform apply -auto-approve",
+        "tool7 delete x",
+        "tool7 get y && tool9 apply z",
+        "sudo -u root tool3 {apply,patch} now",
+        "sh -c 'tool11 get a | xargs tool12 delete'",
+        "unknown-program --flag",
+        "$(tool4 get) x",
+        "/opt/bin/tool5 patch",
+    ] {
+        let argv: Vec<String> = ["sh", "-c", line].iter().map(|s| s.to_string()).collect();
+        let request = Request { argv, ..request() };
+        let wanted = full.candidate_rules(&crate::policy::normalise(&request.argv));
+        assert!(
+            wanted.len() < full.rules.len() / 10,
+            "{line}: {} candidates",
+            wanted.len()
+        );
+        let rules = wanted.iter().map(|&i| full.rules[i].clone()).collect();
+        let subset = full.clone().with_rules(rules);
+        assert_eq!(subset.evaluate(&request), full.evaluate(&request), "{line}");
+    }
+}
