@@ -84,7 +84,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         .map(|value| read_redact(reader, value))
         .unwrap_or_default();
     let index = RuleIndex::build(&rules);
-    Policy {
+    let mut policy = Policy {
         version: VERSION,
         default,
         opaque,
@@ -95,6 +95,27 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         redact,
         tests,
         index,
+    };
+    add_implicit_people(&mut policy);
+    policy
+}
+
+/// A name in `[groups]` or an approver list without a `[people.NAME]` section is
+/// a person known only by their login: `unix = NAME`.
+fn add_implicit_people(policy: &mut Policy) {
+    let rule_approvers = policy.rules.iter().filter_map(|rule| rule.approvers.as_ref());
+    let names: Vec<String> = policy
+        .groups
+        .values()
+        .chain(std::iter::once(&policy.approval.approvers))
+        .chain(rule_approvers)
+        .flatten()
+        .filter(|name| !name.contains(':') && !policy.people.contains_key(*name))
+        .cloned()
+        .collect();
+    for name in names {
+        let person = Person { unix: Some(name.clone()), ..Person::default() };
+        policy.people.insert(name, person);
     }
 }
 
@@ -175,6 +196,7 @@ fn read_groups(
         };
         for member in &members {
             if !people.contains_key(member.get_ref()) {
+                // Either a typo (reported) or a person known only by login.
                 super::validate::unknown_person(reader, member, people);
             }
         }

@@ -33,28 +33,27 @@ pub(super) fn check_approvers(
                 reader.error(entry.span(), message, Some(hint.to_string()));
                 false
             }
-            None => {
-                let known = people.contains_key(entry.get_ref());
-                if !known {
-                    unknown_person(reader, entry, people);
-                }
-                known
-            }
+            None => people.contains_key(entry.get_ref()) || !unknown_person(reader, entry, people),
         };
         all_known &= known;
     }
     all_known
 }
 
+/// A name that is not in `[people]` is a person known only by their login, unless
+/// it is one letter or two away from someone who is: then it is most likely a typo,
+/// reported as an error. Returns whether it was reported.
 pub(super) fn unknown_person(
     reader: &mut Reader<'_>,
     name: &Spanned<String>,
     people: &BTreeMap<String, Person>,
-) {
-    let hint = did_you_mean(name.get_ref(), people.keys().map(String::as_str))
-        .unwrap_or_else(|| format!("add a [people.{}] section for them", name.get_ref()));
+) -> bool {
+    let Some(hint) = did_you_mean(name.get_ref(), people.keys().map(String::as_str)) else {
+        return false;
+    };
     let message = format!("unknown person \"{}\"", name.get_ref());
     reader.error(name.span(), message, Some(hint));
+    true
 }
 
 fn unknown_group(

@@ -35,7 +35,8 @@ default = "alow"
 
 [people.alice]
 slack = "U01"
-
+[people.bob]
+slack = "U02"
 [groups]
 sre = ["alice", "bobb"]
 

@@ -219,14 +219,16 @@ fn approvers_must_name_known_people_and_groups() {
         "unknown approver \"unix:bob\"",
         None,
     );
-    let source = "version = 1\n[groups]\nsre = [\"bob\"]\n";
-    assert_error(
-        source,
-        3,
-        8,
-        "unknown person \"bob\"",
-        Some("add a [people.bob] section for them"),
-    );
+}
+
+#[test]
+fn a_name_without_a_people_section_is_a_login() {
+    // The DESIGN example: alice has a [people] section, bob only a login.
+    let source = "version = 1\n[people.alice]\nunix = \"alice\"\n[groups]\nsre = [\"alice\", \"bob\"]\n[approval]\napprovers = [\"group:sre\", \"carol\"]\nquorum = 3\n";
+    let policy = crate::policy::Policy::parse(source, "policy.toml").expect("valid policy");
+    assert_eq!(policy.people["bob"].unix.as_deref(), Some("bob"));
+    assert_eq!(policy.people["carol"].unix.as_deref(), Some("carol"));
+    assert_eq!(policy.people["alice"].unix.as_deref(), Some("alice"));
 }
 
 #[test]
