@@ -103,7 +103,10 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
 /// A name in `[groups]` or an approver list without a `[people.NAME]` section is
 /// a person known only by their login: `unix = NAME`.
 fn add_implicit_people(policy: &mut Policy) {
-    let rule_approvers = policy.rules.iter().filter_map(|rule| rule.approvers.as_ref());
+    let rule_approvers = policy
+        .rules
+        .iter()
+        .filter_map(|rule| rule.approvers.as_ref());
     let names: Vec<String> = policy
         .groups
         .values()
@@ -114,7 +117,10 @@ fn add_implicit_people(policy: &mut Policy) {
         .cloned()
         .collect();
     for name in names {
-        let person = Person { unix: Some(name.clone()), ..Person::default() };
+        let person = Person {
+            unix: Some(name.clone()),
+            ..Person::default()
+        };
         policy.people.insert(name, person);
     }
 }

@@ -268,7 +268,11 @@ fn a_cached_policy_decides_exactly_like_a_fresh_parse() {
     // a command could match. Every answer must be the same.
     let mut policy = String::from("version = 1\ndefault = \"approve\"\nopaque = \"approve\"\n");
     for i in 0..300 {
-        let program = if i % 50 == 0 { "*".to_string() } else { format!("tool{}", i % 40) };
+        let program = if i % 50 == 0 {
+            "*".to_string()
+        } else {
+            format!("tool{}", i % 40)
+        };
         let action = ["allow", "deny", "approve"][i % 3];
         policy.push_str(&format!(
             "[[rule]]\nname = \"r{i}\"\naction = \"{action}\"\nmatch = \"{program} ** verb{} **\"\n",
@@ -276,7 +280,12 @@ fn a_cached_policy_decides_exactly_like_a_fresh_parse() {
         ));
     }
     let ctx = TestContext::with_policy(&policy);
-    let lines = ["tool3 verb3 x", "tool5 a verb6", "sh -c 'tool1 verb1; tool2 verb2'", "other verb0"];
+    let lines = [
+        "tool3 verb3 x",
+        "tool5 a verb6",
+        "sh -c 'tool1 verb1; tool2 verb2'",
+        "other verb0",
+    ];
     let explain = |line: &str| {
         let out = ctx.run(&["check", "--json", "--", "sh", "-c", line]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -286,7 +295,11 @@ fn a_cached_policy_decides_exactly_like_a_fresh_parse() {
     for line in lines {
         let _ = std::fs::remove_dir_all(&cache);
         let fresh = explain(line);
-        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1, "one cache entry");
+        assert_eq!(
+            std::fs::read_dir(&cache).unwrap().count(),
+            1,
+            "one cache entry"
+        );
         assert_eq!(explain(line), fresh, "{line}");
     }
 }

@@ -103,3 +103,63 @@ fn outcome_record_names_the_signal() {
     assert_eq!(outcome["kind"], "outcome");
     assert_eq!(outcome["signal"], 15);
 }
+
+/// Run `gate -- sh -c SCRIPT` on a real terminal (a pty made by `script`), type
+/// `key` once the script is ready, and return `script`'s exit code and output.
+fn on_a_terminal(ctx: &TestContext, traps: &str, body: &str, key: u8) -> (i32, String) {
+    use std::io::Write;
+    let ready = ctx.work().join("ready");
+    let inner = format!("{traps} touch {}; {body}", ready.display());
+    // `exec`: the shell `script` starts must not stay around to catch the key itself.
+    let line = format!("exec {} -- sh -c '{inner}'", gate_bin().display());
+    let mut script = ctx
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("`script` (util-linux) is needed for terminal tests: apt-get install bsdutils");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "child never became ready");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut stdin = script.stdin.take().unwrap();
+    stdin.write_all(&[key]).unwrap();
+    let out = script.wait_with_output().unwrap();
+    drop(stdin);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_reaches_the_child_and_gate_waits_for_it() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    // The terminal sends SIGINT to the whole foreground group: gate must not die of
+    // it, and must wait for the child to finish handling it.
+    // (No single quotes: the script runs inside sh -c '...'.)
+    let traps = "n=0; on_int() { n=$((n+1)); }; trap on_int INT;";
+    let body = "while [ $n -eq 0 ]; do sleep 0.05; done; sleep 0.5; echo got-int-$n; exit 5";
+    let (code, out) = on_a_terminal(&ctx, traps, body, 0x03);
+    assert_eq!(
+        code, 5,
+        "gate must survive Ctrl-C and pass the child's status through: {out}"
+    );
+    assert!(out.contains("got-int-1"), "{out}");
+}
+
+#[test]
+fn ctrl_backslash_on_a_terminal_reaches_the_child() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let (code, out) = on_a_terminal(
+        &ctx,
+        "trap \"echo got-quit; exit 6\" QUIT;",
+        "while :; do sleep 0.05; done",
+        0x1c,
+    );
+    assert_eq!(code, 6, "{out}");
+    assert!(out.contains("got-quit"), "{out}");
+}
