@@ -172,3 +172,35 @@ fn concurrent_gate_processes_keep_one_chain() {
         stdout(&verify)
     );
 }
+
+#[test]
+fn policy_redact_patterns_apply_before_anything_is_written() {
+    let ctx = TestContext::with_policy(
+        "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\n[redact]\npatterns = [\"ticket-(?P<secret>[0-9]{6})\"]\n",
+    );
+    assert_eq!(code(&ctx.run(&["--", "echo", "ticket-123456"])), 0);
+    let exported = stdout(&ctx.run(&["audit", "export", "--format", "jsonl"]));
+    assert!(exported.contains("ticket-****"), "{exported}");
+    assert!(!exported.contains("123456"), "{exported}");
+    let check = stdout(&ctx.run(&["check", "--json", "--", "echo", "ticket-123456"]));
+    assert!(!check.contains("123456"), "{check}");
+}
+
+#[test]
+fn show_and_csv_export_from_the_command_line() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "sh", "-c", "exit 4"])), 4);
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    let shown = stdout(&ctx.run(&["audit", "show"]));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 5, "header and four records, oldest first: {shown}");
+    assert!(lines[1].contains("sh -c"), "{shown}");
+    assert!(lines[4].trim_end().ends_with("true"), "newest last: {shown}");
+    let newest = stdout(&ctx.run(&["audit", "show", "--limit", "1"]));
+    assert_eq!(newest.lines().count(), 2, "{newest}");
+    let csv = stdout(&ctx.run(&["audit", "export", "--format", "csv"]));
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(csv.lines().next().unwrap().starts_with("seq,"), "{csv}");
+    let bad = ctx.run(&["audit", "show", "--since", "yesterday"]);
+    assert_eq!(code(&bad), 110, "{}", stderr(&bad));
+}
