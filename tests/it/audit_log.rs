@@ -193,9 +193,16 @@ fn show_and_csv_export_from_the_command_line() {
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
     let shown = stdout(&ctx.run(&["audit", "show"]));
     let lines: Vec<&str> = shown.lines().collect();
-    assert_eq!(lines.len(), 5, "header and four records, oldest first: {shown}");
+    assert_eq!(
+        lines.len(),
+        5,
+        "header and four records, oldest first: {shown}"
+    );
     assert!(lines[1].contains("sh -c"), "{shown}");
-    assert!(lines[4].trim_end().ends_with("true"), "newest last: {shown}");
+    assert!(
+        lines[4].trim_end().ends_with("true"),
+        "newest last: {shown}"
+    );
     let newest = stdout(&ctx.run(&["audit", "show", "--limit", "1"]));
     assert_eq!(newest.lines().count(), 2, "{newest}");
     let csv = stdout(&ctx.run(&["audit", "export", "--format", "csv"]));
