@@ -57,7 +57,7 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
 
     match verdict.decision {
         Action::Deny => {
-            trail.decision(&draft, "deny", Some(verdict.reason.clone()))?;
+            trail.decision(&draft, "deny", Some(refusal_reason(&verdict, &draft)))?;
             refuse(
                 args.json,
                 &verdict,
@@ -67,7 +67,8 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
             )
         }
         Action::Approve => {
-            trail.decision(&draft, "needs-approval", Some(verdict.reason.clone()))?;
+            let reason = refusal_reason(&verdict, &draft);
+            trail.decision(&draft, "needs-approval", Some(reason))?;
             let error = Error::NeedsApproval {
                 reason: verdict.reason.clone(),
                 hint: "no approval channel is configured, so nothing was run \
@@ -140,6 +141,14 @@ fn run_allowed(
     }
     trail.append(&entry, false)?;
     Ok(outcome.termination.exit_code())
+}
+
+/// The reason a refusal is recorded with: the policy's, and the requester's if given.
+fn refusal_reason(verdict: &Verdict, draft: &Entry) -> String {
+    match &draft.reason {
+        Some(given) => format!("{} (requester's reason: {given})", verdict.reason),
+        None => verdict.reason.clone(),
+    }
 }
 
 /// Print the refusal as JSON on stdout when asked (nothing ran, so stdout is free),

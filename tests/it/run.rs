@@ -150,3 +150,15 @@ fn missing_command_is_a_usage_error() {
     assert_eq!(code(&out), 110);
     assert!(stderr(&out).contains("no command given"));
 }
+
+#[test]
+fn a_refusal_record_keeps_the_policy_and_requester_reasons() {
+    let ctx = TestContext::with_policy(POLICY);
+    let out = ctx.run(&["--reason", "cleanup", "--", "rm", "-rf", "/"]);
+    assert_eq!(code(&out), 100);
+    let records = ctx.records();
+    let reason = records[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("wipes the root filesystem"), "{reason}");
+    assert!(reason.contains("cleanup"), "{reason}");
+    assert_eq!(records[0]["rules"], serde_json::json!(["never wipe"]));
+}
