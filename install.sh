@@ -18,8 +18,20 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# On glibc Linux the binary is linked statically: gate runs on every guarded
+# command, and skipping the dynamic loader saves about half a millisecond a call.
+target_args=()
+host="$(rustc -vV | sed -n 's/^host: //p')"
+case "$host" in
+  *-linux-gnu)
+    export RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static"
+    target_args=(--target "$host")
+    ;;
+esac
+
 echo "building gate (release) into $BIN_DIR ..."
-cargo install --locked --path "$here" --root "$PREFIX" --force --quiet
+cd "$here"  # so .cargo/config.toml (SQLite build flags) applies
+cargo install --locked --path . --root "$PREFIX" --force --quiet "${target_args[@]}"
 echo "installed $BIN_DIR/gate ($("$BIN_DIR/gate" --version))"
 
 case ":$PATH:" in

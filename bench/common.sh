@@ -8,8 +8,14 @@ need() {
   else echo "bench: '$1' is missing; install the '$2' package" >&2; exit 1; fi
 }
 need hyperfine hyperfine
-(cd "$root" && cargo build --release --locked --quiet)
-GATE="$root/target/release/gate"
+# Build gate exactly as install.sh installs it (static on glibc Linux).
+host="$(rustc -vV | sed -n 's/^host: //p')"
+case "$host" in
+  *-linux-gnu) flags="-C target-feature=+crt-static" ;;
+  *) flags="" ;;
+esac
+(cd "$root" && RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --locked --quiet --target "$host")
+GATE="$root/target/$host/release/gate"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export GATE_HOME="$work/home"
