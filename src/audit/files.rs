@@ -29,21 +29,21 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), AuditError> {
 }
 
 /// Create `path` empty with mode 0600 unless it exists, then refuse it if others
-/// can write it.
-pub(crate) fn create_private_file(path: &Path) -> Result<(), AuditError> {
+/// can write it. True when this call created it.
+pub(crate) fn create_private_file(path: &Path) -> Result<bool, AuditError> {
     let created = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path);
-    match created {
-        Ok(_) => {}
-        Err(err) if err.kind() == ErrorKind::AlreadyExists => {}
+    let created = match created {
+        Ok(_) => true,
+        Err(err) if err.kind() == ErrorKind::AlreadyExists => false,
         Err(err) => return Err(AuditError::io(path, err)),
-    }
+    };
     let meta = fs::metadata(path).map_err(|err| AuditError::io(path, err))?;
     ensure_private_write(path, &meta)?;
-    Ok(())
+    Ok(created)
 }
 
 /// Create a new file with mode 0600, write `bytes` and flush them to disk.

@@ -52,15 +52,22 @@ pub struct AuditLog {
     pub(super) path: PathBuf,
     /// The `synchronous` setting last applied, to skip redundant pragmas.
     durable: Option<bool>,
+    /// The directory entry of the log or its WAL file may be new (it did not exist
+    /// when this log was opened), so the directory is fsynced after the next
+    /// durable commit. SQLite is built without its own directory fsync
+    /// (`SQLITE_DISABLE_DIRSYNC`, see .cargo/config.toml), which it would otherwise
+    /// repeat for the long-lived WAL file in every process.
+    new_entries: bool,
 }
 
 impl AuditLog {
     /// Open (creating on first use, mode 0600 in a 0700 directory) the log at `path`.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         files::create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
-        files::create_private_file(path)?;
+        let created = files::create_private_file(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut log = AuditLog::connect(path, flags)?;
+        log.new_entries = created || !wal_path(path).exists();
         match log.user_version()? {
             FORMAT_VERSION => {}
             0 => log.create_schema()?,
@@ -130,6 +137,10 @@ impl AuditLog {
             .and_then(|mut stmt| stmt.execute(row))
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
+        if durable && self.new_entries {
+            files::sync_dir(path.parent().unwrap_or(Path::new(".")));
+            self.new_entries = false;
+        }
         Ok(seq)
     }
 
@@ -142,6 +153,7 @@ impl AuditLog {
             conn,
             path: path.to_path_buf(),
             durable: None,
+            new_entries: false,
         })
     }
 
@@ -177,6 +189,13 @@ impl AuditLog {
         }
         Ok(())
     }
+}
+
+/// SQLite's write-ahead log beside the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
 }
 
 /// The sequence number and previous hash for the record about to be written.

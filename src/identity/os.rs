@@ -46,8 +46,33 @@ fn real_uid() -> libc::uid_t {
     unsafe { libc::getuid() }
 }
 
-/// The passwd entry's name for `uid`, growing the buffer while libc says ERANGE.
+/// The name for `uid`: from `/etc/passwd` when it lists the uid (what the usual
+/// `passwd: files ...` NSS order gives, without loading the NSS modules), else
+/// from the system's user database through `getpwuid_r` (LDAP, sssd, ...).
 fn user_name(uid: libc::uid_t) -> Option<String> {
+    std::fs::read("/etc/passwd")
+        .ok()
+        .and_then(|table| name_in_passwd(&table, uid))
+        .or_else(|| nss_user_name(uid))
+}
+
+/// The first `/etc/passwd` line whose uid field is `uid`, by its name field.
+fn name_in_passwd(table: &[u8], uid: libc::uid_t) -> Option<String> {
+    let uid = uid.to_string();
+    table.split(|&b| b == b'\n').find_map(|line| {
+        let mut fields = line.split(|&b| b == b':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let line_uid = fields.next()?;
+        if line_uid != uid.as_bytes() || name.is_empty() || name.starts_with(b"+") {
+            return None;
+        }
+        std::str::from_utf8(name).ok().map(str::to_owned)
+    })
+}
+
+/// The passwd entry's name for `uid`, growing the buffer while libc says ERANGE.
+fn nss_user_name(uid: libc::uid_t) -> Option<String> {
     let mut len = 1024;
     loop {
         let mut buf = vec![0 as c_char; len];
@@ -103,6 +128,24 @@ mod tests {
     #[test]
     fn uid_zero_is_root() {
         assert_eq!(user_name(0).as_deref(), Some("root"));
+    }
+
+    #[test]
+    fn passwd_lines_are_matched_by_uid_field() {
+        let table = b"root:x:0:0:root:/root:/bin/bash\n\
+                      +nis:x:1000:1000::/:\n\
+                      broken\n\
+                      alice:x:10000:10000:Alice:/home/alice:/bin/sh\n\
+                      bob:x:1000:1000::/home/bob:/bin/sh\n";
+        assert_eq!(name_in_passwd(table, 0).as_deref(), Some("root"));
+        assert_eq!(name_in_passwd(table, 1000).as_deref(), Some("bob"));
+        assert_eq!(name_in_passwd(table, 10000).as_deref(), Some("alice"));
+        assert_eq!(name_in_passwd(table, 100), None);
+    }
+
+    #[test]
+    fn files_and_nss_agree_on_root() {
+        assert_eq!(nss_user_name(0).as_deref(), Some("root"));
     }
 
     #[test]
