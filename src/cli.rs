@@ -40,6 +40,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Approve your own request, where the rule allows break-glass; needs --reason.
+    /// Flagged in the audit log and announced to the approvers.
+    #[arg(long, requires = "reason")]
+    pub break_glass: bool,
+
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -74,6 +79,86 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run the approval broker (HTTP API), or manage its tokens and key.
+    Serve(ServeArgs),
+    /// Approve a pending request.
+    Approve {
+        /// The request id.
+        id: String,
+        /// Why you approve (kept with the decision).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
+    /// Deny a pending request; the requester's command does not run.
+    Deny {
+        /// The request id.
+        id: String,
+        /// Why you deny (shown to the requester).
+        #[arg(long, value_name = "TEXT", required = true)]
+        reason: String,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
+    /// List the requests waiting for a decision.
+    Pending {
+        /// Print the broker's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
+    /// Full-screen terminal inbox for approvers: pending requests, live.
+    Inbox {
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
+}
+
+/// Where the broker is and who the approver is.
+#[derive(Debug, Args, Clone)]
+pub struct BrokerArgs {
+    /// The broker's URL.
+    #[arg(long, env = "GATE_SERVER", value_name = "URL", default_value = "http://127.0.0.1:8787")]
+    pub server: String,
+    /// Your approver token (from `gate serve token create NAME`).
+    #[arg(long, env = "GATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Manage approver tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the broker's public key (PEM), to pin in GATE_SERVER_KEY.
+    Pubkey,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for a person in the broker config; prints it once.
+    Create {
+        /// The person (a `[people.NAME]` in the broker config).
+        name: String,
+        /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

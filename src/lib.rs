@@ -4,6 +4,7 @@
 //! integration tests and benchmarks exercise the same code paths.
 
 pub mod action;
+pub mod approval;
 pub mod audit;
 pub mod cli;
 mod commands;
@@ -14,6 +15,7 @@ pub mod paths;
 pub mod policy;
 pub mod policy_file;
 pub mod redact;
+pub mod server;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -56,6 +58,7 @@ fn wrap_fast_path() -> Option<cli::Cli> {
         policy: cli::PolicyArg::default(),
         reason: None,
         json: false,
+        break_glass: false,
         command,
     };
     Some(cli::Cli { command: None, run })

@@ -1,6 +1,7 @@
 //! What each subcommand does. Argument definitions are in `crate::cli`; turning
 //! errors into text and exit codes is `crate::error`'s job.
 
+mod approver;
 mod audit;
 mod check;
 mod init;
@@ -27,6 +28,11 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Policy(command)) => policy::policy(command, &home),
         Some(Command::Init) => init::init(&home),
         Some(Command::Audit(command)) => audit::audit(command, &home),
+        Some(Command::Serve(args)) => crate::server::command(args, &home),
+        Some(Command::Approve { id, reason, broker }) => approver::approve(&id, reason, &broker),
+        Some(Command::Deny { id, reason, broker }) => approver::deny(&id, reason, &broker),
+        Some(Command::Pending { json, broker }) => approver::pending(json, &broker),
+        Some(Command::Inbox { broker }) => approver::inbox(&broker),
     }
 }
 

@@ -1,0 +1,315 @@
+//! The broker's signed decision: what it says, the exact bytes it signs, and the
+//! checks gate makes before it runs anything on the strength of one.
+//!
+//! The payload travels as the exact JSON text that was signed, so a verifier never
+//! re-serialises anything: it checks the signature over `DECISION_CONTEXT` followed
+//! by the payload bytes, and only then decodes them.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use std::time::SystemTime;
+
+use super::protocol::Verdict;
+
+/// Domain separation: a decision signature can never be mistaken for (or made
+/// from) any other signature the broker's key produces.
+pub const DECISION_CONTEXT: &[u8] = b"gate-decision-v1\n";
+
+/// What the broker decided about one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionPayload {
+    /// Format version, 1.
+    pub v: u32,
+    pub request_id: String,
+    /// The action digest of the request; gate recomputes its own and compares.
+    pub action_digest: String,
+    pub verdict: Verdict,
+    /// Who decided (for a denial, the person who denied), with their channel.
+    pub approvers: Vec<DecidedBy>,
+    pub break_glass: bool,
+    /// RFC 3339 UTC.
+    pub decided_at: String,
+    /// RFC 3339 UTC: an approval must be used (the command started) before this.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedBy {
+    pub name: String,
+    pub channel: String,
+}
+
+/// A decision as it travels: the exact signed JSON text and the hex signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedDecision {
+    pub payload: String,
+    /// Hex ed25519 signature over `DECISION_CONTEXT || payload`.
+    pub signature: String,
+}
+
+/// Why a decision was not accepted. Each is a reason to run nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionError {
+    BadSignature,
+    Malformed(String),
+    WrongRequest { expected: String, found: String },
+    WrongAction,
+    NotApproved(Verdict),
+    Expired { expires_at: String },
+}
+
+impl std::fmt::Display for DecisionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecisionError::BadSignature => f.write_str(
+                "the decision's signature does not verify with the pinned broker key \
+                 (forged, altered, or signed by another broker)",
+            ),
+            DecisionError::Malformed(detail) => write!(f, "the decision is malformed: {detail}"),
+            DecisionError::WrongRequest { expected, found } => write!(
+                f,
+                "the decision is for request {found}, not {expected} (replayed from another request)"
+            ),
+            DecisionError::WrongAction => f.write_str(
+                "the decision approves a different action (argv, working directory or \
+                 executable differ from this command)",
+            ),
+            DecisionError::NotApproved(verdict) => {
+                write!(f, "the signed decision says {}", verdict.as_str())
+            }
+            DecisionError::Expired { expires_at } => {
+                write!(f, "the approval expired at {expires_at}")
+            }
+        }
+    }
+}
+
+impl SignedDecision {
+    /// Serialise `payload` and sign those exact bytes.
+    pub fn sign(payload: &DecisionPayload, key: &SigningKey) -> SignedDecision {
+        let text = serde_json::to_string(payload).expect("a decision payload always serialises");
+        let signature = key.sign(&signed_message(&text));
+        SignedDecision {
+            payload: text,
+            signature: hex(&signature.to_bytes()),
+        }
+    }
+
+    /// Check the signature, then decode the payload. Says nothing about which
+    /// request or action it is for: see [`SignedDecision::verify_approval`].
+    pub fn verify(&self, key: &VerifyingKey) -> Result<DecisionPayload, DecisionError> {
+        let bytes = unhex(&self.signature).ok_or(DecisionError::BadSignature)?;
+        let bytes: [u8; 64] = bytes.try_into().map_err(|_| DecisionError::BadSignature)?;
+        key.verify(&signed_message(&self.payload), &Signature::from_bytes(&bytes))
+            .map_err(|_| DecisionError::BadSignature)?;
+        let payload: DecisionPayload = serde_json::from_str(&self.payload)
+            .map_err(|e| DecisionError::Malformed(e.to_string()))?;
+        if payload.v != 1 {
+            return Err(DecisionError::Malformed(format!("version {}", payload.v)));
+        }
+        Ok(payload)
+    }
+
+    /// Everything gate checks before running on an approval: the signature, that
+    /// it is for this request and this exact action, that it approves, and that it
+    /// has not expired at `now`.
+    pub fn verify_approval(
+        &self,
+        key: &VerifyingKey,
+        request_id: &str,
+        action_digest: &str,
+        now: SystemTime,
+    ) -> Result<DecisionPayload, DecisionError> {
+        let payload = self.verify(key)?;
+        if payload.request_id != request_id {
+            return Err(DecisionError::WrongRequest {
+                expected: request_id.to_string(),
+                found: payload.request_id,
+            });
+        }
+        if payload.action_digest != action_digest {
+            return Err(DecisionError::WrongAction);
+        }
+        if payload.verdict != Verdict::Approve {
+            return Err(DecisionError::NotApproved(payload.verdict));
+        }
+        let expires = humantime::parse_rfc3339(&payload.expires_at)
+            .map_err(|e| DecisionError::Malformed(format!("expires_at: {e}")))?;
+        if now >= expires {
+            return Err(DecisionError::Expired {
+                expires_at: payload.expires_at,
+            });
+        }
+        Ok(payload)
+    }
+
+    /// One string for the audit record: base64url of the exact signed payload, a
+    /// dot, and the hex signature (docs/audit-format.md).
+    pub fn to_compact(&self) -> String {
+        format!("{}.{}", base64url(self.payload.as_bytes()), self.signature)
+    }
+}
+
+fn signed_message(payload: &str) -> Vec<u8> {
+    let mut message = Vec::with_capacity(DECISION_CONTEXT.len() + payload.len());
+    message.extend_from_slice(DECISION_CONTEXT);
+    message.extend_from_slice(payload.as_bytes());
+    message
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Unpadded base64url (RFC 4648 §5).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn payload(verdict: Verdict) -> DecisionPayload {
+        DecisionPayload {
+            v: 1,
+            request_id: "req1".into(),
+            action_digest: "ab".repeat(32),
+            verdict,
+            approvers: vec![DecidedBy {
+                name: "alice".into(),
+                channel: "cli".into(),
+            }],
+            break_glass: false,
+            decided_at: "2026-01-01T00:00:00.000Z".into(),
+            expires_at: "2026-01-01T00:10:00.000Z".into(),
+        }
+    }
+
+    fn at(text: &str) -> SystemTime {
+        humantime::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn a_signed_approval_verifies_for_its_request_and_action() {
+        let signed = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        let now = at("2026-01-01T00:05:00Z");
+        let got = signed
+            .verify_approval(&key(1).verifying_key(), "req1", &"ab".repeat(32), now)
+            .unwrap();
+        assert_eq!(got, payload(Verdict::Approve));
+    }
+
+    #[test]
+    fn another_key_is_refused() {
+        let signed = SignedDecision::sign(&payload(Verdict::Approve), &key(2));
+        let err = signed.verify(&key(1).verifying_key()).unwrap_err();
+        assert_eq!(err, DecisionError::BadSignature);
+    }
+
+    #[test]
+    fn an_edited_payload_is_refused() {
+        let mut signed = SignedDecision::sign(&payload(Verdict::Deny), &key(1));
+        signed.payload = signed.payload.replace("\"deny\"", "\"approve\"");
+        assert!(signed.payload.contains("\"approve\""));
+        let err = signed.verify(&key(1).verifying_key()).unwrap_err();
+        assert_eq!(err, DecisionError::BadSignature);
+    }
+
+    #[test]
+    fn a_garbled_signature_is_refused() {
+        let mut signed = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        signed.signature.truncate(10);
+        assert_eq!(
+            signed.verify(&key(1).verifying_key()).unwrap_err(),
+            DecisionError::BadSignature
+        );
+    }
+
+    #[test]
+    fn wrong_request_wrong_action_denial_and_expiry_are_refused() {
+        let vk = key(1).verifying_key();
+        let digest = "ab".repeat(32);
+        let now = at("2026-01-01T00:05:00Z");
+        let approve = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        assert!(matches!(
+            approve.verify_approval(&vk, "req2", &digest, now),
+            Err(DecisionError::WrongRequest { .. })
+        ));
+        assert_eq!(
+            approve.verify_approval(&vk, "req1", &"cd".repeat(32), now),
+            Err(DecisionError::WrongAction)
+        );
+        let late = at("2026-01-01T00:10:00Z");
+        assert!(matches!(
+            approve.verify_approval(&vk, "req1", &digest, late),
+            Err(DecisionError::Expired { .. })
+        ));
+        let deny = SignedDecision::sign(&payload(Verdict::Deny), &key(1));
+        assert_eq!(
+            deny.verify_approval(&vk, "req1", &digest, now),
+            Err(DecisionError::NotApproved(Verdict::Deny))
+        );
+        assert!(now + Duration::from_secs(1) < late);
+    }
+
+    #[test]
+    fn signature_covers_the_context_prefix() {
+        // A signature over the bare payload (no context) must not verify.
+        let text = serde_json::to_string(&payload(Verdict::Approve)).unwrap();
+        let bare = SignedDecision {
+            signature: hex(&key(1).sign(text.as_bytes()).to_bytes()),
+            payload: text,
+        };
+        assert_eq!(
+            bare.verify(&key(1).verifying_key()).unwrap_err(),
+            DecisionError::BadSignature
+        );
+    }
+
+    #[test]
+    fn base64url_matches_rfc4648_vectors() {
+        for (input, output) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64url(input.as_bytes()), output);
+        }
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+    }
+}

@@ -1,0 +1,200 @@
+//! The broker's HTTP API as types, shared by the broker (`crate::server`) and its
+//! clients (the requester in `gate -- CMD`, and `gate approve/deny/pending/inbox`).
+//! `docs/openapi.yaml` documents the same shapes; keep the two in step.
+//!
+//! Every body the broker accepts is decoded with `deny_unknown_fields`, so a typo
+//! in a client is a 400 that names the field, never a silently ignored setting.
+
+use super::decision::SignedDecision;
+use crate::identity::Requester;
+use serde::{Deserialize, Serialize};
+
+/// Path prefix of every API route.
+pub const API_PREFIX: &str = "/v1";
+
+/// The longest long-poll a client may ask for (`?wait=SECONDS`).
+pub const MAX_WAIT_SECONDS: u64 = 60;
+
+/// `POST /v1/requests`: a requester asks for a decision on one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    /// Who asks (a claim by the requesting process, shown to approvers and used to
+    /// refuse self-approval).
+    pub requester: Requester,
+    /// The command, secrets already redacted, one element per argument.
+    pub argv: Vec<String>,
+    /// The working directory the command will run in.
+    pub cwd: String,
+    /// Hex SHA-256 binding a decision to the exact argv, cwd and executable
+    /// (`crate::action::ActionDigest`).
+    pub action_digest: String,
+    /// Names of the policy rules that asked for approval.
+    pub rules: Vec<String>,
+    /// The policy's reason for asking.
+    pub rule_reason: String,
+    /// Who may approve: person names or `group:NAME`, resolved by the broker's
+    /// own `[people]` and `[groups]`. Empty: the broker's configured default.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Distinct approvals needed; 0 or absent: the broker's default.
+    #[serde(default)]
+    pub quorum: u32,
+    /// Seconds until the request times out; 0 or absent: the broker's default.
+    #[serde(default)]
+    pub timeout_seconds: u64,
+    /// The requester's justification (`gate --reason`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The rule insists on a justification; the broker refuses a request without one.
+    #[serde(default)]
+    pub require_reason: bool,
+    /// The rule allows break-glass self-approval.
+    #[serde(default)]
+    pub break_glass_allowed: bool,
+    /// The requester invokes break-glass now (needs `break_glass_allowed` and a reason).
+    #[serde(default)]
+    pub break_glass: bool,
+}
+
+/// The answer to `POST /v1/requests`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Created {
+    /// Secret that lets the requester read, cancel and claim this request
+    /// (`Authorization: Bearer ...`). Shown once; the broker keeps only its hash.
+    pub requester_token: String,
+    pub request: RequestView,
+}
+
+/// Where a request stands. Everything but `Pending` is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Approved,
+    Denied,
+    TimedOut,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Denied => "denied",
+            Status::TimedOut => "timed_out",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        self != Status::Pending
+    }
+}
+
+/// One approver's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    Deny,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::Deny => "deny",
+        }
+    }
+}
+
+/// A vote cast on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vote {
+    /// The approver's person name in the broker config.
+    pub person: String,
+    /// How they were authenticated: "api", "cli", "inbox", "slack", "web", "break-glass".
+    pub channel: String,
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    /// RFC 3339 UTC.
+    pub at: String,
+}
+
+/// A request as the broker reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestView {
+    /// Unguessable request id (URL-safe).
+    pub id: String,
+    pub status: Status,
+    /// Increases on every change; pass it back as `?since=` to long-poll for the next.
+    pub version: u64,
+    pub requester: Requester,
+    pub argv: Vec<String>,
+    pub cwd: String,
+    pub action_digest: String,
+    pub rules: Vec<String>,
+    pub rule_reason: String,
+    pub reason: Option<String>,
+    /// Person names who may decide (groups expanded, the requester removed).
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub break_glass: bool,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC: when a pending request times out.
+    pub expires_at: String,
+    pub votes: Vec<Vote>,
+    /// The broker's signed decision once the request is approved or denied.
+    pub decision: Option<SignedDecision>,
+    /// The requester has claimed the approval to run the command (single use).
+    pub claimed: bool,
+    /// The broker's approval page for this request.
+    pub url: String,
+}
+
+/// `GET /v1/requests?status=pending`: the requests an approver can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestList {
+    /// The broker-wide change counter; pass it back as `?since=` to long-poll.
+    pub version: u64,
+    pub requests: Vec<RequestView>,
+}
+
+/// `POST /v1/requests/{id}/decision`, with an approver's bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideBody {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// How the approver reached the broker: "api" (default), "cli", "inbox".
+    #[serde(default)]
+    pub channel: Option<String>,
+}
+
+/// A 4xx/5xx answer: what went wrong, and which field when a field was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiError {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `invalid_field`, `not_an_approver`,
+    /// `self_approval`, `already_decided`, `not_found`, `unauthorized`.
+    pub code: String,
+    /// One human-readable line.
+    pub message: String,
+    /// The offending request field, when there is one.
+    #[serde(default)]
+    pub field: Option<String>,
+}
