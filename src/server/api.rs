@@ -282,6 +282,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 let field = named_field(&message)
                     .map(|name| match path.as_str() {
                         "." => name.to_string(),
+                        // An unknown field is already the last step of the path.
+                        known if known.rsplit('.').next() == Some(name) => known.to_string(),
                         parent => format!("{parent}.{name}"),
                     })
                     .or_else(|| (path != ".").then_some(path))
