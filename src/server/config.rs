@@ -27,7 +27,7 @@ const DEFAULTS_KEYS: &[&str] = &[
 const VERSION: &str = "1";
 
 /// A read, validated broker config.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BrokerConfig {
     /// Base of the links to approval pages; `None`: `http://<listen address>`.
     pub public_url: Option<String>,
@@ -57,17 +57,6 @@ impl Default for Defaults {
             timeout: Duration::from_secs(15 * 60),
             max_timeout: Duration::from_secs(24 * 3600),
             decision_ttl: Duration::from_secs(10 * 60),
-        }
-    }
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        BrokerConfig {
-            public_url: None,
-            people: BTreeMap::new(),
-            groups: BTreeMap::new(),
-            defaults: Defaults::default(),
         }
     }
 }

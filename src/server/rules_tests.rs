@@ -138,7 +138,8 @@ fn empty_defaults_mean_everyone_in_the_config() {
 
 #[test]
 fn bad_requests_name_their_field() {
-    let cases: Vec<(fn(&mut NewRequest), &str)> = vec![
+    type Edit = fn(&mut NewRequest);
+    let cases: Vec<(Edit, &str)> = vec![
         (|n| n.argv.clear(), "argv"),
         (|n| n.action_digest = "AB".repeat(32), "action_digest"),
         (|n| n.action_digest = "ab".into(), "action_digest"),
