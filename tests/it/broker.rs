@@ -46,9 +46,13 @@ fn an_approval_ends_the_request_with_a_signed_decision() {
     let api_key = broker.get("/v1/pubkey", None);
     assert_eq!(api_key.body["public_key_pem"], broker.pubkey_pem());
     assert_eq!(broker.get("/v1/health", None).body["status"], "ok");
+    assert!(broker.log_has(&format!("created {id}")), "{}", broker.log());
+    assert!(
+        broker.log_has(&format!("decided {id}: approved")),
+        "{}",
+        broker.log()
+    );
     let log = broker.log();
-    assert!(log.contains(&format!("created {id}")), "{log}");
-    assert!(log.contains(&format!("decided {id}: approved")), "{log}");
     assert!(
         !log.contains(&requester) && !log.contains(&bob),
         "tokens leaked: {log}"
@@ -153,7 +157,11 @@ fn a_request_times_out_and_wakes_its_long_poll() {
     );
     let late = broker.decide(&id, &broker.token("bob"), "approve");
     assert_eq!((late.status, late.code()), (409, "already_decided"));
-    assert!(broker.log().contains(&format!("timed out {id}")));
+    assert!(
+        broker.log_has(&format!("timed out {id}")),
+        "{}",
+        broker.log()
+    );
 }
 
 #[test]
@@ -321,7 +329,7 @@ fn break_glass_self_approves_with_a_reason_only_where_allowed() {
     assert!(payload.break_glass);
     assert_eq!(payload.approvers[0].name, "alice");
     assert!(
-        broker.log().contains(&format!("BREAK-GLASS {id}")),
+        broker.log_has(&format!("BREAK-GLASS {id}")),
         "{}",
         broker.log()
     );
@@ -448,4 +456,26 @@ fn tokens_are_only_for_people_in_the_config_and_configs_must_be_private() {
         .unwrap();
     assert_eq!(code(&out), 105, "{}", stderr(&out));
     assert!(stderr(&out).contains("chmod go-w"), "{}", stderr(&out));
+}
+
+#[test]
+fn sigterm_stops_the_broker_cleanly_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new();
+    let mut broker = Broker::start(&ctx, TEAM);
+    broker.create(&request("dave"));
+    let mode = |name: &str| {
+        let path = broker.home().join("broker").join(name);
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode("broker.db"), 0o600);
+    assert_eq!(mode("broker-key.pem"), 0o600);
+    let status = broker.stop();
+    assert_eq!(status.code(), Some(0), "{}", broker.log());
+    assert!(
+        broker.log_has("gate serve: shutting down"),
+        "{}",
+        broker.log()
+    );
 }

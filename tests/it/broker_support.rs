@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// A config with people alice, bob, carol (carol's login is `cbrown`, alice's
@@ -32,7 +32,14 @@ pub struct Broker {
     config: PathBuf,
     child: Child,
     port: u16,
-    log: Arc<Mutex<String>>,
+    log: Arc<Log>,
+}
+
+/// The broker's stderr so far, with a signal for each new line.
+#[derive(Default)]
+struct Log {
+    text: Mutex<String>,
+    grew: Condvar,
 }
 
 /// An HTTP answer: status and the JSON body (Null when not JSON).
@@ -75,7 +82,18 @@ impl Broker {
 
     /// Everything the broker wrote on stderr so far.
     pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
+        self.log.text.lock().unwrap().clone()
+    }
+
+    /// Wait (up to 10 s) until the broker's stderr contains `needle`; false if it never does.
+    pub fn log_has(&self, needle: &str) -> bool {
+        let text = self.log.text.lock().unwrap();
+        let (text, _) = self
+            .log
+            .grew
+            .wait_timeout_while(text, Duration::from_secs(10), |text| !text.contains(needle))
+            .unwrap();
+        text.contains(needle)
     }
 
     /// Stop the broker (SIGTERM, waiting for it) and start it again on the same home.
@@ -85,10 +103,16 @@ impl Broker {
         (self.child, self.port, self.log) = (child, port, log);
     }
 
-    fn stop(&mut self) {
+    /// Send SIGTERM and wait for the broker to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
+        self.child.wait().expect("wait for gate serve")
+    }
+
+    /// The broker's GATE_HOME.
+    pub fn home(&self) -> &std::path::Path {
+        &self.home
     }
 
     fn gate(&self) -> Command {
@@ -195,7 +219,7 @@ pub fn request(user: &str) -> Value {
 
 /// Start `gate serve` and wait for its listening line; the rest of stderr is
 /// collected in the background.
-fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<Mutex<String>>) {
+fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<Log>) {
     let mut child = Command::new(gate_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(config)
@@ -208,7 +232,7 @@ fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<M
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn gate serve");
-    let log = Arc::new(Mutex::new(String::new()));
+    let log = Arc::new(Log::default());
     let (port_tx, port_rx) = mpsc::channel();
     let reader = BufReader::new(child.stderr.take().unwrap());
     let sink = log.clone();
@@ -218,9 +242,10 @@ fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<M
             if let Some(port) = line.strip_prefix(PREFIX) {
                 let _ = port_tx.send(port.parse::<u16>().ok());
             }
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
+            let mut text = sink.text.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+            sink.grew.notify_all();
         }
         let _ = port_tx.send(None);
     });
@@ -228,7 +253,7 @@ fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<M
     let Some(port) = port else {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("gate serve did not start: {}", log.lock().unwrap());
+        panic!("gate serve did not start: {}", log.text.lock().unwrap());
     };
     (child, port, log)
 }
