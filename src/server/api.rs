@@ -183,7 +183,11 @@ fn bearer(headers: &HeaderMap) -> Answer<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| {
+            // The scheme name is case-insensitive (RFC 9110 §11.1).
+            let (scheme, secret) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(secret)
+        })
         .map(str::trim)
         .filter(|secret| !secret.is_empty())
         .ok_or_else(unauthorized)
@@ -303,7 +307,22 @@ fn named_field(message: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::named_field;
+    use super::{bearer, named_field};
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_required() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
+            bearer(&headers).ok().map(str::to_string)
+        };
+        assert_eq!(with("Bearer gate_x").as_deref(), Some("gate_x"));
+        assert_eq!(with("bearer gate_x").as_deref(), Some("gate_x"));
+        assert_eq!(with("Basic gate_x"), None);
+        assert_eq!(with("Bearer "), None);
+        assert!(bearer(&HeaderMap::new()).is_err());
+    }
 
     #[test]
     fn serde_messages_give_their_field() {
