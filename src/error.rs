@@ -146,7 +146,7 @@ impl Error {
                     .join("\n");
                 let n = diagnostics.len();
                 text.push_str(&format!(
-                    "\ngate serve: the broker config has {n} error{}; the broker did not start",
+                    "\ngate serve: the broker config has {n} error{}; fix them and run again",
                     if n == 1 { "" } else { "s" }
                 ));
                 text

@@ -303,6 +303,14 @@ decision_ttl = "10m"
     }
 
     #[test]
+    fn rendered_errors_match_the_policy_style() {
+        let source = "version = 1\npublic_url = 5\n[people.alice]\nslak = \"U1\"\n[people.bob]\nslack = \"U1\"\n[defaults]\napprovers = [\"group:ops\"]\ndecision_ttl = \"0s\"\n";
+        let errors = parse(source, "broker.toml").unwrap_err();
+        let text: Vec<String> = errors.iter().map(|e| e.render(false)).collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
     fn an_empty_file_needs_a_version() {
         let errors = parse("", "b.toml").unwrap_err();
         assert_eq!(errors[0].message, "missing \"version\"");
