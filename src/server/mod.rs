@@ -96,6 +96,7 @@ fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<u8, Er
 fn run(listen: &str, config: BrokerConfig, home: &Home) -> Result<u8, Error> {
     let key = broker_key(home)?;
     let store = open_store(home)?;
+    raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,6 +147,25 @@ async fn serve(
         .await;
     sweeper.abort();
     served.map_err(|e| Error::Internal(format!("serve: {e}")))
+}
+
+/// Each waiting long-poll holds a socket; a soft limit of 1024 open files would
+/// refuse connections long before memory runs short. Raise it to the hard limit
+/// (best effort: an unchanged limit only caps concurrent waiters).
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer to a local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max.min(1 << 20);
+        // SAFETY: setrlimit reads one rlimit through a valid pointer to a local.
+        let _ = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    }
 }
 
 async fn shutdown_signal() {
