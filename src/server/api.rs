@@ -1,23 +1,21 @@
-//! The `/v1` HTTP API (axum): routes, bearer-token authentication, and turning
-//! every bad input into a 4xx [`ApiError`] that names the field. The rules are in
-//! `rules`, the state in `state`; handlers only connect them.
+//! The `/v1` HTTP API (axum): routes, who may call each one, and refusals as
+//! JSON [`ApiError`]s. Decoding input is `input`'s job, the rules are in `rules`,
+//! the state in `state`; handlers only connect them.
 
+use super::input::{Body, LongPoll, RawQuery, bearer};
 use super::rules::{self, Refusal, Request};
 use super::state::Broker;
 use super::token;
 use crate::approval::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, MAX_WAIT_SECONDS, NewRequest,
-    RequestList, RequestView,
+    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
 };
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request as HttpRequest, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::de::DeserializeOwned;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -75,7 +73,7 @@ async fn read(
     State(broker): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: RawQuery,
 ) -> Answer<Json<RequestView>> {
     let secret = bearer(&headers)?;
     let poll = LongPoll::parse(query)?;
@@ -94,7 +92,7 @@ async fn read(
 async fn pending(
     State(broker): Shared,
     headers: HeaderMap,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: RawQuery,
 ) -> Answer<Json<RequestList>> {
     let person = approver(&broker, &headers).await?;
     let poll = LongPoll::parse(query)?;
@@ -179,21 +177,7 @@ async fn approver(broker: &Broker, headers: &HeaderMap) -> Answer<String> {
     broker.approver(secret).await?.ok_or_else(unauthorized)
 }
 
-fn bearer(headers: &HeaderMap) -> Answer<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| {
-            // The scheme name is case-insensitive (RFC 9110 §11.1).
-            let (scheme, secret) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(secret)
-        })
-        .map(str::trim)
-        .filter(|secret| !secret.is_empty())
-        .ok_or_else(unauthorized)
-}
-
-fn unauthorized() -> Refusal {
+pub(super) fn unauthorized() -> Refusal {
     Refusal::new(
         401,
         "unauthorized",
@@ -203,134 +187,4 @@ fn unauthorized() -> Refusal {
 
 fn not_found() -> Refusal {
     Refusal::new(404, "not_found", "no request with this id")
-}
-
-/// `?wait=SECONDS&since=VERSION&status=...`.
-struct LongPoll {
-    wait: Duration,
-    since: Option<u64>,
-    status: Option<String>,
-}
-
-impl LongPoll {
-    fn parse(
-        query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-    ) -> Answer<LongPoll> {
-        let Query(mut query) = query.map_err(|e| Refusal::field("query", e.body_text()))?;
-        let number = |name: &str, text: Option<String>| -> Answer<Option<u64>> {
-            text.map(|text| {
-                text.parse::<u64>().map_err(|_| {
-                    Refusal::field(
-                        name,
-                        format!("{name} must be a whole number, not \"{text}\""),
-                    )
-                })
-            })
-            .transpose()
-        };
-        let wait = number("wait", query.remove("wait"))?
-            .unwrap_or(0)
-            .min(MAX_WAIT_SECONDS);
-        let since = number("since", query.remove("since"))?;
-        let status = query.remove("status");
-        if let Some(name) = query.keys().next() {
-            return Err(Refusal::field(
-                name,
-                format!("unknown query parameter \"{name}\""),
-            ));
-        }
-        Ok(LongPoll {
-            wait: Duration::from_secs(wait),
-            // Waiting needs a version to wait past; `wait` alone waits for the next change.
-            since,
-            status,
-        })
-    }
-}
-
-/// A JSON body whose every rejection is a 400 [`ApiError`] naming the field.
-struct Body<T>(T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
-    type Rejection = Refusal;
-
-    async fn from_request(request: HttpRequest, state: &S) -> Result<Self, Refusal> {
-        let json = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-        if !json {
-            let mut refusal = Refusal::field(
-                "content-type",
-                "send the body as JSON with Content-Type: application/json",
-            );
-            refusal.status = 415;
-            refusal.code = "unsupported_media_type";
-            return Err(refusal);
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|_| {
-                let message = format!("the body is larger than {BODY_LIMIT} bytes");
-                Refusal::new(413, "too_large", message)
-            })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
-            .map(Body)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                let message = inner.to_string();
-                let field = named_field(&message)
-                    .map(|name| match path.as_str() {
-                        "." => name.to_string(),
-                        // An unknown field is already the last step of the path.
-                        known if known.rsplit('.').next() == Some(name) => known.to_string(),
-                        parent => format!("{parent}.{name}"),
-                    })
-                    .or_else(|| (path != ".").then_some(path))
-                    .unwrap_or_else(|| "body".to_string());
-                Refusal::field(&field, format!("invalid request body: {message}"))
-            })
-    }
-}
-
-/// The field serde names in "unknown field `x`" and "missing field `x`".
-fn named_field(message: &str) -> Option<&str> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("missing field `"))?;
-    rest.split('`').next()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{bearer, named_field};
-    use axum::http::{HeaderMap, HeaderValue, header};
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive_and_required() {
-        let with = |value: &'static str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
-            bearer(&headers).ok().map(str::to_string)
-        };
-        assert_eq!(with("Bearer gate_x").as_deref(), Some("gate_x"));
-        assert_eq!(with("bearer gate_x").as_deref(), Some("gate_x"));
-        assert_eq!(with("Basic gate_x"), None);
-        assert_eq!(with("Bearer "), None);
-        assert!(bearer(&HeaderMap::new()).is_err());
-    }
-
-    #[test]
-    fn serde_messages_give_their_field() {
-        assert_eq!(
-            named_field("unknown field `quorom`, expected one of"),
-            Some("quorom")
-        );
-        assert_eq!(named_field("missing field `cwd` at line 1"), Some("cwd"));
-        assert_eq!(named_field("invalid type: string"), None);
-    }
 }

@@ -3,12 +3,15 @@
 //! decide, quorum, self-approval, expiry) and the signed decisions.
 //!
 //! Files: `config` (broker.toml), `rules` (pure approval rules), `store` (SQLite),
-//! `state` (live requests, long-poll wake-ups, expiry), `api` (HTTP routes),
-//! `token` (ids and secrets), `events` (the log on stderr).
+//! `state` (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP routes),
+//! `input` (decoding bodies, queries and tokens), `token` (ids and secrets),
+//! `events` (the log on stderr).
 
 mod api;
 pub mod config;
 mod events;
+mod input;
+mod live;
 pub mod rules;
 mod state;
 mod store;

@@ -10,18 +10,16 @@
 
 use super::config::BrokerConfig;
 use super::events;
+use super::live::Live;
 use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
 use crate::approval::protocol::{NewRequest, RequestView, Status};
 use ed25519_dalek::SigningKey;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, watch};
-
-/// How many decided requests stay in memory for quick reads and claims.
-const RECENT_FINAL: usize = 2048;
 
 #[derive(Debug)]
 pub struct Broker {
@@ -37,19 +35,6 @@ pub struct Broker {
     shutdown: watch::Receiver<bool>,
     /// Approver token hash -> person, filled from the store on first use.
     tokens: Mutex<HashMap<[u8; 32], String>>,
-}
-
-#[derive(Debug, Default)]
-struct Live {
-    requests: HashMap<String, Entry>,
-    recent_final: VecDeque<String>,
-    expiries: BTreeSet<(SystemTime, String)>,
-}
-
-#[derive(Debug)]
-struct Entry {
-    request: Arc<Request>,
-    changed: watch::Sender<u64>,
 }
 
 impl Broker {
@@ -283,48 +268,6 @@ impl Broker {
                 self.live.lock().expect("live lock").forget_expiry(&id);
             }
         }
-    }
-}
-
-impl Live {
-    fn install(&mut self, request: Arc<Request>) {
-        let id = request.view.id.clone();
-        let key = (request.expires, id.clone());
-        if request.view.status == Status::Pending {
-            self.expiries.insert(key);
-        } else {
-            self.expiries.remove(&key);
-        }
-        let version = request.view.version;
-        let was_final = match self.requests.get_mut(&id) {
-            Some(entry) => {
-                let was_final = entry.request.view.status.is_final();
-                entry.request = request.clone();
-                entry.changed.send_replace(version);
-                was_final
-            }
-            None => {
-                let changed = watch::Sender::new(version);
-                let entry = Entry {
-                    request: request.clone(),
-                    changed,
-                };
-                self.requests.insert(id.clone(), entry);
-                false
-            }
-        };
-        if request.view.status.is_final() && !was_final {
-            self.recent_final.push_back(id);
-            while self.recent_final.len() > RECENT_FINAL {
-                if let Some(old) = self.recent_final.pop_front() {
-                    self.requests.remove(&old);
-                }
-            }
-        }
-    }
-
-    fn forget_expiry(&mut self, id: &str) {
-        self.expiries.retain(|(_, other)| other != id);
     }
 }
 

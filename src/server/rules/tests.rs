@@ -1,5 +1,8 @@
 use super::*;
+use crate::approval::protocol::{DecideBody, NewRequest, Status, Verdict};
 use crate::identity::CiJob;
+use ed25519_dalek::SigningKey;
+use std::time::Duration;
 
 const CONFIG: &str = r#"version = 1
 [people.alice]
