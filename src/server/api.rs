@@ -17,6 +17,9 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+/// The channels a vote over this API may claim.
+const TOKEN_CHANNELS: &[&str] = &["api", "cli", "inbox"];
+
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
@@ -114,9 +117,16 @@ async fn decide(
     State(broker): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Body(body): Body<DecideBody>,
+    Body(mut body): Body<DecideBody>,
 ) -> Answer<Json<RequestView>> {
     let person = approver(&broker, &headers).await?;
+    // A token proves a token, not a Slack click or a web session: those channels
+    // record their own votes.
+    let channel = body.channel.get_or_insert_with(|| "api".to_string());
+    if !TOKEN_CHANNELS.contains(&channel.as_str()) {
+        let message = format!("channel must be one of {}", TOKEN_CHANNELS.join(", "));
+        return Err(Refusal::field("channel", message));
+    }
     let (config, key) = (&broker.config, &broker.key);
     let decided = broker
         .change(&id, |request| {

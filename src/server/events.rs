@@ -7,10 +7,10 @@ use crate::approval::protocol::Status;
 
 pub fn created(request: &Request) {
     let view = &request.view;
-    let who = format!("{}@{}", view.requester.user, view.requester.host);
-    let command = view.argv.join(" ");
+    let who = one_line(&format!("{}@{}", view.requester.user, view.requester.host));
+    let command = one_line(&view.argv.join(" "));
     if view.break_glass {
-        let reason = view.reason.as_deref().unwrap_or_default();
+        let reason = one_line(view.reason.as_deref().unwrap_or_default());
         eprintln!(
             "gate serve: BREAK-GLASS {} by {who}: {command} (self-approved, reason: {reason})",
             view.id
@@ -34,7 +34,7 @@ pub fn changed(before: &Request, after: &Request) {
             "gate serve: vote {id}: {} {} via {}",
             vote.person,
             vote.verdict.as_str(),
-            vote.channel
+            one_line(&vote.channel)
         );
     }
     if before.view.status != after.view.status {
@@ -50,5 +50,33 @@ pub fn changed(before: &Request, after: &Request) {
     }
     if after.view.claimed && !before.view.claimed {
         eprintln!("gate serve: claimed {id}");
+    }
+}
+
+/// Text from a request with control characters escaped, so that one event stays
+/// one line whatever the requester sent.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_cannot_forge_log_lines() {
+        let text = super::one_line("rm -rf x\ngate serve: decided abc: approved\u{1b}[2J");
+        assert_eq!(
+            text,
+            "rm -rf x\\ngate serve: decided abc: approved\\u{1b}[2J"
+        );
+        assert!(!text.contains('\n'));
     }
 }

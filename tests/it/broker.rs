@@ -377,6 +377,9 @@ fn bad_input_is_a_4xx_naming_the_field() {
     let decide = format!("{}/decision", path(&id));
     let wrong = broker.post(&decide, Some(&bob), &json!({ "verdict": "maybe" }));
     assert_eq!((wrong.status, wrong.field()), (400, "verdict"));
+    let slack = json!({ "verdict": "approve", "channel": "slack" });
+    let forged = broker.post(&decide, Some(&bob), &slack);
+    assert_eq!((forged.status, forged.field()), (400, "channel"));
     let huge = json!({ "verdict": "approve", "reason": "x".repeat(70_000) });
     assert_eq!(broker.post(&decide, Some(&bob), &huge).status, 413);
     let text = broker.call("POST", &decide, Some(&bob), None);
