@@ -2,14 +2,14 @@
 //! JSON [`ApiError`]s. Decoding input is `input`'s job, the rules are in `rules`,
 //! the state in `state`; handlers only connect them.
 
-use super::input::{Body, LongPoll, RawQuery, bearer};
+use super::input::{Body, Id, LongPoll, RawQuery, bearer};
 use super::rules::{self, Refusal, Request};
 use super::state::Broker;
 use super::token;
 use crate::approval::protocol::{
     API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
 };
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -74,7 +74,7 @@ async fn create(State(broker): Shared, Body(new): Body<NewRequest>) -> Answer<Re
 
 async fn read(
     State(broker): Shared,
-    Path(id): Path<String>,
+    Id(id): Id,
     headers: HeaderMap,
     query: RawQuery,
 ) -> Answer<Json<RequestView>> {
@@ -115,7 +115,7 @@ async fn pending(
 
 async fn decide(
     State(broker): Shared,
-    Path(id): Path<String>,
+    Id(id): Id,
     headers: HeaderMap,
     Body(mut body): Body<DecideBody>,
 ) -> Answer<Json<RequestView>> {
@@ -138,17 +138,13 @@ async fn decide(
 
 async fn cancel(
     State(broker): Shared,
-    Path(id): Path<String>,
+    Id(id): Id,
     headers: HeaderMap,
 ) -> Answer<Json<RequestView>> {
     requester_change(&broker, &id, &headers, rules::cancel).await
 }
 
-async fn claim(
-    State(broker): Shared,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Answer<Json<RequestView>> {
+async fn claim(State(broker): Shared, Id(id): Id, headers: HeaderMap) -> Answer<Json<RequestView>> {
     let now = SystemTime::now();
     requester_change(&broker, &id, &headers, |request| rules::claim(request, now)).await
 }

@@ -7,11 +7,27 @@ use super::api::BODY_LIMIT;
 use super::rules::Refusal;
 use crate::approval::protocol::MAX_WAIT_SECONDS;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, Query, Request as HttpRequest};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request as HttpRequest};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// A request id from the path; a path axum cannot decode is 404 `not_found`
+/// (no request has such an id), never axum's plain-text rejection.
+pub struct Id(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(Id(id)),
+            Err(_) => Err(Refusal::new(404, "not_found", "no request with this id")),
+        }
+    }
+}
 
 /// The query string as axum hands it over, rejection included.
 pub type RawQuery = Result<Query<HashMap<String, String>>, QueryRejection>;

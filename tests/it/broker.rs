@@ -387,6 +387,10 @@ fn bad_input_is_a_4xx_naming_the_field() {
     let wait = broker.get(&format!("{}?wait=soon", path(&id)), Some(&bob));
     assert_eq!((wait.status, wait.field()), (400, "wait"));
     assert_eq!(broker.get("/v1/nothing", None).code(), "not_found");
+    let undecodable = broker.get("/v1/requests/%FF%FE", Some(&bob));
+    assert_eq!((undecodable.status, undecodable.code()), (404, "not_found"));
+    let method = broker.call("DELETE", &path(&id), Some(&bob), None);
+    assert_eq!((method.status, method.code()), (405, "method_not_allowed"));
 }
 
 #[test]
