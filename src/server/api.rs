@@ -151,7 +151,7 @@ async fn claim(State(broker): Shared, Id(id): Id, headers: HeaderMap) -> Answer<
 
 /// A change only the request's own requester token may make.
 async fn requester_change(
-    broker: &Broker,
+    broker: &Arc<Broker>,
     id: &str,
     headers: &HeaderMap,
     rule: impl FnOnce(&Request) -> Result<Request, Refusal>,

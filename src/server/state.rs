@@ -19,7 +19,7 @@ use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedMutexGuard, watch};
 
 #[derive(Debug)]
 pub struct Broker {
@@ -29,7 +29,7 @@ pub struct Broker {
     store: Arc<Mutex<Store>>,
     live: Mutex<Live>,
     /// Held for a whole change; holds the broker-wide version.
-    writer: tokio::sync::Mutex<u64>,
+    writer: Arc<tokio::sync::Mutex<u64>>,
     version: watch::Sender<u64>,
     sweep: Notify,
     shutdown: watch::Receiver<bool>,
@@ -58,7 +58,7 @@ impl Broker {
             public_url,
             store: Arc::new(Mutex::new(store)),
             live: Mutex::new(live),
-            writer: tokio::sync::Mutex::new(version),
+            writer: Arc::new(tokio::sync::Mutex::new(version)),
             version: watch::Sender::new(version),
             sweep: Notify::new(),
             shutdown,
@@ -72,7 +72,10 @@ impl Broker {
     }
 
     /// Admit a new request; its requester token (shown once) and the request.
-    pub async fn create(&self, new: NewRequest) -> Result<(String, Arc<Request>), Refusal> {
+    pub async fn create(
+        self: &Arc<Self>,
+        new: NewRequest,
+    ) -> Result<(String, Arc<Request>), Refusal> {
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
         let admission = rules::Admission {
@@ -82,47 +85,58 @@ impl Broker {
             now: SystemTime::now(),
             key: &self.key,
         };
-        let mut writer = self.writer.lock().await;
+        let writer = self.writer.clone().lock_owned().await;
         let mut request = rules::admit(new, &self.config, admission)?;
         request.view.version = *writer + 1;
-        let request = self.publish(&mut writer, request).await?;
-        events::created(&request);
-        self.sweep.notify_one();
+        let request = self.publish(writer, None, request).await?;
         Ok((secret, request))
     }
 
     /// Apply `rule` to the current state of request `id` and publish the result.
     pub async fn change(
-        &self,
+        self: &Arc<Self>,
         id: &str,
         rule: impl FnOnce(&Request) -> Result<Request, Refusal>,
     ) -> Result<Arc<Request>, Refusal> {
-        let mut writer = self.writer.lock().await;
+        let writer = self.writer.clone().lock_owned().await;
         let current = self.get(id).await?.ok_or_else(not_found)?;
         let mut next = rule(&current)?;
         next.view.version = *writer + 1;
-        let next = self.publish(&mut writer, next).await?;
-        events::changed(&current, &next);
-        Ok(next)
+        self.publish(writer, Some(current), next).await
     }
 
     /// Store, then show in memory, then wake waiters: nobody sees a change that a
-    /// crash could undo.
-    async fn publish(&self, writer: &mut u64, request: Request) -> Result<Arc<Request>, Refusal> {
-        let request = Arc::new(request);
-        let store = self.store.clone();
-        let saved = request.clone();
-        tokio::task::spawn_blocking(move || store.lock().expect("store lock").save(&saved))
-            .await
-            .map_err(|e| internal(e.to_string()))?
-            .map_err(|e| internal(e.to_string()))?;
-        *writer = request.view.version;
-        self.live
-            .lock()
-            .expect("live lock")
-            .install(request.clone());
-        self.version.send_replace(*writer);
-        Ok(request)
+    /// crash could undo. Runs as its own task holding the write lock, so a client
+    /// that hangs up mid-change cannot leave memory behind the store.
+    async fn publish(
+        self: &Arc<Self>,
+        mut writer: OwnedMutexGuard<u64>,
+        before: Option<Arc<Request>>,
+        request: Request,
+    ) -> Result<Arc<Request>, Refusal> {
+        let broker = self.clone();
+        let task = tokio::spawn(async move {
+            let request = Arc::new(request);
+            let (store, saved) = (broker.store.clone(), request.clone());
+            tokio::task::spawn_blocking(move || store.lock().expect("store lock").save(&saved))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+            *writer = request.view.version;
+            let mut live = broker.live.lock().expect("live lock");
+            live.install(request.clone());
+            drop(live);
+            broker.version.send_replace(*writer);
+            match &before {
+                Some(before) => events::changed(before, &request),
+                None => {
+                    events::created(&request);
+                    broker.sweep.notify_one();
+                }
+            }
+            Ok(request)
+        });
+        task.await.map_err(internal)?
     }
 
     /// A request by id: from memory, else from the store.
