@@ -50,7 +50,8 @@ pub fn command(args: ServeArgs, home: &Home) -> Result<u8, Error> {
         }
         Some(ServeCommand::Token(TokenCommand::Create { name, config })) => {
             let config = config::load(config::find(config.as_deref(), home).as_deref(), color)?;
-            create_token(&name, &config, home)
+            println!("{}", create_token(&name, &config, home)?);
+            Ok(0)
         }
     }
 }
@@ -71,7 +72,8 @@ fn open_store(home: &Home) -> Result<Store, Error> {
     Store::open(&broker_dir(home).join("broker.db")).map_err(|e| Error::Internal(e.to_string()))
 }
 
-fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<u8, Error> {
+/// A new approver token for person `name`; only its SHA-256 is stored.
+fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String, Error> {
     if !config.people.contains_key(name) {
         let known: Vec<&str> = config.people.keys().map(String::as_str).collect();
         let known = if known.is_empty() {
@@ -91,14 +93,11 @@ fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<u8, Er
     open_store(home)?
         .add_token(name, &token::hex(&token::hash(&secret)), &created)
         .map_err(|e| Error::Internal(e.to_string()))?;
-    println!("{secret}");
-    Ok(0)
+    Ok(secret)
 }
 
 /// Bind `listen` and serve until SIGINT or SIGTERM.
 fn run(listen: &str, config: BrokerConfig, home: &Home) -> Result<u8, Error> {
-    let key = broker_key(home)?;
-    let store = open_store(home)?;
     raise_open_file_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,20 +112,22 @@ fn run(listen: &str, config: BrokerConfig, home: &Home) -> Result<u8, Error> {
                 ),
                 code: crate::error::exit::USAGE,
             })?;
-        serve(listener, config, key, store, shutdown_signal()).await
+        serve(listener, config, home, shutdown_signal()).await
     })?;
     Ok(0)
 }
 
-/// Serve the API on an already-bound `listener` until `stop` completes. Prints the
-/// listening line once connections are accepted.
-async fn serve(
+/// Serve the API on an already-bound `listener` (port 0 in tests) with the key
+/// and store under `home`, until `stop` completes. Prints the listening line once
+/// connections are accepted.
+pub async fn serve(
     listener: TcpListener,
     config: BrokerConfig,
-    key: SigningKey,
-    store: Store,
+    home: &Home,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let key = broker_key(home)?;
+    let store = open_store(home)?;
     let address = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("listening socket: {e}")))?;
@@ -184,3 +185,6 @@ async fn shutdown_signal() {
         _ = terminate.recv() => {}
     }
 }
+
+#[cfg(test)]
+mod tests;
