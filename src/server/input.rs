@@ -116,24 +116,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 let message = format!("the body is larger than {BODY_LIMIT} bytes");
                 Refusal::new(413, "too_large", message)
             })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer)
-            .map(Body)
-            .map_err(|err| {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                let message = inner.to_string();
-                let field = named_field(&message)
-                    .map(|name| match path.as_str() {
-                        "." => name.to_string(),
-                        // An unknown field is already the last step of the path.
-                        known if known.rsplit('.').next() == Some(name) => known.to_string(),
-                        parent => format!("{parent}.{name}"),
-                    })
-                    .or_else(|| (path != ".").then_some(path))
-                    .unwrap_or_else(|| "body".to_string());
-                Refusal::field(&field, format!("invalid request body: {message}"))
-            })
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let message = err.into_inner().to_string();
+            let field = named_field(&message)
+                .map(|name| match path.as_str() {
+                    "." => name.to_string(),
+                    // An unknown field is already the last step of the path.
+                    known if known.rsplit('.').next() == Some(name) => known.to_string(),
+                    parent => format!("{parent}.{name}"),
+                })
+                .or_else(|| (path != ".").then_some(path))
+                .unwrap_or_else(|| "body".to_string());
+            Refusal::field(&field, format!("invalid request body: {message}"))
+        })?;
+        // One JSON value and nothing after it.
+        deserializer
+            .end()
+            .map_err(|err| Refusal::field("body", format!("invalid request body: {err}")))?;
+        Ok(Body(value))
     }
 }
 

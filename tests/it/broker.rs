@@ -341,6 +341,10 @@ fn bad_input_is_a_4xx_naming_the_field() {
     let broker = Broker::start(&ctx, TEAM);
     let invalid = broker.call("POST", "/v1/requests", None, Some("{\"argv\": ["));
     assert_eq!((invalid.status, invalid.code()), (400, "invalid_field"));
+    assert_eq!(invalid.field(), "argv", "where the JSON broke off");
+    let trailing = format!("{}{{}}", request("dave"));
+    let twice = broker.call("POST", "/v1/requests", None, Some(&trailing));
+    assert_eq!((twice.status, twice.field()), (400, "body"));
     let cases: Vec<(&str, Value, &str)> = vec![
         ("quorom", json!(2), "quorom"),
         ("quorum", json!("two"), "quorum"),
