@@ -113,3 +113,6 @@ fn translate(key: KeyEvent) -> Option<Key> {
 fn terminal_error(err: std::io::Error) -> Error {
     Error::Internal(format!("gate inbox: terminal: {err}"))
 }
+
+#[cfg(test)]
+mod tests;

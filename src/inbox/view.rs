@@ -153,7 +153,12 @@ fn detail(r: &RequestView, width: usize, now: SystemTime) -> Vec<Line> {
         ),
         (
             "Approvers",
-            format!("{} ({} needed)", r.approvers.join(", "), r.quorum),
+            format!(
+                "{} ({} of {} approvals so far)",
+                r.approvers.join(", "),
+                summary::approvals(r),
+                r.quorum
+            ),
         ),
     ];
     if r.votes.is_empty() {
@@ -195,13 +200,21 @@ fn detail(r: &RequestView, width: usize, now: SystemTime) -> Vec<Line> {
     lines
 }
 
-/// Hard-wrap `text` into pieces of at most `width` characters (at least one piece).
+/// Wrap `text` into pieces of at most `width` characters (at least one piece),
+/// breaking after a space where there is one, else mid-word.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    if chars.is_empty() {
-        return vec![String::new()];
+    let mut rest: Vec<char> = text.chars().collect();
+    let mut pieces = Vec::new();
+    while rest.len() > width {
+        let cut = match rest[..=width].iter().rposition(|c| *c == ' ') {
+            Some(space) if space > 0 => space + 1,
+            _ => width,
+        };
+        let piece: String = rest.drain(..cut).collect();
+        pieces.push(piece.trim_end().to_string());
     }
-    chars.chunks(width).map(|c| c.iter().collect()).collect()
+    pieces.push(rest.into_iter().collect());
+    pieces
 }
 
 /// Exactly `rows` lines: padded with blanks, or cut with a `…` line at the end.
