@@ -99,8 +99,9 @@ pub fn spawn_decision(
 }
 
 fn describe(err: &ClientError) -> String {
-    match err.code() {
-        Some("unauthorized") => summary::refusal(err, ""),
+    match err {
+        ClientError::Unreachable { detail, .. } => format!("broker unreachable: {detail}"),
+        ClientError::Api { .. } if err.code() == Some("unauthorized") => summary::refusal(err, ""),
         _ => err.to_string(),
     }
 }
