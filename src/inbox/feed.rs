@@ -25,7 +25,7 @@ pub enum Update {
     FeedFailed(String),
     Decided {
         verdict: Verdict,
-        result: Result<RequestView, String>,
+        result: Result<Box<RequestView>, String>,
     },
 }
 
@@ -90,7 +90,7 @@ pub fn spawn_decision(
                     .client
                     .decide(&id, &broker.token, verdict, reason, "inbox"),
             );
-        let result = answer.map_err(|err| match err {
+        let result = answer.map(Box::new).map_err(|err| match err {
             ClientError::Api { .. } => summary::refusal(&err, &id),
             _ => err.to_string(),
         });

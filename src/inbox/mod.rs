@@ -86,7 +86,7 @@ fn apply(inbox: &mut Inbox, update: Update) {
     match update {
         Update::List(list) => inbox.list(list),
         Update::FeedFailed(error) => inbox.feed_failed(error),
-        Update::Decided { verdict, result } => inbox.decided(verdict, result),
+        Update::Decided { verdict, result } => inbox.decided(verdict, result.map(|view| *view)),
     }
 }
 

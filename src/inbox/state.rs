@@ -133,10 +133,8 @@ impl Inbox {
     fn browse_key(&mut self, key: Key) -> Effect {
         match key {
             Key::Up | Key::Char('k') => self.selected = self.selected.saturating_sub(1),
-            Key::Down | Key::Char('j') => {
-                if self.selected + 1 < self.requests.len() {
-                    self.selected += 1;
-                }
+            Key::Down | Key::Char('j') if self.selected + 1 < self.requests.len() => {
+                self.selected += 1;
             }
             Key::Char('q') => return Effect::Quit,
             Key::Char('a') => {
