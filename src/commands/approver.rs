@@ -146,3 +146,60 @@ fn row(request: &RequestView, now: SystemTime) -> [String; 7] {
         summary::time_left(&request.expires_at, now),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::summary::parse_time;
+
+    fn list() -> RequestList {
+        let request = |id: &str, created: &str, argv: &str| {
+            serde_json::json!({
+                "id": id, "status": "pending", "version": 2,
+                "requester": {"user": "carol", "host": "build-7", "ci": null,
+                              "agent": {"name": "codex", "session": null}},
+                "argv": serde_json::from_str::<serde_json::Value>(argv).unwrap(),
+                "cwd": "/srv", "action_digest": "ab", "rules": ["prod"],
+                "rule_reason": "r", "reason": null, "approvers": ["alice"], "quorum": 2,
+                "break_glass": false, "created_at": created,
+                "expires_at": "2026-03-01T12:10:00Z",
+                "votes": [{"person": "alice", "channel": "cli", "verdict": "approve",
+                           "reason": null, "at": created}],
+                "decision": null, "claimed": false, "url": "http://b/r/x"
+            })
+        };
+        let long = serde_json::to_string(&vec!["x".repeat(30); 3]).unwrap();
+        serde_json::from_value(serde_json::json!({
+            "version": 4,
+            "requests": [
+                request("newer", "2026-03-01T11:59:00Z", &long),
+                request("older", "2026-03-01T10:00:00Z", r#"["rm", "-r", "a b"]"#),
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_pending_table_lists_newest_last_with_aligned_columns() {
+        let now = parse_time("2026-03-01T12:00:00Z").unwrap();
+        let text = table(list(), now);
+        let expected = format!(
+            "ID     AGE  REQUESTER              COMMAND{pad}  RULE  VOTES  LEFT\n\
+             older  2h   carol@build-7 (codex)  rm -r 'a b'{pad2}  prod  1/2    10m 00s\n\
+             newer  1m   carol@build-7 (codex)  {long}  prod  1/2    10m 00s\n",
+            pad = " ".repeat(41),
+            pad2 = " ".repeat(37),
+            long = format!("{} {}…", "x".repeat(30), "x".repeat(16)),
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn an_empty_list_says_so() {
+        let empty = RequestList {
+            version: 1,
+            requests: Vec::new(),
+        };
+        assert_eq!(table(empty, SystemTime::now()), "no pending requests\n");
+    }
+}
