@@ -183,13 +183,13 @@ mod tests {
     fn the_pending_table_lists_newest_last_with_aligned_columns() {
         let now = parse_time("2026-03-01T12:00:00Z").unwrap();
         let text = table(list(), now);
+        let long = format!("{} {}…", "x".repeat(30), "x".repeat(16));
         let expected = format!(
             "ID     AGE  REQUESTER              COMMAND{pad}  RULE  VOTES  LEFT\n\
              older  2h   carol@build-7 (codex)  rm -r 'a b'{pad2}  prod  1/2    10m 00s\n\
              newer  1m   carol@build-7 (codex)  {long}  prod  1/2    10m 00s\n",
             pad = " ".repeat(41),
             pad2 = " ".repeat(37),
-            long = format!("{} {}…", "x".repeat(30), "x".repeat(16)),
         );
         assert_eq!(text, expected);
     }
