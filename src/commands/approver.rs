@@ -202,4 +202,15 @@ mod tests {
         };
         assert_eq!(table(empty, SystemTime::now()), "no pending requests\n");
     }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let args = BrokerArgs {
+            server: "http://broker".into(),
+            token: Some("s3cret-token".into()),
+        };
+        let text = format!("{args:?}");
+        assert!(!text.contains("s3cret-token"), "{text}");
+        assert!(text.contains("http://broker"), "{text}");
+    }
 }
