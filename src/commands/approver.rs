@@ -94,7 +94,12 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 fn broker_error(err: &ClientError, id: Option<&str>) -> Error {
     match err {
         ClientError::Api { .. } => Error::Refused {
-            message: id.map_or_else(|| err.to_string(), |id| summary::refusal(err, id)),
+            // A refused token is the same fix whatever the call; other codes name the request.
+            message: match id {
+                Some(id) => summary::refusal(err, id),
+                None if err.code() == Some("unauthorized") => summary::refusal(err, ""),
+                None => err.to_string(),
+            },
             code: exit::BROKER_REFUSED,
         },
         ClientError::Unreachable { .. } | ClientError::Protocol { .. } => Error::Refused {

@@ -132,18 +132,26 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
 fn refusals_show_in_the_status_line_and_esc_cancels_a_deny() {
     let ctx = TestContext::new();
     let broker = Broker::start(&ctx, CONFIG);
-    let own = create(&broker, &["reboot", "db-1"], 1);
+    let created = create(&broker, &["reboot", "db-1"], 2);
+    let id = &created.request.id;
 
-    // Carol is the requester: the broker refuses, the inbox says so and carries on.
-    let mut pty = Pty::start(&ctx, &broker.url(), &broker.token("carol"));
+    let mut pty = Pty::start(&ctx, &broker.url(), &broker.token("alice"));
     pty.wait_for("reboot db-1");
     pty.send("a");
-    pty.wait_for("is your own");
+    pty.wait_for(&format!(
+        "approved {id} (1 of 2 approvals): waiting for 1 more"
+    ));
+    // A second vote by the same person: the broker refuses, the inbox says so and carries on.
+    pty.send("a");
+    pty.wait_for(&format!("you have already voted on request {id}"));
     pty.send("d");
     pty.wait_for("Enter deny");
     pty.send("x\x1b");
     pty.wait_for("deny cancelled");
-    assert_eq!(fetch(&broker, &own).status, Status::Pending);
+    pty.wait_for("reboot db-1");
+    let view = fetch(&broker, &created);
+    assert_eq!(view.status, Status::Pending);
+    assert_eq!(view.votes.len(), 1);
 
     pty.send("\x03");
     let exit = pty.exit();
