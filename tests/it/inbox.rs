@@ -171,3 +171,19 @@ fn an_unreachable_broker_shows_reconnecting_and_quits_cleanly() {
     assert_eq!(exit["code"], 0, "{exit}");
     assert_eq!(exit["restored"], true, "{exit}");
 }
+
+#[test]
+fn without_a_terminal_the_inbox_points_to_the_cli() {
+    let ctx = TestContext::new();
+    let out = ctx
+        .gate()
+        .args(["inbox", "--server", "http://127.0.0.1:1", "--token", "t0ken"])
+        .output()
+        .unwrap();
+    assert_eq!(crate::common::code(&out), 110);
+    let stderr = crate::common::stderr(&out);
+    assert_eq!(
+        stderr,
+        "gate: gate inbox needs a terminal; use `gate pending` and `gate approve`/`deny` in scripts\n"
+    );
+}
