@@ -3,9 +3,7 @@
 use crate::broker_support::Broker;
 use crate::common::{TestContext, code, stderr, stdout};
 use gate::approval::BrokerClient;
-use gate::approval::protocol::{
-    Created, NewRequest, RequestList, RequestView, Status, Verdict,
-};
+use gate::approval::protocol::{Created, NewRequest, RequestList, RequestView, Status, Verdict};
 use gate::identity::Requester;
 use std::process::Output;
 
@@ -94,7 +92,12 @@ fn approvals_count_towards_the_quorum_and_record_the_cli_channel() {
     assert_eq!(view.votes[0].person, "alice");
     assert_eq!(view.votes[0].channel, "cli");
 
-    let out = as_approver(&ctx, &broker, "bob", &["approve", &id, "--reason", "plan read"]);
+    let out = as_approver(
+        &ctx,
+        &broker,
+        "bob",
+        &["approve", &id, "--reason", "plan read"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
@@ -118,9 +121,17 @@ fn deny_needs_a_reason_and_hands_it_to_the_requester() {
     assert!(stderr(&out).contains("--reason"), "{}", stderr(&out));
     assert_eq!(fetch(&broker, &created).status, Status::Pending);
 
-    let out = as_approver(&ctx, &broker, "bob", &["deny", &id, "--reason", "freeze week"]);
+    let out = as_approver(
+        &ctx,
+        &broker,
+        "bob",
+        &["deny", &id, "--reason", "freeze week"],
+    );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(stdout(&out), format!("denied {id}: the request is denied\n"));
+    assert_eq!(
+        stdout(&out),
+        format!("denied {id}: the request is denied\n")
+    );
     let view = fetch(&broker, &created);
     assert_eq!(view.status, Status::Denied);
     assert_eq!(view.votes[0].verdict, Verdict::Deny);
@@ -136,15 +147,27 @@ fn refusals_by_the_broker_are_one_line_and_exit_1() {
     let id = created.request.id.clone();
 
     let cases = [
-        ("carol", id.clone(), "is your own; another approver must decide it"),
+        (
+            "carol",
+            id.clone(),
+            "is your own; another approver must decide it",
+        ),
         ("dave", id.clone(), "you are not an approver of request"),
-        ("alice", "no-such-request".to_string(), "no request no-such-request on the broker"),
+        (
+            "alice",
+            "no-such-request".to_string(),
+            "no request no-such-request on the broker",
+        ),
     ];
     for (person, id, expected) in cases {
         let out = as_approver(&ctx, &broker, person, &["approve", &id]);
         assert_eq!(code(&out), 1, "{person}: {}", stderr(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
-        assert!(stderr(&out).contains(expected), "{person}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{person}: {}",
+            stderr(&out)
+        );
         assert_eq!(stdout(&out), "");
     }
 
@@ -152,7 +175,11 @@ fn refusals_by_the_broker_are_one_line_and_exit_1() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = as_approver(&ctx, &broker, "bob", &["deny", &id, "--reason", "late"]);
     assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("is already decided"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is already decided"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fetch(&broker, &created).status, Status::Approved);
 }
 
@@ -167,7 +194,11 @@ fn a_missing_unknown_or_unusable_token_says_what_to_do() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 110);
-    assert!(stderr(&out).contains("gate serve token create NAME"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("gate serve token create NAME"),
+        "{}",
+        stderr(&out)
+    );
 
     let secret = "not-a-real-token-0123456789";
     let out = ctx
@@ -176,12 +207,22 @@ fn a_missing_unknown_or_unusable_token_says_what_to_do() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 1);
-    assert!(stderr(&out).contains("does not accept your token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not accept your token"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains(secret));
 
     let out = ctx
         .gate()
-        .args(["pending", "--server", "http://127.0.0.1:1", "--token", secret])
+        .args([
+            "pending",
+            "--server",
+            "http://127.0.0.1:1",
+            "--token",
+            secret,
+        ])
         .output()
         .unwrap();
     assert_eq!(code(&out), 103);
@@ -209,14 +250,20 @@ fn pending_lists_requests_newest_last_as_a_table_or_json() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     let heads: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(heads, ["ID", "AGE", "REQUESTER", "COMMAND", "RULE", "VOTES", "LEFT"]);
+    assert_eq!(
+        heads,
+        ["ID", "AGE", "REQUESTER", "COMMAND", "RULE", "VOTES", "LEFT"]
+    );
     assert!(lines[1].starts_with(&first.request.id), "{text}");
     assert!(lines[1].contains("carol@build-7"), "{text}");
     assert!(lines[1].contains("kubectl delete ns first"), "{text}");
     assert!(lines[1].contains("production changes"), "{text}");
     assert!(lines[1].contains(" 1/2 "), "{text}");
     assert!(lines[2].starts_with(&second.request.id), "{text}");
-    assert!(lines[2].contains("sh -c 'echo '\\''second one'\\'''"), "{text}");
+    assert!(
+        lines[2].contains("sh -c 'echo '\\''second one'\\'''"),
+        "{text}"
+    );
     assert!(lines[2].contains(" 0/1 "), "{text}");
 
     let out = as_approver(&ctx, &broker, "bob", &["pending", "--json"]);

@@ -177,7 +177,13 @@ fn without_a_terminal_the_inbox_points_to_the_cli() {
     let ctx = TestContext::new();
     let out = ctx
         .gate()
-        .args(["inbox", "--server", "http://127.0.0.1:1", "--token", "t0ken"])
+        .args([
+            "inbox",
+            "--server",
+            "http://127.0.0.1:1",
+            "--token",
+            "t0ken",
+        ])
         .output()
         .unwrap();
     assert_eq!(crate::common::code(&out), 110);
