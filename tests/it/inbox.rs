@@ -8,7 +8,7 @@ use gate::approval::protocol::{Status, Verdict};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// Generous: a slow CI machine, never a sleep.
 const TIMEOUT: f64 = 20.0;
@@ -22,9 +22,12 @@ struct Pty {
 
 impl Pty {
     fn start(ctx: &TestContext, server: &str, token: &str) -> Pty {
+        Pty::spawn(ctx.command("python3"), server, token)
+    }
+
+    fn spawn(mut python: Command, server: &str, token: &str) -> Pty {
         let driver = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/drive_inbox.py");
-        let mut child = ctx
-            .command("python3")
+        let mut child = python
             .arg(driver)
             .arg(gate_bin())
             .arg("inbox")
@@ -126,6 +129,7 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     assert_eq!(exit["code"], 0, "{exit}");
     assert_eq!(exit["restored"], true, "alternate screen not left: {exit}");
     assert_eq!(exit["cursor_shown"], true, "cursor left hidden: {exit}");
+    assert_eq!(exit["colour"], false, "colour despite NO_COLOR: {exit}");
 }
 
 #[test]
@@ -163,13 +167,17 @@ fn refusals_show_in_the_status_line_and_esc_cancels_a_deny() {
 fn an_unreachable_broker_shows_reconnecting_and_quits_cleanly() {
     let ctx = TestContext::new();
     let token = "not-a-real-token-0123456789";
-    let mut pty = Pty::start(&ctx, "http://127.0.0.1:1", token);
+    // Without NO_COLOR the inbox may use colour (the header, the error line).
+    let mut python = ctx.command("python3");
+    python.env_remove("NO_COLOR");
+    let mut pty = Pty::spawn(python, "http://127.0.0.1:1", token);
     let screen = pty.wait_for("reconnecting…");
     assert!(!screen.contains(token), "{screen}");
     pty.send("q");
     let exit = pty.exit();
     assert_eq!(exit["code"], 0, "{exit}");
     assert_eq!(exit["restored"], true, "{exit}");
+    assert_eq!(exit["colour"], true, "{exit}");
 }
 
 #[test]

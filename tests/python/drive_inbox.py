@@ -11,7 +11,7 @@ line on stdin and reads one JSON answer per line on stdout:
   {"op": "gone", "text": T, "timeout": S}  until T is off screen -> {"ok": bool, "screen"}
   {"op": "send", "keys": K}                type K (escape sequences allowed) -> {"ok": true}
   {"op": "exit", "timeout": S}             wait for the exit -> {"ok", "code", "restored",
-                                           "cursor_shown", "screen"}
+                                           "cursor_shown", "colour", "screen"}
 
 "restored" says the program left the alternate screen (ESC [?1049l) after it last
 entered it. Output is read continuously, so the program never blocks on a full pty.
@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import struct
 import sys
@@ -103,6 +104,7 @@ class Terminal:
             "code": os.waitstatus_to_exitcode(self.status),
             "restored": left > entered >= 0,
             "cursor_shown": self.raw.rfind(b"\x1b[?25h") > self.raw.rfind(b"\x1b[?25l"),
+            "colour": re.search(rb"\x1b\[(?:3[0-7]|9[0-7]|38;[0-9;]*)m", self.raw) is not None,
             "screen": self.text(),
         }
 
