@@ -7,6 +7,7 @@
 pub mod client;
 pub mod decision;
 pub mod protocol;
+pub mod summary;
 
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DecidedBy, DecisionError, DecisionPayload, SignedDecision};
