@@ -127,11 +127,8 @@ async fn decide(
         let message = format!("channel must be one of {}", TOKEN_CHANNELS.join(", "));
         return Err(Refusal::field("channel", message));
     }
-    let (config, key) = (&broker.config, &broker.key);
     let decided = broker
-        .change(&id, |request| {
-            rules::vote(request, &person, &body, SystemTime::now(), config, key)
-        })
+        .vote(&id, &person, body.verdict, body.reason, channel.as_str())
         .await?;
     Ok(Json(decided.view.clone()))
 }

@@ -13,7 +13,7 @@ mod events;
 mod input;
 mod live;
 pub mod rules;
-mod state;
+pub mod state;
 mod store;
 mod token;
 

@@ -14,12 +14,23 @@ use super::live::Live;
 use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
-use crate::approval::protocol::{NewRequest, RequestView, Status};
+use crate::approval::protocol::{DecideBody, NewRequest, RequestView, Status, Verdict};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Notify, OwnedMutexGuard, watch};
+use tokio::sync::{Notify, OwnedMutexGuard, broadcast, watch};
+
+/// How many changes a slow channel may fall behind before it misses some.
+const CHANGE_BACKLOG: usize = 4096;
+
+/// One stored change, as channels (Slack, Teams) see it: the request before
+/// (`None` for a new request) and after.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub before: Option<Arc<Request>>,
+    pub after: Arc<Request>,
+}
 
 #[derive(Debug)]
 pub struct Broker {
@@ -35,6 +46,8 @@ pub struct Broker {
     shutdown: watch::Receiver<bool>,
     /// Approver token hash -> person, filled from the store on first use.
     tokens: Mutex<HashMap<[u8; 32], String>>,
+    /// Every stored change, for the approval channels.
+    changes: broadcast::Sender<Change>,
 }
 
 impl Broker {
@@ -63,7 +76,36 @@ impl Broker {
             sweep: Notify::new(),
             shutdown,
             tokens: Mutex::new(HashMap::new()),
+            changes: broadcast::Sender::new(CHANGE_BACKLOG),
         })
+    }
+
+    /// Every change from now on, after it is stored: what approval channels
+    /// (Slack, Teams) post and update messages from.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// A vote by `person`, authenticated by `channel` (a verified Slack click, a
+    /// signed-in web session, ...), under exactly the rules of the API.
+    pub async fn vote(
+        self: &Arc<Self>,
+        id: &str,
+        person: &str,
+        verdict: Verdict,
+        reason: Option<String>,
+        channel: &str,
+    ) -> Result<Arc<Request>, Refusal> {
+        let body = DecideBody {
+            verdict,
+            reason,
+            channel: Some(channel.to_string()),
+        };
+        let (config, key) = (&self.config, &self.key);
+        self.change(id, |request| {
+            rules::vote(request, person, &body, SystemTime::now(), config, key)
+        })
+        .await
     }
 
     /// The broker-wide change counter.
@@ -134,6 +176,11 @@ impl Broker {
                     broker.sweep.notify_one();
                 }
             }
+            // No channel listening is fine: the change is stored either way.
+            let _ = broker.changes.send(Change {
+                before,
+                after: request.clone(),
+            });
             Ok(request)
         });
         task.await.map_err(internal)?

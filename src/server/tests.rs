@@ -107,3 +107,40 @@ async fn the_client_and_the_broker_agree() {
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_see_every_stored_change_and_vote_under_the_api_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config::parse(CONFIG, "b.toml").unwrap();
+    let store = Store::open(&dir.path().join("broker.db")).unwrap();
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let (_stop, stopped) = watch::channel(false);
+    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped).unwrap();
+    let broker = Arc::new(broker);
+    let mut feed = broker.subscribe();
+
+    let (_, created) = broker.create(request("alice")).await.unwrap();
+    let id = created.view.id.clone();
+    let change = feed.recv().await.unwrap();
+    assert!(change.before.is_none());
+    assert_eq!(change.after.view.id, id);
+
+    // The requester cannot vote on their own request through a channel either.
+    let own = broker
+        .vote(&id, "alice", Verdict::Approve, None, "slack")
+        .await
+        .unwrap_err();
+    assert_eq!((own.status, own.code), (403, "self_approval"));
+    let decided = broker
+        .vote(&id, "bob", Verdict::Approve, None, "slack")
+        .await
+        .unwrap();
+    assert_eq!(decided.view.status, Status::Approved);
+    assert_eq!(decided.view.votes[0].channel, "slack");
+
+    let change = feed.recv().await.unwrap();
+    let before = change.before.expect("a change has a before");
+    assert_eq!(before.view.status, Status::Pending);
+    assert_eq!(change.after.view.status, Status::Approved);
+    assert!(feed.try_recv().is_err(), "a refused vote is no change");
+}
