@@ -120,7 +120,12 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct BrokerArgs {
     /// The broker's URL.
-    #[arg(long, env = "GATE_SERVER", value_name = "URL", default_value = "http://127.0.0.1:8787")]
+    #[arg(
+        long,
+        env = "GATE_SERVER",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:8787"
+    )]
     pub server: String,
     /// Your approver token (from `gate serve token create NAME`).
     #[arg(long, env = "GATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]

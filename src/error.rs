@@ -56,6 +56,26 @@ pub enum Error {
         reason: String,
         hint: String,
     },
+    /// An approver denied the request.
+    Rejected {
+        request_id: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// No decision before the request expired.
+    ApprovalTimedOut {
+        request_id: String,
+    },
+    /// The requester cancelled while waiting.
+    Cancelled {
+        request_id: String,
+        why: String,
+    },
+    /// An approval arrived but did not verify or could not be claimed.
+    ApprovalInvalid {
+        request_id: String,
+        reason: String,
+    },
     /// The policy file is invalid; every diagnostic, rendered.
     Policy {
         diagnostics: Vec<Diagnostic>,
@@ -101,6 +121,10 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::Denied { .. } => exit::DENIED,
             Error::NeedsApproval { .. } => exit::NEEDS_APPROVAL,
+            Error::Rejected { .. } => exit::REJECTED,
+            Error::ApprovalTimedOut { .. } => exit::TIMED_OUT,
+            Error::Cancelled { .. } => exit::CANCELLED,
+            Error::ApprovalInvalid { .. } => exit::APPROVAL_INVALID,
             Error::Policy { .. } | Error::Insecure(_) => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
@@ -120,6 +144,25 @@ impl Error {
             Error::NeedsApproval { reason, hint } => {
                 format!("gate: needs approval: {reason}; {hint}")
             }
+            Error::Rejected {
+                request_id,
+                by,
+                reason,
+            } => match reason {
+                Some(why) => {
+                    format!("gate: denied by {by}: {why} (request {request_id}); nothing was run")
+                }
+                None => format!("gate: denied by {by} (request {request_id}); nothing was run"),
+            },
+            Error::ApprovalTimedOut { request_id } => {
+                format!("gate: no decision before request {request_id} expired; nothing was run")
+            }
+            Error::Cancelled { request_id, why } => {
+                format!("gate: cancelled ({why}); request {request_id} withdrawn, nothing was run")
+            }
+            Error::ApprovalInvalid { request_id, reason } => format!(
+                "gate: approval for request {request_id} refused: {reason}; nothing was run"
+            ),
             Error::Policy { diagnostics, color } => {
                 let mut text: String = diagnostics
                     .iter()

@@ -55,7 +55,9 @@ impl std::fmt::Display for ClientError {
             ClientError::Api { status, error } => {
                 let body = &error.error;
                 match &body.field {
-                    Some(field) => write!(f, "broker refused ({status}, {field}): {}", body.message),
+                    Some(field) => {
+                        write!(f, "broker refused ({status}, {field}): {}", body.message)
+                    }
                     None => write!(f, "broker refused ({status}): {}", body.message),
                 }
             }
@@ -186,10 +188,13 @@ impl BrokerClient {
             detail: describe(&e),
         })?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Unreachable {
-            url: url.clone(),
-            detail: describe(&e),
-        })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: url.clone(),
+                detail: describe(&e),
+            })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
                 url,

@@ -103,8 +103,11 @@ impl SignedDecision {
     pub fn verify(&self, key: &VerifyingKey) -> Result<DecisionPayload, DecisionError> {
         let bytes = unhex(&self.signature).ok_or(DecisionError::BadSignature)?;
         let bytes: [u8; 64] = bytes.try_into().map_err(|_| DecisionError::BadSignature)?;
-        key.verify(&signed_message(&self.payload), &Signature::from_bytes(&bytes))
-            .map_err(|_| DecisionError::BadSignature)?;
+        key.verify(
+            &signed_message(&self.payload),
+            &Signature::from_bytes(&bytes),
+        )
+        .map_err(|_| DecisionError::BadSignature)?;
         let payload: DecisionPayload = serde_json::from_str(&self.payload)
             .map_err(|e| DecisionError::Malformed(e.to_string()))?;
         if payload.v != 1 {
@@ -176,8 +179,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// Unpadded base64url (RFC 4648 §5).
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
