@@ -1,7 +1,10 @@
 //! End-to-end tests: the real `gate` binary in an isolated GATE_HOME.
 
+mod approval_run;
 mod audit_log;
 mod common;
+mod fake_broker;
 mod policy_cli;
 mod run;
 mod signals;
+mod waiting;

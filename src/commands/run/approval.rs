@@ -110,18 +110,16 @@ impl Asking<'_> {
                 let (by, reason) = denied_by(&view);
                 entry.decision = "rejected".to_string();
                 entry.approvers = by.clone();
-                entry.reason = Some(
-                    self.with_request(
-                        &view.id,
-                        &format!(
+                entry.reason = Some(self.with_request(
+                    &view.id,
+                    &format!(
                             "denied{}",
                             reason
                                 .as_deref()
                                 .map(|r| format!(": {r}"))
                                 .unwrap_or_default()
                         ),
-                    ),
-                );
+                ));
                 let names: Vec<String> = by.iter().map(|a| a.name.clone()).collect();
                 let error = Error::Rejected {
                     request_id: view.id.clone(),
