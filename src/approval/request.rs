@@ -36,7 +36,7 @@ pub enum Answer {
         payload: DecisionPayload,
         signed: SignedDecision,
     },
-    Denied(RequestView),
+    Denied(Box<RequestView>),
     TimedOut {
         request_id: String,
     },
@@ -178,7 +178,7 @@ impl Waiting<'_> {
         let request_id = view.id.clone();
         match view.status {
             Status::Approved => {}
-            Status::Denied => return Answer::Denied(view),
+            Status::Denied => return Answer::Denied(Box::new(view)),
             Status::TimedOut => return Answer::TimedOut { request_id },
             Status::Cancelled | Status::Pending => {
                 return Answer::Cancelled {
