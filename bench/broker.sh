@@ -1,0 +1,17 @@
+# Start a broker for a benchmark (sourced after common.sh): `start_broker CONFIG`
+# sets BROKER_URL and BROKER_PID; the broker is stopped when the script exits.
+start_broker() {
+  local config="$1"
+  chmod 600 "$config"
+  "$GATE" serve --listen 127.0.0.1:0 --config "$config" 2> "$work/broker.log" &
+  BROKER_PID=$!
+  trap 'kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 100); do
+    BROKER_URL="$(sed -n 's/^gate serve: listening on //p' "$work/broker.log")"
+    [ -n "$BROKER_URL" ] && return
+    sleep 0.1
+  done
+  echo "bench: the broker did not start:" >&2
+  cat "$work/broker.log" >&2
+  exit 1
+}
