@@ -81,6 +81,11 @@ pub enum Error {
         diagnostics: Vec<Diagnostic>,
         color: bool,
     },
+    /// The broker config file is invalid; every diagnostic, rendered.
+    Config {
+        diagnostics: Vec<Diagnostic>,
+        color: bool,
+    },
     /// A file that decides what runs is writable by others.
     Insecure(InsecureFile),
     /// A file could not be read or written.
@@ -125,7 +130,7 @@ impl Error {
             Error::ApprovalTimedOut { .. } => exit::TIMED_OUT,
             Error::Cancelled { .. } => exit::CANCELLED,
             Error::ApprovalInvalid { .. } => exit::APPROVAL_INVALID,
-            Error::Policy { .. } | Error::Insecure(_) => exit::BAD_POLICY,
+            Error::Policy { .. } | Error::Config { .. } | Error::Insecure(_) => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
             Error::Audit(_) => exit::AUDIT_FAILED,
@@ -172,6 +177,19 @@ impl Error {
                 let n = diagnostics.len();
                 text.push_str(&format!(
                     "\ngate: the policy has {n} error{}; nothing was run",
+                    if n == 1 { "" } else { "s" }
+                ));
+                text
+            }
+            Error::Config { diagnostics, color } => {
+                let mut text: String = diagnostics
+                    .iter()
+                    .map(|d| d.render(*color))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let n = diagnostics.len();
+                text.push_str(&format!(
+                    "\ngate serve: the broker config has {n} error{}; fix them and run again",
                     if n == 1 { "" } else { "s" }
                 ));
                 text

@@ -12,7 +12,7 @@
 
 mod error;
 mod export;
-mod files;
+pub(crate) mod files;
 pub mod key;
 mod query;
 mod record;

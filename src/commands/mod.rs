@@ -46,7 +46,7 @@ fn load_policy(
 }
 
 /// Colour on stderr only for a terminal, and never with `NO_COLOR` set.
-fn stderr_color() -> bool {
+pub(crate) fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 

@@ -12,12 +12,12 @@ mod evaluate;
 mod index;
 mod literal;
 mod normalise;
-mod parse;
+pub(crate) mod parse;
 mod pattern;
-mod read;
+pub(crate) mod read;
 mod rules;
 mod selftest;
-mod validate;
+pub(crate) mod validate;
 
 pub use diagnostic::Diagnostic;
 pub use evaluate::{CommandVerdict, RuleMatch, Verdict};

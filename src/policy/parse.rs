@@ -157,7 +157,7 @@ fn read_version(reader: &mut Reader<'_>, root: &DeTable<'_>) {
     }
 }
 
-fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<String, Person> {
+pub(crate) fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<String, Person> {
     let mut people = BTreeMap::new();
     // Identity -> person, so one identity cannot stand for two people.
     let mut owners: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -196,7 +196,7 @@ fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<String, P
     people
 }
 
-fn read_groups(
+pub(crate) fn read_groups(
     reader: &mut Reader<'_>,
     value: &Value<'_>,
     people: &BTreeMap<String, Person>,

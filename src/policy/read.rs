@@ -8,10 +8,10 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-pub(super) type Value<'i> = Spanned<DeValue<'i>>;
+pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
 /// The source being read and the diagnostics found so far.
-pub(super) struct Reader<'s> {
+pub(crate) struct Reader<'s> {
     pub source: &'s str,
     pub path: &'s str,
     pub errors: Vec<Diagnostic>,
@@ -205,7 +205,7 @@ impl<'s> Reader<'s> {
 }
 
 /// `did you mean "x"?` for the candidate closest to `word`, if any is close enough.
-pub(super) fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
@@ -213,7 +213,7 @@ pub(super) fn did_you_mean<'a>(
 }
 
 /// The candidate most similar to `word`, when similar enough to be a likely typo.
-pub(super) fn closest<'a>(
+pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

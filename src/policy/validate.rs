@@ -11,7 +11,7 @@ use toml::Spanned;
 
 /// Check each approver entry (`NAME` or `group:NAME`). True when all are known, so
 /// the quorum check is meaningful.
-pub(super) fn check_approvers(
+pub(crate) fn check_approvers(
     reader: &mut Reader<'_>,
     entries: &[Spanned<String>],
     people: &BTreeMap<String, Person>,
@@ -43,7 +43,7 @@ pub(super) fn check_approvers(
 /// A name that is not in `[people]` is a person known only by their login, unless
 /// it is one letter or two away from someone who is: then it is most likely a typo,
 /// reported as an error. Returns whether it was reported.
-pub(super) fn unknown_person(
+pub(crate) fn unknown_person(
     reader: &mut Reader<'_>,
     name: &Spanned<String>,
     people: &BTreeMap<String, Person>,
@@ -75,7 +75,7 @@ fn unknown_group(
 /// Report an approve setting whose listed approvers are fewer distinct people than
 /// its quorum: such a request could never be approved. An empty list means "any
 /// approver the broker knows" and is always reachable.
-pub(super) fn check_quorum_reachable(
+pub(crate) fn check_quorum_reachable(
     reader: &mut Reader<'_>,
     span: Range<usize>,
     owner: &str,
@@ -105,7 +105,7 @@ pub(super) fn check_quorum_reachable(
 }
 
 /// Rule names must be unique: they are how verdicts, audit records and tests name rules.
-pub(super) fn check_unique_names(reader: &mut Reader<'_>, names: &[Spanned<String>]) {
+pub(crate) fn check_unique_names(reader: &mut Reader<'_>, names: &[Spanned<String>]) {
     let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
     for name in names {
         let Some(&first) = first_seen.get(name.get_ref().as_str()) else {
@@ -121,7 +121,7 @@ pub(super) fn check_unique_names(reader: &mut Reader<'_>, names: &[Spanned<Strin
     }
 }
 
-pub(super) fn plural(count: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
     if count == 1 {
         format!("1 {one}")
     } else {

@@ -2,6 +2,8 @@
 
 mod approval_run;
 mod audit_log;
+mod broker;
+mod broker_support;
 mod common;
 mod fake_broker;
 mod policy_cli;

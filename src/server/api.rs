@@ -1,0 +1,196 @@
+//! The `/v1` HTTP API (axum): routes, who may call each one, and refusals as
+//! JSON [`ApiError`]s. Decoding input is `input`'s job, the rules are in `rules`,
+//! the state in `state`; handlers only connect them.
+
+use super::input::{Body, Id, LongPoll, RawQuery, bearer};
+use super::rules::{self, Refusal, Request};
+use super::state::Broker;
+use super::token;
+use crate::approval::protocol::{
+    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
+};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The channels a vote over this API may claim.
+const TOKEN_CHANNELS: &[&str] = &["api", "cli", "inbox"];
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+type Shared = State<Arc<Broker>>;
+type Answer<T> = Result<T, Refusal>;
+
+pub fn router(broker: Arc<Broker>) -> Router {
+    let api = Router::new()
+        .route("/requests", post(create).get(pending))
+        .route("/requests/{id}", get(read))
+        .route("/requests/{id}/decision", post(decide))
+        .route("/requests/{id}/cancel", post(cancel))
+        .route("/requests/{id}/claim", post(claim))
+        .route("/pubkey", get(pubkey))
+        .route("/health", get(health));
+    Router::new()
+        .nest(API_PREFIX, api)
+        .fallback(|| async { Refusal::new(404, "not_found", "no such route") })
+        .method_not_allowed_fallback(|| async {
+            Refusal::new(
+                405,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(broker)
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ApiError {
+            error: ErrorBody {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+async fn create(State(broker): Shared, Body(new): Body<NewRequest>) -> Answer<Response> {
+    let (requester_token, request) = broker.create(new).await?;
+    let created = Created {
+        requester_token,
+        request: request.view.clone(),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn read(
+    State(broker): Shared,
+    Id(id): Id,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Answer<Json<RequestView>> {
+    let secret = bearer(&headers)?;
+    let poll = LongPoll::parse(query)?;
+    let request = broker.get(&id).await?.ok_or_else(not_found)?;
+    let requester = token::same(&token::hash(secret), &request.token_hash);
+    if !requester && broker.approver(secret).await?.is_none() {
+        return Err(unauthorized());
+    }
+    let request = match poll.since {
+        Some(since) => broker.wait_request(request, since, poll.wait).await,
+        None => request,
+    };
+    Ok(Json(request.view.clone()))
+}
+
+async fn pending(
+    State(broker): Shared,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> Answer<Json<RequestList>> {
+    let person = approver(&broker, &headers).await?;
+    let poll = LongPoll::parse(query)?;
+    if poll
+        .status
+        .as_deref()
+        .is_some_and(|status| status != "pending")
+    {
+        return Err(Refusal::field(
+            "status",
+            "only status=pending can be listed",
+        ));
+    }
+    let (version, requests) = broker.wait_pending(&person, poll.since, poll.wait).await;
+    Ok(Json(RequestList { version, requests }))
+}
+
+async fn decide(
+    State(broker): Shared,
+    Id(id): Id,
+    headers: HeaderMap,
+    Body(mut body): Body<DecideBody>,
+) -> Answer<Json<RequestView>> {
+    let person = approver(&broker, &headers).await?;
+    // A token proves a token, not a Slack click or a web session: those channels
+    // record their own votes.
+    let channel = body.channel.get_or_insert_with(|| "api".to_string());
+    if !TOKEN_CHANNELS.contains(&channel.as_str()) {
+        let message = format!("channel must be one of {}", TOKEN_CHANNELS.join(", "));
+        return Err(Refusal::field("channel", message));
+    }
+    let (config, key) = (&broker.config, &broker.key);
+    let decided = broker
+        .change(&id, |request| {
+            rules::vote(request, &person, &body, SystemTime::now(), config, key)
+        })
+        .await?;
+    Ok(Json(decided.view.clone()))
+}
+
+async fn cancel(
+    State(broker): Shared,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> Answer<Json<RequestView>> {
+    requester_change(&broker, &id, &headers, rules::cancel).await
+}
+
+async fn claim(State(broker): Shared, Id(id): Id, headers: HeaderMap) -> Answer<Json<RequestView>> {
+    let now = SystemTime::now();
+    requester_change(&broker, &id, &headers, |request| rules::claim(request, now)).await
+}
+
+/// A change only the request's own requester token may make.
+async fn requester_change(
+    broker: &Arc<Broker>,
+    id: &str,
+    headers: &HeaderMap,
+    rule: impl FnOnce(&Request) -> Result<Request, Refusal>,
+) -> Answer<Json<RequestView>> {
+    let hash = token::hash(bearer(headers)?);
+    let changed = broker
+        .change(id, |request| {
+            if !token::same(&hash, &request.token_hash) {
+                return Err(unauthorized());
+            }
+            rule(request)
+        })
+        .await?;
+    Ok(Json(changed.view.clone()))
+}
+
+async fn pubkey(State(broker): Shared) -> Json<serde_json::Value> {
+    let pem = crate::audit::key::public_key_pem(&broker.key.verifying_key());
+    Json(serde_json::json!({ "public_key_pem": pem }))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The person behind the request's approver token.
+async fn approver(broker: &Broker, headers: &HeaderMap) -> Answer<String> {
+    let secret = bearer(headers)?;
+    broker.approver(secret).await?.ok_or_else(unauthorized)
+}
+
+pub(super) fn unauthorized() -> Refusal {
+    Refusal::new(
+        401,
+        "unauthorized",
+        "missing or unknown token: pass Authorization: Bearer TOKEN",
+    )
+}
+
+fn not_found() -> Refusal {
+    Refusal::new(404, "not_found", "no request with this id")
+}

@@ -1,0 +1,318 @@
+//! The broker's config file (`broker.toml`): who the people are, their groups, and
+//! the defaults a request gets when it leaves approvers, quorum or timeout open.
+//!
+//! Read strictly with the policy's spanned reader, so an unknown key or bad value
+//! is reported at file:line:col with the line, a caret and a hint, all at once.
+//! Never starts a broker on a config it could not read completely.
+
+use crate::error::Error;
+use crate::paths::{Home, ensure_private_write};
+use crate::policy::parse::{read_groups, read_people};
+use crate::policy::read::{Reader, Value};
+use crate::policy::validate::{check_approvers, check_quorum_reachable};
+use crate::policy::{Diagnostic, Person};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::de::{DeTable, DeValue};
+
+const ROOT_KEYS: &[&str] = &["version", "public_url", "people", "groups", "defaults"];
+const DEFAULTS_KEYS: &[&str] = &[
+    "approvers",
+    "quorum",
+    "timeout",
+    "max_timeout",
+    "decision_ttl",
+];
+const VERSION: &str = "1";
+
+/// A read, validated broker config.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrokerConfig {
+    /// Base of the links to approval pages; `None`: `http://<listen address>`.
+    pub public_url: Option<String>,
+    pub people: BTreeMap<String, Person>,
+    pub groups: BTreeMap<String, Vec<String>>,
+    pub defaults: Defaults,
+}
+
+/// What a request gets when it leaves a setting open.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Defaults {
+    /// Person names or `group:NAME`; empty: every person in the config.
+    pub approvers: Vec<String>,
+    pub quorum: u32,
+    pub timeout: Duration,
+    /// The longest timeout a request may ask for; longer asks are cut to this.
+    pub max_timeout: Duration,
+    /// How long an approval stays usable after the decision.
+    pub decision_ttl: Duration,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            approvers: Vec::new(),
+            quorum: 1,
+            timeout: Duration::from_secs(15 * 60),
+            max_timeout: Duration::from_secs(24 * 3600),
+            decision_ttl: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// The config file gate serve uses: `--config`, else `$GATE_HOME/broker.toml` when
+/// it exists, else none (an empty config).
+pub fn find(explicit: Option<&Path>, home: &Home) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_path_buf());
+    }
+    let default = home.config.join("broker.toml");
+    default.exists().then_some(default)
+}
+
+/// Read and validate the config at `path` (refusing one others could change).
+pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
+    let Some(path) = path else {
+        return Ok(BrokerConfig::default());
+    };
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        action: "read the broker config",
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    ensure_private_write(path, &metadata)?;
+    let source = std::fs::read_to_string(path).map_err(io)?;
+    parse(&source, &path.display().to_string())
+        .map_err(|diagnostics| Error::Config { diagnostics, color })
+}
+
+/// Parse config text; every problem found, sorted by position, on failure.
+pub fn parse(source: &str, path: &str) -> Result<BrokerConfig, Vec<Diagnostic>> {
+    let (document, syntax_errors) = DeTable::parse_recoverable(source);
+    if !syntax_errors.is_empty() {
+        let diagnostics = syntax_errors
+            .iter()
+            .map(|err| {
+                let span = err.span().unwrap_or(0..0);
+                Diagnostic::at(source, path, span, err.message().trim().to_string())
+            })
+            .collect();
+        return Err(sorted(diagnostics));
+    }
+    let mut reader = Reader::new(source, path);
+    let config = read_config(&mut reader, document.get_ref());
+    if reader.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(sorted(reader.errors))
+    }
+}
+
+fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics
+}
+
+fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
+    reader.reject_unknown_keys(root, ROOT_KEYS, "the top level of a broker config");
+    read_version(reader, root.get("version"));
+    let public_url = root
+        .get("public_url")
+        .and_then(|value| read_public_url(reader, value));
+    let mut people = root
+        .get("people")
+        .map(|value| read_people(reader, value))
+        .unwrap_or_default();
+    let groups = root
+        .get("groups")
+        .map(|value| read_groups(reader, value, &people))
+        .unwrap_or_default();
+    let defaults = root
+        .get("defaults")
+        .map(|value| read_defaults(reader, value, &people, &groups))
+        .unwrap_or_default();
+    // A group member or default approver without [people.NAME] is known by login.
+    let implicit: Vec<String> = groups
+        .values()
+        .chain(std::iter::once(&defaults.approvers))
+        .flatten()
+        .filter(|name| !name.contains(':') && !people.contains_key(*name))
+        .cloned()
+        .collect();
+    for name in implicit {
+        people.entry(name).or_default();
+    }
+    // `unix` defaults to the person's name.
+    for (name, person) in &mut people {
+        person.unix.get_or_insert_with(|| name.clone());
+    }
+    BrokerConfig {
+        public_url,
+        people,
+        groups,
+        defaults,
+    }
+}
+
+fn read_version(reader: &mut Reader<'_>, value: Option<&Value<'_>>) {
+    let hint = Some(format!(
+        "this version of gate reads broker configs with version = {VERSION}"
+    ));
+    let Some(value) = value else {
+        let hint = format!("add version = {VERSION} at the top of the file");
+        reader.error(0..0, "missing \"version\"", Some(hint));
+        return;
+    };
+    match value.get_ref() {
+        DeValue::Integer(n) if n.as_str() == VERSION && n.radix() == 10 => {}
+        DeValue::Integer(n) => {
+            let message = format!("unsupported broker config version {n}");
+            reader.error(value.span(), message, hint);
+        }
+        _ => reader.error(value.span(), "\"version\" must be a whole number", hint),
+    }
+}
+
+fn read_public_url(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<String> {
+    let url = reader.string(value, "public_url")?;
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
+        let hint =
+            "write the broker's address as people reach it, e.g. \"https://gate.example.com\"";
+        let message = format!("public_url \"{url}\" is not an http:// or https:// URL");
+        reader.error(value.span(), message, Some(hint.to_string()));
+        return None;
+    }
+    Some(url.trim_end_matches('/').to_string())
+}
+
+fn read_defaults(
+    reader: &mut Reader<'_>,
+    value: &Value<'_>,
+    people: &BTreeMap<String, Person>,
+    groups: &BTreeMap<String, Vec<String>>,
+) -> Defaults {
+    let mut defaults = Defaults::default();
+    let Some(table) = reader.table(value, "defaults") else {
+        return defaults;
+    };
+    reader.reject_unknown_keys(table, DEFAULTS_KEYS, "[defaults]");
+    let approvers = table
+        .get("approvers")
+        .and_then(|v| reader.strings(v, "approvers"));
+    let known = approvers
+        .as_ref()
+        .is_some_and(|entries| check_approvers(reader, entries, people, groups));
+    if let Some(quorum) = table.get("quorum").and_then(|v| reader.count(v, "quorum")) {
+        defaults.quorum = quorum;
+    }
+    let mut duration = |key: &str, slot: &mut Duration| {
+        if let Some(found) = table.get(key).and_then(|v| reader.duration(v, key)) {
+            *slot = found;
+        }
+    };
+    duration("timeout", &mut defaults.timeout);
+    duration("max_timeout", &mut defaults.max_timeout);
+    duration("decision_ttl", &mut defaults.decision_ttl);
+    defaults.approvers = approvers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|entry| entry.into_inner())
+        .collect();
+    if let Some(at) = table
+        .get("quorum")
+        .or(table.get("approvers"))
+        .filter(|_| known)
+    {
+        let (approvers, quorum) = (&defaults.approvers, defaults.quorum);
+        check_quorum_reachable(reader, at.span(), "[defaults]", approvers, quorum, groups);
+    }
+    if defaults.timeout > defaults.max_timeout
+        && let Some(at) = table.get("timeout")
+    {
+        let message = "timeout is longer than max_timeout";
+        let hint = "shorten timeout or raise max_timeout";
+        reader.error(at.span(), message, Some(hint.to_string()));
+    }
+    defaults
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"version = 1
+public_url = "http://127.0.0.1:8787/"
+[people.alice]
+slack = "U0123"
+[people.bob]
+unix = "robert"
+github = "bob-gh"
+[groups]
+sre = ["alice", "bob", "carol"]
+[defaults]
+approvers = ["group:sre"]
+quorum = 2
+timeout = "15m"
+max_timeout = "24h"
+decision_ttl = "10m"
+"#;
+
+    #[test]
+    fn a_full_config_reads() {
+        let config = parse(FULL, "broker.toml").unwrap();
+        assert_eq!(config.public_url.as_deref(), Some("http://127.0.0.1:8787"));
+        assert_eq!(config.people["alice"].unix.as_deref(), Some("alice"));
+        assert_eq!(config.people["bob"].unix.as_deref(), Some("robert"));
+        assert_eq!(config.people["carol"].unix.as_deref(), Some("carol"));
+        assert_eq!(config.defaults.quorum, 2);
+        assert_eq!(config.defaults.decision_ttl, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn an_unknown_key_points_at_itself_with_a_suggestion() {
+        let source = "version = 1\n[defaults]\naprovers = []\n";
+        let errors = parse(source, "b.toml").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let text = errors[0].render(false);
+        assert!(
+            text.starts_with("b.toml:3:1: unknown key \"aprovers\""),
+            "{text}"
+        );
+        assert!(text.contains("did you mean \"approvers\"?"), "{text}");
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        let source = "version = 2\nlisten = 1\n[defaults]\nquorum = 0\ntimeout = \"soon\"\n";
+        let errors = parse(source, "b.toml").unwrap_err();
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![1, 2, 4, 5]);
+    }
+
+    #[test]
+    fn unreachable_quorum_and_bad_url_are_errors() {
+        let source = "version = 1\npublic_url = \"ftp://x\"\n[groups]\nsre = [\"a\"]\n[defaults]\napprovers = [\"group:sre\"]\nquorum = 2\n";
+        let errors = parse(source, "b.toml").unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].message.contains("public_url"));
+        assert!(errors[1].message.contains("needs 2 approvals"));
+    }
+
+    #[test]
+    fn rendered_errors_match_the_policy_style() {
+        let source = "version = 1\npublic_url = 5\n[people.alice]\nslak = \"U1\"\n[people.bob]\nslack = \"U1\"\n[defaults]\napprovers = [\"group:ops\"]\ndecision_ttl = \"0s\"\n";
+        let errors = parse(source, "broker.toml").unwrap_err();
+        let text: Vec<String> = errors.iter().map(|e| e.render(false)).collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn an_empty_file_needs_a_version() {
+        let errors = parse("", "b.toml").unwrap_err();
+        assert_eq!(errors[0].message, "missing \"version\"");
+    }
+}

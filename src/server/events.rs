@@ -1,0 +1,82 @@
+//! The broker's log: one line on stderr per event (created, vote, decided, timed
+//! out, cancelled, claimed), break-glass flagged as BREAK-GLASS. Lines name
+//! requests, people and commands (already redacted by the requester), never a token.
+
+use super::rules::Request;
+use crate::approval::protocol::Status;
+
+pub fn created(request: &Request) {
+    let view = &request.view;
+    let who = one_line(&format!("{}@{}", view.requester.user, view.requester.host));
+    let command = one_line(&view.argv.join(" "));
+    if view.break_glass {
+        let reason = one_line(view.reason.as_deref().unwrap_or_default());
+        eprintln!(
+            "gate serve: BREAK-GLASS {} by {who}: {command} (self-approved, reason: {reason})",
+            view.id
+        );
+        return;
+    }
+    eprintln!(
+        "gate serve: created {} by {who}: {command} (approvers: {}; quorum {}; expires {})",
+        view.id,
+        view.approvers.join(", "),
+        view.quorum,
+        view.expires_at
+    );
+}
+
+/// The lines for one change from `before` to `after`.
+pub fn changed(before: &Request, after: &Request) {
+    let id = &after.view.id;
+    for vote in after.view.votes.iter().skip(before.view.votes.len()) {
+        eprintln!(
+            "gate serve: vote {id}: {} {} via {}",
+            vote.person,
+            vote.verdict.as_str(),
+            one_line(&vote.channel)
+        );
+    }
+    if before.view.status != after.view.status {
+        let line = match after.view.status {
+            Status::Approved | Status::Denied => {
+                format!("decided {id}: {}", after.view.status.as_str())
+            }
+            Status::TimedOut => format!("timed out {id}"),
+            Status::Cancelled => format!("cancelled {id}"),
+            Status::Pending => return,
+        };
+        eprintln!("gate serve: {line}");
+    }
+    if after.view.claimed && !before.view.claimed {
+        eprintln!("gate serve: claimed {id}");
+    }
+}
+
+/// Text from a request with control characters escaped, so that one event stays
+/// one line whatever the requester sent.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_cannot_forge_log_lines() {
+        let text = super::one_line("rm -rf x\ngate serve: decided abc: approved\u{1b}[2J");
+        assert_eq!(
+            text,
+            "rm -rf x\\ngate serve: decided abc: approved\\u{1b}[2J"
+        );
+        assert!(!text.contains('\n'));
+    }
+}

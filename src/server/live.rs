@@ -1,0 +1,126 @@
+//! The requests held in memory: every pending one, the most recently decided
+//! ones, a watch per request for its long-polls, and the order in which pending
+//! requests expire. Only `state` changes it, under its write lock.
+
+use super::rules::Request;
+use crate::approval::protocol::Status;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::SystemTime;
+use tokio::sync::watch;
+
+/// How many decided requests stay in memory for quick reads and claims.
+const RECENT_FINAL: usize = 2048;
+
+#[derive(Debug, Default)]
+pub struct Live {
+    pub requests: HashMap<String, Entry>,
+    recent_final: VecDeque<String>,
+    pub expiries: BTreeSet<(SystemTime, String)>,
+}
+
+#[derive(Debug)]
+pub struct Entry {
+    pub request: Arc<Request>,
+    pub changed: watch::Sender<u64>,
+}
+
+impl Live {
+    /// Show `request` (new or changed) and wake whoever waits on it.
+    pub fn install(&mut self, request: Arc<Request>) {
+        let id = request.view.id.clone();
+        let key = (request.expires, id.clone());
+        if request.view.status == Status::Pending {
+            self.expiries.insert(key);
+        } else {
+            self.expiries.remove(&key);
+        }
+        let version = request.view.version;
+        let was_final = match self.requests.get_mut(&id) {
+            Some(entry) => {
+                let was_final = entry.request.view.status.is_final();
+                entry.request = request.clone();
+                entry.changed.send_replace(version);
+                was_final
+            }
+            None => {
+                let changed = watch::Sender::new(version);
+                let entry = Entry {
+                    request: request.clone(),
+                    changed,
+                };
+                self.requests.insert(id.clone(), entry);
+                false
+            }
+        };
+        if request.view.status.is_final() && !was_final {
+            self.recent_final.push_back(id);
+            while self.recent_final.len() > RECENT_FINAL {
+                if let Some(old) = self.recent_final.pop_front() {
+                    self.requests.remove(&old);
+                }
+            }
+        }
+    }
+
+    pub fn forget_expiry(&mut self, id: &str) {
+        self.expiries.retain(|(_, other)| other != id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn request(id: &str, status: &str, version: u64, expires_in: u64) -> Arc<Request> {
+        let view = serde_json::from_value(serde_json::json!({
+            "id": id, "status": status, "version": version,
+            "requester": { "user": "u", "host": "h", "ci": null, "agent": null },
+            "argv": ["true"], "cwd": "/", "action_digest": "ab", "rules": [],
+            "rule_reason": "", "reason": null, "approvers": [], "quorum": 1,
+            "break_glass": false, "created_at": "", "expires_at": "", "votes": [],
+            "decision": null, "claimed": false, "url": ""
+        }))
+        .unwrap();
+        Arc::new(Request {
+            view,
+            token_hash: [0; 32],
+            requester_person: None,
+            expires: SystemTime::UNIX_EPOCH + Duration::from_secs(expires_in),
+        })
+    }
+
+    #[test]
+    fn pending_requests_are_ordered_by_expiry_until_final() {
+        let mut live = Live::default();
+        live.install(request("b", "pending", 1, 20));
+        live.install(request("a", "pending", 2, 10));
+        assert_eq!(live.expiries.first().unwrap().1, "a");
+        live.install(request("a", "approved", 3, 10));
+        assert_eq!(live.expiries.first().unwrap().1, "b");
+        assert_eq!(live.expiries.len(), 1);
+    }
+
+    #[test]
+    fn a_change_wakes_the_requests_watchers() {
+        let mut live = Live::default();
+        live.install(request("a", "pending", 1, 10));
+        let receiver = live.requests["a"].changed.subscribe();
+        live.install(request("a", "denied", 5, 10));
+        assert_eq!(*receiver.borrow(), 5);
+    }
+
+    #[test]
+    fn only_the_most_recent_decided_requests_stay() {
+        let mut live = Live::default();
+        live.install(request("pending", "pending", 0, 10));
+        for n in 0..RECENT_FINAL + 5 {
+            live.install(request(&n.to_string(), "approved", n as u64 + 1, 10));
+        }
+        assert_eq!(live.requests.len(), RECENT_FINAL + 1);
+        assert!(live.requests.contains_key("pending"));
+        assert!(!live.requests.contains_key("0") && !live.requests.contains_key("4"));
+        assert!(live.requests.contains_key("5"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The approval rules as pure functions: who may approve a request, whether a new
+//! request is acceptable, and what a vote, a cancel, a claim or the clock does to
+//! one. No I/O and no clock of their own: the caller passes `now`, so every rule is
+//! tested here without a server.
+//!
+//! A refusal is data ([`Refusal`]) carrying the HTTP status, the API error code and
+//! the offending field; the API layer only renders it.
+//!
+//! Files: this one (the request as held, refusals, who is who), `admit` (checking
+//! and building a new request), `decide` (votes, expiry, cancel, claim, and the
+//! signed decision that makes a request final).
+
+mod admit;
+mod decide;
+
+pub use admit::{Admission, admit};
+pub use decide::{cancel, claim, expire, vote};
+
+use super::config::BrokerConfig;
+use crate::approval::protocol::RequestView;
+use crate::identity::Requester;
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+/// A request as the broker holds it: what it reports, plus what it must never report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub view: RequestView,
+    /// SHA-256 of the requester's token.
+    pub token_hash: [u8; 32],
+    /// The config person the requester is, if any (never allowed to approve).
+    pub requester_person: Option<String>,
+    /// `view.expires_at` as a time.
+    pub expires: SystemTime,
+}
+
+/// Why the broker refuses something: HTTP status, stable code, one line, the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl Refusal {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 400 `invalid_field` naming `field`.
+    pub fn field(field: &str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            field: Some(field.to_string()),
+            ..Refusal::new(400, "invalid_field", message)
+        }
+    }
+
+    fn already_decided(request: &Request) -> Refusal {
+        let status = request.view.status.as_str();
+        Refusal::new(
+            409,
+            "already_decided",
+            format!("the request is already {status}"),
+        )
+    }
+}
+
+pub fn rfc3339(time: SystemTime) -> String {
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
+/// The person the requester is: their login equals the person's `unix`, or their
+/// CI actor equals the person's `github`.
+pub fn requester_person(config: &BrokerConfig, requester: &Requester) -> Option<String> {
+    let actor = requester.ci.as_ref().and_then(|ci| ci.actor.as_deref());
+    config.people.iter().find_map(|(name, person)| {
+        let by_login = person.unix.as_deref() == Some(requester.user.as_str());
+        let by_actor = actor.is_some() && person.github.as_deref() == actor;
+        (by_login || by_actor).then(|| name.clone())
+    })
+}
+
+/// Person names of approver entries, groups expanded. Empty entries: the broker's
+/// default, and when that is empty too, every person in the config.
+pub fn resolve_approvers(
+    entries: &[String],
+    config: &BrokerConfig,
+) -> Result<BTreeSet<String>, Refusal> {
+    let entries = if entries.is_empty() {
+        &config.defaults.approvers
+    } else {
+        entries
+    };
+    if entries.is_empty() {
+        return Ok(config.people.keys().cloned().collect());
+    }
+    let mut people = BTreeSet::new();
+    for entry in entries {
+        match entry.strip_prefix("group:") {
+            Some(group) => match config.groups.get(group) {
+                Some(members) => people.extend(members.iter().cloned()),
+                None => {
+                    let message = format!(
+                        "unknown group \"{group}\" in approvers: the broker config has no such group"
+                    );
+                    return Err(Refusal::field("approvers", message));
+                }
+            },
+            None if config.people.contains_key(entry) => {
+                people.insert(entry.clone());
+            }
+            None => {
+                let message =
+                    format!("unknown approver \"{entry}\": not a person in the broker config");
+                return Err(Refusal::field("approvers", message));
+            }
+        }
+    }
+    Ok(people)
+}
+
+#[cfg(test)]
+mod tests;

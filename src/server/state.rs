@@ -1,0 +1,299 @@
+//! The running broker's state: live requests in memory, the one writer that
+//! changes them (rules, then the store, then memory, then wake-ups), the watches
+//! long-polls wait on, and the sweeper that times requests out.
+//!
+//! Pending requests and recently decided ones stay in memory, so a long-poll never
+//! reads SQLite; older decided requests are read back from the store on demand.
+//! Every change goes through [`Broker::change`], which holds the write lock from
+//! reading the current request to publishing the new one: the first final
+//! decision wins and versions never go backwards.
+
+use super::config::BrokerConfig;
+use super::events;
+use super::live::Live;
+use super::rules::{self, Refusal, Request};
+use super::store::Store;
+use super::token;
+use crate::approval::protocol::{NewRequest, RequestView, Status};
+use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Notify, OwnedMutexGuard, watch};
+
+#[derive(Debug)]
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub key: SigningKey,
+    pub public_url: String,
+    store: Arc<Mutex<Store>>,
+    live: Mutex<Live>,
+    /// Held for a whole change; holds the broker-wide version.
+    writer: Arc<tokio::sync::Mutex<u64>>,
+    version: watch::Sender<u64>,
+    sweep: Notify,
+    shutdown: watch::Receiver<bool>,
+    /// Approver token hash -> person, filled from the store on first use.
+    tokens: Mutex<HashMap<[u8; 32], String>>,
+}
+
+impl Broker {
+    /// Load pending requests from `store` and start serving them.
+    pub fn new(
+        config: BrokerConfig,
+        key: SigningKey,
+        public_url: String,
+        store: Store,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Broker, String> {
+        let version = store.version().map_err(|e| e.to_string())?;
+        let pending = store.pending(&public_url).map_err(|e| e.to_string())?;
+        let mut live = Live::default();
+        for request in pending {
+            live.install(Arc::new(request));
+        }
+        Ok(Broker {
+            config,
+            key,
+            public_url,
+            store: Arc::new(Mutex::new(store)),
+            live: Mutex::new(live),
+            writer: Arc::new(tokio::sync::Mutex::new(version)),
+            version: watch::Sender::new(version),
+            sweep: Notify::new(),
+            shutdown,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The broker-wide change counter.
+    pub fn version(&self) -> u64 {
+        *self.version.borrow()
+    }
+
+    /// Admit a new request; its requester token (shown once) and the request.
+    pub async fn create(
+        self: &Arc<Self>,
+        new: NewRequest,
+    ) -> Result<(String, Arc<Request>), Refusal> {
+        let id = token::request_id().map_err(internal)?;
+        let secret = token::new_token().map_err(internal)?;
+        let admission = rules::Admission {
+            url: format!("{}/r/{id}", self.public_url),
+            id,
+            token_hash: token::hash(&secret),
+            now: SystemTime::now(),
+            key: &self.key,
+        };
+        let writer = self.writer.clone().lock_owned().await;
+        let mut request = rules::admit(new, &self.config, admission)?;
+        request.view.version = *writer + 1;
+        let request = self.publish(writer, None, request).await?;
+        Ok((secret, request))
+    }
+
+    /// Apply `rule` to the current state of request `id` and publish the result.
+    pub async fn change(
+        self: &Arc<Self>,
+        id: &str,
+        rule: impl FnOnce(&Request) -> Result<Request, Refusal>,
+    ) -> Result<Arc<Request>, Refusal> {
+        let writer = self.writer.clone().lock_owned().await;
+        let current = self.get(id).await?.ok_or_else(not_found)?;
+        let mut next = rule(&current)?;
+        next.view.version = *writer + 1;
+        self.publish(writer, Some(current), next).await
+    }
+
+    /// Store, then show in memory, then wake waiters: nobody sees a change that a
+    /// crash could undo. Runs as its own task holding the write lock, so a client
+    /// that hangs up mid-change cannot leave memory behind the store.
+    async fn publish(
+        self: &Arc<Self>,
+        mut writer: OwnedMutexGuard<u64>,
+        before: Option<Arc<Request>>,
+        request: Request,
+    ) -> Result<Arc<Request>, Refusal> {
+        let broker = self.clone();
+        let task = tokio::spawn(async move {
+            let request = Arc::new(request);
+            let (store, saved) = (broker.store.clone(), request.clone());
+            tokio::task::spawn_blocking(move || store.lock().expect("store lock").save(&saved))
+                .await
+                .map_err(internal)?
+                .map_err(internal)?;
+            *writer = request.view.version;
+            let mut live = broker.live.lock().expect("live lock");
+            live.install(request.clone());
+            drop(live);
+            broker.version.send_replace(*writer);
+            match &before {
+                Some(before) => events::changed(before, &request),
+                None => {
+                    events::created(&request);
+                    broker.sweep.notify_one();
+                }
+            }
+            Ok(request)
+        });
+        task.await.map_err(internal)?
+    }
+
+    /// A request by id: from memory, else from the store.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Request>>, Refusal> {
+        if let Some(entry) = self.live.lock().expect("live lock").requests.get(id) {
+            return Ok(Some(entry.request.clone()));
+        }
+        let store = self.store.clone();
+        let (id, url) = (id.to_string(), self.public_url.clone());
+        let found =
+            tokio::task::spawn_blocking(move || store.lock().expect("store lock").get(&id, &url))
+                .await
+                .map_err(|e| internal(e.to_string()))?
+                .map_err(|e| internal(e.to_string()))?;
+        Ok(found.map(Arc::new))
+    }
+
+    /// Wait up to `wait` for request `id` to pass version `since`; then its view.
+    pub async fn wait_request(
+        &self,
+        request: Arc<Request>,
+        since: u64,
+        wait: Duration,
+    ) -> Arc<Request> {
+        let id = request.view.id.clone();
+        if request.view.version > since {
+            return request;
+        }
+        let receiver = {
+            let live = self.live.lock().expect("live lock");
+            live.requests
+                .get(&id)
+                .map(|entry| entry.changed.subscribe())
+        };
+        let Some(mut receiver) = receiver else {
+            return request;
+        };
+        self.until(receiver.wait_for(|version| *version > since), wait)
+            .await;
+        let live = self.live.lock().expect("live lock");
+        live.requests
+            .get(&id)
+            .map_or(request, |entry| entry.request.clone())
+    }
+
+    /// The pending requests `person` may decide, after waiting up to `wait` for the
+    /// broker version to pass `since`.
+    pub async fn wait_pending(
+        &self,
+        person: &str,
+        since: Option<u64>,
+        wait: Duration,
+    ) -> (u64, Vec<RequestView>) {
+        if let Some(since) = since {
+            let mut receiver = self.version.subscribe();
+            self.until(receiver.wait_for(|version| *version > since), wait)
+                .await;
+        }
+        let version = self.version();
+        let live = self.live.lock().expect("live lock");
+        let mut requests: Vec<RequestView> = live
+            .requests
+            .values()
+            .map(|entry| &entry.request.view)
+            .filter(|view| view.status == Status::Pending)
+            .filter(|view| view.approvers.iter().any(|name| name == person))
+            .cloned()
+            .collect();
+        requests.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
+        (version, requests)
+    }
+
+    /// Run `change` until it completes, `wait` passes or the broker shuts down.
+    async fn until<F: std::future::Future>(&self, change: F, wait: Duration) {
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            _ = change => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|stop| *stop) => {}
+        }
+    }
+
+    /// The person an approver token belongs to, if it is valid and they are still
+    /// in the config.
+    pub async fn approver(&self, secret: &str) -> Result<Option<String>, Refusal> {
+        let hash = token::hash(secret);
+        let cached = self.tokens.lock().expect("tokens lock").get(&hash).cloned();
+        let person = match cached {
+            Some(person) => Some(person),
+            None => {
+                let store = self.store.clone();
+                let hex = token::hex(&hash);
+                let found = tokio::task::spawn_blocking(move || {
+                    store.lock().expect("store lock").token_person(&hex)
+                })
+                .await
+                .map_err(|e| internal(e.to_string()))?
+                .map_err(|e| internal(e.to_string()))?;
+                if let Some(person) = &found {
+                    self.tokens
+                        .lock()
+                        .expect("tokens lock")
+                        .insert(hash, person.clone());
+                }
+                found
+            }
+        };
+        Ok(person.filter(|name| self.config.people.contains_key(name)))
+    }
+
+    /// Time out pending requests as their moments come; runs until shutdown.
+    pub async fn sweep_expired(self: Arc<Self>) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let next = self
+                .live
+                .lock()
+                .expect("live lock")
+                .expiries
+                .first()
+                .cloned();
+            let sleep = match &next {
+                Some((at, _)) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+                None => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = self.sweep.notified() => continue,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            let Some((at, id)) = next else { continue };
+            let now = SystemTime::now();
+            if now < at {
+                continue;
+            }
+            let expired = self
+                .change(&id, |request| {
+                    rules::expire(request, now).ok_or_else(not_found)
+                })
+                .await;
+            if expired.is_err() {
+                // Decided meanwhile, or a store error: stop tracking it here either way.
+                self.live.lock().expect("live lock").forget_expiry(&id);
+            }
+        }
+    }
+}
+
+fn not_found() -> Refusal {
+    Refusal::new(404, "not_found", "no request with this id")
+}
+
+fn internal(detail: impl std::fmt::Display) -> Refusal {
+    eprintln!("gate serve: error: {detail}");
+    Refusal::new(
+        500,
+        "internal",
+        "the broker could not complete this; see its log",
+    )
+}

@@ -1,0 +1,311 @@
+//! The broker's SQLite store (`$GATE_HOME/broker/broker.db`, WAL): requests with
+//! their votes, approver tokens (only their SHA-256), and the broker-wide version.
+//!
+//! Only `state` calls this, one write at a time. A final decision is committed with
+//! `synchronous = FULL` before the answer goes out, so an approval the broker has
+//! announced survives a crash; other changes use NORMAL (durable at checkpoint).
+//! Never stores a token in the clear.
+
+use super::rules::Request;
+use crate::approval::SignedDecision;
+use crate::approval::protocol::{RequestView, Status, Vote};
+use crate::audit::files::{create_private_dir, create_private_file};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    token_hash BLOB NOT NULL,
+    claimed INTEGER NOT NULL,
+    requester TEXT NOT NULL,
+    requester_person TEXT,
+    argv TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    action_digest TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    rule_reason TEXT NOT NULL,
+    reason TEXT,
+    approvers TEXT NOT NULL,
+    quorum INTEGER NOT NULL,
+    break_glass INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    decision_payload TEXT,
+    decision_signature TEXT
+);
+CREATE INDEX IF NOT EXISTS requests_pending ON requests(status) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS votes (
+    request_id TEXT NOT NULL,
+    person TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (request_id, person)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    person TEXT NOT NULL,
+    created TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// A store failure, naming the database file.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating with private permissions) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let fail =
+            |e: &dyn std::fmt::Display| StoreError(format!("broker store {}: {e}", path.display()));
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(|e| fail(&e))?;
+        }
+        create_private_file(path).map_err(|e| fail(&e))?;
+        let conn = Connection::open(path).map_err(|e| fail(&e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        )
+        .and_then(|()| conn.execute_batch(SCHEMA))
+        .map_err(|e| fail(&e))?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn fail(&self, err: rusqlite::Error) -> StoreError {
+        StoreError(format!("broker store {}: {err}", self.path.display()))
+    }
+
+    /// The broker-wide change counter.
+    pub fn version(&self) -> Result<u64, StoreError> {
+        let found: Option<i64> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(found.unwrap_or(0) as u64)
+    }
+
+    /// Write `request` (new or changed) and the broker version it carries, in one
+    /// transaction; fsync'd before returning when the request is final.
+    pub fn save(&mut self, request: &Request) -> Result<(), StoreError> {
+        let durable = request.view.status.is_final();
+        if durable {
+            self.conn
+                .execute_batch("PRAGMA synchronous = FULL")
+                .map_err(|e| self.fail(e))?;
+        }
+        let result = self.write(request);
+        if durable {
+            let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        }
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn write(&mut self, request: &Request) -> Result<(), rusqlite::Error> {
+        let view = &request.view;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
+                requester_person, argv, cwd, action_digest, rules, rule_reason, reason,
+                approvers, quorum, break_glass, created_at, expires_at, decision_payload,
+                decision_signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, ?20)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                version = excluded.version, claimed = excluded.claimed,
+                decision_payload = excluded.decision_payload,
+                decision_signature = excluded.decision_signature",
+            params![
+                view.id,
+                view.status.as_str(),
+                view.version as i64,
+                &request.token_hash[..],
+                view.claimed,
+                json(&view.requester),
+                request.requester_person,
+                json(&view.argv),
+                view.cwd,
+                view.action_digest,
+                json(&view.rules),
+                view.rule_reason,
+                view.reason,
+                json(&view.approvers),
+                view.quorum,
+                view.break_glass,
+                view.created_at,
+                view.expires_at,
+                view.decision.as_ref().map(|d| &d.payload),
+                view.decision.as_ref().map(|d| &d.signature),
+            ],
+        )?;
+        for vote in &view.votes {
+            tx.execute(
+                "INSERT OR IGNORE INTO votes (request_id, person, channel, verdict, reason, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    view.id,
+                    vote.person,
+                    vote.channel,
+                    vote.verdict.as_str(),
+                    vote.reason,
+                    vote.at
+                ],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            params![view.version as i64],
+        )?;
+        tx.commit()
+    }
+
+    /// Every pending request (kept in memory while the broker runs).
+    pub fn pending(&self, public_url: &str) -> Result<Vec<Request>, StoreError> {
+        self.select("WHERE status = 'pending'", [], public_url)
+    }
+
+    /// One request by id.
+    pub fn get(&self, id: &str, public_url: &str) -> Result<Option<Request>, StoreError> {
+        Ok(self.select("WHERE id = ?1", [id], public_url)?.pop())
+    }
+
+    fn select<P: rusqlite::Params>(
+        &self,
+        filter: &str,
+        params: P,
+        public_url: &str,
+    ) -> Result<Vec<Request>, StoreError> {
+        let sql = format!("SELECT * FROM requests {filter}");
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.fail(e))?;
+        let mut requests = statement
+            .query_map(params, |row| read_request(row, public_url))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.fail(e))?;
+        for request in &mut requests {
+            request.view.votes = self.votes(&request.view.id)?;
+        }
+        Ok(requests)
+    }
+
+    fn votes(&self, id: &str) -> Result<Vec<Vote>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT person, channel, verdict, reason, at FROM votes
+                 WHERE request_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = statement
+            .query_map([id], |row| {
+                Ok(Vote {
+                    person: row.get(0)?,
+                    channel: row.get(1)?,
+                    verdict: from_json(&format!("\"{}\"", row.get::<_, String>(2)?))?,
+                    reason: row.get(3)?,
+                    at: row.get(4)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.fail(e))?;
+        Ok(rows)
+    }
+
+    /// Remember a new approver token by its SHA-256 (hex).
+    pub fn add_token(&self, person: &str, hash: &str, created: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO tokens (hash, person, created) VALUES (?1, ?2, ?3)",
+                params![hash, person, created],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The person a token hash belongs to.
+    pub fn token_person(&self, hash: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT person FROM tokens WHERE hash = ?1")
+            .and_then(|mut s| s.query_row([hash], |r| r.get(0)).optional())
+            .map_err(|e| self.fail(e))
+    }
+}
+
+fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
+    let id: String = row.get("id")?;
+    let status: String = row.get("status")?;
+    let token_hash: Vec<u8> = row.get("token_hash")?;
+    let expires_at: String = row.get("expires_at")?;
+    let expires = humantime::parse_rfc3339(&expires_at).map_err(|e| bad(e.to_string()))?;
+    let payload: Option<String> = row.get("decision_payload")?;
+    let signature: Option<String> = row.get("decision_signature")?;
+    let view = RequestView {
+        url: format!("{public_url}/r/{id}"),
+        status: from_json::<Status>(&format!("\"{status}\""))?,
+        version: row.get::<_, i64>("version")? as u64,
+        requester: from_json(&row.get::<_, String>("requester")?)?,
+        argv: from_json(&row.get::<_, String>("argv")?)?,
+        cwd: row.get("cwd")?,
+        action_digest: row.get("action_digest")?,
+        rules: from_json(&row.get::<_, String>("rules")?)?,
+        rule_reason: row.get("rule_reason")?,
+        reason: row.get("reason")?,
+        approvers: from_json(&row.get::<_, String>("approvers")?)?,
+        quorum: row.get("quorum")?,
+        break_glass: row.get("break_glass")?,
+        created_at: row.get("created_at")?,
+        expires_at,
+        votes: Vec::new(),
+        decision: payload
+            .zip(signature)
+            .map(|(payload, signature)| SignedDecision { payload, signature }),
+        claimed: row.get("claimed")?,
+        id,
+    };
+    Ok(Request {
+        view,
+        token_hash: token_hash
+            .try_into()
+            .map_err(|_| bad("token hash".into()))?,
+        requester_person: row.get("requester_person")?,
+        expires,
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| bad(e.to_string()))
+}
+
+fn bad(detail: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("damaged request row: {detail}").into(),
+    )
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

@@ -1,0 +1,109 @@
+//! The broker in-process, driven by the same `BrokerClient` gate uses: the two
+//! halves of the API contract agree.
+
+use super::*;
+use crate::approval::BrokerClient;
+use crate::approval::protocol::{NewRequest, Status, Verdict};
+use crate::identity::Requester;
+use std::time::{Duration, SystemTime};
+
+const CONFIG: &str = "version = 1\n[groups]\nsre = [\"alice\", \"bob\"]\n";
+
+fn request(user: &str) -> NewRequest {
+    NewRequest {
+        requester: Requester {
+            user: user.into(),
+            host: "h".into(),
+            ci: None,
+            agent: None,
+        },
+        argv: vec!["terraform".into(), "apply".into()],
+        cwd: "/srv".into(),
+        action_digest: "cd".repeat(32),
+        rules: vec!["prod".into()],
+        rule_reason: "prod".into(),
+        approvers: vec!["group:sre".into()],
+        quorum: 0,
+        timeout_seconds: 0,
+        reason: None,
+        require_reason: false,
+        break_glass_allowed: false,
+        break_glass: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_and_the_broker_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home {
+        data: dir.path().to_path_buf(),
+        config: dir.path().to_path_buf(),
+        cache: dir.path().join("cache"),
+    };
+    let config = config::parse(CONFIG, "b.toml").unwrap();
+    let bob = create_token("bob", &config, &home).unwrap();
+    assert!(create_token("mallory", &config, &home).is_err());
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server_home = home.clone();
+    let server = tokio::spawn(async move {
+        let stop = async move {
+            let _ = stop_rx.await;
+        };
+        serve(listener, config, &server_home, stop).await
+    });
+
+    let client = BrokerClient::new(&url).unwrap();
+    let created = client.create(&request("alice")).await.unwrap();
+    assert_eq!(created.request.approvers, vec!["bob"]);
+    let (id, mine) = (created.request.id.clone(), created.requester_token.clone());
+    let version = created.request.version;
+
+    let waiter = {
+        let (client, id, mine) = (client.clone(), id.clone(), mine.clone());
+        tokio::spawn(async move {
+            let wait = Some(Duration::from_secs(30));
+            client.get(&id, &mine, wait, Some(version)).await
+        })
+    };
+    let list = client.pending(&bob, None, None).await.unwrap();
+    assert_eq!(list.requests.len(), 1);
+    let decided = client
+        .decide(&id, &bob, Verdict::Approve, None, "cli")
+        .await
+        .unwrap();
+    assert_eq!(decided.status, Status::Approved);
+    let seen = waiter.await.unwrap().unwrap();
+    assert_eq!(seen.status, Status::Approved);
+
+    let key =
+        crate::audit::key::load_signing_key(&home.data.join("broker/broker-key.pem")).unwrap();
+    let decision = seen.decision.unwrap();
+    decision
+        .verify_approval(
+            &key.verifying_key(),
+            &id,
+            &"cd".repeat(32),
+            SystemTime::now(),
+        )
+        .unwrap();
+
+    assert!(client.claim(&id, &mine).await.unwrap().claimed);
+    let again = client.claim(&id, &mine).await.unwrap_err();
+    assert_eq!(
+        (again.status(), again.code()),
+        (Some(409), Some("already_claimed"))
+    );
+    let late = client.cancel(&id, &mine).await.unwrap_err();
+    assert_eq!(late.code(), Some("already_decided"));
+    let stranger = client
+        .get(&id, "gate_nobody", None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(stranger.code(), Some("unauthorized"));
+
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -1,0 +1,492 @@
+//! `gate serve` end to end: the real broker on 127.0.0.1, driven over HTTP.
+
+use crate::broker_support::{Broker, TEAM, request};
+use crate::common::{TestContext, code, stderr};
+use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::pkcs8::DecodePublicKey;
+use gate::approval::SignedDecision;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant, SystemTime};
+
+fn path(id: &str) -> String {
+    format!("/v1/requests/{id}")
+}
+
+fn decision(view: &Value) -> SignedDecision {
+    serde_json::from_value(view["decision"].clone()).expect("a signed decision")
+}
+
+#[test]
+fn an_approval_ends_the_request_with_a_signed_decision() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let (id, requester, created) = broker.create(&request("dave"));
+    let view = &created["request"];
+    assert_eq!(view["status"], "pending");
+    assert_eq!(view["approvers"], json!(["alice", "bob", "carol"]));
+    assert_eq!(view["url"], format!("{}/r/{id}", broker.url()));
+    assert!(requester.starts_with("gate_"));
+    assert_eq!(id.len(), 32);
+
+    let reply = broker.decide(&id, &bob, "approve");
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "approved");
+    assert_eq!(reply.body["votes"][0]["person"], "bob");
+
+    let seen = broker.get(&path(&id), Some(&requester));
+    assert_eq!(seen.body["status"], "approved");
+    let key = VerifyingKey::from_public_key_pem(&broker.pubkey_pem()).unwrap();
+    let payload = decision(&seen.body)
+        .verify_approval(&key, &id, &"ab".repeat(32), SystemTime::now())
+        .expect("the decision verifies with `gate serve pubkey`");
+    assert_eq!(payload.approvers[0].name, "bob");
+    assert_eq!(payload.approvers[0].channel, "cli");
+
+    let api_key = broker.get("/v1/pubkey", None);
+    assert_eq!(api_key.body["public_key_pem"], broker.pubkey_pem());
+    assert_eq!(broker.get("/v1/health", None).body["status"], "ok");
+    assert!(broker.log_has(&format!("created {id}")), "{}", broker.log());
+    assert!(
+        broker.log_has(&format!("decided {id}: approved")),
+        "{}",
+        broker.log()
+    );
+    let log = broker.log();
+    assert!(
+        !log.contains(&requester) && !log.contains(&bob),
+        "tokens leaked: {log}"
+    );
+}
+
+#[test]
+fn one_deny_ends_it_and_later_decisions_are_refused() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let (bob, carol) = (broker.token("bob"), broker.token("carol"));
+    let mut body = request("dave");
+    body["quorum"] = json!(2);
+    let (id, _, _) = broker.create(&body);
+    assert_eq!(broker.decide(&id, &bob, "deny").body["status"], "denied");
+    let later = broker.decide(&id, &carol, "approve");
+    assert_eq!((later.status, later.code()), (409, "already_decided"));
+    let key = VerifyingKey::from_public_key_pem(&broker.pubkey_pem()).unwrap();
+    let view = broker.get(&path(&id), Some(&carol)).body;
+    let payload = decision(&view).verify(&key).unwrap();
+    assert_eq!(payload.verdict, gate::approval::protocol::Verdict::Deny);
+}
+
+#[test]
+fn quorum_two_needs_two_different_people() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let (bob, carol) = (broker.token("bob"), broker.token("carol"));
+    let mut body = request("dave");
+    body["quorum"] = json!(2);
+    let (id, _, _) = broker.create(&body);
+    assert_eq!(
+        broker.decide(&id, &bob, "approve").body["status"],
+        "pending"
+    );
+    let again = broker.decide(&id, &broker.token("bob"), "approve");
+    assert_eq!((again.status, again.code()), (409, "already_voted"));
+    let done = broker.decide(&id, &carol, "approve");
+    assert_eq!(done.body["status"], "approved");
+    let after = broker.decide(&id, &broker.token("alice"), "approve");
+    assert_eq!((after.status, after.code()), (409, "already_decided"));
+}
+
+#[test]
+fn nobody_approves_their_own_request_under_any_identity() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let carol = broker.token("carol");
+    // carol's login is cbrown.
+    let (id, _, created) = broker.create(&request("cbrown"));
+    assert_eq!(created["request"]["approvers"], json!(["alice", "bob"]));
+    let own = broker.decide(&id, &carol, "approve");
+    assert_eq!((own.status, own.code()), (403, "self_approval"));
+
+    // A CI job run by alice's GitHub account, on a runner with another login.
+    let mut body = request("runner");
+    body["requester"]["ci"] = json!({
+        "system": "github", "actor": "alice-gh", "repository": null,
+        "branch": null, "commit": null, "url": null
+    });
+    let (id, _, _) = broker.create(&body);
+    let own = broker.decide(&id, &broker.token("alice"), "approve");
+    assert_eq!((own.status, own.code()), (403, "self_approval"));
+    assert_eq!(
+        broker.get(&path(&id), Some(&carol)).body["status"],
+        "pending"
+    );
+}
+
+#[test]
+fn only_listed_approvers_decide() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let mut body = request("dave");
+    body["approvers"] = json!(["bob"]);
+    let (id, _, _) = broker.create(&body);
+    let stranger = broker.decide(&id, &broker.token("carol"), "approve");
+    assert_eq!((stranger.status, stranger.code()), (403, "not_an_approver"));
+    let missing = broker.decide("0".repeat(32).as_str(), &broker.token("bob"), "approve");
+    assert_eq!((missing.status, missing.code()), (404, "not_found"));
+}
+
+#[test]
+fn a_request_times_out_and_wakes_its_long_poll() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let mut body = request("dave");
+    body["timeout_seconds"] = json!(1);
+    let (id, requester, created) = broker.create(&body);
+    let version = created["request"]["version"].as_u64().unwrap();
+    let started = Instant::now();
+    let reply = broker.get(
+        &format!("{}?wait=30&since={version}", path(&id)),
+        Some(&requester),
+    );
+    assert_eq!(reply.body["status"], "timed_out");
+    assert!(reply.body["decision"].is_null());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let late = broker.decide(&id, &broker.token("bob"), "approve");
+    assert_eq!((late.status, late.code()), (409, "already_decided"));
+    assert!(
+        broker.log_has(&format!("timed out {id}")),
+        "{}",
+        broker.log()
+    );
+}
+
+#[test]
+fn the_requester_cancels_a_pending_request() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let (id, requester, _) = broker.create(&request("dave"));
+    let cancel = format!("{}/cancel", path(&id));
+    let by_approver = broker.post(&cancel, Some(&bob), &json!({}));
+    assert_eq!(
+        (by_approver.status, by_approver.code()),
+        (401, "unauthorized")
+    );
+    let reply = broker.post(&cancel, Some(&requester), &json!({}));
+    assert_eq!(reply.body["status"], "cancelled");
+    let again = broker.post(&cancel, Some(&requester), &json!({}));
+    assert_eq!((again.status, again.code()), (409, "already_decided"));
+    assert_eq!(
+        broker.decide(&id, &bob, "approve").code(),
+        "already_decided"
+    );
+}
+
+#[test]
+fn an_approval_is_claimed_once() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let (id, requester, _) = broker.create(&request("dave"));
+    let claim = format!("{}/claim", path(&id));
+    let early = broker.call("POST", &claim, Some(&requester), None);
+    assert_eq!((early.status, early.code()), (409, "not_approved"));
+    broker.decide(&id, &broker.token("bob"), "approve");
+    let first = broker.call("POST", &claim, Some(&requester), None);
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    assert_eq!(first.body["claimed"], true);
+    let second = broker.call("POST", &claim, Some(&requester), None);
+    assert_eq!((second.status, second.code()), (409, "already_claimed"));
+}
+
+#[test]
+fn a_long_poll_returns_as_soon_as_someone_votes() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let (id, requester, created) = broker.create(&request("dave"));
+    let version = created["request"]["version"].as_u64().unwrap();
+    let poll = format!("{}?wait=30&since={version}", path(&id));
+    // Nothing changes: the poll comes back after its wait with the same view.
+    let quiet = broker.get(
+        &format!("{}?wait=1&since={version}", path(&id)),
+        Some(&requester),
+    );
+    assert_eq!(quiet.body["version"], version);
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let started = Instant::now();
+            (broker.get(&poll, Some(&requester)), started.elapsed())
+        });
+        // The waiter is parked once the broker-wide list shows nothing new; vote now.
+        std::thread::sleep(Duration::from_millis(200));
+        let voted = Instant::now();
+        broker.decide(&id, &bob, "approve");
+        let (reply, _) = waiter.join().unwrap();
+        assert_eq!(reply.body["status"], "approved");
+        assert!(
+            voted.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            voted.elapsed()
+        );
+    });
+}
+
+#[test]
+fn the_pending_list_long_polls_for_new_requests() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let list = broker.get("/v1/requests?status=pending", Some(&bob));
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body["requests"], json!([]));
+    let version = list.body["version"].as_u64().unwrap();
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let poll = format!("/v1/requests?status=pending&wait=30&since={version}");
+            broker.get(&poll, Some(&bob))
+        });
+        let (id, _, _) = broker.create(&request("dave"));
+        let reply = waiter.join().unwrap();
+        assert_eq!(reply.body["requests"][0]["id"], id);
+        assert!(reply.body["version"].as_u64().unwrap() > version);
+    });
+    let mut only_carol = request("dave");
+    only_carol["approvers"] = json!(["carol"]);
+    broker.create(&only_carol);
+    let list = broker.get("/v1/requests?status=pending", Some(&bob));
+    assert_eq!(list.body["requests"].as_array().unwrap().len(), 1);
+    let bad = broker.get("/v1/requests?status=approved", Some(&bob));
+    assert_eq!((bad.status, bad.field()), (400, "status"));
+}
+
+#[test]
+fn a_restart_keeps_pending_and_decided_requests() {
+    let ctx = TestContext::new();
+    let mut broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let (waiting, waiting_token, _) = broker.create(&request("dave"));
+    let (decided, decided_token, _) = broker.create(&request("dave"));
+    let before = broker.decide(&decided, &bob, "approve").body;
+    broker.restart();
+    let after = broker.get(&path(&decided), Some(&decided_token)).body;
+    // The link follows the new listening port; everything else is as it was.
+    let mut before = json!(before);
+    assert!(after["url"].as_str().unwrap().starts_with(&broker.url()));
+    before["url"] = after["url"].clone();
+    assert_eq!(after, before);
+    let still = broker.get(&path(&waiting), Some(&waiting_token)).body;
+    assert_eq!(still["status"], "pending");
+    assert!(still["version"].as_u64() < after["version"].as_u64());
+    let now = broker.decide(&waiting, &bob, "approve");
+    assert_eq!(now.body["status"], "approved");
+    assert!(now.body["version"].as_u64() > after["version"].as_u64());
+}
+
+#[test]
+fn a_pending_request_still_times_out_after_a_restart() {
+    let ctx = TestContext::new();
+    let mut broker = Broker::start(&ctx, TEAM);
+    let mut body = request("dave");
+    body["timeout_seconds"] = json!(2);
+    let (id, requester, created) = broker.create(&body);
+    broker.restart();
+    let version = created["request"]["version"].as_u64().unwrap();
+    let reply = broker.get(
+        &format!("{}?wait=30&since={version}", path(&id)),
+        Some(&requester),
+    );
+    assert_eq!(reply.body["status"], "timed_out");
+}
+
+#[test]
+fn break_glass_self_approves_with_a_reason_only_where_allowed() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let mut body = request("alice");
+    body["break_glass"] = json!(true);
+    body["reason"] = json!("payments down, INC-42");
+    let refused = broker.post("/v1/requests", None, &body);
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "break_glass_not_allowed")
+    );
+    body["break_glass_allowed"] = json!(true);
+    body["reason"] = json!(" ");
+    let no_reason = broker.post("/v1/requests", None, &body);
+    assert_eq!((no_reason.status, no_reason.field()), (400, "reason"));
+    body["reason"] = json!("payments down, INC-42");
+    let (id, _, created) = broker.create(&body);
+    let view = &created["request"];
+    assert_eq!(view["status"], "approved");
+    assert_eq!(view["break_glass"], true);
+    assert_eq!(view["votes"][0]["channel"], "break-glass");
+    let key = VerifyingKey::from_public_key_pem(&broker.pubkey_pem()).unwrap();
+    let payload = decision(view).verify(&key).unwrap();
+    assert!(payload.break_glass);
+    assert_eq!(payload.approvers[0].name, "alice");
+    assert!(
+        broker.log_has(&format!("BREAK-GLASS {id}")),
+        "{}",
+        broker.log()
+    );
+}
+
+#[test]
+fn bad_input_is_a_4xx_naming_the_field() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let invalid = broker.call("POST", "/v1/requests", None, Some("{\"argv\": ["));
+    assert_eq!((invalid.status, invalid.code()), (400, "invalid_field"));
+    assert_eq!(invalid.field(), "argv", "where the JSON broke off");
+    let trailing = format!("{}{{}}", request("dave"));
+    let twice = broker.call("POST", "/v1/requests", None, Some(&trailing));
+    assert_eq!((twice.status, twice.field()), (400, "body"));
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("quorom", json!(2), "quorom"),
+        ("quorum", json!("two"), "quorum"),
+        ("argv", json!("kubectl"), "argv"),
+        ("action_digest", json!("not-hex"), "action_digest"),
+        ("quorum", json!(4), "quorum"),
+        ("approvers", json!(["mallory"]), "approvers"),
+        ("approvers", json!(["group:ops"]), "approvers"),
+    ];
+    for (key, value, field) in cases {
+        let mut body = request("dave");
+        body[key] = value;
+        let reply = broker.post("/v1/requests", None, &body);
+        assert_eq!(
+            (reply.status, reply.code()),
+            (400, "invalid_field"),
+            "{key}: {:?}",
+            reply.body
+        );
+        assert_eq!(reply.field(), field, "{key}: {:?}", reply.body);
+    }
+    let mut body = request("dave");
+    body.as_object_mut().unwrap().remove("cwd");
+    assert_eq!(broker.post("/v1/requests", None, &body).field(), "cwd");
+    let mut body = request("dave");
+    body["requester"]["user"] = json!(7);
+    assert_eq!(
+        broker.post("/v1/requests", None, &body).field(),
+        "requester.user"
+    );
+
+    let (id, _, _) = broker.create(&request("dave"));
+    let bob = broker.token("bob");
+    let decide = format!("{}/decision", path(&id));
+    let wrong = broker.post(&decide, Some(&bob), &json!({ "verdict": "maybe" }));
+    assert_eq!((wrong.status, wrong.field()), (400, "verdict"));
+    let slack = json!({ "verdict": "approve", "channel": "slack" });
+    let forged = broker.post(&decide, Some(&bob), &slack);
+    assert_eq!((forged.status, forged.field()), (400, "channel"));
+    let huge = json!({ "verdict": "approve", "reason": "x".repeat(70_000) });
+    assert_eq!(broker.post(&decide, Some(&bob), &huge).status, 413);
+    let text = broker.call("POST", &decide, Some(&bob), None);
+    assert_eq!(text.status, 415, "{:?}", text.body);
+    let wait = broker.get(&format!("{}?wait=soon", path(&id)), Some(&bob));
+    assert_eq!((wait.status, wait.field()), (400, "wait"));
+    assert_eq!(broker.get("/v1/nothing", None).code(), "not_found");
+    let undecodable = broker.get("/v1/requests/%FF%FE", Some(&bob));
+    assert_eq!((undecodable.status, undecodable.code()), (404, "not_found"));
+    let method = broker.call("DELETE", &path(&id), Some(&bob), None);
+    assert_eq!((method.status, method.code()), (405, "method_not_allowed"));
+}
+
+#[test]
+fn a_missing_or_unknown_token_is_401() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let (id, _, _) = broker.create(&request("dave"));
+    let forged = "gate_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    for token in [None, Some(forged)] {
+        let read = broker.get(&path(&id), token);
+        assert_eq!((read.status, read.code()), (401, "unauthorized"));
+        let list = broker.get("/v1/requests?status=pending", token);
+        assert_eq!(list.status, 401);
+        let decide = broker.post(
+            &format!("{}/decision", path(&id)),
+            token,
+            &json!({ "verdict": "approve" }),
+        );
+        assert_eq!(decide.status, 401);
+    }
+}
+
+#[test]
+fn a_config_error_points_at_the_key_and_exits_105() {
+    let ctx = TestContext::new();
+    let config = ctx.dir.path().join("broker.toml");
+    std::fs::write(&config, "version = 1\n[defaults]\nquorom = 2\n").unwrap();
+    let out = ctx
+        .gate()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    assert_eq!(code(&out), 105, "{text}");
+    let location = format!("{}:3:1: unknown key \"quorom\"", config.display());
+    assert!(text.contains(&location), "{text}");
+    assert!(
+        text.contains("quorom = 2\n") && text.contains("^^^^^^"),
+        "{text}"
+    );
+    assert!(text.contains("hint: did you mean \"quorum\"?"), "{text}");
+}
+
+#[test]
+fn tokens_are_only_for_people_in_the_config_and_configs_must_be_private() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let config = ctx.dir.path().join("broker.toml");
+    let out = ctx
+        .gate()
+        .args(["serve", "token", "create", "mallory", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("\"mallory\" is not a person"),
+        "{}",
+        stderr(&out)
+    );
+    drop(broker);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = ctx
+        .gate()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert!(stderr(&out).contains("chmod go-w"), "{}", stderr(&out));
+}
+
+#[test]
+fn sigterm_stops_the_broker_cleanly_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = TestContext::new();
+    let mut broker = Broker::start(&ctx, TEAM);
+    broker.create(&request("dave"));
+    let mode = |name: &str| {
+        let path = broker.home().join("broker").join(name);
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700);
+    assert_eq!(mode("broker.db"), 0o600);
+    assert_eq!(mode("broker-key.pem"), 0o600);
+    let status = broker.stop();
+    assert_eq!(status.code(), Some(0), "{}", broker.log());
+    assert!(
+        broker.log_has("gate serve: shutting down"),
+        "{}",
+        broker.log()
+    );
+}

@@ -1,0 +1,259 @@
+//! A real `gate serve` for tests: started on 127.0.0.1 port 0 in a test context's
+//! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
+
+use crate::common::{TestContext, gate_bin, stderr, stdout};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// A config with people alice, bob, carol (carol's login is `cbrown`, alice's
+/// GitHub login `alice-gh`), all in group `sre`, the default approvers.
+pub const TEAM: &str = r#"version = 1
+[people.alice]
+github = "alice-gh"
+[people.bob]
+[people.carol]
+unix = "cbrown"
+[groups]
+sre = ["alice", "bob", "carol"]
+[defaults]
+approvers = ["group:sre"]
+quorum = 1
+timeout = "15m"
+"#;
+
+pub struct Broker {
+    home: PathBuf,
+    config: PathBuf,
+    child: Child,
+    port: u16,
+    log: Arc<Log>,
+}
+
+/// The broker's stderr so far, with a signal for each new line.
+#[derive(Default)]
+struct Log {
+    text: Mutex<String>,
+    grew: Condvar,
+}
+
+/// An HTTP answer: status and the JSON body (Null when not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The API error code, for 4xx answers.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+}
+
+impl Broker {
+    /// Write `config_toml` (mode 0600) beside the context's home and start the broker.
+    pub fn start(ctx: &TestContext, config_toml: &str) -> Broker {
+        let config = ctx.dir.path().join("broker.toml");
+        std::fs::write(&config, config_toml).unwrap();
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (child, port, log) = spawn(&ctx.home(), &config);
+        Broker {
+            home: ctx.home(),
+            config,
+            child,
+            port,
+            log,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything the broker wrote on stderr so far.
+    pub fn log(&self) -> String {
+        self.log.text.lock().unwrap().clone()
+    }
+
+    /// Wait (up to 10 s) until the broker's stderr contains `needle`; false if it never does.
+    pub fn log_has(&self, needle: &str) -> bool {
+        let text = self.log.text.lock().unwrap();
+        let (text, _) = self
+            .log
+            .grew
+            .wait_timeout_while(text, Duration::from_secs(10), |text| !text.contains(needle))
+            .unwrap();
+        text.contains(needle)
+    }
+
+    /// Stop the broker (SIGTERM, waiting for it) and start it again on the same home.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, port, log) = spawn(&self.home, &self.config);
+        (self.child, self.port, self.log) = (child, port, log);
+    }
+
+    /// Send SIGTERM and wait for the broker to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().expect("wait for gate serve")
+    }
+
+    /// The broker's GATE_HOME.
+    pub fn home(&self) -> &std::path::Path {
+        &self.home
+    }
+
+    fn gate(&self) -> Command {
+        let mut command = Command::new(gate_bin());
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GATE_HOME", &self.home)
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// The broker's public key PEM, from `gate serve pubkey`.
+    pub fn pubkey_pem(&self) -> String {
+        let out = self.gate().args(["serve", "pubkey"]).output().unwrap();
+        assert!(out.status.success(), "serve pubkey: {}", stderr(&out));
+        stdout(&out)
+    }
+
+    /// A new approver token for `person`, from `gate serve token create`.
+    pub fn token(&self, person: &str) -> String {
+        let config = self.config.to_str().unwrap();
+        let out = self
+            .gate()
+            .args(["serve", "token", "create", person, "--config", config])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "token create: {}", stderr(&out));
+        stdout(&out).trim().to_string()
+    }
+
+    /// Send `body` (raw text, as JSON) with an optional bearer token. Blocking; safe
+    /// to call from several threads at once (each call has its own runtime).
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        let url = format!("{}{path}", self.url());
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // reqwest is built without a default TLS provider; plain HTTP still needs one set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::new();
+        let mut call = http.request(method, url).timeout(Duration::from_secs(90));
+        if let Some(token) = token {
+            call = call.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            call = call
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        runtime.block_on(async {
+            let response = call.send().await.expect("broker answers");
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await.expect("body");
+            let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            Reply { status, body }
+        })
+    }
+
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call("GET", path, token, None)
+    }
+
+    pub fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call("POST", path, token, Some(&body.to_string()))
+    }
+
+    /// Create a request; (its id, the requester token, the whole reply body).
+    pub fn create(&self, request: &Value) -> (String, String, Value) {
+        let reply = self.post("/v1/requests", None, request);
+        assert_eq!(reply.status, 201, "create: {:?}", reply.body);
+        let id = reply.body["request"]["id"].as_str().unwrap().to_string();
+        let token = reply.body["requester_token"].as_str().unwrap().to_string();
+        (id, token, reply.body)
+    }
+
+    /// Cast a verdict ("approve" or "deny") with an approver token.
+    pub fn decide(&self, id: &str, token: &str, verdict: &str) -> Reply {
+        let body = json!({ "verdict": verdict, "channel": "cli" });
+        self.post(&format!("/v1/requests/{id}/decision"), Some(token), &body)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A valid request body from `user`; edit fields with `request(...)["x"] = ...`.
+pub fn request(user: &str) -> Value {
+    json!({
+        "requester": { "user": user, "host": "build-1", "ci": null, "agent": null },
+        "argv": ["kubectl", "delete", "ns", "payments"],
+        "cwd": "/srv",
+        "action_digest": "ab".repeat(32),
+        "rules": ["production changes"],
+        "rule_reason": "production needs a second pair of eyes",
+    })
+}
+
+/// Start `gate serve` and wait for its listening line; the rest of stderr is
+/// collected in the background.
+fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<Log>) {
+    let mut child = Command::new(gate_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GATE_HOME", home)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gate serve");
+    let log = Arc::new(Log::default());
+    let (port_tx, port_rx) = mpsc::channel();
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        const PREFIX: &str = "gate serve: listening on http://127.0.0.1:";
+        for line in reader.lines().map_while(Result::ok) {
+            if let Some(port) = line.strip_prefix(PREFIX) {
+                let _ = port_tx.send(port.parse::<u16>().ok());
+            }
+            let mut text = sink.text.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+            sink.grew.notify_all();
+        }
+        let _ = port_tx.send(None);
+    });
+    let port = port_rx.recv_timeout(Duration::from_secs(30)).ok().flatten();
+    let Some(port) = port else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("gate serve did not start: {}", log.text.lock().unwrap());
+    };
+    (child, port, log)
+}
