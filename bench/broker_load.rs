@@ -12,9 +12,14 @@ use tokio::task::JoinSet;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let [url, token, pid, rest @ ..] = args.as_slice() else {
-        eprintln!("usage: broker_load URL APPROVER_TOKEN BROKER_PID [WAITING] [ROUNDS] [CONCURRENCY]");
+        eprintln!(
+            "usage: broker_load URL APPROVER_TOKEN BROKER_PID [WAITING] [ROUNDS] [CONCURRENCY]"
+        );
         std::process::exit(2);
     };
     let number = |i: usize, default: usize| rest.get(i).map_or(default, |n| n.parse().unwrap());
@@ -37,7 +42,12 @@ async fn main() {
         waiters.spawn(async move {
             loop {
                 let view = client
-                    .get(&id, &requester_token, Some(Duration::from_secs(60)), Some(version))
+                    .get(
+                        &id,
+                        &requester_token,
+                        Some(Duration::from_secs(60)),
+                        Some(version),
+                    )
                     .await
                     .expect("long-poll");
                 if view.status.is_final() {
@@ -111,7 +121,12 @@ fn new_request(i: usize) -> NewRequest {
             ci: None,
             agent: None,
         },
-        argv: vec!["kubectl".into(), "delete".into(), "ns".into(), format!("ns-{i}")],
+        argv: vec![
+            "kubectl".into(),
+            "delete".into(),
+            "ns".into(),
+            format!("ns-{i}"),
+        ],
         cwd: "/srv".into(),
         action_digest: format!("{i:064x}"),
         rules: vec!["production changes".into()],

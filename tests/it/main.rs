@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `gate` binary in an isolated GATE_HOME.
 
+mod approval_broker;
 mod approval_run;
 mod audit_log;
 mod broker;
