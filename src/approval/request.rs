@@ -76,11 +76,14 @@ pub fn ask(
         // Before the request exists, so a signal during creation is not lost.
         let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
         let created = client.create(request).await.map_err(AskError::Broker)?;
+        let mut ticks = tokio::time::interval(display.tick_every());
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut waiting = Waiting {
             client: &client,
             channel,
             display,
             interrupts: &mut interrupts,
+            ticks,
             expected_digest: &request.action_digest,
         };
         Ok(waiting.wait(created).await)
@@ -92,6 +95,8 @@ struct Waiting<'a> {
     channel: &'a Channel,
     display: &'a mut StatusDisplay,
     interrupts: &'a mut Interrupts,
+    /// One clock for the whole wait, so heartbeats keep their rhythm across polls.
+    ticks: tokio::time::Interval,
     expected_digest: &'a str,
 }
 
@@ -152,14 +157,12 @@ impl Waiting<'_> {
         work: F,
         view: &RequestView,
     ) -> Result<F::Output, &'static str> {
-        let mut ticks = tokio::time::interval(self.display.tick_every());
-        ticks.tick().await;
         tokio::pin!(work);
         loop {
             tokio::select! {
                 output = &mut work => return Ok(output),
                 signal = self.interrupts.recv() => return Err(signal),
-                _ = ticks.tick() => self.display.tick(view),
+                _ = self.ticks.tick() => self.display.tick(view),
             }
         }
     }

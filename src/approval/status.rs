@@ -30,6 +30,8 @@ pub struct StatusDisplay {
     last_plain: Instant,
     line_drawn: bool,
     lost_said: bool,
+    /// Why the broker is not answering, while it is not.
+    lost: Option<String>,
 }
 
 impl StatusDisplay {
@@ -50,12 +52,17 @@ impl StatusDisplay {
             last_plain: Instant::now(),
             line_drawn: false,
             lost_said: false,
+            lost: None,
         }
     }
 
     /// How often [`StatusDisplay::tick`] wants to be called.
     pub fn tick_every(&self) -> Duration {
-        if self.live { REDRAW } else { HEARTBEAT }
+        if self.live {
+            REDRAW
+        } else {
+            Duration::from_secs(1)
+        }
     }
 
     /// A new view of the request arrived.
@@ -92,6 +99,7 @@ impl StatusDisplay {
 
     /// The broker stopped answering; gate keeps retrying.
     pub fn lost(&mut self, view: &RequestView, detail: &str) {
+        self.lost = Some(detail.to_string());
         if self.live {
             self.redraw(view);
         } else if !std::mem::replace(&mut self.lost_said, true) {
@@ -103,6 +111,7 @@ impl StatusDisplay {
 
     /// The broker answers again after being lost.
     pub fn reconnected(&mut self) {
+        self.lost = None;
         if std::mem::take(&mut self.lost_said) && !self.live {
             eprintln!("gate: reached the broker again");
         }
@@ -121,7 +130,11 @@ impl StatusDisplay {
             .map(|(w, _)| usize::from(w))
             .unwrap_or(100);
         let spinner = SPINNER[self.frame % SPINNER.len()];
-        let text = truncate(&live_line(view, SystemTime::now()), width.saturating_sub(3));
+        let mut text = live_line(view, SystemTime::now());
+        if self.lost.is_some() {
+            text = format!("broker unreachable, retrying · {text}");
+        }
+        let text = truncate(&text, width.saturating_sub(3));
         let line = if self.color {
             format!("\x1b[36m{spinner}\x1b[0m {text}")
         } else {

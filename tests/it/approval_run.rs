@@ -367,6 +367,11 @@ fn sigterm_while_waiting_cancels_the_request() {
 }
 
 #[test]
+fn sighup_while_waiting_cancels_the_request() {
+    assert_signal_cancels(libc::SIGHUP, "SIGHUP");
+}
+
+#[test]
 fn a_broker_lost_mid_wait_is_retried_until_it_answers() {
     let mut setup = Setup::new();
     let mut waiting = setup.touch_waiting();
