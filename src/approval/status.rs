@@ -126,9 +126,12 @@ impl StatusDisplay {
     }
 
     fn redraw(&mut self, view: &RequestView) {
+        // A terminal that reports no width (0) gets the whole line.
         let width = crossterm::terminal::size()
+            .ok()
             .map(|(w, _)| usize::from(w))
-            .unwrap_or(100);
+            .filter(|&w| w > 0)
+            .unwrap_or(usize::MAX);
         let spinner = SPINNER[self.frame % SPINNER.len()];
         let mut text = live_line(view, SystemTime::now());
         if self.lost.is_some() {

@@ -461,3 +461,61 @@ fn the_policy_names_the_broker_and_a_key_beside_it() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(marker.exists());
 }
+
+/// Run `gate -- touch MARKER` under a pseudo-terminal (`script`), approve it once
+/// it polls, and return everything the terminal showed.
+fn on_a_terminal(setup: &Setup, color: bool) -> String {
+    use std::io::Read;
+    let gate = gate_bin().to_str().unwrap().to_string();
+    let line = format!(
+        "stty cols 200 rows 40; {gate} -- touch {}",
+        setup.marker().display()
+    );
+    let mut command = setup.ctx.command("script");
+    command
+        .args(["-qfec", &line, "/dev/null"])
+        .env("GATE_SERVER", setup.fake.url())
+        .env("GATE_SERVER_KEY", setup.key_path())
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped());
+    if color {
+        command.env_remove("NO_COLOR");
+    }
+    let mut child = command.spawn().expect("script(1)");
+    setup.fake.wait_for_poll();
+    setup.fake.approve("alice");
+    let mut shown = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut shown)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{shown:?}");
+    shown
+}
+
+#[test]
+fn a_terminal_gets_one_live_line_redrawn_in_place() {
+    let setup = Setup::new();
+    let shown = on_a_terminal(&setup, true);
+    assert!(setup.marker().exists());
+    let live = "waiting for approval (rule \"touch needs approval\"): 0/1 from alice, bob · ";
+    assert!(shown.contains(live), "{shown:?}");
+    assert!(
+        shown.contains("· req-1 · http://broker.test/r/req-1"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\r\x1b[2K"), "redrawn in place: {shown:?}");
+    assert!(shown.contains("\x1b[36m"), "coloured spinner: {shown:?}");
+    assert!(
+        !shown.contains("gate: approval requested"),
+        "no plain lines: {shown:?}"
+    );
+
+    let plain = Setup::new();
+    let shown = on_a_terminal(&plain, false);
+    assert!(shown.contains(live), "{shown:?}");
+    assert!(!shown.contains("\x1b[36m"), "NO_COLOR: {shown:?}");
+}
