@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `gate` binary in an isolated GATE_HOME.
 
 mod approval_broker;
+mod approval_channel;
 mod approval_run;
 mod audit_log;
 mod broker;
