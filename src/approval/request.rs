@@ -110,6 +110,7 @@ impl Waiting<'_> {
             + EXPIRY_GRACE;
         self.display.update(&view);
         let mut backoff = FIRST_BACKOFF;
+        let mut lost = false;
         loop {
             if view.status.is_final() {
                 self.display.clear();
@@ -119,8 +120,15 @@ impl Waiting<'_> {
                 self.display.clear();
                 return Answer::TimedOut { request_id: id };
             };
-            let wait = POLL.min(left).max(Duration::from_secs(1));
-            let poll = self.client.get(&id, &token, Some(wait), Some(view.version));
+            // Right after an outage, ask for the current state at once rather than
+            // long-polling: the broker is back, and the requester should see so.
+            let (wait, since) = if lost {
+                (None, None)
+            } else {
+                let wait = POLL.min(left).max(Duration::from_secs(1));
+                (Some(wait), Some(view.version))
+            };
+            let poll = self.client.get(&id, &token, wait, since);
             let result = match self.watch(poll, &view).await {
                 Ok(result) => result,
                 Err(signal) => return self.cancel(&id, &token, signal).await,
@@ -128,11 +136,13 @@ impl Waiting<'_> {
             match result {
                 Ok(next) => {
                     backoff = FIRST_BACKOFF;
+                    lost = false;
                     self.display.reconnected();
                     self.display.update(&next);
                     view = next;
                 }
                 Err(err) if transient(&err) => {
+                    lost = true;
                     self.display.lost(&view, &err.to_string());
                     let pause = backoff.min(left);
                     if let Err(signal) = self.watch(tokio::time::sleep(pause), &view).await {

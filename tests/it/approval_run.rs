@@ -20,6 +20,12 @@ match = "touch **"
 timeout = "60s"
 
 [[rule]]
+name = "ln is quick"
+action = "approve"
+match = "ln **"
+timeout = "2s"
+
+[[rule]]
 name = "mkdir needs a reason"
 action = "approve"
 match = "mkdir **"
@@ -330,4 +336,19 @@ fn json_reports_the_approval_on_stderr_before_the_command() {
     assert_eq!(value["status"], "approved");
     assert_eq!(value["request_id"], REQUEST_ID);
     assert_eq!(value["approvers"][0]["name"], "alice");
+}
+
+#[test]
+fn a_broker_lost_until_the_request_expires_is_a_timeout() {
+    let mut setup = Setup::new();
+    let link = setup.ctx.work().join("link");
+    let mut w = Waiting::spawn(setup.gate(&["--", "ln", "-s", "/", link.to_str().unwrap()]));
+    w.expect_line("approval requested");
+    setup.fake.wait_for_poll();
+    setup.fake.stop();
+    w.expect_line("lost the broker");
+    let done = w.finish();
+    assert_eq!(done.code, 102, "{}", done.stderr);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "nothing ran");
+    assert_eq!(setup.last_record()["decision"], "timed-out");
 }

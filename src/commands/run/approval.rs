@@ -108,6 +108,7 @@ impl Asking<'_> {
             }
             Answer::Denied(view) => {
                 let (by, reason) = denied_by(&view);
+                let reason = reason.map(|r| self.redactor.redact(&r));
                 entry.decision = "rejected".to_string();
                 entry.approvers = by.clone();
                 entry.reason = Some(self.with_request(
