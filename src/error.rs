@@ -19,7 +19,9 @@ pub mod exit {
     pub const REJECTED: u8 = 101;
     /// No decision arrived before the request's timeout; nothing ran.
     pub const TIMED_OUT: u8 = 102;
-    /// The command needs approval and no approval channel could be reached; nothing ran.
+    /// The command needs approval and no request could be made (no channel or pinned
+    /// broker key, a required reason missing, break-glass not allowed, the broker
+    /// unreachable or refusing); nothing ran.
     pub const NEEDS_APPROVAL: u8 = 103;
     /// The requester cancelled while waiting (Ctrl-C); nothing ran.
     pub const CANCELLED: u8 = 104;
@@ -51,7 +53,7 @@ pub enum Error {
     Denied {
         reason: String,
     },
-    /// The command needs approval and no channel is configured or reachable.
+    /// The command needs approval and no request could be made; `hint` says why.
     NeedsApproval {
         reason: String,
         hint: String,

@@ -1,4 +1,5 @@
 //! `gate -- CMD`: decide, record the decision durably, run, record the outcome.
+//! The approve branch (ask the broker, verify, then run) is in `approval`.
 
 use super::check::{build_request, redact_verdict, shell_join};
 use super::load_policy;

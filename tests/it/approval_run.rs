@@ -352,3 +352,21 @@ fn a_broker_lost_until_the_request_expires_is_a_timeout() {
     assert!(std::fs::symlink_metadata(&link).is_err(), "nothing ran");
     assert_eq!(setup.last_record()["decision"], "timed-out");
 }
+
+#[test]
+fn json_reports_a_denial_on_stdout_with_the_request() {
+    let setup = Setup::new();
+    let marker = setup.marker();
+    let mut w = Waiting::spawn(setup.gate(&["--json", "--", "touch", marker.to_str().unwrap()]));
+    w.expect_line("approval requested");
+    let mut payload = setup.fake.approval("bob");
+    payload.verdict = gate::approval::protocol::Verdict::Deny;
+    setup.fake.decide(&payload, &setup.fake.key.clone());
+    let done = w.finish();
+    assert_eq!(done.code, 101, "{}", done.stderr);
+    let value: serde_json::Value = serde_json::from_str(done.stdout.trim()).unwrap();
+    assert_eq!(value["ran"], false);
+    assert_eq!(value["exit_code"], 101);
+    assert_eq!(value["status"], "rejected");
+    assert_eq!(value["request_id"], REQUEST_ID);
+}
