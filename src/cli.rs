@@ -116,8 +116,8 @@ pub enum Command {
     },
 }
 
-/// Where the broker is and who the approver is.
-#[derive(Debug, Args, Clone)]
+/// Where the broker is and who the approver is. `Debug` never shows the token.
+#[derive(Args, Clone)]
 pub struct BrokerArgs {
     /// The broker's URL.
     #[arg(
@@ -130,6 +130,15 @@ pub struct BrokerArgs {
     /// Your approver token (from `gate serve token create NAME`).
     #[arg(long, env = "GATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+}
+
+impl std::fmt::Debug for BrokerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerArgs")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "****"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,10 @@ use std::path::PathBuf;
 pub mod exit {
     /// The command ran and succeeded, or a gate subcommand succeeded.
     pub const OK: u8 = 0;
+    /// `gate approve`, `deny`, `pending`: the broker refused (not an approver of this
+    /// request, your own request, already decided, unknown id, unknown token). These
+    /// commands wrap nothing, so they use the conventional failure code.
+    pub const BROKER_REFUSED: u8 = 1;
     /// The policy denied the command; nothing ran.
     pub const DENIED: u8 = 100;
     /// An approver denied the request; nothing ran.
@@ -21,7 +25,8 @@ pub mod exit {
     pub const TIMED_OUT: u8 = 102;
     /// The command needs approval and no request could be made (no channel or pinned
     /// broker key, a required reason missing, break-glass not allowed, the broker
-    /// unreachable or refusing); nothing ran.
+    /// unreachable or refusing); nothing ran. Also `gate approve`, `deny`, `pending`,
+    /// `inbox` when the broker cannot be reached.
     pub const NEEDS_APPROVAL: u8 = 103;
     /// The requester cancelled while waiting (Ctrl-C); nothing ran.
     pub const CANCELLED: u8 = 104;

@@ -11,6 +11,7 @@ mod commands;
 pub mod error;
 pub mod exec;
 pub mod identity;
+pub mod inbox;
 pub mod paths;
 pub mod policy;
 pub mod policy_file;

@@ -4,7 +4,8 @@
 //! its verification (`decision`), the HTTP client every gate-side command uses to
 //! talk to a broker (`client`), finding the broker and its pinned key (`channel`),
 //! the requester's ask-and-wait flow (`request`) and what it shows while waiting
-//! (`status`). The broker itself lives in `crate::server`.
+//! (`status`), and the short descriptions of a request both sides show
+//! (`summary`). The broker itself lives in `crate::server`.
 
 pub mod channel;
 pub mod client;
@@ -12,6 +13,7 @@ pub mod decision;
 pub mod protocol;
 pub mod request;
 pub mod status;
+pub mod summary;
 
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};

@@ -8,6 +8,7 @@
 //! request view so they can be tested.
 
 use super::protocol::{RequestView, Verdict, Vote};
+use super::summary::{approvals, time_left, truncate};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -150,14 +151,6 @@ impl StatusDisplay {
     }
 }
 
-/// Approvals so far and the quorum.
-fn approvals(view: &RequestView) -> usize {
-    view.votes
-        .iter()
-        .filter(|v| v.verdict == Verdict::Approve)
-        .count()
-}
-
 fn who(view: &RequestView) -> String {
     if view.approvers.is_empty() {
         "the broker's default approvers".to_string()
@@ -174,20 +167,6 @@ fn rules(view: &RequestView) -> String {
     }
 }
 
-/// Time until the request expires, as `14m 32s`; `0s` once past.
-pub fn time_left(view: &RequestView, now: SystemTime) -> String {
-    let Ok(expires) = humantime::parse_rfc3339_weak(&view.expires_at) else {
-        return "unknown time".to_string();
-    };
-    let secs = expires.duration_since(now).unwrap_or_default().as_secs();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match (h, m) {
-        (0, 0) => format!("{s}s"),
-        (0, _) => format!("{m}m {s:02}s"),
-        _ => format!("{h}h {m:02}m"),
-    }
-}
-
 /// The live status line (without the spinner).
 pub fn live_line(view: &RequestView, now: SystemTime) -> String {
     format!(
@@ -196,7 +175,7 @@ pub fn live_line(view: &RequestView, now: SystemTime) -> String {
         approvals(view),
         view.quorum,
         who(view),
-        time_left(view, now),
+        time_left(&view.expires_at, now),
         view.id,
         view.url
     )
@@ -239,19 +218,9 @@ pub fn heartbeat_line(view: &RequestView, now: SystemTime) -> String {
         approvals(view),
         view.quorum,
         who(view),
-        time_left(view, now),
+        time_left(&view.expires_at, now),
         view.url
     )
-}
-
-/// At most `width` characters, ending in `…` when cut.
-pub fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 #[cfg(test)]

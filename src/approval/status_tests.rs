@@ -55,16 +55,6 @@ fn the_live_line_says_what_who_how_long_and_where() {
 }
 
 #[test]
-fn time_left_counts_down_and_stops_at_zero() {
-    let v = view(vec![]);
-    assert_eq!(time_left(&v, at("2026-01-01T00:14:51Z")), "9s");
-    assert_eq!(time_left(&v, at("2026-01-01T00:20:00Z")), "0s");
-    let mut long = view(vec![]);
-    long.expires_at = "2026-01-01T02:05:00Z".into();
-    assert_eq!(time_left(&long, at("2026-01-01T00:00:00Z")), "2h 05m");
-}
-
-#[test]
 fn plain_lines_name_the_request_the_link_and_each_vote() {
     let v = view(vec![
         vote("alice", Verdict::Approve, None),
@@ -95,11 +85,4 @@ fn no_listed_approvers_means_the_broker_default() {
         "{}",
         created_line(&v)
     );
-}
-
-#[test]
-fn long_lines_are_cut_to_the_terminal_width() {
-    assert_eq!(truncate("abcdef", 6), "abcdef");
-    assert_eq!(truncate("abcdefg", 6), "abcde…");
-    assert_eq!(truncate("·····", 3), "··…");
 }

@@ -25,6 +25,9 @@ const DEFAULTS_KEYS: &[&str] = &[
     "decision_ttl",
 ];
 const VERSION: &str = "1";
+/// The longest duration a setting may have, so every time the broker computes
+/// stays far inside what RFC 3339 can write.
+const LONGEST: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 
 /// A read, validated broker config.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -210,8 +213,15 @@ fn read_defaults(
         defaults.quorum = quorum;
     }
     let mut duration = |key: &str, slot: &mut Duration| {
-        if let Some(found) = table.get(key).and_then(|v| reader.duration(v, key)) {
-            *slot = found;
+        let Some(value) = table.get(key) else { return };
+        match reader.duration(value, key) {
+            Some(found) if found > LONGEST => {
+                let message = format!("{key} must be at most 10 years");
+                let hint = "timestamps past that cannot be written; pick a shorter duration";
+                reader.error(value.span(), message, Some(hint.to_string()));
+            }
+            Some(found) => *slot = found,
+            None => {}
         }
     };
     duration("timeout", &mut defaults.timeout);
@@ -287,10 +297,11 @@ decision_ttl = "10m"
 
     #[test]
     fn every_error_is_reported_at_once() {
-        let source = "version = 2\nlisten = 1\n[defaults]\nquorum = 0\ntimeout = \"soon\"\n";
+        let source = "version = 2\nlisten = 1\n[defaults]\nquorum = 0\ntimeout = \"soon\"\ndecision_ttl = \"11years\"\n";
         let errors = parse(source, "b.toml").unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![1, 2, 4, 5]);
+        assert_eq!(lines, vec![1, 2, 4, 5, 6]);
+        assert_eq!(errors[4].message, "decision_ttl must be at most 10 years");
     }
 
     #[test]

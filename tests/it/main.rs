@@ -3,11 +3,13 @@
 mod approval_broker;
 mod approval_channel;
 mod approval_run;
+mod approver;
 mod audit_log;
 mod broker;
 mod broker_support;
 mod common;
 mod fake_broker;
+mod inbox;
 mod policy_cli;
 mod run;
 mod signals;
