@@ -14,7 +14,7 @@ use std::path::PathBuf;
     override_usage = "gate [--policy FILE] [--reason TEXT] [--json] -- COMMAND [ARG...]\n       gate <SUBCOMMAND>",
     after_help = "Exit status: the command's own, or 128+N when it died of signal N.\n\
 gate's own outcomes: 100 denied by policy, 101 denied by a person, 102 approval timed out,\n\
-103 needs approval (no channel), 104 cancelled, 105 bad policy, 106 audit failure,\n\
+103 needs approval (no request made), 104 cancelled, 105 bad policy, 106 audit failure,\n\
 107 audit verification failed, 108 policy tests failed, 109 approval invalid, 110 usage,\n\
 111 internal error, 126 not executable, 127 not found."
 )]

@@ -23,8 +23,10 @@ pub mod exit {
     pub const REJECTED: u8 = 101;
     /// No decision arrived before the request's timeout; nothing ran.
     pub const TIMED_OUT: u8 = 102;
-    /// The command needs approval and no approval channel could be reached; nothing ran.
-    /// Also `gate approve`, `deny`, `pending`, `inbox` when the broker cannot be reached.
+    /// The command needs approval and no request could be made (no channel or pinned
+    /// broker key, a required reason missing, break-glass not allowed, the broker
+    /// unreachable or refusing); nothing ran. Also `gate approve`, `deny`, `pending`,
+    /// `inbox` when the broker cannot be reached.
     pub const NEEDS_APPROVAL: u8 = 103;
     /// The requester cancelled while waiting (Ctrl-C); nothing ran.
     pub const CANCELLED: u8 = 104;
@@ -56,10 +58,30 @@ pub enum Error {
     Denied {
         reason: String,
     },
-    /// The command needs approval and no channel is configured or reachable.
+    /// The command needs approval and no request could be made; `hint` says why.
     NeedsApproval {
         reason: String,
         hint: String,
+    },
+    /// An approver denied the request.
+    Rejected {
+        request_id: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// No decision before the request expired.
+    ApprovalTimedOut {
+        request_id: String,
+    },
+    /// The requester cancelled while waiting.
+    Cancelled {
+        request_id: String,
+        why: String,
+    },
+    /// An approval arrived but did not verify or could not be claimed.
+    ApprovalInvalid {
+        request_id: String,
+        reason: String,
     },
     /// The policy file is invalid; every diagnostic, rendered.
     Policy {
@@ -111,6 +133,10 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::Denied { .. } => exit::DENIED,
             Error::NeedsApproval { .. } => exit::NEEDS_APPROVAL,
+            Error::Rejected { .. } => exit::REJECTED,
+            Error::ApprovalTimedOut { .. } => exit::TIMED_OUT,
+            Error::Cancelled { .. } => exit::CANCELLED,
+            Error::ApprovalInvalid { .. } => exit::APPROVAL_INVALID,
             Error::Policy { .. } | Error::Config { .. } | Error::Insecure(_) => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
@@ -130,6 +156,25 @@ impl Error {
             Error::NeedsApproval { reason, hint } => {
                 format!("gate: needs approval: {reason}; {hint}")
             }
+            Error::Rejected {
+                request_id,
+                by,
+                reason,
+            } => match reason {
+                Some(why) => {
+                    format!("gate: denied by {by}: {why} (request {request_id}); nothing was run")
+                }
+                None => format!("gate: denied by {by} (request {request_id}); nothing was run"),
+            },
+            Error::ApprovalTimedOut { request_id } => {
+                format!("gate: no decision before request {request_id} expired; nothing was run")
+            }
+            Error::Cancelled { request_id, why } => {
+                format!("gate: cancelled ({why}); request {request_id} withdrawn, nothing was run")
+            }
+            Error::ApprovalInvalid { request_id, reason } => format!(
+                "gate: approval for request {request_id} refused: {reason}; nothing was run"
+            ),
             Error::Policy { diagnostics, color } => {
                 let mut text: String = diagnostics
                     .iter()

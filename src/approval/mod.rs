@@ -1,13 +1,22 @@
 //! Approval: asking a person through the broker and checking what comes back.
 //!
 //! Owns: the broker's HTTP API types (`protocol`), the broker's signed decision and
-//! its verification (`decision`), and the HTTP client every gate-side command uses
-//! to talk to a broker (`client`). The broker itself lives in `crate::server`.
+//! its verification (`decision`), the HTTP client every gate-side command uses to
+//! talk to a broker (`client`), finding the broker and its pinned key (`channel`),
+//! the requester's ask-and-wait flow (`request`) and what it shows while waiting
+//! (`status`), and the short descriptions of a request both sides show
+//! (`summary`). The broker itself lives in `crate::server`.
 
+pub mod channel;
 pub mod client;
 pub mod decision;
 pub mod protocol;
+pub mod request;
+pub mod status;
 pub mod summary;
 
+pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DecidedBy, DecisionError, DecisionPayload, SignedDecision};
+pub use request::{Answer, AskError, ask};
+pub use status::StatusDisplay;

@@ -72,8 +72,8 @@ pub struct Entry {
     pub cwd: String,
     /// Names of the rules that decided.
     pub rules: Vec<String>,
-    /// "allow", "deny", "approved", "rejected", "timeout", "cancelled", "error", ... for
-    /// decision records; "exited" or "signalled" (or "failed" when it did not start) for outcomes.
+    /// "allow", "deny", "needs-approval", "approved", "rejected", "timed-out",
+    /// "cancelled", "approval-invalid" for decision records (docs/audit-format.md); "exited" or "signalled" (or "failed" when it did not start) for outcomes.
     pub decision: String,
     pub approvers: Vec<ApproverRecord>,
     /// The requester's `--reason`, or the policy's reason for a deny (redacted).
@@ -87,6 +87,7 @@ pub struct Entry {
     pub duration_ms: Option<u64>,
     /// Outcome records: sequence number of the decision record this closes.
     pub decision_seq: Option<u64>,
-    /// The broker's signature over the approval, when a person decided (base64/hex as given).
+    /// The broker's signed approval, `base64url(payload).hex(signature)`
+    /// (`SignedDecision::to_compact`), on `approved` records.
     pub broker_signature: Option<String>,
 }

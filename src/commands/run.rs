@@ -1,4 +1,5 @@
 //! `gate -- CMD`: decide, record the decision durably, run, record the outcome.
+//! The approve branch (ask the broker, verify, then run) is in `approval`.
 
 use super::check::{build_request, redact_verdict, shell_join};
 use super::load_policy;
@@ -8,10 +9,12 @@ use crate::cli::RunArgs;
 use crate::error::{Error, exit};
 use crate::exec::{self, Termination};
 use crate::identity::Requester;
-use crate::paths::Home;
+use crate::paths::{Home, PolicySource};
 use crate::policy::{Action, Verdict};
 use crate::redact::Redactor;
 use std::path::PathBuf;
+
+mod approval;
 
 pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
     if args.command.is_empty() {
@@ -67,38 +70,53 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
             )
         }
         Action::Approve => {
-            let reason = refusal_reason(&verdict, &draft);
-            trail.decision(&draft, "needs-approval", Some(reason))?;
-            let error = Error::NeedsApproval {
-                reason: verdict.reason.clone(),
-                hint: "no approval channel is configured, so nothing was run \
-                     (configure one with GATE_SERVER, see docs/approval.md)"
-                    .to_string(),
+            let asking = approval::Asking {
+                args: &args,
+                verdict: &verdict,
+                draft: &draft,
+                redactor: &redactor,
+                channels: &loaded.policy.channels,
+                policy_dir: match &loaded.source {
+                    PolicySource::File(path) => path.parent().map(std::path::Path::to_path_buf),
+                    PolicySource::Builtin => None,
+                },
             };
-            refuse(args.json, &verdict, error)
+            asking.approve(&mut trail, resolved)
         }
         Action::Allow => {
             let seq = trail.decision(&draft, "allow", draft.reason.clone())?;
-            let executable = match resolved {
-                Ok(path) => path,
-                Err(ResolveError::NotFound) => {
-                    trail.failed(&draft, seq, exit::NOT_FOUND)?;
-                    return Err(Error::NotFound {
-                        program: args.command[0].clone(),
-                    });
-                }
-                Err(ResolveError::NotExecutable(path)) => {
-                    trail.failed(&draft, seq, exit::NOT_EXECUTABLE)?;
-                    let source = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
-                    return Err(Error::NotExecutable {
-                        program: path.display().to_string(),
-                        source,
-                    });
-                }
-            };
-            run_allowed(&mut trail, &draft, seq, &executable, &args.command)
+            start(&mut trail, &draft, seq, resolved, &args.command)
         }
     }
+}
+
+/// Run a command whose decision record (`seq`) is already durable: the same path
+/// for a policy allow and a verified approval.
+fn start(
+    trail: &mut Trail,
+    draft: &Entry,
+    seq: u64,
+    resolved: Result<PathBuf, ResolveError>,
+    argv: &[String],
+) -> Result<u8, Error> {
+    let executable = match resolved {
+        Ok(path) => path,
+        Err(ResolveError::NotFound) => {
+            trail.failed(draft, seq, exit::NOT_FOUND)?;
+            return Err(Error::NotFound {
+                program: argv[0].clone(),
+            });
+        }
+        Err(ResolveError::NotExecutable(path)) => {
+            trail.failed(draft, seq, exit::NOT_EXECUTABLE)?;
+            let source = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+            return Err(Error::NotExecutable {
+                program: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    run_allowed(trail, draft, seq, &executable, argv)
 }
 
 fn run_allowed(
@@ -155,17 +173,21 @@ fn refusal_reason(verdict: &Verdict, draft: &Entry) -> String {
 /// and return the error for the one stderr line and the exit code.
 fn refuse(json: bool, verdict: &Verdict, error: Error) -> Result<u8, Error> {
     if json {
-        let result = serde_json::json!({
+        println!("{}", refusal_json(verdict, &error));
+    }
+    Err(error)
+}
+
+/// The JSON object of a refusal (see [`refuse`]).
+fn refusal_json(verdict: &Verdict, error: &Error) -> serde_json::Value {
+    serde_json::json!({
             "decision": verdict.decision.as_str(),
             "ran": false,
             "exit_code": error.exit_code(),
             "reason": verdict.reason,
             "rules": verdict.rules,
-            "commands": verdict.commands.iter().map(|c| shell_join(&c.command.argv)).collect::<Vec<_>>(),
-        });
-        println!("{result}");
-    }
-    Err(error)
+        "commands": verdict.commands.iter().map(|c| shell_join(&c.command.argv)).collect::<Vec<_>>(),
+    })
 }
 
 fn refused_audit(e: crate::audit::AuditError) -> Error {

@@ -65,6 +65,8 @@ pub struct Policy {
     /// Group name -> member person names.
     pub groups: BTreeMap<String, Vec<String>>,
     pub approval: ApprovalSettings,
+    /// Where approval requests go (`[channels]`).
+    pub channels: Channels,
     pub rules: Vec<Rule>,
     /// Extra redaction regexes from `[redact] patterns = [...]` (validated to compile).
     pub redact: Vec<String>,
@@ -102,6 +104,22 @@ impl Default for ApprovalSettings {
             timeout: Duration::from_secs(15 * 60),
         }
     }
+}
+
+/// `[channels]`: how approval requests reach people.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channels {
+    /// `[channels.api]`: the `gate serve` broker.
+    pub api: Option<ApiChannel>,
+}
+
+/// `[channels.api]`: the broker's URL and its pinned public key, as written
+/// (a relative `server_key` is resolved against the policy file's directory by
+/// the caller; this module does no I/O).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiChannel {
+    pub url: Option<String>,
+    pub server_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

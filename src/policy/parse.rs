@@ -9,16 +9,21 @@ use super::cases::read_tests;
 use super::read::{Reader, Value};
 use super::rules::{Directory, read_rules};
 use super::validate::{check_approvers, check_quorum_reachable};
-use super::{Action, ApprovalSettings, Diagnostic, Person, Policy, RuleIndex};
+use super::{
+    Action, ApiChannel, ApprovalSettings, Channels, Diagnostic, Person, Policy, RuleIndex,
+};
 use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 
 const ROOT_KEYS: &[&str] = &[
-    "version", "default", "opaque", "people", "groups", "approval", "rule", "redact", "test",
+    "version", "default", "opaque", "people", "groups", "approval", "channels", "rule", "redact",
+    "test",
 ];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
 const REDACT_KEYS: &[&str] = &["patterns"];
+const CHANNELS_KEYS: &[&str] = &["api"];
+const API_CHANNEL_KEYS: &[&str] = &["url", "server_key"];
 
 /// The policy language version this build understands.
 const VERSION: u32 = 1;
@@ -72,6 +77,10 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         .get("approval")
         .map(|value| read_approval(reader, value, &people, &groups))
         .unwrap_or_default();
+    let channels = root
+        .get("channels")
+        .map(|value| read_channels(reader, value))
+        .unwrap_or_default();
     let directory = Directory {
         people: &people,
         groups: &groups,
@@ -91,6 +100,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         people,
         groups,
         approval,
+        channels,
         rules,
         redact,
         tests,
@@ -251,6 +261,37 @@ fn read_approval(
         check_quorum_reachable(reader, at.span(), "[approval]", approvers, quorum, groups);
     }
     settings
+}
+
+fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
+    let Some(table) = reader.table(value, "channels") else {
+        return Channels::default();
+    };
+    reader.reject_unknown_keys(table, CHANNELS_KEYS, "[channels]");
+    let api = table.get("api").and_then(|value| {
+        let table = reader.table(value, "channels.api")?;
+        reader.reject_unknown_keys(table, API_CHANNEL_KEYS, "[channels.api]");
+        let url = table.get("url").and_then(|v| {
+            let url = reader.string(v, "url")?;
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                let hint = "write the broker's base URL, e.g. url = \"https://gate.example.com\"";
+                reader.error(v.span(), "the broker URL must start with http:// or https://", Some(hint.to_string()));
+                return None;
+            }
+            Some(url)
+        });
+        let server_key = table.get("server_key").and_then(|v| {
+            let path = reader.string(v, "server_key")?;
+            if path.is_empty() {
+                let hint = "name the PEM file `gate serve pubkey` printed, e.g. server_key = \"broker.pem\"";
+                reader.error(v.span(), "\"server_key\" is empty", Some(hint.to_string()));
+                return None;
+            }
+            Some(path)
+        });
+        Some(ApiChannel { url, server_key })
+    });
+    Channels { api }
 }
 
 fn read_redact(reader: &mut Reader<'_>, value: &Value<'_>) -> Vec<String> {

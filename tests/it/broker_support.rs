@@ -103,6 +103,15 @@ impl Broker {
         (self.child, self.port, self.log) = (child, port, log);
     }
 
+    /// Stop the broker and start it again on the same home and the same port, as
+    /// a restarted service would be: clients that were waiting can reconnect.
+    pub fn restart_same_port(&mut self) {
+        self.stop();
+        let listen = format!("127.0.0.1:{}", self.port);
+        let (child, port, log) = spawn_on(&self.home, &self.config, &listen);
+        (self.child, self.port, self.log) = (child, port, log);
+    }
+
     /// Send SIGTERM and wait for the broker to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
@@ -220,8 +229,16 @@ pub fn request(user: &str) -> Value {
 /// Start `gate serve` and wait for its listening line; the rest of stderr is
 /// collected in the background.
 fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<Log>) {
+    spawn_on(home, config, "127.0.0.1:0")
+}
+
+fn spawn_on(
+    home: &std::path::Path,
+    config: &std::path::Path,
+    listen: &str,
+) -> (Child, u16, Arc<Log>) {
     let mut child = Command::new(gate_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .args(["serve", "--listen", listen, "--config"])
         .arg(config)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -1,11 +1,16 @@
 //! End-to-end tests: the real `gate` binary in an isolated GATE_HOME.
 
+mod approval_broker;
+mod approval_channel;
+mod approval_run;
 mod approver;
 mod audit_log;
 mod broker;
 mod broker_support;
 mod common;
+mod fake_broker;
 mod inbox;
 mod policy_cli;
 mod run;
 mod signals;
+mod waiting;

@@ -78,10 +78,10 @@ fn unknown_keys_suggest_the_closest_known_key() {
         Some("did you mean \"approvers\"?"),
     );
     assert_error(
-        "version = 1\n[channels]\nslack = 1\n",
+        "version = 1\n[channel]\nslack = 1\n",
         2,
         2,
-        "unknown key \"channels\"",
+        "unknown key \"channel\"",
         None,
     );
     let source = "version = 1\n[people.al]\nmail = \"a@x\"\n";
@@ -357,4 +357,37 @@ fn truncated_or_mangled_input_never_panics() {
         let mangled = format!("{}\"{{[\\u{{zz", &source[..cut]);
         let _ = crate::policy::Policy::parse(&mangled, "p");
     }
+}
+
+#[test]
+fn the_api_channel_is_read_and_checked() {
+    let p = policy(
+        "version = 1\n[channels.api]\nurl = \"https://gate.example.com\"\nserver_key = \"broker.pem\"\n",
+    );
+    let api = p.channels.api.expect("[channels.api]");
+    assert_eq!(api.url.as_deref(), Some("https://gate.example.com"));
+    assert_eq!(api.server_key.as_deref(), Some("broker.pem"));
+    assert_eq!(policy("version = 1\n").channels.api, None);
+
+    assert_error(
+        "version = 1\n[channels.api]\nurl = \"gate.example.com\"\n",
+        3,
+        7,
+        "the broker URL must start with http:// or https://",
+        None,
+    );
+    assert_error(
+        "version = 1\n[channels.api]\nurl = \"http://x\"\nserverkey = \"k.pem\"\n",
+        4,
+        1,
+        "unknown key \"serverkey\"",
+        Some("did you mean \"server_key\"?"),
+    );
+    assert_error(
+        "version = 1\n[channels.slack]\nurl = \"http://x\"\n",
+        2,
+        11,
+        "unknown key \"slack\"",
+        Some("[channels] accepts: api"),
+    );
 }

@@ -1,0 +1,266 @@
+//! Asking the broker for a decision and waiting for it: create the request,
+//! long-poll until it is final (riding out a lost broker until the request's own
+//! expiry), cancel it on SIGINT/SIGTERM/SIGHUP, and check an approval — signature
+//! with the pinned key, this request, this exact action, not expired — before
+//! claiming it, so it is used once.
+//!
+//! Runs on a current-thread tokio runtime built here, only on the approval path;
+//! an allowed or denied command never starts one. Never runs anything and never
+//! writes the audit log: the caller records what [`Answer`] says.
+
+use super::channel::Channel;
+use super::client::{BrokerClient, ClientError};
+use super::decision::{DecisionPayload, SignedDecision};
+use super::protocol::{Created, NewRequest, RequestView, Status};
+use super::status::StatusDisplay;
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+/// How long one long-poll waits at the broker.
+const POLL: Duration = Duration::from_secs(25);
+/// First pause after losing the broker; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a cancel may take before gate exits anyway.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(3);
+/// Slack past `expires_at` for the broker to report the timeout itself.
+const EXPIRY_GRACE: Duration = Duration::from_secs(2);
+
+/// How asking ended.
+#[derive(Debug)]
+pub enum Answer {
+    /// Verified and claimed: the command may run, once.
+    Approved {
+        request_id: String,
+        payload: DecisionPayload,
+        signed: SignedDecision,
+    },
+    Denied(Box<RequestView>),
+    TimedOut {
+        request_id: String,
+    },
+    /// The requester interrupted (or the broker reports the request cancelled).
+    Cancelled {
+        request_id: String,
+        signal: Option<&'static str>,
+    },
+    /// An approval came back that gate will not act on.
+    Invalid {
+        request_id: String,
+        reason: String,
+    },
+}
+
+/// Why no request could be made.
+#[derive(Debug)]
+pub enum AskError {
+    /// The broker could not be reached, or refused the request.
+    Broker(ClientError),
+    /// The async runtime or signal handlers could not be set up.
+    Setup(std::io::Error),
+}
+
+/// Ask the channel's broker about `request` and wait for the answer.
+pub fn ask(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+) -> Result<Answer, AskError> {
+    let client = BrokerClient::new(&channel.url).map_err(AskError::Broker)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AskError::Setup)?;
+    runtime.block_on(async {
+        // Before the request exists, so a signal during creation is not lost.
+        let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
+        let created = client.create(request).await.map_err(AskError::Broker)?;
+        let mut ticks = tokio::time::interval(display.tick_every());
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut waiting = Waiting {
+            client: &client,
+            channel,
+            display,
+            interrupts: &mut interrupts,
+            ticks,
+            expected_digest: &request.action_digest,
+        };
+        Ok(waiting.wait(created).await)
+    })
+}
+
+struct Waiting<'a> {
+    client: &'a BrokerClient,
+    channel: &'a Channel,
+    display: &'a mut StatusDisplay,
+    interrupts: &'a mut Interrupts,
+    /// One clock for the whole wait, so heartbeats keep their rhythm across polls.
+    ticks: tokio::time::Interval,
+    expected_digest: &'a str,
+}
+
+impl Waiting<'_> {
+    async fn wait(&mut self, created: Created) -> Answer {
+        let token = created.requester_token;
+        let mut view = created.request;
+        let id = view.id.clone();
+        let deadline = humantime::parse_rfc3339_weak(&view.expires_at)
+            .unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(900))
+            + EXPIRY_GRACE;
+        self.display.update(&view);
+        let mut backoff = FIRST_BACKOFF;
+        let mut lost = false;
+        loop {
+            if view.status.is_final() {
+                self.display.clear();
+                return self.conclude(view, &token).await;
+            }
+            let Ok(left) = deadline.duration_since(SystemTime::now()) else {
+                self.display.clear();
+                return Answer::TimedOut { request_id: id };
+            };
+            // Right after an outage, ask for the current state at once rather than
+            // long-polling: the broker is back, and the requester should see so.
+            let (wait, since) = if lost {
+                (None, None)
+            } else {
+                let wait = POLL.min(left).max(Duration::from_secs(1));
+                (Some(wait), Some(view.version))
+            };
+            let poll = self.client.get(&id, &token, wait, since);
+            let result = match self.watch(poll, &view).await {
+                Ok(result) => result,
+                Err(signal) => return self.cancel(&id, &token, signal).await,
+            };
+            match result {
+                Ok(next) => {
+                    backoff = FIRST_BACKOFF;
+                    lost = false;
+                    self.display.reconnected();
+                    self.display.update(&next);
+                    view = next;
+                }
+                Err(err) if transient(&err) => {
+                    lost = true;
+                    self.display.lost(&view, &err.to_string());
+                    let pause = backoff.min(left);
+                    if let Err(signal) = self.watch(tokio::time::sleep(pause), &view).await {
+                        return self.cancel(&id, &token, signal).await;
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(err) => {
+                    self.display.clear();
+                    return Answer::Invalid {
+                        request_id: id,
+                        reason: format!("the broker stopped serving the request: {err}"),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Drive `work` while keeping the display alive; `Err` when a signal came first.
+    async fn watch<F: Future>(
+        &mut self,
+        work: F,
+        view: &RequestView,
+    ) -> Result<F::Output, &'static str> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return Ok(output),
+                signal = self.interrupts.recv() => return Err(signal),
+                _ = self.ticks.tick() => self.display.tick(view),
+            }
+        }
+    }
+
+    async fn cancel(&mut self, id: &str, token: &str, signal: &'static str) -> Answer {
+        self.display.clear();
+        // Best effort: the request expires on its own if this does not get through.
+        let _ = tokio::time::timeout(CANCEL_TIMEOUT, self.client.cancel(id, token)).await;
+        Answer::Cancelled {
+            request_id: id.to_string(),
+            signal: Some(signal),
+        }
+    }
+
+    async fn conclude(&mut self, view: RequestView, token: &str) -> Answer {
+        let request_id = view.id.clone();
+        match view.status {
+            Status::Approved => {}
+            Status::Denied => return Answer::Denied(Box::new(view)),
+            Status::TimedOut => return Answer::TimedOut { request_id },
+            Status::Cancelled | Status::Pending => {
+                return Answer::Cancelled {
+                    request_id,
+                    signal: None,
+                };
+            }
+        }
+        let invalid = |reason: String| Answer::Invalid {
+            request_id: view.id.clone(),
+            reason,
+        };
+        let Some(signed) = view.decision.clone() else {
+            return invalid("the broker says approved but sent no signed decision".into());
+        };
+        let checked = signed.verify_approval(
+            &self.channel.key,
+            &view.id,
+            self.expected_digest,
+            SystemTime::now(),
+        );
+        let payload = match checked {
+            Ok(payload) => payload,
+            Err(err) => return invalid(err.to_string()),
+        };
+        if let Err(err) = self.client.claim(&view.id, token).await {
+            let reason = match err.code() {
+                Some("already_claimed") => "the approval was already used once".to_string(),
+                _ => format!("could not claim the approval: {err}"),
+            };
+            return invalid(reason);
+        }
+        Answer::Approved {
+            request_id,
+            payload,
+            signed,
+        }
+    }
+}
+
+/// A lost connection or a broker (or proxy) failing on its side: worth retrying.
+fn transient(err: &ClientError) -> bool {
+    match err {
+        ClientError::Unreachable { .. } | ClientError::Protocol { .. } => true,
+        ClientError::Api { status, .. } => *status >= 500,
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP while waiting.
+struct Interrupts {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Interrupts {
+    fn install() -> std::io::Result<Interrupts> {
+        Ok(Interrupts {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+        }
+    }
+}
