@@ -14,3 +14,4 @@ mod policy_cli;
 mod run;
 mod signals;
 mod waiting;
+mod web;
