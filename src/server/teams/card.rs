@@ -30,11 +30,8 @@ pub fn message(card: Value) -> Value {
 
 /// A new request waiting for approvers.
 pub fn request_card(view: &RequestView, now: SystemTime) -> Value {
-    let title = format!(
-        "Approval needed: {}",
-        summary::requester_short(&view.requester)
-    );
-    let mut body = vec![heading(&title, "Attention")];
+    // Headings are TextBlocks, which render markdown: only our own words go there.
+    let mut body = vec![heading("Approval needed", "Attention")];
     body.extend(context(view));
     body.push(line(
         "Approvers",
@@ -53,15 +50,35 @@ pub fn request_card(view: &RequestView, now: SystemTime) -> Value {
 
 /// The final word on a request: approved, denied, timed out or cancelled.
 pub fn outcome_card(view: &RequestView) -> Value {
-    let (title, color) = match view.status {
-        Status::Approved => ("Approved", "Good"),
-        Status::Denied => ("Denied", "Attention"),
-        Status::TimedOut => ("Timed out: nobody decided in time", "Warning"),
-        Status::Cancelled => ("Cancelled by the requester", "Default"),
-        Status::Pending => ("Still pending", "Default"),
+    // Person names come from the broker config, not from the requester.
+    let deciders = |verdict: Verdict| {
+        let names: Vec<&str> = view
+            .votes
+            .iter()
+            .filter(|vote| vote.verdict == verdict)
+            .map(|vote| vote.person.as_str())
+            .collect();
+        names.join(", ")
     };
-    let mut body = vec![heading(title, color)];
+    let (title, color) = match view.status {
+        Status::Approved => (
+            format!("Approved by {}", deciders(Verdict::Approve)),
+            "Good",
+        ),
+        Status::Denied => (
+            format!("Denied by {}", deciders(Verdict::Deny)),
+            "Attention",
+        ),
+        Status::TimedOut => ("Timed out: nobody decided in time".to_string(), "Warning"),
+        Status::Cancelled => ("Cancelled by the requester".to_string(), "Default"),
+        Status::Pending => ("Still pending".to_string(), "Default"),
+    };
+    let mut body = vec![heading(&title, color)];
     body.push(line("Request", &view.id));
+    body.push(line(
+        "Requester",
+        &format!("{}@{}", view.requester.user, view.requester.host),
+    ));
     body.push(command(&view.argv));
     for vote in &view.votes {
         let verdict = match vote.verdict {
@@ -79,12 +96,18 @@ pub fn outcome_card(view: &RequestView) -> Value {
 
 /// A request that approved itself under a break-glass rule: everyone should know.
 pub fn break_glass_card(view: &RequestView) -> Value {
-    let title = format!(
-        "BREAK-GLASS: {} ran a command without approval",
-        summary::requester_short(&view.requester)
-    );
-    let mut body = vec![heading(&title, "Attention")];
+    let title = "BREAK-GLASS: a command was self-approved without review";
+    let mut body = vec![heading(title, "Attention")];
     body.extend(context(view));
+    for vote in &view.votes {
+        let text = format!(
+            "{} via {} at {}",
+            vote.verdict.as_str(),
+            vote.channel,
+            vote.at
+        );
+        body.push(line(&format!("Self-approved by {}", vote.person), &text));
+    }
     card(body, actions(view, "Open the request"))
 }
 
@@ -202,10 +225,50 @@ pub fn cut(text: &str, limit: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::*;
+    use serde_json::json;
+
+    fn view(user: &str, argv: Vec<String>) -> RequestView {
+        serde_json::from_value(json!({
+            "id": "0123456789abcdef0123456789abcdef", "status": "pending", "version": 1,
+            "requester": {"user": user, "host": "h", "ci": null, "agent": null},
+            "argv": argv, "cwd": "/", "action_digest": "ab", "rules": ["r"],
+            "rule_reason": "why", "reason": null, "approvers": ["bob"], "quorum": 1,
+            "break_glass": false, "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": "2026-01-01T00:15:00Z", "votes": [], "decision": null,
+            "claimed": false, "url": "http://b/r/0123456789abcdef0123456789abcdef"
+        }))
+        .unwrap()
+    }
+
+    /// Every TextBlock (markdown) in a card.
+    fn text_blocks(card: &Value) -> Vec<String> {
+        card["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| item["type"] == "TextBlock")
+            .map(|item| item["text"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn requester_text_stays_out_of_markdown_and_long_commands_are_cut() {
+        let evil = "[click me](https://evil.example)";
+        let argv = vec!["echo".to_string(), "x".repeat(5000)];
+        let card = request_card(&view(evil, argv), SystemTime::UNIX_EPOCH);
+        for text in text_blocks(&card) {
+            assert!(!text.contains("evil"), "{text}");
+        }
+        let shown = card.to_string();
+        assert!(shown.contains(evil), "shown verbatim in a TextRun");
+        assert!(shown.contains("… (3505 more characters)"), "{shown}");
+        assert!(shown.len() < 6000, "{}", shown.len());
+    }
 
     #[test]
     fn cutting_respects_characters() {
+        use super::cut;
         assert_eq!(cut("abc", 3), "abc");
         assert_eq!(cut("ééééé", 2), "éé… (3 more characters)");
     }
