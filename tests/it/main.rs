@@ -3,6 +3,7 @@
 mod approval_broker;
 mod approval_channel;
 mod approval_run;
+mod approval_web;
 mod approver;
 mod audit_log;
 mod broker;

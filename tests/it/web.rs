@@ -9,10 +9,10 @@ use std::time::Duration;
 
 /// One HTTP answer from the page.
 #[derive(Debug)]
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 impl Page {
@@ -25,7 +25,7 @@ impl Page {
 }
 
 /// Send one request; no redirects followed, no cookie jar.
-fn send(
+pub fn send(
     broker: &Broker,
     method: &str,
     path: &str,
@@ -83,7 +83,7 @@ fn encode(text: &str) -> String {
 }
 
 /// Sign in with `token` on request `id`; the session cookie value.
-fn sign_in(broker: &Broker, id: &str, token: &str) -> String {
+pub fn sign_in(broker: &Broker, id: &str, token: &str) -> String {
     let page = send(
         broker,
         "POST",
@@ -102,7 +102,7 @@ fn sign_in(broker: &Broker, id: &str, token: &str) -> String {
 }
 
 /// The CSRF token in the page's forms.
-fn csrf(page: &Page) -> String {
+pub fn csrf(page: &Page) -> String {
     let marker = "name=\"csrf\" value=\"";
     let start = page.body.find(marker).expect("a form with a CSRF token") + marker.len();
     page.body[start..].split('"').next().unwrap().to_string()
