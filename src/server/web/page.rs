@@ -111,10 +111,10 @@ pub fn request(view: &RequestView, viewer: &Viewer<'_>, now: SystemTime) -> Stri
         }
         Err(_) => {}
     }
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<form method=\"post\" action=\"{id}/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<button type=\"submit\">Sign out</button></form>\n",
+<button type=\"submit\">Sign out</button></form>",
         escape(viewer.csrf)
     );
     layout(&format!("gate: request {}", view.id), &body)
