@@ -141,11 +141,11 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let broker = Broker::new(config, key, public_url, store, stop_rx).map_err(Error::Internal)?;
     let broker = Arc::new(broker);
-    let sweeper = tokio::spawn(broker.clone().sweep_expired());
     let teams = teams::start(&broker).map_err(|message| Error::Refused {
         message: format!("serve: {message}"),
         code: crate::error::exit::USAGE,
     })?;
+    let sweeper = tokio::spawn(broker.clone().sweep_expired());
     eprintln!("gate serve: listening on http://{address}");
     let shutdown = async move {
         stop.await;

@@ -6,7 +6,7 @@ use crate::broker_support::Broker;
 use crate::common::*;
 use crate::fake_teams::FakeTeams;
 use crate::waiting::Waiting;
-use crate::web::{csrf, send, sign_in};
+use crate::web_support::{csrf, send, sign_in};
 use std::os::unix::fs::PermissionsExt;
 
 const POLICY: &str = r#"

@@ -18,3 +18,4 @@ mod signals;
 mod teams;
 mod waiting;
 mod web;
+mod web_support;

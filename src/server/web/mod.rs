@@ -5,9 +5,11 @@
 //! A vote from here is recorded with channel "web" through [`Broker::vote`], under
 //! exactly the API's rules. Every form post must carry the session's CSRF token and,
 //! when the browser sends `Origin`, come from the broker's public origin. Files:
-//! `session` (sessions, cookies, CSRF and origin checks), `page` (the HTML).
+//! `session` (sessions, cookies, CSRF and origin checks), `page` (the HTML),
+//! `reply` (responses with the security headers).
 
 mod page;
+mod reply;
 mod session;
 
 use super::api::BODY_LIMIT;
@@ -16,17 +18,15 @@ use super::state::Broker;
 use crate::approval::protocol::{Status, Verdict};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use reply::{html, set_header, status, urlencode};
 use serde::Deserialize;
 use session::{Session, Sessions};
 use std::sync::Arc;
 use std::time::SystemTime;
-
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
 #[derive(Debug)]
 struct Web {
@@ -269,43 +269,4 @@ fn may_decide(request: &Request, person: &str) -> Result<(), String> {
 fn foreign_origin() -> Response {
     let text = "This form was posted from another site; nothing was done. Open the approval page directly.";
     html(StatusCode::FORBIDDEN, page::message("Refused", text))
-}
-
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-/// Request ids are hex; anything else is percent-encoded so a Location header
-/// cannot be split or pointed elsewhere.
-fn urlencode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An HTML answer with the page's security headers.
-fn html(code: StatusCode, body: String) -> Response {
-    let mut response = (code, body).into_response();
-    let headers = response.headers_mut();
-    let fixed = [
-        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (header::CACHE_CONTROL, "no-store"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-    ];
-    for (name, value) in fixed {
-        headers.insert(name, HeaderValue::from_static(value));
-    }
-    response
-}
-
-fn set_header(response: &mut Response, name: header::HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        response.headers_mut().append(name, value);
-    }
 }
