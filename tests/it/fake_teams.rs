@@ -1,5 +1,6 @@
 //! A fake Teams Workflows webhook on 127.0.0.1: records every body posted to it
-//! and answers with scripted statuses (202 once the script runs out).
+//! and answers with scripted statuses (202 once the script runs out). Status
+//! [`HANG`] in a script answers only after 5 s, longer than the broker waits.
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
@@ -9,6 +10,9 @@ use std::time::Duration;
 
 /// The secret part of the webhook URL: must never reach the broker's log.
 pub const SIGNATURE: &str = "sig=s3cr3t-signature";
+
+/// A scripted "status" that makes the fake stall instead of answering in time.
+pub const HANG: u16 = 0;
 
 #[derive(Default)]
 struct Shared {
@@ -40,7 +44,14 @@ impl FakeTeams {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let app = axum::Router::new().fallback(move |body: String| {
                     let state = state.clone();
-                    async move { answer(&state, &body) }
+                    async move {
+                        let (status, headers) = answer(&state, &body);
+                        if status == HANG {
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                            return (StatusCode::ACCEPTED, headers);
+                        }
+                        (StatusCode::from_u16(status).unwrap(), headers)
+                    }
                 });
                 axum::serve(listener, app).await.unwrap();
             });
@@ -77,7 +88,8 @@ impl FakeTeams {
     }
 }
 
-fn answer(shared: &Shared, body: &str) -> (StatusCode, HeaderMap) {
+/// Record `body`; the scripted status and headers for it.
+fn answer(shared: &Shared, body: &str) -> (u16, HeaderMap) {
     let value = serde_json::from_str(body).unwrap_or(Value::String(body.to_string()));
     let (status, retry_after) = shared
         .script
@@ -92,5 +104,5 @@ fn answer(shared: &Shared, body: &str) -> (StatusCode, HeaderMap) {
     let mut bodies = shared.bodies.lock().unwrap();
     bodies.push(value);
     shared.grew.notify_all();
-    (StatusCode::from_u16(status).unwrap(), headers)
+    (status, headers)
 }

@@ -3,7 +3,7 @@
 
 use crate::broker_support::{Broker, TEAM, request};
 use crate::common::{TestContext, code, stderr};
-use crate::fake_teams::{FakeTeams, SIGNATURE};
+use crate::fake_teams::{FakeTeams, HANG, SIGNATURE};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -103,6 +103,25 @@ fn server_errors_and_rate_limits_are_retried() {
     assert!(
         log.contains("Teams answered 503") && log.contains("rate limited (429)"),
         "{log}"
+    );
+}
+
+#[test]
+fn a_post_that_times_out_is_retried() {
+    let ctx = TestContext::new();
+    let teams = FakeTeams::start(&[(HANG, None)]);
+    let config = config().replace("timeout = \"5s\"\n", "timeout = \"1s\"\n");
+    let broker = Broker::start_with_env(&ctx, &config, &[("OPS_TEAMS_HOOK", &teams.url())]);
+    let (id, _, _) = broker.create(&request("dave"));
+    let posted = teams.wait_for(2);
+    assert_eq!(posted[0], posted[1]);
+    assert!(broker.log_has(&format!("the card for request {id} accepted by Teams")));
+    assert!(
+        broker
+            .log()
+            .contains(&format!("the card for request {id}: timed out")),
+        "{}",
+        broker.log()
     );
 }
 
