@@ -374,3 +374,52 @@ fn an_https_public_url_makes_the_cookie_secure() {
         format!("https://gate.example.com/r/{id}")
     );
 }
+
+#[test]
+fn someone_who_is_not_an_approver_sees_why_and_cannot_vote() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    let bob = broker.token("bob");
+    let mut new = request("dave");
+    new["approvers"] = serde_json::json!(["alice"]);
+    let (id, requester, _) = broker.create(&new);
+    let cookie = sign_in(&broker, &id, &bob);
+    let page = send(
+        &broker,
+        "GET",
+        &format!("/r/{id}"),
+        Some(&cookie),
+        None,
+        None,
+    );
+    assert!(
+        page.body.contains("bob is not an approver"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("value=\"approve\""), "{}", page.body);
+    let form = [("verdict", "approve"), ("csrf", &csrf(&page))];
+    let path = format!("/r/{id}/decision");
+    let tried = send(&broker, "POST", &path, Some(&cookie), Some(&form), None);
+    assert_eq!(tried.status, 403, "{}", tried.body);
+    assert!(tried.body.contains("not an approver"), "{}", tried.body);
+    assert_eq!(
+        view(&broker, &id, &requester)["votes"],
+        serde_json::json!([])
+    );
+
+    let unknown = send(
+        &broker,
+        "GET",
+        &format!("/r/{}", "0".repeat(32)),
+        Some(&cookie),
+        None,
+        None,
+    );
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.body.contains("No request has this id"),
+        "{}",
+        unknown.body
+    );
+}
