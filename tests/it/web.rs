@@ -423,3 +423,16 @@ fn someone_who_is_not_an_approver_sees_why_and_cannot_vote() {
         unknown.body
     );
 }
+
+#[test]
+fn an_id_that_could_redirect_the_forms_elsewhere_is_not_found() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, TEAM);
+    for path in ["/r/%2F%2Fevil.example", "/r/..%2F..%2Fx", "/r/a%22b"] {
+        let page = send(&broker, "GET", path, None, None, None);
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+        assert!(!page.body.contains("evil.example"), "{}", page.body);
+        assert!(!page.body.contains("<form"), "{}", page.body);
+        assert_eq!(page.header("cache-control"), "no-store");
+    }
+}

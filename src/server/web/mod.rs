@@ -17,7 +17,8 @@ use super::rules::Request;
 use super::state::Broker;
 use crate::approval::protocol::{Status, Verdict};
 use axum::extract::rejection::FormRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -53,6 +54,30 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .with_state(Arc::new(web))
 }
 
+/// A request id from the path. Only URL-safe ids reach a handler: the id is
+/// written into relative form actions and the Location header, where `/`, `..`
+/// or `//host` would point elsewhere. Anything else is the 404 page.
+struct PageId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id))
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Ok(PageId(id))
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct SigninForm {
     #[serde(default)]
@@ -73,7 +98,7 @@ struct SignoutForm {
     csrf: Option<String>,
 }
 
-async fn show(State(web): Shared, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
         None => html(StatusCode::OK, page::signin(&id, None)),
         Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
@@ -82,7 +107,7 @@ async fn show(State(web): Shared, Path(id): Path<String>, headers: HeaderMap) ->
 
 async fn signin(
     State(web): Shared,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     headers: HeaderMap,
     form: Result<Form<SigninForm>, FormRejection>,
 ) -> Response {
@@ -124,7 +149,7 @@ async fn signin(
 
 async fn decide(
     State(web): Shared,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     headers: HeaderMap,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Response {
@@ -173,7 +198,7 @@ async fn decide(
 
 async fn signout(
     State(web): Shared,
-    Path(id): Path<String>,
+    PageId(id): PageId,
     headers: HeaderMap,
     form: Result<Form<SignoutForm>, FormRejection>,
 ) -> Response {
@@ -212,13 +237,7 @@ impl Web {
     ) -> Response {
         let request = match self.broker.get(id).await {
             Ok(Some(request)) => request,
-            Ok(None) => {
-                let text = "No request has this id. It may be mistyped, or from another broker.";
-                return html(
-                    StatusCode::NOT_FOUND,
-                    page::message("Request not found", text),
-                );
-            }
+            Ok(None) => return not_found(),
             Err(refusal) => {
                 return html(
                     status(refusal.status),
@@ -264,6 +283,14 @@ fn may_decide(request: &Request, person: &str) -> Result<(), String> {
         return Err("You have voted; waiting for the other approvers.".into());
     }
     Ok(())
+}
+
+fn not_found() -> Response {
+    let text = "No request has this id. It may be mistyped, or from another broker.";
+    html(
+        StatusCode::NOT_FOUND,
+        page::message("Request not found", text),
+    )
 }
 
 fn foreign_origin() -> Response {
