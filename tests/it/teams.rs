@@ -91,6 +91,23 @@ fn a_new_request_posts_a_card_and_its_decision_a_follow_up() {
 }
 
 #[test]
+fn a_timed_out_request_gets_a_follow_up_too() {
+    let ctx = TestContext::new();
+    let teams = FakeTeams::start(&[]);
+    let broker = start(&ctx, &teams);
+    let mut new = request("dave");
+    new["timeout_seconds"] = 1.into();
+    let (id, _, _) = broker.create(&new);
+    let posted = teams.wait_for(2);
+    let outcome = posted[1].to_string();
+    assert!(
+        outcome.contains("Timed out: nobody decided in time"),
+        "{outcome}"
+    );
+    assert!(outcome.contains(&id), "{outcome}");
+}
+
+#[test]
 fn server_errors_and_rate_limits_are_retried() {
     let ctx = TestContext::new();
     let teams = FakeTeams::start(&[(503, None), (429, Some("0")), (200, None)]);
