@@ -5,6 +5,8 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub use super::teams::TeamsConfig;
+
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
 use crate::policy::parse::{read_groups, read_people};
@@ -16,7 +18,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
-const ROOT_KEYS: &[&str] = &["version", "public_url", "people", "groups", "defaults"];
+const ROOT_KEYS: &[&str] = &[
+    "version",
+    "public_url",
+    "people",
+    "groups",
+    "defaults",
+    "channels",
+];
+const CHANNEL_KEYS: &[&str] = &["teams"];
 const DEFAULTS_KEYS: &[&str] = &[
     "approvers",
     "quorum",
@@ -37,6 +47,15 @@ pub struct BrokerConfig {
     pub people: BTreeMap<String, Person>,
     pub groups: BTreeMap<String, Vec<String>>,
     pub defaults: Defaults,
+    /// Where requests are announced besides the API: `[channels.NAME]`.
+    pub channels: Channels,
+}
+
+/// The approval channels the broker posts to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Channels {
+    /// `[channels.teams]`: a Microsoft Teams Workflows webhook.
+    pub teams: Option<TeamsConfig>,
 }
 
 /// What a request gets when it leaves a setting open.
@@ -136,6 +155,10 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .get("defaults")
         .map(|value| read_defaults(reader, value, &people, &groups))
         .unwrap_or_default();
+    let channels = root
+        .get("channels")
+        .map(|value| read_channels(reader, value))
+        .unwrap_or_default();
     // A group member or default approver without [people.NAME] is known by login.
     let implicit: Vec<String> = groups
         .values()
@@ -156,7 +179,21 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         people,
         groups,
         defaults,
+        channels,
     }
+}
+
+/// `[channels]`: one table per channel, each read by its own module.
+fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
+    let mut channels = Channels::default();
+    let Some(table) = reader.table(value, "channels") else {
+        return channels;
+    };
+    reader.reject_unknown_keys(table, CHANNEL_KEYS, "[channels]");
+    if let Some(value) = table.get("teams") {
+        channels.teams = super::teams::config::read(reader, value);
+    }
+    channels
 }
 
 fn read_version(reader: &mut Reader<'_>, value: Option<&Value<'_>>) {

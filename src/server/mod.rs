@@ -5,7 +5,8 @@
 //! Files: `config` (broker.toml), `rules` (pure approval rules), `store` (SQLite),
 //! `state` (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP routes),
 //! `input` (decoding bodies, queries and tokens), `token` (ids and secrets),
-//! `events` (the log on stderr).
+//! `events` (the log on stderr), `teams` (cards posted to a Teams channel), `web`
+//! (the approval page at /r/<id>).
 
 mod api;
 pub mod config;
@@ -15,7 +16,9 @@ mod live;
 pub mod rules;
 pub mod state;
 mod store;
+pub mod teams;
 mod token;
+mod web;
 
 pub use api::BODY_LIMIT;
 pub use config::BrokerConfig;
@@ -138,6 +141,10 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let broker = Broker::new(config, key, public_url, store, stop_rx).map_err(Error::Internal)?;
     let broker = Arc::new(broker);
+    let teams = teams::start(&broker).map_err(|message| Error::Refused {
+        message: format!("serve: {message}"),
+        code: crate::error::exit::USAGE,
+    })?;
     let sweeper = tokio::spawn(broker.clone().sweep_expired());
     eprintln!("gate serve: listening on http://{address}");
     let shutdown = async move {
@@ -146,10 +153,16 @@ pub async fn serve(
         // Long-polls return their current view at once.
         let _ = stop_tx.send(true);
     };
-    let served = axum::serve(listener, api::router(broker))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        api::router(broker.clone()).merge(web::router(broker)),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     sweeper.abort();
+    if let Some(teams) = teams {
+        teams.abort();
+    }
     served.map_err(|e| Error::Internal(format!("serve: {e}")))
 }
 

@@ -33,6 +33,8 @@ pub struct Broker {
     child: Child,
     port: u16,
     log: Arc<Log>,
+    /// Extra environment for the broker process (e.g. a webhook URL variable).
+    env: Vec<(String, String)>,
 }
 
 /// The broker's stderr so far, with a signal for each new line.
@@ -63,16 +65,26 @@ impl Reply {
 impl Broker {
     /// Write `config_toml` (mode 0600) beside the context's home and start the broker.
     pub fn start(ctx: &TestContext, config_toml: &str) -> Broker {
+        Broker::start_with_env(ctx, config_toml, &[])
+    }
+
+    /// [`Broker::start`] with extra environment variables for the broker.
+    pub fn start_with_env(ctx: &TestContext, config_toml: &str, env: &[(&str, &str)]) -> Broker {
         let config = ctx.dir.path().join("broker.toml");
         std::fs::write(&config, config_toml).unwrap();
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let (child, port, log) = spawn(&ctx.home(), &config);
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (child, port, log) = spawn(&ctx.home(), &config, &env);
         Broker {
             home: ctx.home(),
             config,
             child,
             port,
             log,
+            env,
         }
     }
 
@@ -99,7 +111,7 @@ impl Broker {
     /// Stop the broker (SIGTERM, waiting for it) and start it again on the same home.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, port, log) = spawn(&self.home, &self.config);
+        let (child, port, log) = spawn(&self.home, &self.config, &self.env);
         (self.child, self.port, self.log) = (child, port, log);
     }
 
@@ -108,7 +120,7 @@ impl Broker {
     pub fn restart_same_port(&mut self) {
         self.stop();
         let listen = format!("127.0.0.1:{}", self.port);
-        let (child, port, log) = spawn_on(&self.home, &self.config, &listen);
+        let (child, port, log) = spawn_on(&self.home, &self.config, &listen, &self.env);
         (self.child, self.port, self.log) = (child, port, log);
     }
 
@@ -228,14 +240,19 @@ pub fn request(user: &str) -> Value {
 
 /// Start `gate serve` and wait for its listening line; the rest of stderr is
 /// collected in the background.
-fn spawn(home: &std::path::Path, config: &std::path::Path) -> (Child, u16, Arc<Log>) {
-    spawn_on(home, config, "127.0.0.1:0")
+fn spawn(
+    home: &std::path::Path,
+    config: &std::path::Path,
+    env: &[(String, String)],
+) -> (Child, u16, Arc<Log>) {
+    spawn_on(home, config, "127.0.0.1:0", env)
 }
 
 fn spawn_on(
     home: &std::path::Path,
     config: &std::path::Path,
     listen: &str,
+    env: &[(String, String)],
 ) -> (Child, u16, Arc<Log>) {
     let mut child = Command::new(gate_bin())
         .args(["serve", "--listen", listen, "--config"])
@@ -244,6 +261,7 @@ fn spawn_on(
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GATE_HOME", home)
         .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

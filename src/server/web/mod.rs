@@ -1,0 +1,299 @@
+//! The broker's web approval page, outside `/v1`: `GET /r/ID` (sign-in form, or
+//! the request with its decision form), `POST /r/ID/signin` (approver token ->
+//! session cookie), `POST /r/ID/decision` and `POST /r/ID/signout`.
+//!
+//! A vote from here is recorded with channel "web" through [`Broker::vote`], under
+//! exactly the API's rules. Every form post must carry the session's CSRF token and,
+//! when the browser sends `Origin`, come from the broker's public origin. Files:
+//! `session` (sessions, cookies, CSRF and origin checks), `page` (the HTML),
+//! `reply` (responses with the security headers).
+
+mod page;
+mod reply;
+mod session;
+
+use super::api::BODY_LIMIT;
+use super::rules::Request;
+use super::state::Broker;
+use crate::approval::protocol::{Status, Verdict};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use reply::{html, set_header, status, urlencode};
+use serde::Deserialize;
+use session::{Session, Sessions};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+#[derive(Debug)]
+struct Web {
+    broker: Arc<Broker>,
+    sessions: Sessions,
+    /// Cookies get `Secure` when people reach the broker over https.
+    secure: bool,
+}
+
+type Shared = State<Arc<Web>>;
+
+pub fn router(broker: Arc<Broker>) -> Router {
+    let web = Web {
+        secure: broker.public_url.starts_with("https://"),
+        broker,
+        sessions: Sessions::default(),
+    };
+    Router::new()
+        .route("/r/{id}", get(show))
+        .route("/r/{id}/signin", post(signin))
+        .route("/r/{id}/decision", post(decide))
+        .route("/r/{id}/signout", post(signout))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(Arc::new(web))
+}
+
+/// A request id from the path. Only URL-safe ids reach a handler: the id is
+/// written into relative form actions and the Location header, where `/`, `..`
+/// or `//host` would point elsewhere. Anything else is the 404 page.
+struct PageId(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id))
+                if !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Ok(PageId(id))
+            }
+            _ => Err(not_found()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SigninForm {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    verdict: String,
+    #[serde(default)]
+    reason: String,
+    csrf: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignoutForm {
+    csrf: Option<String>,
+}
+
+async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
+    match web.sessions.find(&headers) {
+        None => html(StatusCode::OK, page::signin(&id, None)),
+        Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
+    }
+}
+
+async fn signin(
+    State(web): Shared,
+    PageId(id): PageId,
+    headers: HeaderMap,
+    form: Result<Form<SigninForm>, FormRejection>,
+) -> Response {
+    if !session::origin_allowed(&headers, &web.broker.public_url) {
+        return foreign_origin();
+    }
+    let token = form.map(|Form(form)| form.token).unwrap_or_default();
+    let person = match web.broker.approver(token.trim()).await {
+        Ok(Some(person)) if !token.trim().is_empty() => person,
+        Ok(_) => {
+            let text = "That token is not a valid approver token; create one with `gate serve token create NAME`.";
+            return html(StatusCode::UNAUTHORIZED, page::signin(&id, Some(text)));
+        }
+        Err(refusal) => {
+            return html(
+                status(refusal.status),
+                page::signin(&id, Some(&refusal.message)),
+            );
+        }
+    };
+    let (cookie, _) = match web.sessions.create(&person) {
+        Ok(created) => created,
+        Err(e) => {
+            return html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page::message("Sign-in failed", &e),
+            );
+        }
+    };
+    eprintln!("gate serve: web: {person} signed in");
+    let mut response = web.see_request(&id);
+    set_header(
+        &mut response,
+        header::SET_COOKIE,
+        &session::set_cookie(&cookie, web.secure),
+    );
+    response
+}
+
+async fn decide(
+    State(web): Shared,
+    PageId(id): PageId,
+    headers: HeaderMap,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Response {
+    let Some(session) = web.sessions.find(&headers) else {
+        let text = "Your session has ended; sign in again to decide.";
+        return html(StatusCode::UNAUTHORIZED, page::signin(&id, Some(text)));
+    };
+    if !session::origin_allowed(&headers, &web.broker.public_url) {
+        return foreign_origin();
+    }
+    let Ok(Form(form)) = form else {
+        let text = "The form could not be read; reload the page and try again.";
+        return web
+            .render(&id, &session, Some(text.into()), StatusCode::BAD_REQUEST)
+            .await;
+    };
+    if !session::csrf_matches(&session, form.csrf.as_deref()) {
+        let text = "This form is stale or did not come from this page; nothing was decided. Reload the page and try again.";
+        return web
+            .render(&id, &session, Some(text.into()), StatusCode::FORBIDDEN)
+            .await;
+    }
+    let verdict = match form.verdict.as_str() {
+        "approve" => Verdict::Approve,
+        "deny" => Verdict::Deny,
+        _ => {
+            let text = "Choose Approve or Deny.";
+            return web
+                .render(&id, &session, Some(text.into()), StatusCode::BAD_REQUEST)
+                .await;
+        }
+    };
+    let reason = Some(form.reason.trim().to_string()).filter(|reason| !reason.is_empty());
+    match web
+        .broker
+        .vote(&id, &session.person, verdict, reason, "web")
+        .await
+    {
+        Ok(_) => web.see_request(&id),
+        Err(refusal) => {
+            web.render(&id, &session, Some(refusal.message), status(refusal.status))
+                .await
+        }
+    }
+}
+
+async fn signout(
+    State(web): Shared,
+    PageId(id): PageId,
+    headers: HeaderMap,
+    form: Result<Form<SignoutForm>, FormRejection>,
+) -> Response {
+    let Some(session) = web.sessions.find(&headers) else {
+        return web.see_request(&id);
+    };
+    let csrf = form.ok().and_then(|Form(form)| form.csrf);
+    if !session::origin_allowed(&headers, &web.broker.public_url) {
+        return foreign_origin();
+    }
+    if !session::csrf_matches(&session, csrf.as_deref()) {
+        let text =
+            "This form is stale or did not come from this page; reload the page and try again.";
+        return web
+            .render(&id, &session, Some(text.into()), StatusCode::FORBIDDEN)
+            .await;
+    }
+    web.sessions.remove(&headers);
+    let mut response = web.see_request(&id);
+    set_header(
+        &mut response,
+        header::SET_COOKIE,
+        &session::clear_cookie(web.secure),
+    );
+    response
+}
+
+impl Web {
+    /// The request page for `session`, with `error` on top, answered with `code`.
+    async fn render(
+        &self,
+        id: &str,
+        session: &Session,
+        error: Option<String>,
+        code: StatusCode,
+    ) -> Response {
+        let request = match self.broker.get(id).await {
+            Ok(Some(request)) => request,
+            Ok(None) => return not_found(),
+            Err(refusal) => {
+                return html(
+                    status(refusal.status),
+                    page::message("Error", &refusal.message),
+                );
+            }
+        };
+        let viewer = page::Viewer {
+            person: &session.person,
+            csrf: &session.csrf,
+            may_decide: may_decide(&request, &session.person),
+            error,
+        };
+        html(
+            code,
+            page::request(&request.view, &viewer, SystemTime::now()),
+        )
+    }
+
+    /// 303 to the request's page (after a form post).
+    fn see_request(&self, id: &str) -> Response {
+        let location = format!("{}/r/{}", self.broker.public_url, urlencode(id));
+        let mut response = html(StatusCode::SEE_OTHER, String::new());
+        set_header(&mut response, header::LOCATION, &location);
+        response
+    }
+}
+
+/// Whether `person` may vote on `request` now, else why not (the rules decide
+/// again on the vote itself; this only chooses what the page offers).
+fn may_decide(request: &Request, person: &str) -> Result<(), String> {
+    let view = &request.view;
+    if view.status != Status::Pending {
+        return Err(format!("This request is {}.", view.status.as_str()));
+    }
+    if request.requester_person.as_deref() == Some(person) {
+        return Err("This is your own request: another approver must decide it.".into());
+    }
+    if !view.approvers.iter().any(|name| name == person) {
+        return Err(format!("{person} is not an approver of this request."));
+    }
+    if view.votes.iter().any(|vote| vote.person == person) {
+        return Err("You have voted; waiting for the other approvers.".into());
+    }
+    Ok(())
+}
+
+fn not_found() -> Response {
+    let text = "No request has this id. It may be mistyped, or from another broker.";
+    html(
+        StatusCode::NOT_FOUND,
+        page::message("Request not found", text),
+    )
+}
+
+fn foreign_origin() -> Response {
+    let text = "This form was posted from another site; nothing was done. Open the approval page directly.";
+    html(StatusCode::FORBIDDEN, page::message("Refused", text))
+}
