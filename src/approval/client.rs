@@ -243,7 +243,7 @@ fn describe(err: &reqwest::Error) -> String {
 }
 
 /// reqwest is built without a default TLS crypto provider; use ring's, once.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();

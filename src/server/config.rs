@@ -5,6 +5,7 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+use crate::approval::slack::config::SlackConfig;
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
 use crate::policy::parse::{read_groups, read_people};
@@ -16,7 +17,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
-const ROOT_KEYS: &[&str] = &["version", "public_url", "people", "groups", "defaults"];
+const ROOT_KEYS: &[&str] = &[
+    "version",
+    "public_url",
+    "people",
+    "groups",
+    "defaults",
+    "channels",
+];
+const CHANNEL_KEYS: &[&str] = &["slack"];
 const DEFAULTS_KEYS: &[&str] = &[
     "approvers",
     "quorum",
@@ -37,6 +46,13 @@ pub struct BrokerConfig {
     pub people: BTreeMap<String, Person>,
     pub groups: BTreeMap<String, Vec<String>>,
     pub defaults: Defaults,
+    pub channels: Channels,
+}
+
+/// `[channels.NAME]`: the approval channels the broker posts requests to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Channels {
+    pub slack: Option<SlackConfig>,
 }
 
 /// What a request gets when it leaves a setting open.
@@ -151,12 +167,29 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
     for (name, person) in &mut people {
         person.unix.get_or_insert_with(|| name.clone());
     }
+    let channels = root
+        .get("channels")
+        .map(|value| read_channels(reader, value))
+        .unwrap_or_default();
     BrokerConfig {
         public_url,
         people,
         groups,
         defaults,
+        channels,
     }
+}
+
+fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
+    let mut channels = Channels::default();
+    let Some(table) = reader.table(value, "channels") else {
+        return channels;
+    };
+    reader.reject_unknown_keys(table, CHANNEL_KEYS, "[channels]");
+    if let Some(slack) = table.get("slack") {
+        channels.slack = crate::approval::slack::config::read(reader, slack);
+    }
+    channels
 }
 
 fn read_version(reader: &mut Reader<'_>, value: Option<&Value<'_>>) {
