@@ -1,0 +1,353 @@
+//! The Slack channel in a real in-process broker, against a fake Slack Web API
+//! (and a fake Socket Mode WebSocket) on 127.0.0.1 that records every call.
+
+mod blocks;
+mod config;
+mod failures;
+mod http;
+mod socket;
+
+use crate::approval::BrokerClient;
+use crate::approval::protocol::{NewRequest, RequestView};
+use crate::approval::slack::config::{Secret, SlackSecrets};
+use crate::identity::Requester;
+use crate::paths::Home;
+use crate::server::{config as broker_config, serve};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub const SIGNING_SECRET: &str = "test-signing-secret";
+pub const BOT_TOKEN: &str = "xoxb-test-bot";
+pub const APP_TOKEN: &str = "xapp-test-app";
+
+/// alice (U0ALICE) and bob (U0BOB) approve; carol (U0CAROL) asks; dave (U0DAVE)
+/// is known but approves nothing.
+pub fn config_toml(api_url: &str, mode: &str) -> String {
+    format!(
+        r#"version = 1
+[people.alice]
+slack = "U0ALICE"
+[people.bob]
+slack = "U0BOB"
+[people.carol]
+slack = "U0CAROL"
+[people.dave]
+slack = "U0DAVE"
+[groups]
+sre = ["alice", "bob", "carol"]
+[defaults]
+approvers = ["group:sre"]
+[channels.slack]
+channel = "C0GATE"
+api_url = "{api_url}"
+mode = "{mode}"
+"#
+    )
+}
+
+/// One call the fake Slack received.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub authorization: String,
+    pub body: Value,
+}
+
+/// A scripted answer: status, headers, JSON body.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeState {
+    calls: Mutex<Vec<Call>>,
+    called: Notify,
+    script: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// What apps.connections.open hands out.
+    pub socket_url: Mutex<String>,
+}
+
+/// A fake Slack Web API on 127.0.0.1.
+#[derive(Debug, Clone)]
+pub struct FakeSlack {
+    pub url: String,
+    pub state: Arc<FakeState>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let state = Arc::new(FakeState::default());
+        let app = Router::new()
+            .route("/api/{method}", post(answer))
+            .with_state(state.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        FakeSlack { url, state }
+    }
+
+    /// Answer the next calls of `method` with `answers`, in order.
+    pub fn script(&self, method: &str, answers: Vec<Scripted>) {
+        let mut script = self.state.script.lock().unwrap();
+        script.entry(method.into()).or_default().extend(answers);
+    }
+
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        let calls = self.state.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Wait (up to 10 s) until `method` was called `count` times; those calls.
+    pub async fn wait_for(&self, method: &str, count: usize) -> Vec<Call> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let called = self.state.called.notified();
+            let calls = self.calls(method);
+            if calls.len() >= count {
+                return calls;
+            }
+            if tokio::time::timeout_at(deadline, called).await.is_err() {
+                panic!(
+                    "{method} called {} times, expected {count}: {calls:#?}",
+                    calls.len()
+                );
+            }
+        }
+    }
+}
+
+async fn answer(
+    State(state): State<Arc<FakeState>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let scripted = state
+        .script
+        .lock()
+        .unwrap()
+        .get_mut(&method)
+        .and_then(|queue| queue.pop_front());
+    let count = {
+        let mut calls = state.calls.lock().unwrap();
+        calls.push(Call {
+            method: method.clone(),
+            authorization,
+            body: body.clone(),
+        });
+        calls.len()
+    };
+    state.called.notify_waiters();
+    if let Some(scripted) = scripted {
+        let status = StatusCode::from_u16(scripted.status).unwrap();
+        let mut response = (status, Json(scripted.body)).into_response();
+        if let Some(seconds) = scripted.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", seconds.to_string().parse().unwrap());
+        }
+        return response;
+    }
+    let ok = match method.as_str() {
+        "chat.postMessage" => json!({
+            "ok": true,
+            "channel": body["channel"],
+            "ts": format!("1700000000.{count:06}"),
+        }),
+        "apps.connections.open" => json!({ "ok": true, "url": *state.socket_url.lock().unwrap() }),
+        _ => json!({ "ok": true }),
+    };
+    Json(ok).into_response()
+}
+
+/// A real broker, in process, with the Slack channel pointed at a fake Slack.
+pub struct Harness {
+    pub url: String,
+    pub slack: FakeSlack,
+    pub client: BrokerClient,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start(mode: &str) -> Harness {
+        let slack = FakeSlack::start().await;
+        Harness::with_slack(slack, mode).await
+    }
+
+    pub async fn with_slack(slack: FakeSlack, mode: &str) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home {
+            data: dir.path().to_path_buf(),
+            config: dir.path().to_path_buf(),
+            cache: dir.path().join("cache"),
+        };
+        let mut config = broker_config::parse(&config_toml(&slack.url, mode), "b.toml").unwrap();
+        let slack_config = config.channels.slack.as_mut().unwrap();
+        slack_config.secrets = Some(SlackSecrets {
+            bot_token: Secret::new(BOT_TOKEN),
+            signing_secret: Some(Secret::new(SIGNING_SECRET)),
+            app_token: Some(Secret::new(APP_TOKEN)),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.await;
+            };
+            serve(listener, config, &home, stop).await
+        });
+        let client = BrokerClient::new(&url).unwrap();
+        Harness {
+            url,
+            slack,
+            client,
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// Create a request by `user` for `argv`; its view and requester token.
+    pub async fn create(&self, user: &str, argv: &[&str], quorum: u32) -> (RequestView, String) {
+        let created = self
+            .client
+            .create(&request(user, argv, quorum))
+            .await
+            .unwrap();
+        (created.request, created.requester_token)
+    }
+
+    /// The request as the broker holds it now.
+    pub async fn view(&self, id: &str, token: &str) -> RequestView {
+        self.client.get(id, token, None, None).await.unwrap()
+    }
+
+    /// POST a signed interaction callback, as Slack would; the HTTP status.
+    pub async fn click(&self, user: &str, action: &str, id: &str) -> u16 {
+        let body = form(&click_payload(user, action, id));
+        let timestamp = now().to_string();
+        let signature = sign(SIGNING_SECRET, &timestamp, &body);
+        self.post_interaction(&body, Some(&timestamp), Some(&signature))
+            .await
+    }
+
+    pub async fn post_interaction(
+        &self,
+        body: &str,
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+    ) -> u16 {
+        let mut call = reqwest::Client::new()
+            .post(format!("{}/slack/interactions", self.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(timestamp) = timestamp {
+            call = call.header("x-slack-request-timestamp", timestamp);
+        }
+        if let Some(signature) = signature {
+            call = call.header("x-slack-signature", signature);
+        }
+        call.send().await.unwrap().status().as_u16()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn request(user: &str, argv: &[&str], quorum: u32) -> NewRequest {
+    NewRequest {
+        requester: Requester {
+            user: user.into(),
+            host: "build-7".into(),
+            ci: None,
+            agent: None,
+        },
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        cwd: "/srv".into(),
+        action_digest: "cd".repeat(32),
+        rules: vec!["production changes".into()],
+        rule_reason: "production needs a second pair of eyes".into(),
+        approvers: vec![],
+        quorum,
+        timeout_seconds: 0,
+        reason: Some("rotating the payments namespace".into()),
+        require_reason: false,
+        break_glass_allowed: false,
+        break_glass: false,
+    }
+}
+
+/// A `block_actions` payload for a click on a gate button.
+pub fn click_payload(user: &str, action: &str, id: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "user": { "id": user, "username": "someone" },
+        "channel": { "id": "C0GATE" },
+        "message": { "ts": "1700000000.000001" },
+        "response_url": "https://hooks.slack.invalid/actions/1",
+        "actions": [{ "action_id": action, "value": id, "type": "button" }],
+    })
+}
+
+/// The form body Slack sends: `payload=<url-encoded JSON>`.
+pub fn form(payload: &Value) -> String {
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v0={hex}")
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The blocks of a message body, by type.
+pub fn block_types(body: &Value) -> Vec<String> {
+    body["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// All the text in a message body, for `contains` checks.
+pub fn all_text(body: &Value) -> String {
+    body.to_string()
+}
