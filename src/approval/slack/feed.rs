@@ -46,7 +46,7 @@ impl Slack {
             return; // a claim: nothing a person sees changed
         }
         let id = &after.view.id;
-        let Some(posted) = self.posted(id) else {
+        let Some(posted) = self.posted(id).await else {
             eprintln!("gate serve: slack: no message known for request {id}; not updated");
             return;
         };
@@ -78,13 +78,13 @@ impl Slack {
             return;
         };
         match (answer["channel"].as_str(), answer["ts"].as_str()) {
-            (Some(channel), Some(ts)) => self.remember(
-                &request.view.id,
-                Posted {
+            (Some(channel), Some(ts)) => {
+                let posted = Posted {
                     channel: channel.to_string(),
                     ts: ts.to_string(),
-                },
-            ),
+                };
+                self.remember(&request.view.id, posted).await;
+            }
             _ => eprintln!(
                 "gate serve: slack: chat.postMessage answered without channel and ts; request {} will not be updated",
                 request.view.id

@@ -36,6 +36,8 @@ use verify::Verifier;
 
 /// The route Slack posts interactions to (HTTP mode).
 pub const INTERACTIONS_PATH: &str = "/slack/interactions";
+/// The channel name message addresses are stored under.
+const STORE_KEY: &str = "slack";
 /// Slack interaction payloads are small; a few KiB of blocks at most.
 const BODY_LIMIT: usize = 256 * 1024;
 
@@ -133,19 +135,41 @@ async fn interactions(
 }
 
 impl Slack {
-    fn remember(&self, id: &str, posted: Posted) {
+    /// Remember where request `id` was posted: in memory, and in the broker's
+    /// store so a restarted broker still updates it.
+    async fn remember(&self, id: &str, posted: Posted) {
+        let address = format!("{} {}", posted.channel, posted.ts);
+        if let Err(err) = self.broker.remember_message(id, STORE_KEY, &address).await {
+            eprintln!("gate serve: slack: cannot store where request {id} was posted: {err}");
+        }
         self.messages
             .lock()
             .expect("slack messages lock")
             .insert(id.to_string(), posted);
     }
 
-    fn posted(&self, id: &str) -> Option<Posted> {
-        self.messages
+    /// Where request `id` was posted, from memory or the broker's store.
+    async fn posted(&self, id: &str) -> Option<Posted> {
+        let known = self
+            .messages
             .lock()
             .expect("slack messages lock")
             .get(id)
-            .cloned()
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        let stored = self.broker.message(id, STORE_KEY).await.ok().flatten()?;
+        let (channel, ts) = stored.split_once(' ')?;
+        let posted = Posted {
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+        };
+        self.messages
+            .lock()
+            .expect("slack messages lock")
+            .insert(id.to_string(), posted.clone());
+        Some(posted)
     }
 }
 

@@ -183,3 +183,18 @@ async fn a_break_glass_request_is_announced_without_buttons() {
     );
     assert!(text.contains("database down, pager storm"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_broker_still_updates_the_message_it_posted() {
+    let mut h = Harness::start("http").await;
+    let (view, token) = h.create("carol", &["terraform", "apply"], 1).await;
+    h.slack.wait_for("chat.postMessage", 1).await;
+    h.restart().await;
+    assert_eq!(h.click("U0ALICE", "gate_approve", &view.id).await, 200);
+    let update = h.slack.wait_for("chat.update", 1).await.remove(0);
+    assert_eq!(update.body["channel"], "C0GATE");
+    assert_eq!(update.body["ts"], "1700000000.000001");
+    let reply = h.slack.wait_for("chat.postMessage", 2).await.remove(1);
+    assert_eq!(reply.body["thread_ts"], "1700000000.000001");
+    assert_eq!(h.view(&view.id, &token).await.status, Status::Approved);
+}

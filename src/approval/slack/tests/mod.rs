@@ -187,8 +187,10 @@ pub struct Harness {
     pub url: String,
     pub slack: FakeSlack,
     pub client: BrokerClient,
+    mode: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    server: Option<tokio::task::JoinHandle<Result<(), crate::error::Error>>>,
+    dir: tempfile::TempDir,
 }
 
 impl Harness {
@@ -199,35 +201,25 @@ impl Harness {
 
     pub async fn with_slack(slack: FakeSlack, mode: &str) -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let home = Home {
-            data: dir.path().to_path_buf(),
-            config: dir.path().to_path_buf(),
-            cache: dir.path().join("cache"),
-        };
-        let mut config = broker_config::parse(&config_toml(&slack.url, mode), "b.toml").unwrap();
-        let slack_config = config.channels.slack.as_mut().unwrap();
-        slack_config.secrets = Some(SlackSecrets {
-            bot_token: Secret::new(BOT_TOKEN),
-            signing_secret: Some(Secret::new(SIGNING_SECRET)),
-            app_token: Some(Secret::new(APP_TOKEN)),
-        });
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let stop = async move {
-                let _ = stopped.await;
-            };
-            serve(listener, config, &home, stop).await
-        });
-        let client = BrokerClient::new(&url).unwrap();
+        let (url, stop, server) = launch(dir.path(), &slack, mode).await;
         Harness {
+            client: BrokerClient::new(&url).unwrap(),
             url,
             slack,
-            client,
+            mode: mode.to_string(),
             stop: Some(stop),
-            _dir: dir,
+            server: Some(server),
+            dir,
         }
+    }
+
+    /// Stop the broker, wait for it, and start it again on the same home.
+    pub async fn restart(&mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap().unwrap();
+        let (url, stop, server) = launch(self.dir.path(), &self.slack, &self.mode).await;
+        self.client = BrokerClient::new(&url).unwrap();
+        (self.url, self.stop, self.server) = (url, Some(stop), Some(server));
     }
 
     /// Create a request by `user` for `argv`; its view and requester token.
@@ -272,6 +264,38 @@ impl Harness {
         }
         call.send().await.unwrap().status().as_u16()
     }
+}
+
+type Launched = (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), crate::error::Error>>,
+);
+
+/// Serve a broker on `dir` as its home, its Slack channel on `slack`.
+async fn launch(dir: &std::path::Path, slack: &FakeSlack, mode: &str) -> Launched {
+    let home = Home {
+        data: dir.to_path_buf(),
+        config: dir.to_path_buf(),
+        cache: dir.join("cache"),
+    };
+    let mut config = broker_config::parse(&config_toml(&slack.url, mode), "b.toml").unwrap();
+    let slack_config = config.channels.slack.as_mut().unwrap();
+    slack_config.secrets = Some(SlackSecrets {
+        bot_token: Secret::new(BOT_TOKEN),
+        signing_secret: Some(Secret::new(SIGNING_SECRET)),
+        app_token: Some(Secret::new(APP_TOKEN)),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopped.await;
+        };
+        serve(listener, config, &home, stop).await
+    });
+    (url, stop, server)
 }
 
 impl Drop for Harness {
