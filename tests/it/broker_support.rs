@@ -63,10 +63,15 @@ impl Reply {
 impl Broker {
     /// Write `config_toml` (mode 0600) beside the context's home and start the broker.
     pub fn start(ctx: &TestContext, config_toml: &str) -> Broker {
-        let config = ctx.dir.path().join("broker.toml");
-        std::fs::write(&config, config_toml).unwrap();
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let (child, port, log) = spawn(&ctx.home(), &config);
+        Broker::start_with_env(ctx, config_toml, &[])
+    }
+
+    /// Like `start`, with extra environment variables (e.g. channel secrets).
+    pub fn start_with_env(ctx: &TestContext, config_toml: &str, env: &[(&str, &str)]) -> Broker {
+        let config = write_config(ctx, config_toml);
+        let mut command = serve_command(&ctx.home(), &config, "127.0.0.1:0");
+        command.envs(env.iter().copied());
+        let (child, port, log) = spawn_command(command);
         Broker {
             home: ctx.home(),
             config,
@@ -237,14 +242,33 @@ fn spawn_on(
     config: &std::path::Path,
     listen: &str,
 ) -> (Child, u16, Arc<Log>) {
-    let mut child = Command::new(gate_bin())
+    spawn_command(serve_command(home, config, listen))
+}
+
+/// Write `config_toml` (mode 0600) beside the context's home.
+pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
+    let config = ctx.dir.path().join("broker.toml");
+    std::fs::write(&config, config_toml).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    config
+}
+
+/// `gate serve` on `listen` with a clean environment.
+pub fn serve_command(home: &std::path::Path, config: &std::path::Path, listen: &str) -> Command {
+    let mut command = Command::new(gate_bin());
+    command
         .args(["serve", "--listen", listen, "--config"])
         .arg(config)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GATE_HOME", home)
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+fn spawn_command(mut command: Command) -> (Child, u16, Arc<Log>) {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

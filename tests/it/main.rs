@@ -13,4 +13,5 @@ mod inbox;
 mod policy_cli;
 mod run;
 mod signals;
+mod slack;
 mod waiting;
