@@ -122,10 +122,10 @@ pub(crate) fn read(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<SlackCo
     let app_token_env = text("app_token_env", "SLACK_APP_TOKEN");
     let api_url = text("api_url", "https://slack.com/api");
     let mode_text = text("mode", "http");
-    if channel.is_empty() && table.get("channel").is_none() {
+    if channel.trim().is_empty() {
         let hint = "add channel = \"C0123ABCD\", the id of the Slack channel to post to";
         reader.error(
-            value.span(),
+            table.get("channel").map_or(value.span(), |v| v.span()),
             "[channels.slack] needs \"channel\"",
             Some(hint.into()),
         );

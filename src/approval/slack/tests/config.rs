@@ -74,3 +74,11 @@ fn secrets_never_show_in_debug_output() {
     assert!(!shown.contains("very-secret"), "{shown}");
     assert!(shown.contains("****"), "{shown}");
 }
+
+#[test]
+fn an_empty_channel_is_an_error() {
+    let errors = parse("version = 1\n[channels.slack]\nchannel = \"\"\n", "b.toml").unwrap_err();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 3);
+    assert_eq!(errors[0].message, "[channels.slack] needs \"channel\"");
+}

@@ -198,3 +198,16 @@ async fn a_restarted_broker_still_updates_the_message_it_posted() {
     assert_eq!(reply.body["thread_ts"], "1700000000.000001");
     assert_eq!(h.view(&view.id, &token).await.status, Status::Approved);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_request_loses_its_buttons() {
+    let h = Harness::start("http").await;
+    let (view, token) = h.create("carol", &["terraform", "apply"], 1).await;
+    h.slack.wait_for("chat.postMessage", 1).await;
+    h.client.cancel(&view.id, &token).await.unwrap();
+    let update = h.slack.wait_for("chat.update", 1).await.remove(0);
+    assert!(!block_types(&update.body).contains(&"actions".to_string()));
+    assert!(all_text(&update.body).contains("*Cancelled* by the requester"));
+    let reply = h.slack.wait_for("chat.postMessage", 2).await.remove(1);
+    assert!(reply.body["text"].as_str().unwrap().contains("*Cancelled*"));
+}
