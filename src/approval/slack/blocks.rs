@@ -73,9 +73,11 @@ pub fn render(request: &RequestView, now: SystemTime) -> Message {
         _ => blocks.push(section(&outcome(request))),
     }
     debug_assert!(blocks.len() <= BLOCKS_MAX);
+    // Slack reads the fallback as mrkdwn too.
     let text = format!(
-        "{title}: {command} (requested by {}) {}",
-        summary::requester_short(&request.requester),
+        "{title}: {} (requested by {}) {}",
+        escape(&command),
+        escape(&summary::requester_short(&request.requester)),
         request.url
     );
     Message {

@@ -82,6 +82,13 @@ fn a_huge_command_is_shortened_and_says_so() {
         .unwrap();
     assert!(justification.ends_with("_(shortened to fit Slack)_"));
     assert!(message.text.chars().count() <= FALLBACK_MAX);
+    assert!(
+        message
+            .text
+            .starts_with("Approval needed: echo 'a&amp;b&lt;c&gt;"),
+        "{}",
+        message.text
+    );
 }
 
 #[test]

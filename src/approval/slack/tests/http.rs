@@ -211,3 +211,22 @@ async fn a_cancelled_request_loses_its_buttons() {
     let reply = h.slack.wait_for("chat.postMessage", 2).await.remove(1);
     assert!(reply.body["text"].as_str().unwrap().contains("*Cancelled*"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_says_so_in_place_and_in_its_thread() {
+    let h = Harness::start("http").await;
+    let mut new = request("carol", &["terraform", "apply"], 1);
+    new.timeout_seconds = 1;
+    h.client.create(&new).await.unwrap();
+    h.slack.wait_for("chat.postMessage", 1).await;
+    let update = h.slack.wait_for("chat.update", 1).await.remove(0);
+    assert!(all_text(&update.body).contains("*Timed out*: nobody decided in time"));
+    assert!(!block_types(&update.body).contains(&"actions".to_string()));
+    let reply = h.slack.wait_for("chat.postMessage", 2).await.remove(1);
+    assert!(
+        reply.body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<@U0CAROL>: :hourglass:")
+    );
+}
