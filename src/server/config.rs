@@ -6,6 +6,7 @@
 //! Never starts a broker on a config it could not read completely.
 
 pub use super::teams::TeamsConfig;
+use crate::approval::slack::config::SlackConfig;
 
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
@@ -26,7 +27,7 @@ const ROOT_KEYS: &[&str] = &[
     "defaults",
     "channels",
 ];
-const CHANNEL_KEYS: &[&str] = &["teams"];
+const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
 const DEFAULTS_KEYS: &[&str] = &[
     "approvers",
     "quorum",
@@ -54,6 +55,8 @@ pub struct BrokerConfig {
 /// The approval channels the broker posts to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Channels {
+    /// `[channels.slack]`: Block Kit messages with Approve / Deny buttons.
+    pub slack: Option<SlackConfig>,
     /// `[channels.teams]`: a Microsoft Teams Workflows webhook.
     pub teams: Option<TeamsConfig>,
 }
@@ -190,6 +193,9 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
         return channels;
     };
     reader.reject_unknown_keys(table, CHANNEL_KEYS, "[channels]");
+    if let Some(slack) = table.get("slack") {
+        channels.slack = crate::approval::slack::config::read(reader, slack);
+    }
     if let Some(value) = table.get("teams") {
         channels.teams = super::teams::config::read(reader, value);
     }

@@ -139,12 +139,22 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let broker = Broker::new(config, key, public_url, store, stop_rx).map_err(Error::Internal)?;
+    let slack = config.channels.slack.clone();
+    let broker =
+        Broker::new(config, key, public_url, store, stop_rx.clone()).map_err(Error::Internal)?;
     let broker = Arc::new(broker);
     let teams = teams::start(&broker).map_err(|message| Error::Refused {
         message: format!("serve: {message}"),
         code: crate::error::exit::USAGE,
     })?;
+    let mut routes = api::router(broker.clone()).merge(web::router(broker.clone()));
+    if let Some(slack) = &slack {
+        let start = crate::approval::slack::start(slack, broker.clone(), stop_rx);
+        routes = routes.merge(start.map_err(|message| Error::Refused {
+            message,
+            code: crate::error::exit::USAGE,
+        })?);
+    }
     let sweeper = tokio::spawn(broker.clone().sweep_expired());
     eprintln!("gate serve: listening on http://{address}");
     let shutdown = async move {
@@ -153,12 +163,9 @@ pub async fn serve(
         // Long-polls return their current view at once.
         let _ = stop_tx.send(true);
     };
-    let served = axum::serve(
-        listener,
-        api::router(broker.clone()).merge(web::router(broker)),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = axum::serve(listener, routes)
+        .with_graceful_shutdown(shutdown)
+        .await;
     sweeper.abort();
     if let Some(teams) = teams {
         teams.abort();

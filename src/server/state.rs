@@ -294,6 +294,39 @@ impl Broker {
         Ok(person.filter(|name| self.config.people.contains_key(name)))
     }
 
+    /// Store where approval `channel` posted request `id` (its message address),
+    /// so the channel can still update it after a restart.
+    pub async fn remember_message(
+        &self,
+        id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<(), String> {
+        let store = self.store.clone();
+        let (id, channel, address) = (id.to_string(), channel.to_string(), address.to_string());
+        tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .expect("store lock")
+                .save_message(&id, &channel, &address)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+    }
+
+    /// Where approval `channel` posted request `id`, if it did.
+    pub async fn message(&self, id: &str, channel: &str) -> Result<Option<String>, String> {
+        let store = self.store.clone();
+        let (id, channel) = (id.to_string(), channel.to_string());
+        tokio::task::spawn_blocking(move || {
+            store.lock().expect("store lock").message(&id, &channel)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+    }
+
     /// Time out pending requests as their moments come; runs until shutdown.
     pub async fn sweep_expired(self: Arc<Self>) {
         let mut shutdown = self.shutdown.clone();

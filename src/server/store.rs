@@ -1,5 +1,6 @@
 //! The broker's SQLite store (`$GATE_HOME/broker/broker.db`, WAL): requests with
-//! their votes, approver tokens (only their SHA-256), and the broker-wide version.
+//! their votes, approver tokens (only their SHA-256), the broker-wide version, and
+//! where approval channels posted each request (so updates survive a restart).
 //!
 //! Only `state` calls this, one write at a time. A final decision is committed with
 //! `synchronous = FULL` before the answer goes out, so an approval the broker has
@@ -51,6 +52,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY,
     person TEXT NOT NULL,
     created TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS channel_messages (
+    request_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    PRIMARY KEY (request_id, channel)
 ) WITHOUT ROWID;
 ";
 
@@ -241,6 +248,33 @@ impl Store {
                 params![hash, person, created],
             )
             .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Remember where `channel` posted request `request_id` (e.g. a Slack channel
+    /// and message ts).
+    pub fn save_message(
+        &self,
+        request_id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO channel_messages (request_id, channel, address) VALUES (?1, ?2, ?3)",
+                params![request_id, channel, address],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Where `channel` posted request `request_id`, if it did.
+    pub fn message(&self, request_id: &str, channel: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT address FROM channel_messages WHERE request_id = ?1 AND channel = ?2",
+            )
+            .and_then(|mut s| s.query_row([request_id, channel], |r| r.get(0)).optional())
             .map_err(|e| self.fail(e))
     }
 

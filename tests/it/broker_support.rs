@@ -33,7 +33,7 @@ pub struct Broker {
     child: Child,
     port: u16,
     log: Arc<Log>,
-    /// Extra environment for the broker process (e.g. a webhook URL variable).
+    /// Extra environment for the broker process (channel secrets), kept for restarts.
     env: Vec<(String, String)>,
 }
 
@@ -68,11 +68,9 @@ impl Broker {
         Broker::start_with_env(ctx, config_toml, &[])
     }
 
-    /// [`Broker::start`] with extra environment variables for the broker.
+    /// Like `start`, with extra environment variables (e.g. channel secrets).
     pub fn start_with_env(ctx: &TestContext, config_toml: &str, env: &[(&str, &str)]) -> Broker {
-        let config = ctx.dir.path().join("broker.toml");
-        std::fs::write(&config, config_toml).unwrap();
-        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let config = write_config(ctx, config_toml);
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -254,15 +252,35 @@ fn spawn_on(
     listen: &str,
     env: &[(String, String)],
 ) -> (Child, u16, Arc<Log>) {
-    let mut child = Command::new(gate_bin())
+    let mut command = serve_command(home, config, listen);
+    command.envs(env.iter().map(|(k, v)| (k, v)));
+    spawn_command(command)
+}
+
+/// Write `config_toml` (mode 0600) beside the context's home.
+pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
+    let config = ctx.dir.path().join("broker.toml");
+    std::fs::write(&config, config_toml).unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    config
+}
+
+/// `gate serve` on `listen` with a clean environment.
+pub fn serve_command(home: &std::path::Path, config: &std::path::Path, listen: &str) -> Command {
+    let mut command = Command::new(gate_bin());
+    command
         .args(["serve", "--listen", listen, "--config"])
         .arg(config)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GATE_HOME", home)
         .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+fn spawn_command(mut command: Command) -> (Child, u16, Arc<Log>) {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

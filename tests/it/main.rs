@@ -15,6 +15,7 @@ mod inbox;
 mod policy_cli;
 mod run;
 mod signals;
+mod slack;
 mod teams;
 mod waiting;
 mod web;

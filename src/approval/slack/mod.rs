@@ -1,0 +1,177 @@
+//! The Slack approval channel: posts each new request to a Slack channel as a
+//! Block Kit message with Approve / Deny buttons, turns verified button clicks
+//! into votes (`Broker::vote(.., "slack")`), and keeps the message in step with
+//! every change (progress, outcome, a thread reply when final).
+//!
+//! Files: `config` (`[channels.slack]`, secrets), `blocks` (the message),
+//! `api` (Slack Web API calls with retries), `verify` (signed HTTP callbacks),
+//! `interact` (a click, from HTTP or Socket Mode), `feed` (posting and updating
+//! from the broker's change feed), `socket` (Socket Mode).
+//!
+//! Slack being down never blocks a decision: failures are logged once per call
+//! and the request stays decidable on every other channel.
+
+pub mod api;
+pub mod blocks;
+pub mod config;
+mod feed;
+mod interact;
+mod socket;
+pub mod verify;
+
+use crate::server::state::Broker;
+use api::SlackApi;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use config::{Mode, SlackConfig, SlackSecrets};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio::sync::watch;
+use verify::Verifier;
+
+/// The route Slack posts interactions to (HTTP mode).
+pub const INTERACTIONS_PATH: &str = "/slack/interactions";
+/// The channel name message addresses are stored under.
+const STORE_KEY: &str = "slack";
+/// Slack interaction payloads are small; a few KiB of blocks at most.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The running Slack channel.
+#[derive(Debug)]
+pub struct Slack {
+    channel: String,
+    secrets: SlackSecrets,
+    api: SlackApi,
+    broker: Arc<Broker>,
+    verifier: Option<Verifier>,
+    /// Request id -> where its message is.
+    messages: Mutex<HashMap<String, Posted>>,
+}
+
+/// A posted message: its channel id and timestamp (Slack's message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub channel: String,
+    pub ts: String,
+}
+
+/// Start the Slack channel for `broker` (its feed, and in socket mode its
+/// connection) until `shutdown`; the routes to merge into the broker's router.
+pub fn start(
+    config: &SlackConfig,
+    broker: Arc<Broker>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Router, String> {
+    let secrets = match &config.secrets {
+        Some(secrets) => secrets.clone(),
+        None => config.secrets_from(|name| std::env::var(name).ok())?,
+    };
+    let verifier = match config.mode {
+        Mode::Http => secrets.signing_secret.clone().map(Verifier::new),
+        Mode::Socket => None,
+    };
+    let changes = broker.subscribe();
+    let slack = Arc::new(Slack {
+        channel: config.channel.clone(),
+        api: SlackApi::new(&config.api_url)?,
+        secrets,
+        broker,
+        verifier,
+        messages: Mutex::new(HashMap::new()),
+    });
+    tokio::spawn(feed::run(slack.clone(), changes, shutdown.clone()));
+    if config.mode == Mode::Socket {
+        tokio::spawn(socket::run(slack.clone(), shutdown));
+        return Ok(Router::new());
+    }
+    Ok(Router::new()
+        .route(INTERACTIONS_PATH, post(interactions))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(slack))
+}
+
+/// `POST /slack/interactions`: verify the signature over the raw body before
+/// reading it, answer at once, act in a task (Slack wants an answer within 3 s).
+async fn interactions(
+    State(slack): State<Arc<Slack>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let Some(verifier) = &slack.verifier else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let checked = verifier.verify(
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        &body,
+        SystemTime::now(),
+    );
+    if let Err(rejected) = checked {
+        eprintln!(
+            "gate serve: slack: refused an interaction callback: {}",
+            rejected.as_str()
+        );
+        return (StatusCode::UNAUTHORIZED, "invalid Slack signature\n").into_response();
+    }
+    let payload = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+        .ok()
+        .and_then(|fields| fields.into_iter().find(|(key, _)| key == "payload"))
+        .and_then(|(_, payload)| serde_json::from_str(&payload).ok());
+    let Some(payload) = payload else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected a form field payload= holding JSON\n",
+        )
+            .into_response();
+    };
+    tokio::spawn(interact::handle(slack, payload));
+    StatusCode::OK.into_response()
+}
+
+impl Slack {
+    /// Remember where request `id` was posted: in memory, and in the broker's
+    /// store so a restarted broker still updates it.
+    async fn remember(&self, id: &str, posted: Posted) {
+        let address = format!("{} {}", posted.channel, posted.ts);
+        if let Err(err) = self.broker.remember_message(id, STORE_KEY, &address).await {
+            eprintln!("gate serve: slack: cannot store where request {id} was posted: {err}");
+        }
+        self.messages
+            .lock()
+            .expect("slack messages lock")
+            .insert(id.to_string(), posted);
+    }
+
+    /// Where request `id` was posted, from memory or the broker's store.
+    async fn posted(&self, id: &str) -> Option<Posted> {
+        let known = self
+            .messages
+            .lock()
+            .expect("slack messages lock")
+            .get(id)
+            .cloned();
+        if known.is_some() {
+            return known;
+        }
+        let stored = self.broker.message(id, STORE_KEY).await.ok().flatten()?;
+        let (channel, ts) = stored.split_once(' ')?;
+        let posted = Posted {
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+        };
+        self.messages
+            .lock()
+            .expect("slack messages lock")
+            .insert(id.to_string(), posted.clone());
+        Some(posted)
+    }
+}
+
+#[cfg(test)]
+mod tests;
