@@ -18,5 +18,5 @@ pub mod summary;
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DecidedBy, DecisionError, DecisionPayload, SignedDecision};
-pub use request::{Answer, AskError, ask};
+pub use request::{Answer, AskError, AskOptions, RequesterToken, ask, ask_with, redeem};
 pub use status::StatusDisplay;
