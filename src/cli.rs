@@ -45,6 +45,11 @@ pub struct RunArgs {
     #[arg(long, requires = "reason")]
     pub break_glass: bool,
 
+    /// Run under an approval already granted for request ID (its ticket was stored
+    /// by `gate hook claude-code`): verified against this exact command, used once.
+    #[arg(long, value_name = "ID", conflicts_with = "break_glass")]
+    pub ticket: Option<String>,
+
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -109,6 +114,15 @@ pub enum Command {
         #[command(flatten)]
         broker: BrokerArgs,
     },
+    /// Agent integrations: decide an agent's tool call (reads stdin, writes stdout).
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// Serve the `run_command` tool to any MCP client over stdio: every call goes
+    /// through policy, approval and audit like `gate --`.
+    Mcp {
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
     /// Full-screen terminal inbox for approvers: pending requests, live.
     Inbox {
         #[command(flatten)]
@@ -172,6 +186,16 @@ pub enum TokenCommand {
         /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Claude Code PreToolUse hook: a PreToolUse event on stdin, a permission
+    /// decision on stdout, exit 0 (a deny whenever anything goes wrong).
+    ClaudeCode {
+        #[command(flatten)]
+        policy: PolicyArg,
     },
 }
 

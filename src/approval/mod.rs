@@ -14,6 +14,7 @@ pub mod protocol;
 pub mod request;
 pub mod status;
 pub mod summary;
+pub mod ticket;
 
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
