@@ -41,13 +41,19 @@ pub(super) struct Bash<'a> {
 }
 
 impl Bash<'_> {
+    /// The event's directory as `getcwd` will report it in the command's shell.
+    fn cwd(&self) -> PathBuf {
+        let cwd = PathBuf::from(&self.event.cwd);
+        std::fs::canonicalize(&cwd).unwrap_or(cwd)
+    }
+
     pub(super) fn decide(&self) -> Result<Decision, String> {
         let redactor = Redactor::new(&self.loaded.policy.redact)
             .map_err(|bad| format!("gate: bad redact pattern {:?}", bad.pattern))?;
         let requester = self.requester();
         let request = Request {
             argv: self.argv.clone(),
-            cwd: PathBuf::from(&self.event.cwd),
+            cwd: self.cwd(),
             env: std::env::vars().collect(),
             actor: crate::commands::check::policy_actor(&requester),
             agent: requester.agent.as_ref().map(|a| a.name.clone()),
@@ -68,10 +74,9 @@ impl Bash<'_> {
                 updated_input: None,
             }),
             Action::Deny => Ok(Decision::Deny(format!(
-                "gate refused this command: `{line}`. Why: {}{}. Do not retry it or a variant \
+                "gate refused this command: `{line}`. Why: {}. Do not retry it or a variant \
                  of it; choose another way to reach the goal, or tell the user what you need.",
-                verdict.reason,
-                rules(&verdict)
+                verdict.reason
             ))),
             Action::Approve => self.ask(requester, &verdict, &redactor, &line),
         }
@@ -108,14 +113,14 @@ impl Bash<'_> {
         let channel = self.channel().map_err(|e| {
             format!("gate: `{line}` needs a person's approval, but no approval broker is usable ({e}). Tell the user.")
         })?;
-        let cwd = PathBuf::from(&self.event.cwd);
+        let cwd = self.cwd();
         let executable = PathBuf::from(&self.argv[0]);
         let digest = ActionDigest::compute(&self.argv, &cwd, &executable).0;
         let timeout = requirement.timeout.min(settings.approval_timeout);
         let new = NewRequest {
             requester,
             argv: redactor.redact_argv(&self.argv),
-            cwd: self.event.cwd.clone(),
+            cwd: cwd.display().to_string(),
             action_digest: digest,
             rules: requirement.rules.clone(),
             rule_reason: verdict.reason.clone(),
@@ -211,13 +216,6 @@ impl Bash<'_> {
             dir.as_deref(),
         )?
         .load()
-    }
-}
-
-fn rules(verdict: &Verdict) -> String {
-    match verdict.rules.as_slice() {
-        [] => String::new(),
-        names => format!(" (rule \"{}\")", names.join("\", \"")),
     }
 }
 
