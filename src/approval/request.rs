@@ -180,7 +180,9 @@ impl Waiting<'_> {
         let deadline = humantime::parse_rfc3339_weak(&view.expires_at)
             .unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(900))
             + EXPIRY_GRACE;
-        let deadline = self.give_up.map_or(deadline, |give_up| give_up.min(deadline));
+        let deadline = self
+            .give_up
+            .map_or(deadline, |give_up| give_up.min(deadline));
         self.display.update(&view);
         let mut backoff = FIRST_BACKOFF;
         let mut lost = false;
@@ -272,18 +274,17 @@ impl Waiting<'_> {
             signal: Some(signal),
         }
     }
-
 }
 
 /// A final view: verify an approval (pinned key, this request, this action, not
 /// expired) and, when `claim`, claim it so it is used once.
 async fn conclude(
-client: &BrokerClient,
-channel: &Channel,
-expected_digest: &str,
-view: RequestView,
-token: &str,
-claim: bool,
+    client: &BrokerClient,
+    channel: &Channel,
+    expected_digest: &str,
+    view: RequestView,
+    token: &str,
+    claim: bool,
 ) -> Answer {
     let request_id = view.id.clone();
     match view.status {
@@ -304,12 +305,8 @@ claim: bool,
     let Some(signed) = view.decision.clone() else {
         return invalid("the broker says approved but sent no signed decision".into());
     };
-    let checked = signed.verify_approval(
-        &channel.key,
-        &view.id,
-        expected_digest,
-        SystemTime::now(),
-    );
+    let checked =
+        signed.verify_approval(&channel.key, &view.id, expected_digest, SystemTime::now());
     let payload = match checked {
         Ok(payload) => payload,
         Err(err) => return invalid(err.to_string()),

@@ -18,8 +18,14 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum TicketError {
     BadId(String),
-    Missing { id: String, dir: String },
-    Io { path: String, source: std::io::Error },
+    Missing {
+        id: String,
+        dir: String,
+    },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     Insecure(String),
 }
 
@@ -94,7 +100,12 @@ pub fn take(home: &Home, id: &str) -> Result<RequesterToken, TicketError> {
                 dir: dir(home).display().to_string(),
             });
         }
-        Err(source) => return Err(TicketError::Io { path: label, source }),
+        Err(source) => {
+            return Err(TicketError::Io {
+                path: label,
+                source,
+            });
+        }
     };
     if !metadata.file_type().is_file() || metadata.permissions().mode() & 0o077 != 0 {
         return Err(TicketError::Insecure(label));
@@ -127,9 +138,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let home = home(tmp.path());
         let path = save(&home, "r-1", &RequesterToken("secret".into())).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(take(&home, "r-1").unwrap().0, "secret");
-        assert!(matches!(take(&home, "r-1"), Err(TicketError::Missing { .. })));
+        assert!(matches!(
+            take(&home, "r-1"),
+            Err(TicketError::Missing { .. })
+        ));
     }
 
     #[test]
@@ -137,7 +154,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let home = home(tmp.path());
         for id in ["../audit.key", "", "a/b", "a b"] {
-            assert!(matches!(take(&home, id), Err(TicketError::BadId(_))), "{id}");
+            assert!(
+                matches!(take(&home, id), Err(TicketError::BadId(_))),
+                "{id}"
+            );
         }
     }
 

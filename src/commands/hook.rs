@@ -56,7 +56,8 @@ fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, Str
             )),
         });
     }
-    let input = event::bash_input(&event).map_err(|e| format!("gate refused the tool call: {e}"))?;
+    let input =
+        event::bash_input(&event).map_err(|e| format!("gate refused the tool call: {e}"))?;
     let argv = bash::argv(&input.command)?;
     let loaded = load_policy(policy, home, &argv).map_err(policy_error)?;
     bash::Bash {
@@ -71,7 +72,10 @@ fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, Str
 
 fn policy_error(err: crate::error::Error) -> String {
     let text = err.render();
-    let first = text.lines().next().unwrap_or("the policy could not be loaded");
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("the policy could not be loaded");
     format!(
         "gate could not load its policy, so it refuses every command until that is fixed \
          (tell the user; `gate policy lint` shows the problem): {first}"

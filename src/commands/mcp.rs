@@ -57,10 +57,20 @@ impl Server {
     fn handle(&self, line: &str) -> Option<Value> {
         let message: Value = match serde_json::from_str(line) {
             Ok(message) => message,
-            Err(e) => return Some(error(Value::Null, PARSE_ERROR, &format!("parse error: {e}"))),
+            Err(e) => {
+                return Some(error(
+                    Value::Null,
+                    PARSE_ERROR,
+                    &format!("parse error: {e}"),
+                ));
+            }
         };
         let Some(object) = message.as_object() else {
-            return Some(error(Value::Null, INVALID_REQUEST, "expected one JSON-RPC object"));
+            return Some(error(
+                Value::Null,
+                INVALID_REQUEST,
+                "expected one JSON-RPC object",
+            ));
         };
         let id = object.get("id").cloned();
         let Some(method) = object.get("method").and_then(Value::as_str) else {
@@ -88,7 +98,10 @@ impl Server {
     fn tools_call(&self, params: &Value) -> Result<Value, (i64, String)> {
         let name = params.get("name").and_then(Value::as_str).unwrap_or("");
         if name != "run_command" {
-            return Err((INVALID_PARAMS, format!("unknown tool {name:?}; the tool is run_command")));
+            return Err((
+                INVALID_PARAMS,
+                format!("unknown tool {name:?}; the tool is run_command"),
+            ));
         }
         let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
         let call = match output::Call::parse(&arguments) {

@@ -5,8 +5,8 @@ mod approver;
 mod audit;
 pub(crate) mod check;
 mod hook;
-mod mcp;
 mod init;
+mod mcp;
 mod policy;
 mod run;
 

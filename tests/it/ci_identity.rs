@@ -71,7 +71,10 @@ const CASES: &[Case] = &[
             ("BUILDKITE_REPO", "git@github.com:acme/payments.git"),
             ("BUILDKITE_BRANCH", "main"),
             ("BUILDKITE_COMMIT", "ffac537e"),
-            ("BUILDKITE_BUILD_URL", "https://buildkite.com/acme/payments/builds/42"),
+            (
+                "BUILDKITE_BUILD_URL",
+                "https://buildkite.com/acme/payments/builds/42",
+            ),
         ],
         repository: "git@github.com:acme/payments.git",
         branch: "main",
@@ -102,7 +105,10 @@ const CASES: &[Case] = &[
             ("CIRCLE_PROJECT_REPONAME", "payments"),
             ("CIRCLE_BRANCH", "main"),
             ("CIRCLE_SHA1", "ffac537e"),
-            ("CIRCLE_BUILD_URL", "https://circleci.com/gh/acme/payments/42"),
+            (
+                "CIRCLE_BUILD_URL",
+                "https://circleci.com/gh/acme/payments/42",
+            ),
         ],
         repository: "acme/payments",
         branch: "main",
@@ -112,7 +118,13 @@ const CASES: &[Case] = &[
 ];
 
 fn check(ctx: &TestContext, env: &[(&str, &str)], command: &[&str]) -> serde_json::Value {
-    let out = ctx.gate().envs(env.iter().copied()).args(["check", "--json", "--"]).args(command).output().unwrap();
+    let out = ctx
+        .gate()
+        .envs(env.iter().copied())
+        .args(["check", "--json", "--"])
+        .args(command)
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     serde_json::from_str(&stdout(&out)).unwrap()
 }
@@ -133,7 +145,11 @@ fn every_ci_system_is_identified_and_usable_in_policy_conditions() {
         assert_eq!(seen["decision"], "allow", "{}: {seen}", case.system);
 
         let tests = check(&ctx, case.env, &["make", "test"]);
-        let expected = if case.system == "github" { "allow" } else { "approve" };
+        let expected = if case.system == "github" {
+            "allow"
+        } else {
+            "approve"
+        };
         assert_eq!(tests["decision"], expected, "{}", case.system);
     }
 }
@@ -141,7 +157,11 @@ fn every_ci_system_is_identified_and_usable_in_policy_conditions() {
 #[test]
 fn outside_ci_the_actor_is_the_os_user() {
     let ctx = TestContext::with_policy(POLICY);
-    let seen = check(&ctx, &[("GITHUB_ACTOR", "deploy-bot")], &["deploy", "payments"]);
+    let seen = check(
+        &ctx,
+        &[("GITHUB_ACTOR", "deploy-bot")],
+        &["deploy", "payments"],
+    );
     assert!(seen["requester"]["ci"].is_null(), "{seen}");
     assert_eq!(seen["decision"], "approve");
 }

@@ -54,7 +54,12 @@ fn hook(ctx: &TestContext, stdin: &str) -> (i32, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (code(&out), stdout(&out))
 }
@@ -68,7 +73,10 @@ fn decision(stdout: &str) -> Value {
 #[test]
 fn an_allowed_bash_command_is_allowed() {
     let ctx = TestContext::with_policy(POLICY);
-    let (code, out) = hook(&ctx, &event(&ctx, "Bash", json!({"command": "ls -la"})).to_string());
+    let (code, out) = hook(
+        &ctx,
+        &event(&ctx, "Bash", json!({"command": "ls -la"})).to_string(),
+    );
     assert_eq!(code, 0);
     assert_eq!(
         decision(&out),
@@ -110,7 +118,10 @@ fn malformed_input_is_a_deny_never_a_crash() {
         ("{not json".to_string(), "invalid PreToolUse event"),
         (String::new(), "invalid PreToolUse event"),
         (unknown.to_string(), "unknown field `surprise`"),
-        (event(&ctx, "Bash", json!({"cmd": "ls"})).to_string(), "invalid Bash tool input"),
+        (
+            event(&ctx, "Bash", json!({"cmd": "ls"})).to_string(),
+            "invalid Bash tool input",
+        ),
         (wrong_event.to_string(), "handles PreToolUse events"),
     ];
     for (stdin, expected) in cases {
@@ -126,21 +137,42 @@ fn malformed_input_is_a_deny_never_a_crash() {
 #[test]
 fn a_bad_policy_denies_every_bash_command() {
     let ctx = TestContext::with_policy("version = 1\ndefualt = \"allow\"\n");
-    let (code, out) = hook(&ctx, &event(&ctx, "Bash", json!({"command": "ls"})).to_string());
+    let (code, out) = hook(
+        &ctx,
+        &event(&ctx, "Bash", json!({"command": "ls"})).to_string(),
+    );
     assert_eq!(code, 0);
     let decided = decision(&out);
     assert_eq!(decided["permissionDecision"], "deny");
-    assert!(decided["permissionDecisionReason"].as_str().unwrap().contains("policy"));
+    assert!(
+        decided["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("policy")
+    );
 }
 
 #[test]
 fn other_tools_pass_through_unless_the_policy_names_them() {
     let ctx = TestContext::with_policy(POLICY);
-    let (code, out) = hook(&ctx, &event(&ctx, "Read", json!({"file_path": "/etc/hosts"})).to_string());
-    assert_eq!((code, out.as_str()), (0, ""), "no decision for an unlisted tool");
-    let (_, out) = hook(&ctx, &event(&ctx, "WebFetch", json!({"url": "https://x"})).to_string());
+    let (code, out) = hook(
+        &ctx,
+        &event(&ctx, "Read", json!({"file_path": "/etc/hosts"})).to_string(),
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, ""),
+        "no decision for an unlisted tool"
+    );
+    let (_, out) = hook(
+        &ctx,
+        &event(&ctx, "WebFetch", json!({"url": "https://x"})).to_string(),
+    );
     assert_eq!(decision(&out)["permissionDecision"], "deny");
-    let (_, out) = hook(&ctx, &event(&ctx, "Write", json!({"file_path": "a", "content": ""})).to_string());
+    let (_, out) = hook(
+        &ctx,
+        &event(&ctx, "Write", json!({"file_path": "a", "content": ""})).to_string(),
+    );
     assert_eq!(decision(&out)["permissionDecision"], "ask");
 }
 
@@ -151,7 +183,12 @@ fn the_agent_may_not_run_the_approver_commands() {
     let (_, out) = hook(&ctx, &event(&ctx, "Bash", input).to_string());
     let decided = decision(&out);
     assert_eq!(decided["permissionDecision"], "deny");
-    assert!(decided["permissionDecisionReason"].as_str().unwrap().contains("never be the approver"));
+    assert!(
+        decided["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("never be the approver")
+    );
 }
 
 struct Setup {
@@ -181,10 +218,17 @@ impl Setup {
     /// The hook waiting on the broker for `line`; it and the request id.
     fn ask(&self, line: &str) -> (Waiting, String) {
         let file = self.ctx.dir.path().join("event.json");
-        let stdin = event(&self.ctx, "Bash", json!({"command": line, "description": "make a file"}));
+        let stdin = event(
+            &self.ctx,
+            "Bash",
+            json!({"command": line, "description": "make a file"}),
+        );
         std::fs::write(&file, stdin.to_string()).unwrap();
         let mut command = self.with_broker(self.ctx.command("sh"));
-        command.args(["-c", "exec \"$0\" hook claude-code < \"$1\""]).arg(gate_bin()).arg(&file);
+        command
+            .args(["-c", "exec \"$0\" hook claude-code < \"$1\""])
+            .arg(gate_bin())
+            .arg(&file);
         let mut waiting = Waiting::spawn(command);
         let line = waiting.expect_line("approval requested");
         let id = line
@@ -199,7 +243,11 @@ impl Setup {
     /// Run a command line the way Claude Code's Bash tool would (it sets CLAUDECODE=1).
     fn bash(&self, line: &str) -> std::process::Output {
         let mut command = self.with_broker(self.ctx.command("bash"));
-        command.env("CLAUDECODE", "1").args(["-c", line]).output().unwrap()
+        command
+            .env("CLAUDECODE", "1")
+            .args(["-c", line])
+            .output()
+            .unwrap()
     }
 }
 
@@ -213,11 +261,25 @@ fn approve_then_allow_runs_the_exact_command_once_under_gate() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     let decided = decision(&done.stdout);
     assert_eq!(decided["permissionDecision"], "allow", "{decided}");
-    assert!(decided["permissionDecisionReason"].as_str().unwrap().contains("alice"));
-    let rewritten = decided["updatedInput"]["command"].as_str().unwrap().to_string();
-    assert!(rewritten.contains(&format!("'--ticket' '{id}'")), "{rewritten}");
+    assert!(
+        decided["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("alice")
+    );
+    let rewritten = decided["updatedInput"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        rewritten.contains(&format!("'--ticket' '{id}'")),
+        "{rewritten}"
+    );
     assert_eq!(decided["updatedInput"]["description"], "make a file");
-    assert!(!setup.ctx.work().join("made").exists(), "the hook itself runs nothing");
+    assert!(
+        !setup.ctx.work().join("made").exists(),
+        "the hook itself runs nothing"
+    );
 
     let ran = setup.bash(&rewritten);
     assert_eq!(code(&ran), 4, "{}", stderr(&ran));
@@ -243,12 +305,19 @@ fn an_approval_does_not_stretch_to_another_command() {
     let alice = setup.broker.token("alice");
     assert_eq!(setup.broker.decide(&id, &alice, "approve").status, 200);
     let done = waiting.finish();
-    let rewritten = decision(&done.stdout)["updatedInput"]["command"].as_str().unwrap().to_string();
+    let rewritten = decision(&done.stdout)["updatedInput"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let swapped = rewritten.replace("touch approved", "touch other");
     let ran = setup.bash(&swapped);
     assert_eq!(code(&ran), 109, "{}", stderr(&ran));
     assert!(!setup.ctx.work().join("other").exists());
-    assert!(stderr(&ran).contains("digest") || stderr(&ran).contains("action"), "{}", stderr(&ran));
+    assert!(
+        stderr(&ran).contains("digest") || stderr(&ran).contains("action"),
+        "{}",
+        stderr(&ran)
+    );
 }
 
 #[test]
@@ -257,14 +326,19 @@ fn approve_then_deny_denies_with_who_and_why() {
     let (waiting, id) = setup.ask("touch nope");
     let bob = setup.broker.token("bob");
     let body = json!({"verdict": "deny", "channel": "cli", "reason": "not during the freeze"});
-    let reply = setup.broker.post(&format!("/v1/requests/{id}/decision"), Some(&bob), &body);
+    let reply = setup
+        .broker
+        .post(&format!("/v1/requests/{id}/decision"), Some(&bob), &body);
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let done = waiting.finish();
     assert_eq!(done.code, 0);
     let decided = decision(&done.stdout);
     assert_eq!(decided["permissionDecision"], "deny");
     let reason = decided["permissionDecisionReason"].as_str().unwrap();
-    assert!(reason.contains("bob denied") && reason.contains("not during the freeze"), "{reason}");
+    assert!(
+        reason.contains("bob denied") && reason.contains("not during the freeze"),
+        "{reason}"
+    );
     assert!(decided.get("updatedInput").is_none());
 }
 

@@ -20,7 +20,8 @@ reason = "deleting files is not allowed"
 #[test]
 fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
     let ctx = TestContext::with_policy(POLICY);
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_client.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_client.py");
     let out = ctx
         .command("python3")
         .arg(script)
@@ -29,7 +30,8 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
         .output()
         .expect("python3");
     assert!(out.status.success(), "client failed: {}", stderr(&out));
-    let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
 
     assert_eq!(seen["server"], "gate");
     assert_eq!(seen["tools"], serde_json::json!(["run_command"]));
@@ -40,21 +42,37 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
     assert_eq!(allowed["structured"]["exit_code"], 3);
     assert_eq!(allowed["structured"]["stdout"], "hello\n");
     assert_eq!(allowed["structured"]["stderr"], "oops\n");
-    assert!(allowed["text"].as_str().unwrap().starts_with("exit status: 3"));
+    assert!(
+        allowed["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("exit status: 3")
+    );
 
     assert_eq!(seen["line"]["error"], false);
-    assert!(seen["line"]["text"].as_str().unwrap().contains("from-a-line"));
+    assert!(
+        seen["line"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("from-a-line")
+    );
 
     let denied = &seen["denied"];
     assert_eq!(denied["error"], true);
     let text = denied["text"].as_str().unwrap();
-    assert!(text.contains("no rm") && text.contains("deleting files is not allowed"), "{text}");
+    assert!(
+        text.contains("no rm") && text.contains("deleting files is not allowed"),
+        "{text}"
+    );
     assert!(text.contains("exit 100"), "{text}");
 
     let big = &seen["big"];
     assert_eq!(big["error"], false);
     assert_eq!(big["truncated"], true);
-    assert!(big["tail"].as_str().unwrap().contains("output truncated"), "{big}");
+    assert!(
+        big["tail"].as_str().unwrap().contains("output truncated"),
+        "{big}"
+    );
     assert!(big["length"].as_u64().unwrap() < 70_000, "{big}");
 
     assert_eq!(seen["bad"]["error"], true);
@@ -66,7 +84,11 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
         .filter(|r| r["kind"] == "decision")
         .map(|r| r["decision"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(decisions, ["allow", "allow", "deny", "allow"], "{records:?}");
+    assert_eq!(
+        decisions,
+        ["allow", "allow", "deny", "allow"],
+        "{records:?}"
+    );
     let reason = records
         .iter()
         .find(|r| r["command"] == serde_json::json!(["sh", "-c", "echo from-a-line"]))

@@ -29,7 +29,11 @@ use std::path::PathBuf;
 pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
     let bash = resolve_executable("bash", std::env::var_os("PATH").as_deref())
         .map_err(|_| "gate found no executable bash on PATH to run the command with".to_string())?;
-    Ok(vec![bash.display().to_string(), "-c".into(), line.to_string()])
+    Ok(vec![
+        bash.display().to_string(),
+        "-c".into(),
+        line.to_string(),
+    ])
 }
 
 pub(super) struct Bash<'a> {
@@ -103,7 +107,11 @@ impl Bash<'_> {
         let Some(requirement) = verdict.approval.clone() else {
             return Err("gate: the policy asks for approval but names no approval settings".into());
         };
-        let reason = self.input.description.as_deref().map(|r| redactor.redact(r));
+        let reason = self
+            .input
+            .description
+            .as_deref()
+            .map(|r| redactor.redact(r));
         if requirement.require_reason && reason.is_none() {
             return Ok(Decision::Deny(format!(
                 "gate: `{line}` needs approval and the rule requires a reason; give the Bash \
@@ -144,12 +152,19 @@ impl Bash<'_> {
                     "gate: `{line}` needs a person's approval, but the broker refused or could not be reached ({err}). Nothing ran; tell the user."
                 )));
             }
-            Err(AskError::Setup(err)) => return Err(format!("gate: cannot wait for the broker: {err}")),
+            Err(AskError::Setup(err)) => {
+                return Err(format!("gate: cannot wait for the broker: {err}"));
+            }
         };
         Ok(match answer {
-            Answer::Approved { request_id, payload, .. } => {
-                ticket::save(self.home, &request_id, &token)
-                    .map_err(|e| format!("gate: approved, but the ticket could not be stored: {e}"))?;
+            Answer::Approved {
+                request_id,
+                payload,
+                ..
+            } => {
+                ticket::save(self.home, &request_id, &token).map_err(|e| {
+                    format!("gate: approved, but the ticket could not be stored: {e}")
+                })?;
                 let names: Vec<_> = payload.approvers.iter().map(|a| a.name.as_str()).collect();
                 let mut updated = self.input.clone();
                 updated.command = self.rewritten(&request_id);

@@ -24,7 +24,9 @@ impl Call {
             .keys()
             .find(|k| !["argv", "command", "cwd", "reason"].contains(&k.as_str()))
         {
-            return Err(format!("run_command has no argument {key:?} (argv, command, cwd, reason)"));
+            return Err(format!(
+                "run_command has no argument {key:?} (argv, command, cwd, reason)"
+            ));
         }
         let text = |key: &str| -> Result<Option<String>, String> {
             match object.get(key) {
@@ -75,8 +77,14 @@ impl Call {
             Ok(child) => child,
             Err(e) => return tool_error(&format!("gate could not start the command: {e}")),
         };
-        let stdout = child.stdout.take().map(|s| std::thread::spawn(move || bounded(s)));
-        let stderr = child.stderr.take().map(|s| std::thread::spawn(move || bounded(s)));
+        let stdout = child
+            .stdout
+            .take()
+            .map(|s| std::thread::spawn(move || bounded(s)));
+        let stderr = child
+            .stderr
+            .take()
+            .map(|s| std::thread::spawn(move || bounded(s)));
         let status = child.wait();
         let collect = |handle: Option<std::thread::JoinHandle<Bounded>>| {
             handle.and_then(|h| h.join().ok()).unwrap_or_default()
@@ -126,7 +134,10 @@ fn refusal(code: i32, stdout: &str, stderr: &str) -> Option<String> {
     let gate_code = (i32::from(exit::DENIED)..=i32::from(exit::INTERNAL)).contains(&code);
     let not_found = code == i32::from(exit::NOT_FOUND) || code == i32::from(exit::NOT_EXECUTABLE);
     let json: Option<Value> = serde_json::from_str(stdout.trim()).ok();
-    let ran = json.as_ref().and_then(|v| v.get("ran")).and_then(Value::as_bool);
+    let ran = json
+        .as_ref()
+        .and_then(|v| v.get("ran"))
+        .and_then(Value::as_bool);
     let refused = (gate_code && (ran == Some(false) || stdout.trim().is_empty()))
         || (not_found && stdout.is_empty() && stderr.lines().any(|l| l.starts_with("gate: ")));
     if !refused {
@@ -158,7 +169,10 @@ impl Bounded {
         if self.omitted == 0 {
             self.text.clone()
         } else {
-            format!("{}\n[gate: output truncated, {} more bytes not shown]", self.text, self.omitted)
+            format!(
+                "{}\n[gate: output truncated, {} more bytes not shown]",
+                self.text, self.omitted
+            )
         }
     }
 }
