@@ -13,7 +13,6 @@
 mod output;
 
 use crate::error::{Error, exit};
-use crate::paths::Home;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -30,7 +29,7 @@ const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
-pub(super) fn serve(policy: Option<PathBuf>, _home: &Home) -> Result<u8, Error> {
+pub(super) fn serve(policy: Option<PathBuf>) -> Result<u8, Error> {
     let server = Server { policy };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
@@ -150,4 +149,72 @@ fn tool() -> Value {
 
 fn error(id: Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(line: &str) -> Option<Value> {
+        Server { policy: None }.handle(line)
+    }
+
+    #[test]
+    fn initialize_answers_the_clients_version_when_supported() {
+        let asked = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+        let answer = reply(asked).unwrap();
+        assert_eq!(answer["id"], 1);
+        assert_eq!(answer["result"]["protocolVersion"], "2025-06-18");
+        assert_eq!(answer["result"]["serverInfo"]["name"], "gate");
+        assert!(answer["result"]["capabilities"]["tools"].is_object());
+
+        let future = asked.replace("2025-06-18", "2099-01-01");
+        assert_eq!(
+            reply(&future).unwrap()["result"]["protocolVersion"],
+            VERSIONS[0]
+        );
+    }
+
+    #[test]
+    fn notifications_get_no_reply_and_errors_follow_json_rpc() {
+        assert_eq!(
+            reply(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+            None
+        );
+        let unknown = reply(r#"{"jsonrpc":"2.0","id":"x","method":"resources/list"}"#).unwrap();
+        assert_eq!(
+            (unknown["id"].clone(), unknown["error"]["code"].clone()),
+            (json!("x"), json!(METHOD_NOT_FOUND))
+        );
+        let garbage = reply("{nope").unwrap();
+        assert_eq!(garbage["error"]["code"], PARSE_ERROR);
+        assert_eq!(garbage["id"], Value::Null);
+        let batch = reply("[]").unwrap();
+        assert_eq!(batch["error"]["code"], INVALID_REQUEST);
+        assert_eq!(
+            reply(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#).unwrap()["result"],
+            json!({})
+        );
+    }
+
+    #[test]
+    fn tools_list_offers_run_command_and_bad_calls_are_tool_errors() {
+        let list = reply(r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#).unwrap();
+        assert_eq!(list["result"]["tools"][0]["name"], "run_command");
+        let unknown =
+            reply(r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"rm"}}"#)
+                .unwrap();
+        assert_eq!(unknown["error"]["code"], INVALID_PARAMS);
+        let both = r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"run_command","arguments":{"argv":["ls"],"command":"ls"}}}"#;
+        let answer = reply(both).unwrap();
+        assert_eq!(answer["result"]["isError"], true);
+        let extra = both.replace(r#","command":"ls""#, r#","shell":true"#);
+        let answer = reply(&extra).unwrap();
+        assert!(
+            answer["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("\"shell\"")
+        );
+    }
 }

@@ -38,7 +38,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Hook(HookCommand::ClaudeCode { policy })) => {
             Ok(hook::claude_code(policy.policy.as_deref(), &home))
         }
-        Some(Command::Mcp { policy }) => mcp::serve(policy.policy, &home),
+        Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
     }
 }
 

@@ -1,9 +1,21 @@
 //! `gate mcp` driven by a real MCP client: the official Python SDK (PyPI `mcp`)
 //! lists the tool, runs an allowed command (output and exit status), a shell
 //! line, a denied command (a tool error with the reason) and a large output
-//! (cut, marked); every call lands in the audit log like `gate --`.
+//! (cut, marked); every call lands in the audit log like `gate --`. A call that
+//! needs approval waits on the real broker and, when nobody decides, comes back
+//! as a tool error with gate's timeout reason.
 
+use crate::broker_support::Broker;
 use crate::common::*;
+use std::os::unix::fs::PermissionsExt;
+
+fn client(ctx: &TestContext) -> std::process::Command {
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_client.py");
+    let mut command = ctx.command("python3");
+    command.arg(script).arg(gate_bin()).arg(ctx.work());
+    command
+}
 
 const POLICY: &str = r#"
 version = 1
@@ -64,7 +76,7 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
         text.contains("no rm") && text.contains("deleting files is not allowed"),
         "{text}"
     );
-    assert!(text.contains("exit 100"), "{text}");
+    assert!(text.contains("(gate exit code 100)"), "{text}");
 
     let big = &seen["big"];
     assert_eq!(big["error"], false);
@@ -94,4 +106,41 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
         .find(|r| r["command"] == serde_json::json!(["sh", "-c", "echo from-a-line"]))
         .and_then(|r| r["reason"].as_str().map(str::to_string));
     assert_eq!(reason.as_deref(), Some("testing"));
+}
+
+#[test]
+fn a_call_nobody_approves_in_time_is_a_tool_error_with_the_reason() {
+    let policy = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
+                  [[rule]]\nname = \"touch needs approval\"\naction = \"approve\"\n\
+                  match = \"touch **\"\ntimeout = \"2s\"\n";
+    let ctx = TestContext::with_policy(policy);
+    let broker = Broker::start(
+        &ctx,
+        "version = 1\n[people.alice]\n[defaults]\napprovers = [\"alice\"]\n",
+    );
+    let key = ctx.dir.path().join("broker.pub");
+    std::fs::write(&key, broker.pubkey_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = client(&ctx)
+        .arg("approval")
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &key)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "client failed: {}", stderr(&out));
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(seen["error"], true, "{seen}");
+    let text = seen["text"].as_str().unwrap();
+    assert!(
+        text.contains("expired") && text.contains("(gate exit code 102)"),
+        "{text}"
+    );
+    assert!(!ctx.work().join("approved-file").exists());
+    let decision = ctx
+        .records()
+        .into_iter()
+        .find(|r| r["kind"] == "decision")
+        .unwrap();
+    assert_eq!(decision["decision"], "timed-out");
 }

@@ -2,7 +2,11 @@
 list tools, call an allowed command and a denied one. Prints one JSON object
 with what came back; the Rust test (tests/it/mcp.rs) asserts on it.
 
-usage: mcp_client.py GATE_BINARY WORKDIR   (environment: GATE_HOME, GATE_POLICY)
+usage: mcp_client.py GATE_BINARY WORKDIR [approval]
+(environment: GATE_HOME, GATE_POLICY; for `approval`, GATE_SERVER and GATE_SERVER_KEY)
+
+With `approval`, only one call is made: `touch approved-file`, which the policy
+sends to the broker; the result says what came back (the test lets it time out).
 """
 
 import asyncio
@@ -16,6 +20,15 @@ from mcp.client.stdio import stdio_client
 
 def text_of(result):
     return "".join(part.text for part in result.content if getattr(part, "type", "") == "text")
+
+
+async def approval(gate, workdir):
+    params = StdioServerParameters(command=gate, args=["mcp"], env=dict(os.environ), cwd=workdir)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            waited = await session.call_tool("run_command", {"argv": ["touch", "approved-file"], "cwd": workdir})
+    print(json.dumps({"error": waited.is_error, "text": text_of(waited)}))
 
 
 async def main(gate, workdir):
@@ -52,4 +65,7 @@ async def main(gate, workdir):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    if sys.argv[3:] == ["approval"]:
+        asyncio.run(approval(sys.argv[1], sys.argv[2]))
+    else:
+        asyncio.run(main(sys.argv[1], sys.argv[2]))

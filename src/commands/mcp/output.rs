@@ -155,7 +155,7 @@ fn refusal(code: i32, stdout: &str, stderr: &str) -> Option<String> {
                 .map(|r| format!("gate: {r}"))
         })
         .unwrap_or_else(|| format!("gate: refused (exit {code})"));
-    Some(format!("{line} (exit {code}; the command did not run)"))
+    Some(format!("{line} (gate exit code {code})"))
 }
 
 #[derive(Default)]
