@@ -40,6 +40,13 @@ pub struct BashInput {
     pub timeout: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_in_background: Option<bool>,
+    /// Claude Code's sandbox opt-out; passed through unchanged.
+    #[serde(
+        default,
+        rename = "dangerouslyDisableSandbox",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dangerously_disable_sandbox: Option<bool>,
 }
 
 /// Parse stdin; the error is one line for the deny reason.
