@@ -165,3 +165,20 @@ fn outside_ci_the_actor_is_the_os_user() {
     assert!(seen["requester"]["ci"].is_null(), "{seen}");
     assert_eq!(seen["decision"], "approve");
 }
+
+#[test]
+fn the_ci_job_is_in_the_audit_record() {
+    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let out = ctx
+        .gate()
+        .envs(CASES[0].env.iter().copied())
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let record = ctx.records().into_iter().next().expect("a decision record");
+    let ci = &record["requester"]["ci"];
+    assert_eq!(ci["system"], "github", "{record}");
+    assert_eq!(ci["actor"], "deploy-bot");
+    assert_eq!(ci["url"], CASES[0].url);
+}

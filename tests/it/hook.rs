@@ -353,3 +353,32 @@ fn nobody_deciding_in_time_is_a_deny_before_claude_codes_own_timeout() {
     let reason = decided["permissionDecisionReason"].as_str().unwrap();
     assert!(reason.contains("nobody approved"), "{reason}");
 }
+
+#[test]
+fn an_unreachable_broker_is_a_deny() {
+    let mut setup = Setup::new();
+    setup.broker.stop();
+    let input = json!({"command": "touch never", "description": "x"});
+    let stdin = event(&setup.ctx, "Bash", input).to_string();
+    let mut command = setup.with_broker(setup.ctx.gate());
+    command
+        .args(["hook", "claude-code"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0);
+    let decided = decision(&stdout(&out));
+    assert_eq!(decided["permissionDecision"], "deny");
+    let reason = decided["permissionDecisionReason"].as_str().unwrap();
+    assert!(reason.contains("could not be reached"), "{reason}");
+    assert!(!setup.ctx.work().join("never").exists());
+}
