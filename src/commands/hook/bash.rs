@@ -16,7 +16,9 @@ use super::event::{BashInput, Decision, PreToolUse};
 use crate::action::{ActionDigest, resolve_executable};
 use crate::approval::channel::configure;
 use crate::approval::protocol::{NewRequest, Verdict as Vote};
-use crate::approval::{Answer, AskError, AskOptions, StatusDisplay, ask_with, ticket};
+use crate::approval::{
+    Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
+};
 use crate::commands::check::shell_join;
 use crate::identity::{Agent, Requester};
 use crate::paths::{Home, PolicySource};
@@ -156,13 +158,25 @@ impl Bash<'_> {
                 return Err(format!("gate: cannot wait for the broker: {err}"));
             }
         };
+        self.answered(answer, &token, redactor, line, timeout)
+    }
+
+    /// The decision for the model once the broker answered.
+    fn answered(
+        &self,
+        answer: Answer,
+        token: &RequesterToken,
+        redactor: &Redactor,
+        line: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Decision, String> {
         Ok(match answer {
             Answer::Approved {
                 request_id,
                 payload,
                 ..
             } => {
-                ticket::save(self.home, &request_id, &token).map_err(|e| {
+                ticket::save(self.home, &request_id, token).map_err(|e| {
                     format!("gate: approved, but the ticket could not be stored: {e}")
                 })?;
                 let names: Vec<_> = payload.approvers.iter().map(|a| a.name.as_str()).collect();
