@@ -1,8 +1,12 @@
 //! `gate mcp`: a Model Context Protocol server on stdio offering one tool,
 //! `run_command`, so any MCP client (an agent) runs commands through gate.
 //!
-//! JSON-RPC 2.0, one message per line (the MCP stdio transport), answered in
-//! order. Each `tools/call` runs `gate --json -- ARGV` as a child process (this
+//! JSON-RPC 2.0, one message per line (the MCP stdio transport). Each
+//! `tools/call` runs on its own thread, so a call waiting for a person does not
+//! hold `ping` or other calls; `notifications/cancelled` sends that call's gate
+//! SIGTERM (gate cancels a pending request at the broker, or forwards the signal
+//! to a running command) and its result is not sent. Each call runs
+//! `gate --json -- ARGV` as a child process (this
 //! same binary), so a call goes through policy, approval and the audit log exactly
 //! like `gate --`, and gate's own exit codes say what happened. Output is captured
 //! up to [`OUTPUT_LIMIT`] per stream with the truncation marked. A refusal
@@ -14,8 +18,10 @@ mod output;
 
 use crate::error::{Error, exit};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 /// Protocol revisions this server speaks, newest first. The client's version is
 /// answered when listed here, else the newest.
@@ -30,84 +36,175 @@ const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
 pub(super) fn serve(policy: Option<PathBuf>) -> Result<u8, Error> {
-    let server = Server { policy };
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout();
-    for line in stdin.lock().lines() {
+    let server = Arc::new(Server {
+        policy,
+        out: Mutex::new(std::io::stdout()),
+        running: Mutex::new(HashMap::new()),
+    });
+    let mut calls = Vec::new();
+    for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| Error::Internal(format!("gate mcp: reading stdin: {e}")))?;
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(reply) = server.handle(&line) {
-            writeln!(stdout, "{reply}")
-                .and_then(|()| stdout.flush())
-                .map_err(|e| Error::Internal(format!("gate mcp: writing stdout: {e}")))?;
+        match server.handle(&line) {
+            Step::Nothing => {}
+            Step::Reply(reply) => server.send(&reply)?,
+            Step::Cancel(id) => server.cancel(&id),
+            Step::Call(id, call) => {
+                server
+                    .lock_running()
+                    .insert(id.to_string(), CallState::Starting);
+                let server = Arc::clone(&server);
+                calls.push(std::thread::spawn(move || server.run(id, &call)));
+            }
         }
+    }
+    // The client closed stdin: let running calls finish and be recorded.
+    for call in calls {
+        let _ = call.join();
     }
     Ok(exit::OK)
 }
 
+/// What one incoming message asks for.
+enum Step {
+    /// A notification or a response: nothing to send.
+    Nothing,
+    Reply(Value),
+    /// `tools/call` of `run_command` with valid arguments.
+    Call(Value, output::Call),
+    /// `notifications/cancelled` for this request id (as JSON text).
+    Cancel(String),
+}
+
 struct Server {
     policy: Option<PathBuf>,
+    out: Mutex<std::io::Stdout>,
+    /// Calls in flight, by request id (as JSON text).
+    running: Mutex<HashMap<String, CallState>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CallState {
+    Starting,
+    Running(u32),
+    /// Its gate was sent SIGTERM (or will be, once started); no result is sent.
+    Cancelled,
+}
+
+/// Send SIGTERM to a call's gate.
+fn terminate(pid: u32) {
+    // SAFETY: kill(2) on a pid this process spawned and has not reaped yet: a
+    // call leaves `running` only after its child was waited for.
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
 }
 
 impl Server {
-    /// The reply to one message; `None` for a notification or a response.
-    fn handle(&self, line: &str) -> Option<Value> {
+    fn handle(&self, line: &str) -> Step {
         let message: Value = match serde_json::from_str(line) {
             Ok(message) => message,
             Err(e) => {
-                return Some(error(
-                    Value::Null,
-                    PARSE_ERROR,
-                    &format!("parse error: {e}"),
-                ));
+                let text = format!("parse error: {e}");
+                return Step::Reply(error(Value::Null, PARSE_ERROR, &text));
             }
         };
         let Some(object) = message.as_object() else {
-            return Some(error(
-                Value::Null,
-                INVALID_REQUEST,
-                "expected one JSON-RPC object",
-            ));
+            let text = "expected one JSON-RPC object";
+            return Step::Reply(error(Value::Null, INVALID_REQUEST, text));
         };
         let id = object.get("id").cloned();
-        let Some(method) = object.get("method").and_then(Value::as_str) else {
-            // A response to a request we never send, or garbage: a reply only when it has an id.
-            return id.map(|id| error(id, INVALID_REQUEST, "a request needs a \"method\""));
-        };
-        let id = id?; // notifications (initialized, cancelled, ...) get no reply
         let params = object.get("params").cloned().unwrap_or(Value::Null);
-        Some(match self.call(method, &params) {
+        let method = object.get("method").and_then(Value::as_str);
+        let (Some(method), Some(id)) = (method, id.clone()) else {
+            return match (method, id) {
+                (Some("notifications/cancelled"), _) => params
+                    .get("requestId")
+                    .map_or(Step::Nothing, |id| Step::Cancel(id.to_string())),
+                // Other notifications (initialized, ...) need nothing.
+                (Some(_), _) | (None, None) => Step::Nothing,
+                (None, Some(id)) => {
+                    Step::Reply(error(id, INVALID_REQUEST, "a request needs a \"method\""))
+                }
+            };
+        };
+        if method == "tools/call" {
+            return match tool_call(&params) {
+                Ok(call) => Step::Call(id, call),
+                Err(Ok(result)) => {
+                    Step::Reply(json!({"jsonrpc": "2.0", "id": id, "result": result}))
+                }
+                Err(Err((code, text))) => Step::Reply(error(id, code, &text)),
+            };
+        }
+        Step::Reply(match call(method, &params) {
             Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
             Err((code, message)) => error(id, code, &message),
         })
     }
 
-    fn call(&self, method: &str, params: &Value) -> Result<Value, (i64, String)> {
-        match method {
-            "initialize" => Ok(initialize(params)),
-            "ping" => Ok(json!({})),
-            "tools/list" => Ok(json!({ "tools": [tool()] })),
-            "tools/call" => self.tools_call(params),
-            other => Err((METHOD_NOT_FOUND, format!("method not found: {other}"))),
+    fn send(&self, message: &Value) -> Result<(), Error> {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        writeln!(out, "{message}")
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::Internal(format!("gate mcp: writing stdout: {e}")))
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CallState>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run one call on this thread and send its result unless it was cancelled.
+    fn run(&self, id: Value, call: &output::Call) {
+        let key = id.to_string();
+        let result = call.run(self.policy.as_deref(), |pid| {
+            let mut running = self.lock_running();
+            match running.get(&key) {
+                Some(CallState::Cancelled) => terminate(pid),
+                _ => {
+                    running.insert(key.clone(), CallState::Running(pid));
+                }
+            }
+        });
+        let cancelled = self.lock_running().remove(&key) == Some(CallState::Cancelled);
+        if !cancelled {
+            let _ = self.send(&json!({"jsonrpc": "2.0", "id": id, "result": result}));
         }
     }
 
-    fn tools_call(&self, params: &Value) -> Result<Value, (i64, String)> {
-        let name = params.get("name").and_then(Value::as_str).unwrap_or("");
-        if name != "run_command" {
-            return Err((
-                INVALID_PARAMS,
-                format!("unknown tool {name:?}; the tool is run_command"),
-            ));
+    fn cancel(&self, key: &str) {
+        let mut running = self.lock_running();
+        if let Some(state) = running.get_mut(key) {
+            if let CallState::Running(pid) = *state {
+                terminate(pid);
+            }
+            *state = CallState::Cancelled;
         }
-        let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
-        let call = match output::Call::parse(&arguments) {
-            Ok(call) => call,
-            Err(message) => return Ok(output::tool_error(&message)),
-        };
-        Ok(call.run(self.policy.as_deref()))
+    }
+}
+
+type CallError = Result<Value, (i64, String)>;
+
+/// A `tools/call`: the call to run, or (`Err(Ok)`) a tool error result, or
+/// (`Err(Err)`) a protocol error.
+fn tool_call(params: &Value) -> Result<output::Call, CallError> {
+    let name = params.get("name").and_then(Value::as_str).unwrap_or("");
+    if name != "run_command" {
+        let text = format!("unknown tool {name:?}; the tool is run_command");
+        return Err(Err((INVALID_PARAMS, text)));
+    }
+    let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
+    output::Call::parse(&arguments).map_err(|message| Ok(output::tool_error(&message)))
+}
+
+fn call(method: &str, params: &Value) -> Result<Value, (i64, String)> {
+    match method {
+        "initialize" => Ok(initialize(params)),
+        "ping" => Ok(json!({})),
+        "tools/list" => Ok(json!({ "tools": [tool()] })),
+        other => Err((METHOD_NOT_FOUND, format!("method not found: {other}"))),
     }
 }
 
@@ -156,7 +253,17 @@ mod tests {
     use super::*;
 
     fn reply(line: &str) -> Option<Value> {
-        Server { policy: None }.handle(line)
+        let server = Server {
+            policy: None,
+            out: Mutex::new(std::io::stdout()),
+            running: Mutex::new(HashMap::new()),
+        };
+        match server.handle(line) {
+            Step::Nothing => None,
+            Step::Reply(reply) => Some(reply),
+            Step::Call(..) => panic!("a call to run: {line}"),
+            Step::Cancel(id) => panic!("a cancel of {id}: {line}"),
+        }
     }
 
     #[test]

@@ -144,3 +144,122 @@ fn a_call_nobody_approves_in_time_is_a_tool_error_with_the_reason() {
         .unwrap();
     assert_eq!(decision["decision"], "timed-out");
 }
+
+/// `gate mcp` spoken to directly, one JSON-RPC line at a time.
+struct Session {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Session {
+    fn start(mut command: std::process::Command) -> Session {
+        use std::process::Stdio;
+        let mut child = command
+            .arg("mcp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        use std::io::BufRead;
+        Session {
+            child,
+            stdin,
+            lines: stdout.lines(),
+        }
+    }
+
+    fn send(&mut self, message: serde_json::Value) {
+        use std::io::Write;
+        writeln!(self.stdin, "{message}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn receive(&mut self) -> serde_json::Value {
+        let line = self.lines.next().expect("a reply").unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+#[test]
+fn a_cancelled_call_cancels_its_request_and_other_calls_keep_flowing() {
+    let policy = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
+                  [[rule]]\nname = \"touch needs approval\"\naction = \"approve\"\nmatch = \"touch **\"\n";
+    let ctx = TestContext::with_policy(policy);
+    let broker = Broker::start(
+        &ctx,
+        "version = 1\n[people.alice]\n[defaults]\napprovers = [\"alice\"]\n",
+    );
+    let key = ctx.dir.path().join("broker.pub");
+    std::fs::write(&key, broker.pubkey_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let alice = broker.token("alice");
+    let mut command = ctx.gate();
+    command
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &key);
+    let mut session = Session::start(command);
+
+    session.send(serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}));
+    assert_eq!(session.receive()["result"]["protocolVersion"], "2025-06-18");
+    session.send(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    session.send(
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "run_command", "arguments": {"argv": ["touch", "never"]}}}),
+    );
+
+    // The request reaches the broker (long-poll on the pending list, no sleeping).
+    let mut since = 0;
+    let request = loop {
+        let path = format!("/v1/requests?status=pending&wait=30&since={since}");
+        let pending = broker.get(&path, Some(&alice));
+        if let Some(first) = pending.body["requests"].get(0) {
+            break first.clone();
+        }
+        let next = pending.body["version"].as_u64().expect("a list version");
+        assert!(
+            next > since,
+            "no request reached the broker: {:?}",
+            pending.body
+        );
+        since = next;
+    };
+    let id = request["id"].as_str().unwrap().to_string();
+
+    // While call 2 waits for a person, another request is answered.
+    session.send(serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}));
+    assert_eq!(
+        session.receive(),
+        serde_json::json!({"jsonrpc": "2.0", "id": 3, "result": {}})
+    );
+
+    session.send(
+        serde_json::json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 2, "reason": "user pressed stop"}}),
+    );
+    let version = request["version"].as_u64().unwrap();
+    let after = broker.get(
+        &format!("/v1/requests/{id}?wait=30&since={version}"),
+        Some(&alice),
+    );
+    assert_eq!(after.body["status"], "cancelled", "{:?}", after.body);
+
+    drop(session.stdin);
+    let rest: Vec<String> = session.lines.map(Result::unwrap).collect();
+    assert!(
+        rest.is_empty(),
+        "no result is sent for a cancelled call: {rest:?}"
+    );
+    assert!(session.child.wait().unwrap().success());
+    assert!(!ctx.work().join("never").exists());
+    let decision = ctx
+        .records()
+        .into_iter()
+        .find(|r| r["kind"] == "decision")
+        .unwrap();
+    assert_eq!(decision["decision"], "cancelled");
+}

@@ -51,8 +51,9 @@ impl Call {
         })
     }
 
-    /// Run through `gate --json --` and describe the result.
-    pub(super) fn run(&self, policy: Option<&Path>) -> Value {
+    /// Run through `gate --json --` and describe the result. `started` gets the
+    /// child's pid, so the call can be cancelled (SIGTERM) while it runs.
+    pub(super) fn run(&self, policy: Option<&Path>, started: impl FnOnce(u32)) -> Value {
         let gate = match std::env::current_exe() {
             Ok(path) => path,
             Err(e) => return tool_error(&format!("gate cannot find its own executable: {e}")),
@@ -77,6 +78,7 @@ impl Call {
             Ok(child) => child,
             Err(e) => return tool_error(&format!("gate could not start the command: {e}")),
         };
+        started(child.id());
         let stdout = child
             .stdout
             .take()
