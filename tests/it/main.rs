@@ -9,6 +9,7 @@ mod broker;
 mod broker_support;
 mod ci_identity;
 mod common;
+mod examples;
 mod fake_broker;
 mod hook;
 mod inbox;
