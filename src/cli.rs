@@ -114,19 +114,19 @@ pub enum Command {
         #[command(flatten)]
         broker: BrokerArgs,
     },
-    /// Agent integrations: decide an agent's tool call (reads stdin, writes stdout).
-    #[command(subcommand)]
-    Hook(HookCommand),
-    /// Serve the `run_command` tool to any MCP client over stdio: every call goes
-    /// through policy, approval and audit like `gate --`.
-    Mcp {
-        #[command(flatten)]
-        policy: PolicyArg,
-    },
     /// Full-screen terminal inbox for approvers: pending requests, live.
     Inbox {
         #[command(flatten)]
         broker: BrokerArgs,
+    },
+    /// Agent integrations: decide an agent's tool call (reads stdin, writes stdout).
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// MCP server on stdio: a `run_command` tool that goes through policy,
+    /// approval and audit like `gate --`.
+    Mcp {
+        #[command(flatten)]
+        policy: PolicyArg,
     },
 }
 
