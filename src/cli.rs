@@ -45,6 +45,11 @@ pub struct RunArgs {
     #[arg(long, requires = "reason")]
     pub break_glass: bool,
 
+    /// Run under an approval already granted for request ID (its ticket was stored
+    /// by `gate hook claude-code`): verified against this exact command, used once.
+    #[arg(long, value_name = "ID", conflicts_with = "break_glass")]
+    pub ticket: Option<String>,
+
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -114,6 +119,15 @@ pub enum Command {
         #[command(flatten)]
         broker: BrokerArgs,
     },
+    /// Agent integrations: decide an agent's tool call (reads stdin, writes stdout).
+    #[command(subcommand)]
+    Hook(HookCommand),
+    /// MCP server on stdio: a `run_command` tool that goes through policy,
+    /// approval and audit like `gate --`.
+    Mcp {
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
 }
 
 /// Where the broker is and who the approver is. `Debug` never shows the token.
@@ -172,6 +186,16 @@ pub enum TokenCommand {
         /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Claude Code PreToolUse hook: a PreToolUse event on stdin, a permission
+    /// decision on stdout, exit 0 (a deny whenever anything goes wrong).
+    ClaudeCode {
+        #[command(flatten)]
+        policy: PolicyArg,
     },
 }
 

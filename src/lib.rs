@@ -60,6 +60,7 @@ fn wrap_fast_path() -> Option<cli::Cli> {
         reason: None,
         json: false,
         break_glass: false,
+        ticket: None,
         command,
     };
     Some(cli::Cli { command: None, run })

@@ -16,9 +16,10 @@ pub mod request;
 pub mod slack;
 pub mod status;
 pub mod summary;
+pub mod ticket;
 
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DecidedBy, DecisionError, DecisionPayload, SignedDecision};
-pub use request::{Answer, AskError, ask};
+pub use request::{Answer, AskError, AskOptions, RequesterToken, ask, ask_with, redeem};
 pub use status::StatusDisplay;

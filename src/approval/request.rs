@@ -61,21 +61,55 @@ pub enum AskError {
     Setup(std::io::Error),
 }
 
-/// Ask the channel's broker about `request` and wait for the answer.
+/// Ask the channel's broker about `request` and wait for the answer; an approval
+/// is verified and claimed (used up) before this returns.
 pub fn ask(
     channel: &Channel,
     request: &NewRequest,
     display: &mut StatusDisplay,
 ) -> Result<Answer, AskError> {
+    let options = AskOptions {
+        claim: true,
+        give_up_after: None,
+    };
+    ask_with(channel, request, display, options).map(|(answer, _)| answer)
+}
+
+/// How a requester waits, beyond the defaults of [`ask`].
+#[derive(Debug, Clone, Copy)]
+pub struct AskOptions {
+    /// Claim a verified approval here. `false` leaves it for whoever holds the
+    /// returned token to claim later (`gate --ticket`), once, when it runs.
+    pub claim: bool,
+    /// Stop waiting (cancelling the request) after this long, even when the
+    /// broker would wait longer.
+    pub give_up_after: Option<Duration>,
+}
+
+/// The requester token of a request: proves the right to read, cancel and claim
+/// it. Never printed; `Debug` shows `****`.
+pub struct RequesterToken(pub String);
+
+impl std::fmt::Debug for RequesterToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequesterToken(****)")
+    }
+}
+
+/// [`ask`] with options; also returns the request's token once it was created.
+pub fn ask_with(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+    options: AskOptions,
+) -> Result<(Answer, RequesterToken), AskError> {
     let client = BrokerClient::new(&channel.url).map_err(AskError::Broker)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(AskError::Setup)?;
+    let runtime = runtime()?;
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
         let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
         let created = client.create(request).await.map_err(AskError::Broker)?;
+        let token = RequesterToken(created.requester_token.clone());
         let mut ticks = tokio::time::interval(display.tick_every());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut waiting = Waiting {
@@ -85,9 +119,44 @@ pub fn ask(
             interrupts: &mut interrupts,
             ticks,
             expected_digest: &request.action_digest,
+            claim: options.claim,
+            give_up: options.give_up_after.map(|after| SystemTime::now() + after),
         };
-        Ok(waiting.wait(created).await)
+        Ok((waiting.wait(created).await, token))
     })
+}
+
+/// Use an approval granted earlier to a request this process did not wait for
+/// (`gate --ticket`): read the request with its token, verify the signed decision
+/// against `expected_digest` (this process's own digest of what it is about to
+/// run), and claim it. Anything but a fresh, matching approval is not `Approved`.
+pub fn redeem(
+    channel: &Channel,
+    request_id: &str,
+    token: &RequesterToken,
+    expected_digest: &str,
+) -> Result<Answer, AskError> {
+    let client = BrokerClient::new(&channel.url).map_err(AskError::Broker)?;
+    runtime()?.block_on(async {
+        let view = client
+            .get(request_id, &token.0, None, None)
+            .await
+            .map_err(AskError::Broker)?;
+        if view.status == Status::Pending {
+            return Ok(Answer::Invalid {
+                request_id: view.id,
+                reason: "the request has no decision yet".to_string(),
+            });
+        }
+        Ok(conclude(&client, channel, expected_digest, view, &token.0, true).await)
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AskError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AskError::Setup)
 }
 
 struct Waiting<'a> {
@@ -98,6 +167,9 @@ struct Waiting<'a> {
     /// One clock for the whole wait, so heartbeats keep their rhythm across polls.
     ticks: tokio::time::Interval,
     expected_digest: &'a str,
+    claim: bool,
+    /// When this requester stops waiting on its own, if earlier than the request's expiry.
+    give_up: Option<SystemTime>,
 }
 
 impl Waiting<'_> {
@@ -108,16 +180,32 @@ impl Waiting<'_> {
         let deadline = humantime::parse_rfc3339_weak(&view.expires_at)
             .unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(900))
             + EXPIRY_GRACE;
+        let deadline = self
+            .give_up
+            .map_or(deadline, |give_up| give_up.min(deadline));
         self.display.update(&view);
         let mut backoff = FIRST_BACKOFF;
         let mut lost = false;
         loop {
             if view.status.is_final() {
                 self.display.clear();
-                return self.conclude(view, &token).await;
+                return conclude(
+                    self.client,
+                    self.channel,
+                    self.expected_digest,
+                    view,
+                    &token,
+                    self.claim,
+                )
+                .await;
             }
             let Ok(left) = deadline.duration_since(SystemTime::now()) else {
                 self.display.clear();
+                if self.give_up.is_some() {
+                    // Best effort: nobody should approve what no one waits for.
+                    let cancel = self.client.cancel(&id, &token);
+                    let _ = tokio::time::timeout(CANCEL_TIMEOUT, cancel).await;
+                }
                 return Answer::TimedOut { request_id: id };
             };
             // Right after an outage, ask for the current state at once rather than
@@ -186,49 +274,61 @@ impl Waiting<'_> {
             signal: Some(signal),
         }
     }
+}
 
-    async fn conclude(&mut self, view: RequestView, token: &str) -> Answer {
-        let request_id = view.id.clone();
-        match view.status {
-            Status::Approved => {}
-            Status::Denied => return Answer::Denied(Box::new(view)),
-            Status::TimedOut => return Answer::TimedOut { request_id },
-            Status::Cancelled | Status::Pending => {
-                return Answer::Cancelled {
-                    request_id,
-                    signal: None,
-                };
-            }
-        }
-        let invalid = |reason: String| Answer::Invalid {
-            request_id: view.id.clone(),
-            reason,
-        };
-        let Some(signed) = view.decision.clone() else {
-            return invalid("the broker says approved but sent no signed decision".into());
-        };
-        let checked = signed.verify_approval(
-            &self.channel.key,
-            &view.id,
-            self.expected_digest,
-            SystemTime::now(),
-        );
-        let payload = match checked {
-            Ok(payload) => payload,
-            Err(err) => return invalid(err.to_string()),
-        };
-        if let Err(err) = self.client.claim(&view.id, token).await {
-            let reason = match err.code() {
-                Some("already_claimed") => "the approval was already used once".to_string(),
-                _ => format!("could not claim the approval: {err}"),
+/// A final view: verify an approval (pinned key, this request, this action, not
+/// expired) and, when `claim`, claim it so it is used once.
+async fn conclude(
+    client: &BrokerClient,
+    channel: &Channel,
+    expected_digest: &str,
+    view: RequestView,
+    token: &str,
+    claim: bool,
+) -> Answer {
+    let request_id = view.id.clone();
+    match view.status {
+        Status::Approved => {}
+        Status::Denied => return Answer::Denied(Box::new(view)),
+        Status::TimedOut => return Answer::TimedOut { request_id },
+        Status::Cancelled | Status::Pending => {
+            return Answer::Cancelled {
+                request_id,
+                signal: None,
             };
-            return invalid(reason);
         }
-        Answer::Approved {
+    }
+    let invalid = |reason: String| Answer::Invalid {
+        request_id: view.id.clone(),
+        reason,
+    };
+    let Some(signed) = view.decision.clone() else {
+        return invalid("the broker says approved but sent no signed decision".into());
+    };
+    let checked =
+        signed.verify_approval(&channel.key, &view.id, expected_digest, SystemTime::now());
+    let payload = match checked {
+        Ok(payload) => payload,
+        Err(err) => return invalid(err.to_string()),
+    };
+    if !claim {
+        return Answer::Approved {
             request_id,
             payload,
             signed,
-        }
+        };
+    }
+    if let Err(err) = client.claim(&view.id, token).await {
+        let reason = match err.code() {
+            Some("already_claimed") => "the approval was already used once".to_string(),
+            _ => format!("could not claim the approval: {err}"),
+        };
+        return invalid(reason);
+    }
+    Answer::Approved {
+        request_id,
+        payload,
+        signed,
     }
 }
 

@@ -66,14 +66,24 @@ pub(super) fn build_request(argv: &[String], requester: &Requester) -> Request {
         argv: argv.to_vec(),
         cwd: std::env::current_dir().unwrap_or_default(),
         env: std::env::vars().collect(),
-        actor: requester.user.clone(),
+        actor: policy_actor(requester),
         agent: requester.agent.as_ref().map(|a| a.name.clone()),
         ci: requester.ci.as_ref().map(|c| c.system.clone()),
     }
 }
 
+/// Who the policy's `actor` condition sees: in CI, the CI actor (the person or
+/// bot that started the job) when the CI system names one; otherwise the OS user.
+pub(crate) fn policy_actor(requester: &Requester) -> String {
+    requester
+        .ci
+        .as_ref()
+        .and_then(|ci| ci.actor.clone())
+        .unwrap_or_else(|| requester.user.clone())
+}
+
 /// Secrets in the argv also appear in the explanation; mask them there too.
-pub(super) fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
+pub(crate) fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
     verdict.reason = redactor.redact(&verdict.reason);
     for command in &mut verdict.commands {
         command.command.argv = redactor.redact_argv(&command.command.argv);

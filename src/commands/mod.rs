@@ -3,12 +3,14 @@
 
 mod approver;
 mod audit;
-mod check;
+pub(crate) mod check;
+mod hook;
 mod init;
+mod mcp;
 mod policy;
 mod run;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, HookCommand};
 use crate::error::Error;
 use crate::paths::{Home, find_policy};
 use crate::policy_file::{LoadedPolicy, load};
@@ -33,6 +35,10 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Deny { id, reason, broker }) => approver::deny(&id, reason, &broker),
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),
         Some(Command::Inbox { broker }) => approver::inbox(&broker),
+        Some(Command::Hook(HookCommand::ClaudeCode { policy })) => {
+            Ok(hook::claude_code(policy.policy.as_deref(), &home))
+        }
+        Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
     }
 }
 

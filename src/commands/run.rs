@@ -69,6 +69,18 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
                 },
             )
         }
+        Action::Approve | Action::Allow if args.ticket.is_some() => {
+            let ticket = args.ticket.clone().unwrap_or_default();
+            let asking = approval::Asking {
+                args: &args,
+                verdict: &verdict,
+                draft: &draft,
+                redactor: &redactor,
+                channels: &loaded.policy.channels,
+                policy_dir: policy_dir(&loaded.source),
+            };
+            asking.redeem(&mut trail, resolved, home, &ticket)
+        }
         Action::Approve => {
             let asking = approval::Asking {
                 args: &args,
@@ -76,10 +88,7 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
                 draft: &draft,
                 redactor: &redactor,
                 channels: &loaded.policy.channels,
-                policy_dir: match &loaded.source {
-                    PolicySource::File(path) => path.parent().map(std::path::Path::to_path_buf),
-                    PolicySource::Builtin => None,
-                },
+                policy_dir: policy_dir(&loaded.source),
             };
             asking.approve(&mut trail, resolved)
         }
@@ -87,6 +96,14 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
             let seq = trail.decision(&draft, "allow", draft.reason.clone())?;
             start(&mut trail, &draft, seq, resolved, &args.command)
         }
+    }
+}
+
+/// The policy file's directory, for a relative `server_key`.
+fn policy_dir(source: &PolicySource) -> Option<PathBuf> {
+    match source {
+        PolicySource::File(path) => path.parent().map(std::path::Path::to_path_buf),
+        PolicySource::Builtin => None,
     }
 }
 

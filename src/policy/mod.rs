@@ -5,6 +5,7 @@
 //! without a real user, host or filesystem. Loading, caching and permission checks
 //! live in `crate::paths` and the command implementations.
 
+mod agents;
 mod approval;
 mod cases;
 mod diagnostic;
@@ -19,6 +20,7 @@ mod rules;
 mod selftest;
 pub(crate) mod validate;
 
+pub use agents::{Agents, ClaudeCode, DEFAULT_HOOK_TIMEOUT, ToolDecision};
 pub use diagnostic::Diagnostic;
 pub use evaluate::{CommandVerdict, RuleMatch, Verdict};
 pub use index::RuleIndex;
@@ -71,6 +73,9 @@ pub struct Policy {
     /// Extra redaction regexes from `[redact] patterns = [...]` (validated to compile).
     pub redact: Vec<String>,
     pub tests: Vec<TestCase>,
+    /// `[agents]`: agent integrations (the Claude Code hook).
+    #[serde(default)]
+    pub agents: Agents,
     /// Rules by program name, built at parse time so evaluation only tries rules
     /// that can match (a policy of thousands of rules still decides in microseconds).
     pub index: RuleIndex,

@@ -5,6 +5,7 @@
 //! in one pass. Sections are read in dependency order — people, groups, approval,
 //! rules, tests — so references can be checked as they are read.
 
+use super::agents::read_agents;
 use super::cases::read_tests;
 use super::read::{Reader, Value};
 use super::rules::{Directory, read_rules};
@@ -17,7 +18,7 @@ use toml::de::{DeTable, DeValue};
 
 const ROOT_KEYS: &[&str] = &[
     "version", "default", "opaque", "people", "groups", "approval", "channels", "rule", "redact",
-    "test",
+    "test", "agents",
 ];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
@@ -92,6 +93,10 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         .get("redact")
         .map(|value| read_redact(reader, value))
         .unwrap_or_default();
+    let agents = root
+        .get("agents")
+        .map(|value| read_agents(reader, value))
+        .unwrap_or_default();
     let index = RuleIndex::build(&rules);
     let mut policy = Policy {
         version: VERSION,
@@ -104,6 +109,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         rules,
         redact,
         tests,
+        agents,
         index,
     };
     add_implicit_people(&mut policy);

@@ -9,7 +9,7 @@ use super::{Trail, refusal_json, refusal_reason, refuse, start};
 use crate::action::ResolveError;
 use crate::approval::channel::{ChannelError, configure};
 use crate::approval::protocol::{NewRequest, RequestView, Verdict as Vote};
-use crate::approval::{Answer, AskError, Channel, StatusDisplay, ask};
+use crate::approval::{Answer, AskError, Channel, StatusDisplay, ask, redeem, ticket};
 use crate::audit::{ApproverRecord, Entry};
 use crate::cli::RunArgs;
 use crate::error::Error;
@@ -71,6 +71,43 @@ impl Asking<'_> {
             Err(AskError::Setup(err)) => {
                 let hint = format!("cannot wait for the broker ({err}); nothing was run");
                 return self.refuse_unasked(trail, hint);
+            }
+        };
+        self.settle(trail, answer, resolved)
+    }
+
+    /// `gate --ticket ID -- CMD`: no new request; use the approval already granted
+    /// to request ID, checked against this process's own digest of CMD, claimed
+    /// once. A missing ticket, another command, or a used or expired approval is
+    /// `approval-invalid` (109) and nothing runs.
+    pub(super) fn redeem(
+        &self,
+        trail: &mut Trail,
+        resolved: Result<PathBuf, ResolveError>,
+        home: &crate::paths::Home,
+        request_id: &str,
+    ) -> Result<u8, Error> {
+        let invalid = |reason: String| Answer::Invalid {
+            request_id: request_id.to_string(),
+            reason,
+        };
+        let answer = match (self.channel(), ticket::take(home, request_id)) {
+            (Err(err), _) => invalid(err.to_string()),
+            (_, Err(err)) => invalid(err.to_string()),
+            (Ok(channel), Ok(token)) => {
+                match redeem(&channel, request_id, &token, &self.draft.action_digest) {
+                    Ok(answer) => answer,
+                    Err(AskError::Broker(err)) => invalid(err.to_string()),
+                    Err(AskError::Setup(err)) => invalid(err.to_string()),
+                }
+            }
+        };
+        let answer = match answer {
+            // A ticket stands only for an approval; anything else is not one.
+            Answer::Approved { .. } | Answer::Invalid { .. } => answer,
+            Answer::Denied(view) => invalid(format!("request {} was denied", view.id)),
+            Answer::TimedOut { .. } | Answer::Cancelled { .. } => {
+                invalid("the request was not approved in time".to_string())
             }
         };
         self.settle(trail, answer, resolved)

@@ -391,3 +391,66 @@ fn the_api_channel_is_read_and_checked() {
         Some("[channels] accepts: api"),
     );
 }
+
+#[test]
+fn agents_claude_code_settings_are_read_and_checked() {
+    let p = policy(
+        "version = 1\n[agents.claude-code]\napproval_timeout = \"90s\"\n\
+         tools = { WebFetch = \"deny\", Write = \"ask\", Read = \"allow\" }\n",
+    );
+    let settings = &p.agents.claude_code;
+    assert_eq!(
+        settings.approval_timeout,
+        std::time::Duration::from_secs(90)
+    );
+    assert_eq!(
+        settings.tools["WebFetch"],
+        crate::policy::ToolDecision::Deny
+    );
+    assert_eq!(settings.tools["Write"], crate::policy::ToolDecision::Ask);
+    assert_eq!(settings.tools["Read"], crate::policy::ToolDecision::Allow);
+
+    let default = policy("version = 1\n");
+    assert_eq!(
+        default.agents.claude_code.approval_timeout,
+        crate::policy::DEFAULT_HOOK_TIMEOUT
+    );
+    assert!(default.agents.claude_code.tools.is_empty());
+}
+
+#[test]
+fn agents_errors_point_at_the_spot() {
+    assert_error(
+        "version = 1\n[agents.claude-code]\ntools = { Write = \"alow\" }\n",
+        3,
+        19,
+        "unknown decision \"alow\" for tool \"Write\"",
+        Some("did you mean \"allow\"?"),
+    );
+    let found = errors("version = 1\n[agents.claude-code]\napproval_timout = \"5m\"\n");
+    assert_eq!(
+        (found.len(), found[0].line),
+        (1, 3),
+        "{}",
+        render_all(&found)
+    );
+    assert!(
+        found[0].message.contains("approval_timout"),
+        "{:?}",
+        found[0]
+    );
+    let found = errors("version = 1\n[agents.codex]\n");
+    assert_eq!(
+        (found.len(), found[0].line),
+        (1, 2),
+        "{}",
+        render_all(&found)
+    );
+    assert_error(
+        "version = 1\n[agents.claude-code]\napproval_timeout = \"0s\"\n",
+        3,
+        20,
+        "approval_timeout must be longer than zero",
+        None,
+    );
+}

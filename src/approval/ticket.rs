@@ -1,0 +1,172 @@
+//! Tickets: the requester token of an approval that one process waited for and a
+//! later `gate --ticket ID -- CMD` uses. The Claude Code hook waits for the person
+//! but must not run anything itself; Claude Code then runs the rewritten command,
+//! which redeems the ticket.
+//!
+//! A ticket is a file `$GATE_HOME/tickets/ID`, mode 0600 in a 0700 directory,
+//! holding only the token. Taking it deletes it, so a ticket is used at most once
+//! on this machine; the broker's claim makes the approval single-use everywhere.
+//! The token never appears in messages or `Debug` output.
+
+use super::request::RequesterToken;
+use crate::paths::Home;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::PathBuf;
+
+/// Why a ticket could not be stored or used.
+#[derive(Debug)]
+pub enum TicketError {
+    BadId(String),
+    Missing {
+        id: String,
+        dir: String,
+    },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    Insecure(String),
+}
+
+impl std::fmt::Display for TicketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TicketError::BadId(id) => write!(
+                f,
+                "{id:?} is not a request id (letters, digits, '-' and '_' only)"
+            ),
+            TicketError::Missing { id, dir } => write!(
+                f,
+                "no ticket for request {id} in {dir} (already used, or made under another user or GATE_HOME)"
+            ),
+            TicketError::Io { path, source } => write!(f, "ticket file {path}: {source}"),
+            TicketError::Insecure(path) => write!(
+                f,
+                "refusing ticket file {path}: it must be a regular file only you can read (mode 0600)"
+            ),
+        }
+    }
+}
+
+fn dir(home: &Home) -> PathBuf {
+    home.data.join("tickets")
+}
+
+fn path(home: &Home, id: &str) -> Result<PathBuf, TicketError> {
+    let valid = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(TicketError::BadId(id.to_string()));
+    }
+    Ok(dir(home).join(id))
+}
+
+/// Store the token of request `id`; an existing ticket is never overwritten.
+pub fn save(home: &Home, id: &str, token: &RequesterToken) -> Result<PathBuf, TicketError> {
+    let path = path(home, id)?;
+    let io = |source| TicketError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir(home))
+        .map_err(io)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    file.write_all(token.0.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(path)
+}
+
+/// Read and delete the ticket of request `id`.
+pub fn take(home: &Home, id: &str) -> Result<RequesterToken, TicketError> {
+    let path = path(home, id)?;
+    let label = path.display().to_string();
+    let metadata = match std::fs::symlink_metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TicketError::Missing {
+                id: id.to_string(),
+                dir: dir(home).display().to_string(),
+            });
+        }
+        Err(source) => {
+            return Err(TicketError::Io {
+                path: label,
+                source,
+            });
+        }
+    };
+    if !metadata.file_type().is_file() || metadata.permissions().mode() & 0o077 != 0 {
+        return Err(TicketError::Insecure(label));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| TicketError::Io {
+        path: label.clone(),
+        source,
+    })?;
+    std::fs::remove_file(&path).map_err(|source| TicketError::Io {
+        path: label,
+        source,
+    })?;
+    Ok(RequesterToken(text.trim().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(dir: &std::path::Path) -> Home {
+        Home {
+            data: dir.to_path_buf(),
+            config: dir.to_path_buf(),
+            cache: dir.join("cache"),
+        }
+    }
+
+    #[test]
+    fn a_ticket_is_private_and_taken_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home(tmp.path());
+        let path = save(&home, "r-1", &RequesterToken("secret".into())).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(take(&home, "r-1").unwrap().0, "secret");
+        assert!(matches!(
+            take(&home, "r-1"),
+            Err(TicketError::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn ids_cannot_leave_the_ticket_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home(tmp.path());
+        for id in ["../audit.key", "", "a/b", "a b"] {
+            assert!(
+                matches!(take(&home, id), Err(TicketError::BadId(_))),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ticket_others_can_read_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home(tmp.path());
+        let path = save(&home, "r-2", &RequesterToken("secret".into())).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(take(&home, "r-2"), Err(TicketError::Insecure(_))));
+    }
+}

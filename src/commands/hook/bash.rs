@@ -1,0 +1,260 @@
+//! The Bash tool under the policy: the command line is decided as
+//! `bash -c LINE` in the event's `cwd`, exactly as `gate -- bash -c LINE` would.
+//!
+//! On `approve` the hook asks the broker and waits (it is the requester; its own
+//! person can never approve it), but does not run anything and does not claim the
+//! approval. On approval it stores the request's token as a ticket and rewrites
+//! the tool input to `GATE --ticket ID -- BASH -c LINE`, with GATE and BASH as
+//! absolute paths. That `gate` computes its own digest of argv, cwd and the
+//! resolved executable, verifies the broker's signed decision against it, claims
+//! it (single use), records the decision and runs, recording the exit status.
+//! The digest the hook sends is computed over that same argv (`[BASH, -c, LINE]`,
+//! BASH canonical), the event's `cwd` and BASH, so any other command, directory
+//! or shell is refused.
+
+use super::event::{BashInput, Decision, PreToolUse};
+use crate::action::{ActionDigest, resolve_executable};
+use crate::approval::channel::configure;
+use crate::approval::protocol::{NewRequest, Verdict as Vote};
+use crate::approval::{
+    Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
+};
+use crate::commands::check::shell_join;
+use crate::identity::{Agent, Requester};
+use crate::paths::{Home, PolicySource};
+use crate::policy::{Action, Request, Verdict};
+use crate::policy_file::LoadedPolicy;
+use crate::redact::Redactor;
+use std::path::PathBuf;
+
+/// `[BASH, -c, LINE]` with BASH the canonical path of `bash` on PATH.
+pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
+    let bash = resolve_executable("bash", std::env::var_os("PATH").as_deref())
+        .map_err(|_| "gate found no executable bash on PATH to run the command with".to_string())?;
+    Ok(vec![
+        bash.display().to_string(),
+        "-c".into(),
+        line.to_string(),
+    ])
+}
+
+pub(super) struct Bash<'a> {
+    pub event: &'a PreToolUse,
+    pub input: &'a BashInput,
+    pub argv: Vec<String>,
+    pub loaded: &'a LoadedPolicy,
+    pub home: &'a Home,
+}
+
+impl Bash<'_> {
+    /// The event's directory as `getcwd` will report it in the command's shell.
+    fn cwd(&self) -> PathBuf {
+        let cwd = PathBuf::from(&self.event.cwd);
+        std::fs::canonicalize(&cwd).unwrap_or(cwd)
+    }
+
+    pub(super) fn decide(&self) -> Result<Decision, String> {
+        let redactor = Redactor::new(&self.loaded.policy.redact)
+            .map_err(|bad| format!("gate: bad redact pattern {:?}", bad.pattern))?;
+        let requester = self.requester();
+        let request = Request {
+            argv: self.argv.clone(),
+            cwd: self.cwd(),
+            env: std::env::vars().collect(),
+            actor: crate::commands::check::policy_actor(&requester),
+            agent: requester.agent.as_ref().map(|a| a.name.clone()),
+            ci: requester.ci.as_ref().map(|c| c.system.clone()),
+        };
+        let mut verdict = self.loaded.policy.evaluate(&request);
+        crate::commands::check::redact_verdict(&mut verdict, &redactor);
+        if let Some(program) = approver_command(&verdict) {
+            return Ok(Decision::Deny(format!(
+                "gate: `gate {program}` is for people deciding on requests; an agent may not \
+                 run it (the requester can never be the approver). Wait for the person instead."
+            )));
+        }
+        let line = redactor.redact(&self.input.command);
+        match verdict.decision {
+            Action::Allow => Ok(Decision::Allow {
+                reason: format!("gate: allowed by policy ({})", verdict.reason),
+                updated_input: None,
+            }),
+            Action::Deny => Ok(Decision::Deny(format!(
+                "gate refused this command: `{line}`. Why: {}. Do not retry it or a variant \
+                 of it; choose another way to reach the goal, or tell the user what you need.",
+                verdict.reason
+            ))),
+            Action::Approve => self.ask(requester, &verdict, &redactor, &line),
+        }
+    }
+
+    /// The requester: this user and host, with Claude Code and its session as the agent.
+    fn requester(&self) -> Requester {
+        let mut requester = Requester::current();
+        requester.agent = Some(Agent {
+            name: "claude-code".into(),
+            session: Some(self.event.session_id.clone()),
+        });
+        requester
+    }
+
+    fn ask(
+        &self,
+        requester: Requester,
+        verdict: &Verdict,
+        redactor: &Redactor,
+        line: &str,
+    ) -> Result<Decision, String> {
+        let settings = &self.loaded.policy.agents.claude_code;
+        let Some(requirement) = verdict.approval.clone() else {
+            return Err("gate: the policy asks for approval but names no approval settings".into());
+        };
+        let reason = self
+            .input
+            .description
+            .as_deref()
+            .map(|r| redactor.redact(r));
+        if requirement.require_reason && reason.is_none() {
+            return Ok(Decision::Deny(format!(
+                "gate: `{line}` needs approval and the rule requires a reason; give the Bash \
+                 tool call a description saying why, then try again."
+            )));
+        }
+        let channel = self.channel().map_err(|e| {
+            format!("gate: `{line}` needs a person's approval, but no approval broker is usable ({e}). Tell the user.")
+        })?;
+        let cwd = self.cwd();
+        let executable = PathBuf::from(&self.argv[0]);
+        let digest = ActionDigest::compute(&self.argv, &cwd, &executable).0;
+        let timeout = requirement.timeout.min(settings.approval_timeout);
+        let new = NewRequest {
+            requester,
+            argv: redactor.redact_argv(&self.argv),
+            cwd: cwd.display().to_string(),
+            action_digest: digest,
+            rules: requirement.rules.clone(),
+            rule_reason: verdict.reason.clone(),
+            approvers: requirement.approvers.clone(),
+            quorum: requirement.quorum,
+            timeout_seconds: timeout.as_secs().max(1),
+            reason,
+            require_reason: requirement.require_reason,
+            break_glass_allowed: false,
+            break_glass: false,
+        };
+        let options = AskOptions {
+            claim: false,
+            give_up_after: Some(settings.approval_timeout),
+        };
+        let mut display = StatusDisplay::new(false, false);
+        let (answer, token) = match ask_with(&channel, &new, &mut display, options) {
+            Ok(done) => done,
+            Err(AskError::Broker(err)) => {
+                return Ok(Decision::Deny(format!(
+                    "gate: `{line}` needs a person's approval, but the broker refused or could not be reached ({err}). Nothing ran; tell the user."
+                )));
+            }
+            Err(AskError::Setup(err)) => {
+                return Err(format!("gate: cannot wait for the broker: {err}"));
+            }
+        };
+        self.answered(answer, &token, redactor, line, timeout)
+    }
+
+    /// The decision for the model once the broker answered.
+    fn answered(
+        &self,
+        answer: Answer,
+        token: &RequesterToken,
+        redactor: &Redactor,
+        line: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Decision, String> {
+        Ok(match answer {
+            Answer::Approved {
+                request_id,
+                payload,
+                ..
+            } => {
+                ticket::save(self.home, &request_id, token).map_err(|e| {
+                    format!("gate: approved, but the ticket could not be stored: {e}")
+                })?;
+                let names: Vec<_> = payload.approvers.iter().map(|a| a.name.as_str()).collect();
+                let mut updated = self.input.clone();
+                updated.command = self.rewritten(&request_id);
+                Decision::Allow {
+                    reason: format!(
+                        "gate: approved by {} (request {request_id}); runs once, under gate, exactly as approved",
+                        names.join(", ")
+                    ),
+                    updated_input: Some(updated),
+                }
+            }
+            Answer::Denied(view) => {
+                let denial = view.votes.iter().find(|v| v.verdict == Vote::Deny);
+                let who = denial.map_or("an approver".to_string(), |v| v.person.clone());
+                let why = denial
+                    .and_then(|v| v.reason.clone())
+                    .map(|r| format!(": {}", redactor.redact(&r)))
+                    .unwrap_or_default();
+                Decision::Deny(format!(
+                    "gate: {who} denied `{line}` (request {}){why}. Do not retry it; choose \
+                     another way, or ask the user.",
+                    view.id
+                ))
+            }
+            Answer::TimedOut { request_id } => Decision::Deny(format!(
+                "gate: nobody approved `{line}` within {} (request {request_id}); it did not run. \
+                 Ask the user to get it approved, or choose another way.",
+                humantime::format_duration(timeout)
+            )),
+            Answer::Cancelled { request_id, .. } => Decision::Deny(format!(
+                "gate: the approval request {request_id} for `{line}` was cancelled; it did not run."
+            )),
+            Answer::Invalid { request_id, reason } => Decision::Deny(format!(
+                "gate: the answer to request {request_id} for `{line}` was not valid ({reason}); it did not run. Tell the user."
+            )),
+        })
+    }
+
+    /// `GATE --ticket ID -- BASH -c LINE`, quoted for the Bash tool's shell.
+    fn rewritten(&self, request_id: &str) -> String {
+        let gate = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "gate".into());
+        let mut words = vec![gate, "--ticket".into(), request_id.to_string(), "--".into()];
+        words.extend(self.argv.iter().cloned());
+        words
+            .iter()
+            .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn channel(&self) -> Result<crate::approval::Channel, crate::approval::ChannelError> {
+        let server = std::env::var("GATE_SERVER").ok();
+        let key = std::env::var("GATE_SERVER_KEY").ok();
+        let dir = match &self.loaded.source {
+            PolicySource::File(path) => path.parent().map(std::path::Path::to_path_buf),
+            PolicySource::Builtin => None,
+        };
+        configure(
+            server.as_deref(),
+            key.as_deref(),
+            self.loaded.policy.channels.api.as_ref(),
+            dir.as_deref(),
+        )?
+        .load()
+    }
+}
+
+/// `gate approve|deny|inbox|pending` anywhere in the line.
+fn approver_command(verdict: &Verdict) -> Option<String> {
+    verdict.commands.iter().find_map(|found| {
+        let argv = &found.command.argv;
+        let program = argv.first()?.rsplit('/').next()?;
+        let sub = argv.get(1)?;
+        (program == "gate" && ["approve", "deny", "inbox", "pending"].contains(&sub.as_str()))
+            .then(|| shell_join(&argv[1..2]))
+    })
+}
