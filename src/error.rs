@@ -175,32 +175,16 @@ impl Error {
             Error::ApprovalInvalid { request_id, reason } => format!(
                 "gate: approval for request {request_id} refused: {reason}; nothing was run"
             ),
-            Error::Policy { diagnostics, color } => {
-                let mut text: String = diagnostics
-                    .iter()
-                    .map(|d| d.render(*color))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                let n = diagnostics.len();
-                text.push_str(&format!(
-                    "\ngate: the policy has {n} error{}; nothing was run",
-                    if n == 1 { "" } else { "s" }
-                ));
-                text
-            }
-            Error::Config { diagnostics, color } => {
-                let mut text: String = diagnostics
-                    .iter()
-                    .map(|d| d.render(*color))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                let n = diagnostics.len();
-                text.push_str(&format!(
-                    "\ngate serve: the broker config has {n} error{}; fix them and run again",
-                    if n == 1 { "" } else { "s" }
-                ));
-                text
-            }
+            Error::Policy { diagnostics, color } => render_diagnostics(
+                diagnostics,
+                *color,
+                "gate: the policy has {n}; nothing was run",
+            ),
+            Error::Config { diagnostics, color } => render_diagnostics(
+                diagnostics,
+                *color,
+                "gate serve: the broker config has {n}; fix them and run again",
+            ),
             Error::Insecure(file) => format!("gate: refusing insecure file: {file}"),
             Error::Io {
                 path,
@@ -228,4 +212,14 @@ impl From<InsecureFile> for Error {
     fn from(file: InsecureFile) -> Error {
         Error::Insecure(file)
     }
+}
+
+/// Every diagnostic, then a summary line from `summary` with `{n}` replaced by
+/// "1 error" or "N errors".
+fn render_diagnostics(diagnostics: &[Diagnostic], color: bool, summary: &str) -> String {
+    let mut text: Vec<String> = diagnostics.iter().map(|d| d.render(color)).collect();
+    let n = diagnostics.len();
+    let count = format!("{n} error{}", if n == 1 { "" } else { "s" });
+    text.push(summary.replace("{n}", &count));
+    text.join("\n")
 }

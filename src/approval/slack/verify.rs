@@ -71,7 +71,7 @@ impl Verifier {
         }
         let given = signature
             .strip_prefix("v0=")
-            .and_then(decode_hex)
+            .and_then(crate::approval::decision::unhex)
             .ok_or(Rejected::Forged)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
             .expect("HMAC takes a key of any length");
@@ -87,16 +87,6 @@ impl Verifier {
         }
         Ok(())
     }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
