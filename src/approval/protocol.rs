@@ -57,14 +57,23 @@ pub struct NewRequest {
     pub break_glass: bool,
 }
 
-/// The answer to `POST /v1/requests`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The answer to `POST /v1/requests`. `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Created {
     /// Secret that lets the requester read, cancel and claim this request
     /// (`Authorization: Bearer ...`). Shown once; the broker keeps only its hash.
     pub requester_token: String,
     pub request: RequestView,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("requester_token", &"****")
+            .field("request", &self.request)
+            .finish()
+    }
 }
 
 /// Where a request stands. Everything but `Pending` is final.

@@ -58,6 +58,8 @@ async fn the_client_and_the_broker_agree() {
     let client = BrokerClient::new(&url).unwrap();
     let created = client.create(&request("alice")).await.unwrap();
     assert_eq!(created.request.approvers, vec!["bob"]);
+    let shown = format!("{created:?}");
+    assert!(shown.contains("****") && !shown.contains(&created.requester_token));
     let (id, mine) = (created.request.id.clone(), created.requester_token.clone());
     let version = created.request.version;
 
