@@ -105,6 +105,17 @@ fn a_denied_bash_command_is_denied_with_a_reason_for_the_model() {
                 tell the user what you need.",
         })
     );
+    // The attempt is in the audit trail, with the agent that made it.
+    let records = ctx.records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(record["decision"], "deny");
+    assert_eq!(record["kind"], "decision");
+    assert_eq!(record["requester"]["agent"]["name"], "claude-code");
+    assert_eq!(record["rules"], json!(["no rm"]));
+    let command = record["command"].as_array().unwrap();
+    assert_eq!(command.last().unwrap(), "cd build && rm -rf out");
+    assert!(ctx.run(&["audit", "verify"]).status.success());
 }
 
 #[test]

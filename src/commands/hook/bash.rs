@@ -16,6 +16,7 @@ use super::event::{BashInput, Decision, PreToolUse};
 use crate::action::{ActionDigest, resolve_executable};
 use crate::approval::channel::configure;
 use crate::approval::protocol::{NewRequest, Verdict as Vote};
+use crate::audit::{AuditLog, Entry, RecordKind};
 use crate::approval::{
     Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
 };
@@ -25,7 +26,7 @@ use crate::paths::{Home, PolicySource};
 use crate::policy::{Action, Request, Verdict};
 use crate::policy_file::LoadedPolicy;
 use crate::redact::Redactor;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `[BASH, -c, LINE]` with BASH the canonical path of `bash` on PATH.
 pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
@@ -79,12 +80,46 @@ impl Bash<'_> {
                 reason: format!("gate: allowed by policy ({})", verdict.reason),
                 updated_input: None,
             }),
-            Action::Deny => Ok(Decision::Deny(format!(
-                "gate refused this command: `{line}`. Why: {}. Do not retry it or a variant \
-                 of it; choose another way to reach the goal, or tell the user what you need.",
-                verdict.reason
-            ))),
+            Action::Deny => {
+                self.record_denial(requester, &verdict, &redactor);
+                Ok(Decision::Deny(format!(
+                    "gate refused this command: `{line}`. Why: {}. Do not retry it or a \
+                     variant of it; choose another way to reach the goal, or tell the user \
+                     what you need.",
+                    verdict.reason
+                )))
+            }
             Action::Approve => self.ask(requester, &verdict, &redactor, &line),
+        }
+    }
+
+    /// A `deny` decision record in the audit log, as `gate --` writes for a command the
+    /// policy refuses, so the trail shows what the agent tried. The answer is a deny
+    /// either way; a log that cannot be written is reported on stderr.
+    fn record_denial(&self, requester: Requester, verdict: &Verdict, redactor: &Redactor) {
+        let cwd = self.cwd();
+        let entry = Entry {
+            kind: RecordKind::Decision,
+            requester,
+            command: redactor.redact_argv(&self.argv),
+            action_digest: ActionDigest::compute(&self.argv, &cwd, Path::new(&self.argv[0])).0,
+            cwd: cwd.display().to_string(),
+            rules: verdict.rules.clone(),
+            decision: "deny".to_string(),
+            approvers: Vec::new(),
+            reason: Some(verdict.reason.clone()),
+            break_glass: false,
+            exit_code: None,
+            signal: None,
+            duration_ms: None,
+            decision_seq: None,
+            broker_signature: None,
+        };
+        let written = crate::audit::key::load_or_create(&self.home.key_file()).and_then(|key| {
+            AuditLog::open(&self.home.log_file())?.append(&entry, &key, true)
+        });
+        if let Err(err) = written {
+            eprintln!("gate: the denial could not be written to the audit log: {err}");
         }
     }
 
