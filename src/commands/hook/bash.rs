@@ -16,10 +16,10 @@ use super::event::{BashInput, Decision, PreToolUse};
 use crate::action::{ActionDigest, resolve_executable};
 use crate::approval::channel::configure;
 use crate::approval::protocol::{NewRequest, Verdict as Vote};
-use crate::audit::{AuditLog, Entry, RecordKind};
 use crate::approval::{
     Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
 };
+use crate::audit::{AuditLog, Entry, RecordKind};
 use crate::commands::check::shell_join;
 use crate::identity::{Agent, Requester};
 use crate::paths::{Home, PolicySource};
@@ -115,9 +115,8 @@ impl Bash<'_> {
             decision_seq: None,
             broker_signature: None,
         };
-        let written = crate::audit::key::load_or_create(&self.home.key_file()).and_then(|key| {
-            AuditLog::open(&self.home.log_file())?.append(&entry, &key, true)
-        });
+        let written = crate::audit::key::load_or_create(&self.home.key_file())
+            .and_then(|key| AuditLog::open(&self.home.log_file())?.append(&entry, &key, true));
         if let Err(err) = written {
             eprintln!("gate: the denial could not be written to the audit log: {err}");
         }
