@@ -7,14 +7,14 @@
 
 use super::agents::read_agents;
 use super::cases::read_tests;
-use super::read::{Reader, Value};
+use super::read::{Reader, Value, read_document};
 use super::rules::{Directory, read_rules};
 use super::validate::{check_approvers, check_quorum_reachable};
 use super::{
     Action, ApiChannel, ApprovalSettings, Channels, Diagnostic, Person, Policy, RuleIndex,
 };
 use std::collections::BTreeMap;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 const ROOT_KEYS: &[&str] = &[
     "version", "default", "opaque", "people", "groups", "approval", "channels", "rule", "redact",
@@ -30,35 +30,12 @@ const API_CHANNEL_KEYS: &[&str] = &["url", "server_key"];
 const VERSION: u32 = 1;
 
 pub fn parse(source: &str, path: &str) -> Result<Policy, Vec<Diagnostic>> {
-    let (document, syntax_errors) = DeTable::parse_recoverable(source);
-    if !syntax_errors.is_empty() {
-        // A recovered tree would only produce follow-on noise; report the syntax alone.
-        let diagnostics = syntax_errors
-            .iter()
-            .map(|err| {
-                let span = err.span().unwrap_or(0..0);
-                Diagnostic::at(source, path, span, err.message().trim().to_string())
-            })
-            .collect();
-        return Err(sorted(diagnostics));
-    }
-    let mut reader = Reader::new(source, path);
-    let policy = read_policy(&mut reader, document.get_ref());
-    if reader.errors.is_empty() {
-        Ok(policy)
-    } else {
-        Err(sorted(reader.errors))
-    }
-}
-
-fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    diagnostics.sort_by_key(|d| (d.line, d.column));
-    diagnostics
+    read_document(source, path, read_policy)
 }
 
 fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
     reader.reject_unknown_keys(root, ROOT_KEYS, "the top level");
-    read_version(reader, root);
+    reader.version(root, VERSION, "policy", "policies");
     let action = |reader: &mut Reader<'_>, key: &str| {
         root.get(key)
             .and_then(|value| reader.action(value, key))
@@ -138,28 +115,6 @@ fn add_implicit_people(policy: &mut Policy) {
             ..Person::default()
         };
         policy.people.insert(name, person);
-    }
-}
-
-fn read_version(reader: &mut Reader<'_>, root: &DeTable<'_>) {
-    let hint = Some(format!(
-        "this version of gate reads policies with version = {VERSION}"
-    ));
-    let Some(value) = root.get("version") else {
-        reader.error(
-            0..0,
-            "missing \"version\"",
-            Some(format!("add version = {VERSION} at the top of the file")),
-        );
-        return;
-    };
-    match value.get_ref() {
-        DeValue::Integer(n) if n.as_str() == VERSION.to_string() && n.radix() == 10 => {}
-        DeValue::Integer(n) => {
-            let message = format!("unsupported policy version {n}");
-            reader.error(value.span(), message, hint);
-        }
-        _ => reader.error(value.span(), "\"version\" must be a whole number", hint),
     }
 }
 

@@ -10,6 +10,39 @@ use toml::de::{DeTable, DeValue};
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 
+/// Parse `source` as TOML and read it with `read`: every problem found, sorted by
+/// position, on failure. A syntax error is reported alone, since a recovered tree
+/// would only produce follow-on noise.
+pub(crate) fn read_document<T>(
+    source: &str,
+    path: &str,
+    read: impl FnOnce(&mut Reader<'_>, &DeTable<'_>) -> T,
+) -> Result<T, Vec<Diagnostic>> {
+    let (document, syntax_errors) = DeTable::parse_recoverable(source);
+    if !syntax_errors.is_empty() {
+        let diagnostics = syntax_errors
+            .iter()
+            .map(|err| {
+                let span = err.span().unwrap_or(0..0);
+                Diagnostic::at(source, path, span, err.message().trim().to_string())
+            })
+            .collect();
+        return Err(sorted(diagnostics));
+    }
+    let mut reader = Reader::new(source, path);
+    let value = read(&mut reader, document.get_ref());
+    if reader.errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(sorted(reader.errors))
+    }
+}
+
+fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics
+}
+
 /// The source being read and the diagnostics found so far.
 pub(crate) struct Reader<'s> {
     pub source: &'s str,
@@ -40,6 +73,27 @@ impl<'s> Reader<'s> {
             .filter(|&&b| b == b'\n')
             .count()
             + 1
+    }
+
+    /// Check the document's `version = N`: present, a whole number, and `supported`.
+    /// `kind` names the file in messages ("policy"), `kinds` in the hint ("policies").
+    pub fn version(&mut self, root: &DeTable<'_>, supported: u32, kind: &str, kinds: &str) {
+        let hint = Some(format!(
+            "this version of gate reads {kinds} with version = {supported}"
+        ));
+        let Some(value) = root.get("version") else {
+            let add = format!("add version = {supported} at the top of the file");
+            self.error(0..0, "missing \"version\"", Some(add));
+            return;
+        };
+        match value.get_ref() {
+            DeValue::Integer(n) if n.as_str() == supported.to_string() && n.radix() == 10 => {}
+            DeValue::Integer(n) => {
+                let message = format!("unsupported {kind} version {n}");
+                self.error(value.span(), message, hint);
+            }
+            _ => self.error(value.span(), "\"version\" must be a whole number", hint),
+        }
     }
 
     /// Report every key of `table` not in `allowed`, suggesting the closest one.

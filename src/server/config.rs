@@ -11,13 +11,13 @@ use crate::approval::slack::config::SlackConfig;
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
 use crate::policy::parse::{read_groups, read_people};
-use crate::policy::read::{Reader, Value};
+use crate::policy::read::{Reader, Value, read_document};
 use crate::policy::validate::{check_approvers, check_quorum_reachable};
 use crate::policy::{Diagnostic, Person};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use toml::de::{DeTable, DeValue};
+use toml::de::DeTable;
 
 const ROOT_KEYS: &[&str] = &[
     "version",
@@ -35,7 +35,7 @@ const DEFAULTS_KEYS: &[&str] = &[
     "max_timeout",
     "decision_ttl",
 ];
-const VERSION: &str = "1";
+const VERSION: u32 = 1;
 /// The longest duration a setting may have, so every time the broker computes
 /// stays far inside what RFC 3339 can write.
 const LONGEST: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
@@ -115,34 +115,12 @@ pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
 
 /// Parse config text; every problem found, sorted by position, on failure.
 pub fn parse(source: &str, path: &str) -> Result<BrokerConfig, Vec<Diagnostic>> {
-    let (document, syntax_errors) = DeTable::parse_recoverable(source);
-    if !syntax_errors.is_empty() {
-        let diagnostics = syntax_errors
-            .iter()
-            .map(|err| {
-                let span = err.span().unwrap_or(0..0);
-                Diagnostic::at(source, path, span, err.message().trim().to_string())
-            })
-            .collect();
-        return Err(sorted(diagnostics));
-    }
-    let mut reader = Reader::new(source, path);
-    let config = read_config(&mut reader, document.get_ref());
-    if reader.errors.is_empty() {
-        Ok(config)
-    } else {
-        Err(sorted(reader.errors))
-    }
-}
-
-fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    diagnostics.sort_by_key(|d| (d.line, d.column));
-    diagnostics
+    read_document(source, path, read_config)
 }
 
 fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
     reader.reject_unknown_keys(root, ROOT_KEYS, "the top level of a broker config");
-    read_version(reader, root.get("version"));
+    reader.version(root, VERSION, "broker config", "broker configs");
     let public_url = root
         .get("public_url")
         .and_then(|value| read_public_url(reader, value));
@@ -200,25 +178,6 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
         channels.teams = super::teams::config::read(reader, value);
     }
     channels
-}
-
-fn read_version(reader: &mut Reader<'_>, value: Option<&Value<'_>>) {
-    let hint = Some(format!(
-        "this version of gate reads broker configs with version = {VERSION}"
-    ));
-    let Some(value) = value else {
-        let hint = format!("add version = {VERSION} at the top of the file");
-        reader.error(0..0, "missing \"version\"", Some(hint));
-        return;
-    };
-    match value.get_ref() {
-        DeValue::Integer(n) if n.as_str() == VERSION && n.radix() == 10 => {}
-        DeValue::Integer(n) => {
-            let message = format!("unsupported broker config version {n}");
-            reader.error(value.span(), message, hint);
-        }
-        _ => reader.error(value.span(), "\"version\" must be a whole number", hint),
-    }
 }
 
 fn read_public_url(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<String> {
