@@ -91,3 +91,34 @@ pub struct Entry {
     /// (`SignedDecision::to_compact`), on `approved` records.
     pub broker_signature: Option<String>,
 }
+
+impl Entry {
+    /// A decision record about to be written: who asked for which action under
+    /// which rules. The caller fills in the decision and whatever else applies;
+    /// the outcome fields start empty.
+    pub fn draft(
+        requester: Requester,
+        command: Vec<String>,
+        action_digest: String,
+        cwd: String,
+        rules: Vec<String>,
+    ) -> Entry {
+        Entry {
+            kind: RecordKind::Decision,
+            requester,
+            command,
+            action_digest,
+            cwd,
+            rules,
+            decision: String::new(),
+            approvers: Vec::new(),
+            reason: None,
+            break_glass: false,
+            exit_code: None,
+            signal: None,
+            duration_ms: None,
+            decision_seq: None,
+            broker_signature: None,
+        }
+    }
+}

@@ -40,23 +40,14 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
         Err(ResolveError::NotFound) => PathBuf::from(&args.command[0]),
     };
     let mut trail = Trail::open(home)?;
-    let draft = Entry {
-        kind: RecordKind::Decision,
+    let mut draft = Entry::draft(
         requester,
-        command: redactor.redact_argv(&args.command),
-        action_digest: ActionDigest::compute(&args.command, &request.cwd, &executable).0,
-        cwd: request.cwd.display().to_string(),
-        rules: verdict.rules.clone(),
-        decision: String::new(),
-        approvers: Vec::new(),
-        reason: args.reason.as_deref().map(|r| redactor.redact(r)),
-        break_glass: false,
-        exit_code: None,
-        signal: None,
-        duration_ms: None,
-        decision_seq: None,
-        broker_signature: None,
-    };
+        redactor.redact_argv(&args.command),
+        ActionDigest::compute(&args.command, &request.cwd, &executable).0,
+        request.cwd.display().to_string(),
+        verdict.rules.clone(),
+    );
+    draft.reason = args.reason.as_deref().map(|r| redactor.redact(r));
 
     match verdict.decision {
         Action::Deny => {

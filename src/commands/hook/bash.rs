@@ -19,7 +19,7 @@ use crate::approval::protocol::{NewRequest, Verdict as Vote};
 use crate::approval::{
     Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
 };
-use crate::audit::{AuditLog, Entry, RecordKind};
+use crate::audit::{AuditLog, Entry};
 use crate::commands::check::shell_join;
 use crate::identity::{Agent, Requester};
 use crate::paths::{Home, PolicySource};
@@ -98,23 +98,15 @@ impl Bash<'_> {
     /// either way; a log that cannot be written is reported on stderr.
     fn record_denial(&self, requester: Requester, verdict: &Verdict, redactor: &Redactor) {
         let cwd = self.cwd();
-        let entry = Entry {
-            kind: RecordKind::Decision,
+        let mut entry = Entry::draft(
             requester,
-            command: redactor.redact_argv(&self.argv),
-            action_digest: ActionDigest::compute(&self.argv, &cwd, Path::new(&self.argv[0])).0,
-            cwd: cwd.display().to_string(),
-            rules: verdict.rules.clone(),
-            decision: "deny".to_string(),
-            approvers: Vec::new(),
-            reason: Some(verdict.reason.clone()),
-            break_glass: false,
-            exit_code: None,
-            signal: None,
-            duration_ms: None,
-            decision_seq: None,
-            broker_signature: None,
-        };
+            redactor.redact_argv(&self.argv),
+            ActionDigest::compute(&self.argv, &cwd, Path::new(&self.argv[0])).0,
+            cwd.display().to_string(),
+            verdict.rules.clone(),
+        );
+        entry.decision = "deny".to_string();
+        entry.reason = Some(verdict.reason.clone());
         let written = crate::audit::key::load_or_create(&self.home.key_file())
             .and_then(|key| AuditLog::open(&self.home.log_file())?.append(&entry, &key, true));
         if let Err(err) = written {
