@@ -118,6 +118,14 @@ impl Verdict {
             Verdict::Deny => "deny",
         }
     }
+
+    /// "approved" or "denied", for telling people what someone did.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approved",
+            Verdict::Deny => "denied",
+        }
+    }
 }
 
 /// A vote cast on a request.

@@ -7,7 +7,7 @@
 //! stdout, which belongs to the command. The line texts are pure functions of the
 //! request view so they can be tested.
 
-use super::protocol::{RequestView, Verdict, Vote};
+use super::protocol::{RequestView, Vote};
 use super::summary::{approvals, time_left, truncate};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime};
@@ -193,10 +193,7 @@ pub fn created_line(view: &RequestView) -> String {
 }
 
 pub fn vote_line(vote: &Vote, view: &RequestView) -> String {
-    let verdict = match vote.verdict {
-        Verdict::Approve => "approved",
-        Verdict::Deny => "denied",
-    };
+    let verdict = vote.verdict.past_tense();
     let reason = vote
         .reason
         .as_deref()

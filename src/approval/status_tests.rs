@@ -1,5 +1,5 @@
 use super::*;
-use crate::approval::protocol::Status;
+use crate::approval::protocol::{Status, Verdict};
 use crate::identity::Requester;
 
 fn view(votes: Vec<Vote>) -> RequestView {

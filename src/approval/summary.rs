@@ -164,16 +164,9 @@ pub fn outcome(verdict: Verdict, view: &RequestView) -> String {
         (Verdict::Deny, Status::Denied) => format!("denied {id}: the request is denied"),
         (verdict, status) => format!(
             "{} {id}: the request is now {}",
-            past(verdict),
+            verdict.past_tense(),
             status.as_str()
         ),
-    }
-}
-
-fn past(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Approve => "approved",
-        Verdict::Deny => "denied",
     }
 }
 

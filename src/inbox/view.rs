@@ -6,7 +6,7 @@
 //! pane for the selected request, the status line, the key help.
 
 use super::state::{Connection, Inbox, Mode, Notice};
-use crate::approval::protocol::{RequestView, Verdict};
+use crate::approval::protocol::RequestView;
 use crate::approval::summary;
 use std::time::SystemTime;
 
@@ -165,10 +165,7 @@ fn detail(r: &RequestView, width: usize, now: SystemTime) -> Vec<Line> {
         fields.push(("Votes", "none yet".into()));
     }
     for (at, vote) in r.votes.iter().enumerate() {
-        let verdict = match vote.verdict {
-            Verdict::Approve => "approved",
-            Verdict::Deny => "denied",
-        };
+        let verdict = vote.verdict.past_tense();
         let mut text = format!("{} {verdict} via {}", vote.person, vote.channel);
         if let Some(reason) = &vote.reason {
             text.push_str(&format!(": {reason}"));

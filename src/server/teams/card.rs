@@ -81,10 +81,7 @@ pub fn outcome_card(view: &RequestView) -> Value {
     ));
     body.push(command(&view.argv));
     for vote in &view.votes {
-        let verdict = match vote.verdict {
-            Verdict::Approve => "approved",
-            Verdict::Deny => "denied",
-        };
+        let verdict = vote.verdict.past_tense();
         let mut text = format!("{verdict} via {} at {}", vote.channel, vote.at);
         if let Some(reason) = &vote.reason {
             text.push_str(&format!(": {reason}"));

@@ -7,7 +7,7 @@
 //! offline and the CSP can forbid everything else. Form actions are relative
 //! (`ID/decision` from `/r/ID`), so the page also works under a path prefix.
 
-use crate::approval::protocol::{RequestView, Status, Verdict};
+use crate::approval::protocol::{RequestView, Status};
 use crate::approval::summary;
 use std::fmt::Write;
 use std::time::SystemTime;
@@ -166,10 +166,7 @@ fn votes(view: &RequestView) -> String {
     }
     let mut html = String::from("<h2>Votes</h2>\n<ul>\n");
     for vote in &view.votes {
-        let verdict = match vote.verdict {
-            Verdict::Approve => "approved",
-            Verdict::Deny => "denied",
-        };
+        let verdict = vote.verdict.past_tense();
         let reason = vote
             .reason
             .as_deref()
