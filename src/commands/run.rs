@@ -49,6 +49,15 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
     );
     draft.reason = args.reason.as_deref().map(|r| redactor.redact(r));
 
+    // Built only on the approval paths: a plain allow or deny never touches it.
+    let asking = || approval::Asking {
+        args: &args,
+        verdict: &verdict,
+        draft: &draft,
+        redactor: &redactor,
+        channels: &loaded.policy.channels,
+        policy_dir: policy_dir(&loaded.source),
+    };
     match verdict.decision {
         Action::Deny => {
             trail.decision(&draft, "deny", Some(refusal_reason(&verdict, &draft)))?;
@@ -62,27 +71,9 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
         }
         Action::Approve | Action::Allow if args.ticket.is_some() => {
             let ticket = args.ticket.clone().unwrap_or_default();
-            let asking = approval::Asking {
-                args: &args,
-                verdict: &verdict,
-                draft: &draft,
-                redactor: &redactor,
-                channels: &loaded.policy.channels,
-                policy_dir: policy_dir(&loaded.source),
-            };
-            asking.redeem(&mut trail, resolved, home, &ticket)
+            asking().redeem(&mut trail, resolved, home, &ticket)
         }
-        Action::Approve => {
-            let asking = approval::Asking {
-                args: &args,
-                verdict: &verdict,
-                draft: &draft,
-                redactor: &redactor,
-                channels: &loaded.policy.channels,
-                policy_dir: policy_dir(&loaded.source),
-            };
-            asking.approve(&mut trail, resolved)
-        }
+        Action::Approve => asking().approve(&mut trail, resolved),
         Action::Allow => {
             let seq = trail.decision(&draft, "allow", draft.reason.clone())?;
             start(&mut trail, &draft, seq, resolved, &args.command)
