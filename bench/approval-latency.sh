@@ -4,17 +4,8 @@
 source "$(dirname "$0")/common.sh"
 source "$root/bench/broker.sh"
 
-cat > "$work/broker.toml" <<'TOML'
-version = 1
-[people.alice]
-unix = "alice"
-[defaults]
-approvers = ["alice"]
-quorum = 1
-timeout = "5m"
-TOML
-start_broker "$work/broker.toml"
-export GATE_TOKEN="$("$GATE" serve token create alice --config "$work/broker.toml")"
+start_broker 5m
+export GATE_TOKEN="$(alice_token)"
 "$GATE" serve pubkey > "$work/broker.pub"
 chmod 600 "$work/broker.pub"
 printf 'version = 1\ndefault = "approve"\nopaque = "approve"\n' > "$work/policy.toml"

@@ -7,17 +7,8 @@ source "$root/bench/broker.sh"
 (cd "$root" && cargo build --release --locked --quiet --bench broker_load)
 load="$(ls -t "$root"/target/release/deps/broker_load-* | grep -v '\.d$' | head -1)"
 
-cat > "$work/broker.toml" <<'TOML'
-version = 1
-[people.alice]
-unix = "alice"
-[defaults]
-approvers = ["alice"]
-quorum = 1
-timeout = "10m"
-TOML
-start_broker "$work/broker.toml"
-token="$("$GATE" serve token create alice --config "$work/broker.toml")"
+start_broker 10m
+token="$(alice_token)"
 # A thousand waiting connections need more than the common soft limit of 1024 files.
 ulimit -n "$(ulimit -Hn)"
 "$load" "$BROKER_URL" "$token" "$BROKER_PID" "${1:-1000}" "${2:-5000}" "${3:-32}"

@@ -1,7 +1,12 @@
-# Start a broker for a benchmark (sourced after common.sh): `start_broker CONFIG`
-# sets BROKER_URL and BROKER_PID; the broker is stopped when the script exits.
+# Start a broker for a benchmark (sourced after common.sh): `start_broker TIMEOUT`
+# writes a config where alice approves every request (requests time out after
+# TIMEOUT), sets BROKER_CONFIG, BROKER_URL and BROKER_PID, and prints nothing; the
+# broker is stopped when the script exits. `alice_token` prints a token for alice.
 start_broker() {
-  local config="$1"
+  local config="$work/broker.toml"
+  BROKER_CONFIG="$config"
+  printf 'version = 1\n[people.alice]\nunix = "alice"\n[defaults]\napprovers = ["alice"]\nquorum = 1\ntimeout = "%s"\n' \
+    "$1" > "$config"
   chmod 600 "$config"
   "$GATE" serve --listen 127.0.0.1:0 --config "$config" 2> "$work/broker.log" &
   BROKER_PID=$!
@@ -14,4 +19,8 @@ start_broker() {
   echo "bench: the broker did not start:" >&2
   cat "$work/broker.log" >&2
   exit 1
+}
+
+alice_token() {
+  "$GATE" serve token create alice --config "$BROKER_CONFIG"
 }
