@@ -8,14 +8,19 @@ need() {
   else echo "bench: '$1' is missing; install the '$2' package" >&2; exit 1; fi
 }
 need hyperfine hyperfine
-# Build gate exactly as install.sh installs it (static on glibc Linux).
-host="$(rustc -vV | sed -n 's/^host: //p')"
-case "$host" in
-  *-linux-gnu) flags="-C target-feature=+crt-static" ;;
-  *) flags="" ;;
-esac
-(cd "$root" && RUSTFLAGS="${RUSTFLAGS:-} $flags" cargo build --release --locked --quiet --target "$host")
-GATE="$root/target/$host/release/gate"
+# Build gate exactly as install.sh installs it: static, musl where the toolchain has
+# it. As root the bench first makes the musl build available (musl-tools, rustup).
+if [ "$(id -u)" = 0 ] && [ -z "${GATE_BUILD_TARGET:-}" ]; then
+  need musl-gcc musl-tools
+  arch="$(uname -m)"
+  rustup target add "$arch-unknown-linux-musl" >/dev/null 2>&1 \
+    || echo "bench: could not add the $arch musl target; measuring the glibc build" >&2
+fi
+target="$("$root/install.sh" --print-target)"
+flags="$("$root/install.sh" --print-rustflags)"
+echo "bench: gate built for $target with RUSTFLAGS='$flags'" >&2
+(cd "$root" && RUSTFLAGS="$flags" cargo build --release --locked --quiet --target "$target")
+GATE="$root/target/$target/release/gate"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export GATE_HOME="$work/home"

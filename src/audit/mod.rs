@@ -25,7 +25,7 @@ pub use export::{export_csv, export_jsonl};
 pub use query::Filter;
 pub use record::{DOMAIN, GENESIS_PREV_HASH, Record, RecordBody};
 pub use show::show;
-pub use store::{AuditLog, FORMAT_VERSION};
+pub use store::{AuditLog, FORMAT_VERSION, use_one_command_heap};
 pub use verify::{Expect, Problem, VerifyReport, verify, verify_with};
 
 use crate::identity::Requester;

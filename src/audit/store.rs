@@ -237,6 +237,38 @@ fn unsupported(path: &Path, found: i64) -> AuditError {
     }
 }
 
+/// Bytes of the SQLite heap a one-command process reserves (address space only:
+/// pages are touched as SQLite uses them, a few hundred KB for one command).
+const ONE_COMMAND_HEAP: usize = 8 << 20;
+
+/// Give SQLite a private heap (its buddy allocator, memsys5) for the rest of this
+/// process. Call it first thing in a process that opens the log for one command.
+///
+/// musl's malloc hands memory back to the kernel as soon as a block of its size is
+/// free, and SQLite allocates and frees the same few-KB buffers dozens of times
+/// while it opens a connection: with musl (the static build) that was 30 mmap and
+/// munmap pairs per `gate --` call. Long-lived processes (`gate serve`) keep the
+/// C library's allocator. If SQLite is already initialised this does nothing.
+pub fn use_one_command_heap() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let heap: &'static mut [u8] = Box::leak(vec![0u8; ONE_COMMAND_HEAP].into_boxed_slice());
+        let len = std::ffi::c_int::try_from(heap.len()).unwrap_or(std::ffi::c_int::MAX);
+        // SAFETY: SQLITE_CONFIG_HEAP takes (void*, int, int); the buffer is leaked, so
+        // it lives as long as the process and nothing else references it. Called
+        // after SQLite is initialised it returns SQLITE_MISUSE and changes nothing,
+        // and SQLite keeps the C library's allocator, which works as well.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_HEAP,
+                heap.as_mut_ptr().cast::<std::ffi::c_void>(),
+                len,
+                std::ffi::c_int::from(64u8),
+            );
+        }
+    });
+}
+
 /// Every process that opens the log first reads the whole WAL to rebuild its
 /// index, so the WAL is kept small: a commit that takes it past this many pages
 /// also checkpoints it (SQLite's default is 1000 pages, about 4 MB).

@@ -202,6 +202,7 @@ struct Trail {
 
 impl Trail {
     fn open(home: &Home) -> Result<Trail, Error> {
+        crate::audit::use_one_command_heap();
         let key = crate::audit::key::load_or_create(&home.key_file()).map_err(refused_audit)?;
         let log = AuditLog::open(&home.log_file()).map_err(refused_audit)?;
         Ok(Trail { log, key })
