@@ -15,6 +15,7 @@ mod fake_broker;
 mod fake_teams;
 mod hook;
 mod inbox;
+mod install;
 mod mcp;
 mod policy_cli;
 mod run;
