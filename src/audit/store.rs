@@ -252,16 +252,31 @@ const ONE_COMMAND_HEAP: usize = 8 << 20;
 pub fn use_one_command_heap() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        let heap: &'static mut [u8] = Box::leak(vec![0u8; ONE_COMMAND_HEAP].into_boxed_slice());
-        let len = std::ffi::c_int::try_from(heap.len()).unwrap_or(std::ffi::c_int::MAX);
-        // SAFETY: SQLITE_CONFIG_HEAP takes (void*, int, int); the buffer is leaked, so
-        // it lives as long as the process and nothing else references it. Called
-        // after SQLite is initialised it returns SQLITE_MISUSE and changes nothing,
-        // and SQLite keeps the C library's allocator, which works as well.
+        // Mapped, not allocated: untouched pages cost nothing whatever the allocator.
+        // SAFETY: an anonymous private mapping at an address the kernel picks; no
+        // existing memory is affected. The result is checked before use.
+        let heap = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                ONE_COMMAND_HEAP,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if heap == libc::MAP_FAILED {
+            return; // SQLite keeps the C library's allocator
+        }
+        let len = std::ffi::c_int::try_from(ONE_COMMAND_HEAP).unwrap_or(std::ffi::c_int::MAX);
+        // SAFETY: SQLITE_CONFIG_HEAP takes (void*, int, int); the mapping is never
+        // unmapped, so it lives as long as the process, and nothing else uses it.
+        // Called after SQLite is initialised it returns SQLITE_MISUSE and changes
+        // nothing: SQLite keeps the C library's allocator, which works as well.
         unsafe {
             rusqlite::ffi::sqlite3_config(
                 rusqlite::ffi::SQLITE_CONFIG_HEAP,
-                heap.as_mut_ptr().cast::<std::ffi::c_void>(),
+                heap,
                 len,
                 std::ffi::c_int::from(64u8),
             );
