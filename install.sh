@@ -69,6 +69,16 @@ case "${1:-}" in
   --print-rustflags) echo "$flags"; exit 0 ;;
 esac
 export RUSTFLAGS="$flags"
+# The C parts find a musl compiler named <arch>-linux-musl-gcc on their own; point
+# them at Debian's plain `musl-gcc` when that is the one there is.
+case "$target" in
+  *-linux-musl)
+    arch="${target%%-*}"
+    if ! command -v "$arch-linux-musl-gcc" >/dev/null 2>&1 && command -v musl-gcc >/dev/null 2>&1; then
+      export "CC_$(echo "$target" | tr - _)=musl-gcc"
+    fi
+    ;;
+esac
 
 echo "building gate (release, $target) into $BIN_DIR ..."
 cd "$here"  # so .cargo/config.toml (SQLite build flags) applies

@@ -23,7 +23,7 @@ impl Sandbox {
         std::fs::create_dir_all(sandbox.home()).unwrap();
         // Only the utilities install.sh uses, so a cargo or musl-gcc installed on
         // this machine cannot leak in.
-        for utility in ["dirname", "sed", "grep", "mkdir", "chmod", "cat"] {
+        for utility in ["dirname", "sed", "grep", "mkdir", "chmod", "cat", "tr"] {
             let found = ["/usr/bin", "/bin"]
                 .iter()
                 .map(|dir| Path::new(dir).join(utility))
@@ -46,7 +46,7 @@ impl Sandbox {
         sandbox.tool(
             "cargo",
             &format!(
-                r#"echo "CWD=$PWD RUSTFLAGS=$RUSTFLAGS ARGS=$*" >> '{log}'
+                r#"echo "CWD=$PWD RUSTFLAGS=$RUSTFLAGS CC_MUSL=${{CC_x86_64_unknown_linux_musl:-}} ARGS=$*" >> '{log}'
 root=""; prev=""
 for arg in "$@"; do [ "$prev" = --root ] && root="$arg"; prev="$arg"; done
 mkdir -p "$root/bin"
@@ -145,6 +145,8 @@ fn installs_into_prefix_bin_with_cargo_install_locked_and_is_idempotent() {
             call.contains("--target x86_64-unknown-linux-musl"),
             "{call}"
         );
+        // Debian's musl-tools has only `musl-gcc`; the C builds are pointed at it.
+        assert!(call.contains("CC_MUSL=musl-gcc "), "{call}");
         assert!(
             call.contains("-C target-feature=+crt-static -C relocation-model=static"),
             "{call}"
