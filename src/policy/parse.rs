@@ -9,7 +9,7 @@ use super::agents::read_agents;
 use super::cases::read_tests;
 use super::read::{Reader, Value, read_document};
 use super::rules::{Directory, read_rules};
-use super::validate::{check_approvers, check_quorum_reachable};
+use super::validate::read_approvers_and_quorum;
 use super::{
     Action, ApiChannel, ApprovalSettings, Channels, Diagnostic, Person, Policy, RuleIndex,
 };
@@ -194,32 +194,13 @@ fn read_approval(
         return settings;
     };
     reader.reject_unknown_keys(table, APPROVAL_KEYS, "[approval]");
-    let approvers = table
-        .get("approvers")
-        .and_then(|v| reader.strings(v, "approvers"));
-    let known = approvers
-        .as_ref()
-        .is_some_and(|entries| check_approvers(reader, entries, people, groups));
-    let quorum = table.get("quorum").and_then(|v| reader.count(v, "quorum"));
+    (settings.approvers, settings.quorum) =
+        read_approvers_and_quorum(reader, table, "[approval]", people, groups, 1);
     if let Some(duration) = table
         .get("timeout")
         .and_then(|v| reader.duration(v, "timeout"))
     {
         settings.timeout = duration;
-    }
-    settings.quorum = quorum.unwrap_or(1);
-    settings.approvers = approvers
-        .unwrap_or_default()
-        .into_iter()
-        .map(|entry| entry.into_inner())
-        .collect();
-    if let Some(at) = table
-        .get("quorum")
-        .or(table.get("approvers"))
-        .filter(|_| known)
-    {
-        let (approvers, quorum) = (&settings.approvers, settings.quorum);
-        check_quorum_reachable(reader, at.span(), "[approval]", approvers, quorum, groups);
     }
     settings
 }

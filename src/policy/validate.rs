@@ -8,6 +8,44 @@ use super::read::{Reader, closest, did_you_mean};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use toml::Spanned;
+use toml::de::DeTable;
+
+/// The `approvers` and `quorum` of a section that sets defaults for every request
+/// (`[approval]` in a policy, `[defaults]` in the broker config), checked: each
+/// approver must be known and, when all are, the quorum reachable. A missing key
+/// leaves the approvers empty ("any approver") and the quorum at `quorum`.
+pub(crate) fn read_approvers_and_quorum(
+    reader: &mut Reader<'_>,
+    table: &DeTable<'_>,
+    section: &str,
+    people: &BTreeMap<String, Person>,
+    groups: &BTreeMap<String, Vec<String>>,
+    quorum: u32,
+) -> (Vec<String>, u32) {
+    let entries = table
+        .get("approvers")
+        .and_then(|v| reader.strings(v, "approvers"));
+    let known = entries
+        .as_ref()
+        .is_some_and(|entries| check_approvers(reader, entries, people, groups));
+    let quorum = table
+        .get("quorum")
+        .and_then(|v| reader.count(v, "quorum"))
+        .unwrap_or(quorum);
+    let approvers: Vec<String> = entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(Spanned::into_inner)
+        .collect();
+    if let Some(at) = table
+        .get("quorum")
+        .or(table.get("approvers"))
+        .filter(|_| known)
+    {
+        check_quorum_reachable(reader, at.span(), section, &approvers, quorum, groups);
+    }
+    (approvers, quorum)
+}
 
 /// Check each approver entry (`NAME` or `group:NAME`). True when all are known, so
 /// the quorum check is meaningful.

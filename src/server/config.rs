@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
 use crate::policy::parse::{read_groups, read_people};
 use crate::policy::read::{Reader, Value, read_document};
-use crate::policy::validate::{check_approvers, check_quorum_reachable};
+use crate::policy::validate::read_approvers_and_quorum;
 use crate::policy::{Diagnostic, Person};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -205,15 +205,8 @@ fn read_defaults(
         return defaults;
     };
     reader.reject_unknown_keys(table, DEFAULTS_KEYS, "[defaults]");
-    let approvers = table
-        .get("approvers")
-        .and_then(|v| reader.strings(v, "approvers"));
-    let known = approvers
-        .as_ref()
-        .is_some_and(|entries| check_approvers(reader, entries, people, groups));
-    if let Some(quorum) = table.get("quorum").and_then(|v| reader.count(v, "quorum")) {
-        defaults.quorum = quorum;
-    }
+    (defaults.approvers, defaults.quorum) =
+        read_approvers_and_quorum(reader, table, "[defaults]", people, groups, defaults.quorum);
     let mut duration = |key: &str, slot: &mut Duration| {
         let Some(value) = table.get(key) else { return };
         match reader.duration(value, key) {
@@ -229,19 +222,6 @@ fn read_defaults(
     duration("timeout", &mut defaults.timeout);
     duration("max_timeout", &mut defaults.max_timeout);
     duration("decision_ttl", &mut defaults.decision_ttl);
-    defaults.approvers = approvers
-        .unwrap_or_default()
-        .into_iter()
-        .map(|entry| entry.into_inner())
-        .collect();
-    if let Some(at) = table
-        .get("quorum")
-        .or(table.get("approvers"))
-        .filter(|_| known)
-    {
-        let (approvers, quorum) = (&defaults.approvers, defaults.quorum);
-        check_quorum_reachable(reader, at.span(), "[defaults]", approvers, quorum, groups);
-    }
     if defaults.timeout > defaults.max_timeout
         && let Some(at) = table.get("timeout")
     {
