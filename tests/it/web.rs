@@ -3,7 +3,7 @@
 
 use crate::broker_support::{Broker, TEAM, request};
 use crate::common::TestContext;
-use crate::web_support::{assert_no_external_urls, csrf, send, sign_in, view};
+use crate::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
 
 #[test]
 fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
@@ -54,7 +54,7 @@ fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
         "plain http public_url: {cookie}"
     );
 
-    let page = send(&broker, "GET", &format!("/r/{id}"), Some(value), None, None);
+    let page = open_page(&broker, &id, value);
     assert_eq!(page.status, 200);
     assert_eq!(
         page.header("content-security-policy"),
@@ -138,14 +138,7 @@ fn approving_with_the_form_decides_through_the_web_channel() {
     let bob = broker.token("bob");
     let (id, requester, _) = broker.create(&request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
     assert_eq!(token.len(), 64);
 
@@ -175,14 +168,7 @@ fn approving_with_the_form_decides_through_the_web_channel() {
     assert!(broker.log_has(&format!("vote {id}: bob approve via web")));
 
     // Decided: the outcome, and no forms to vote with.
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     assert!(
         page.body
             .contains("<span class=\"status approved\">approved</span>")
@@ -216,14 +202,7 @@ fn a_missing_or_wrong_csrf_token_or_foreign_origin_decides_nothing() {
     let bob = broker.token("bob");
     let (id, requester, _) = broker.create(&request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
     let path = format!("/r/{id}/decision");
 
@@ -275,14 +254,7 @@ fn the_requester_cannot_approve_their_own_request_on_the_page() {
     // carol's login is cbrown: this is her own request.
     let (id, requester, _) = broker.create(&request("cbrown"));
     let cookie = sign_in(&broker, &id, &carol);
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     assert!(page.body.contains("your own request"), "{}", page.body);
     assert!(!page.body.contains("value=\"approve\""), "{}", page.body);
 
@@ -311,14 +283,7 @@ fn signing_out_ends_the_session() {
     let bob = broker.token("bob");
     let (id, _, _) = broker.create(&request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
     let out = send(
         &broker,
@@ -330,14 +295,7 @@ fn signing_out_ends_the_session() {
     );
     assert_eq!(out.status, 303);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     assert!(
         page.body.contains("name=\"token\""),
         "signed out: {}",
@@ -384,14 +342,7 @@ fn someone_who_is_not_an_approver_sees_why_and_cannot_vote() {
     new["approvers"] = serde_json::json!(["alice"]);
     let (id, requester, _) = broker.create(&new);
     let cookie = sign_in(&broker, &id, &bob);
-    let page = send(
-        &broker,
-        "GET",
-        &format!("/r/{id}"),
-        Some(&cookie),
-        None,
-        None,
-    );
+    let page = open_page(&broker, &id, &cookie);
     assert!(
         page.body.contains("bob is not an approver"),
         "{}",

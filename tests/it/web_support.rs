@@ -100,6 +100,11 @@ pub fn sign_in(broker: &Broker, id: &str, token: &str) -> String {
     value.to_string()
 }
 
+/// The approval page for request `id`, as the person signed in with `cookie` sees it.
+pub fn open_page(broker: &Broker, id: &str, cookie: &str) -> Page {
+    send(broker, "GET", &format!("/r/{id}"), Some(cookie), None, None)
+}
+
 /// The CSRF token in the page's forms.
 pub fn csrf(page: &Page) -> String {
     let marker = "name=\"csrf\" value=\"";
