@@ -4,7 +4,7 @@
 //!   broker_load URL APPROVER_TOKEN BROKER_PID [WAITING] [ROUNDS] [CONCURRENCY]
 
 use gate::approval::BrokerClient;
-use gate::approval::protocol::{NewRequest, Verdict};
+use gate::approval::protocol::{Choice, NewRequest};
 use gate::identity::Requester;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +61,7 @@ async fn main() {
     let approve_start = Instant::now();
     for (id, _, _) in &created {
         client
-            .decide(id, &token, Verdict::Approve, None, "api")
+            .decide(id, &token, Choice::Approve, None, "api")
             .await
             .expect("approve");
     }
@@ -92,7 +92,7 @@ async fn main() {
                     .await
                     .expect("create");
                 let view = client
-                    .decide(&made.request.id, &token, Verdict::Approve, None, "api")
+                    .decide(&made.request.id, &token, Choice::Approve, None, "api")
                     .await
                     .expect("approve");
                 assert!(view.status.is_final(), "quorum 1: one approval decides");

@@ -28,13 +28,7 @@ impl ActionDigest {
         }
         field(cwd.as_os_str().as_bytes());
         field(executable.as_os_str().as_bytes());
-        ActionDigest(
-            hasher
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
+        ActionDigest(hex::encode(hasher.finalize()))
     }
 }
 

@@ -100,7 +100,7 @@ fn cache_entry(cache_dir: &Path, text: &str) -> PathBuf {
     hasher.update([0]);
     hasher.update(text.as_bytes());
     let digest = hasher.finalize();
-    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let name = hex::encode(digest);
     cache_dir.join(format!("policy-{name}.bin"))
 }
 

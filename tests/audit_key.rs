@@ -1,8 +1,8 @@
 //! The signing key file: created private and once, refused when others can change
 //! or read it, clear errors for a bad file, public key round trip.
 
-use gate::audit::AuditError;
-use gate::audit::key::{load_or_create, load_public_key, load_signing_key, public_key_pem};
+use gate::keys::KeyError;
+use gate::keys::{load_or_create, load_public_key, load_signing_key, public_key_pem};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -66,7 +66,7 @@ fn group_writable_key_is_refused_naming_the_path() {
     load_or_create(&path).expect("create");
     chmod(&path, 0o664);
     let err = load_or_create(&path).expect_err("refused");
-    assert!(matches!(err, AuditError::Insecure(_)), "{err:?}");
+    assert!(matches!(err, KeyError::Insecure(_)), "{err:?}");
     let text = err.to_string();
     assert!(
         text.contains(&path.display().to_string()) && text.contains("chmod go-w"),
@@ -95,13 +95,13 @@ fn bad_pem_is_a_clear_error() {
     .expect("write");
     chmod(&path, 0o600);
     let err = load_or_create(&path).expect_err("bad pem");
-    assert!(matches!(err, AuditError::KeyInvalid { .. }), "{err:?}");
+    assert!(matches!(err, KeyError::Invalid { .. }), "{err:?}");
     assert!(
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
     let err = load_public_key(&path).expect_err("bad pem");
-    assert!(matches!(err, AuditError::KeyInvalid { .. }), "{err:?}");
+    assert!(matches!(err, KeyError::Invalid { .. }), "{err:?}");
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn require_python_cryptography() {
 /// Run the Python verifier; return its exit code and stdout.
 fn python_verify(log: &TestLog) -> (i32, String) {
     let pub_path = log.dir.path().join("key.pub.pem");
-    let pem = gate::audit::key::public_key_pem(&log.key.verifying_key());
+    let pem = gate::keys::public_key_pem(&log.key.verifying_key());
     std::fs::write(&pub_path, pem).expect("write public key");
     let out = Command::new("python3")
         .arg(SCRIPT)

@@ -221,7 +221,7 @@ mod tests {
     fn keys_load_from_text_and_private_files_only() {
         use std::os::unix::fs::PermissionsExt;
         let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let pem = crate::audit::key::public_key_pem(&signing.verifying_key());
+        let pem = crate::keys::public_key_pem(&signing.verifying_key());
         let from_text = configure(Some("http://b"), Some(&pem), None, None).unwrap();
         assert_eq!(from_text.load().unwrap().key, signing.verifying_key());
 

@@ -2,7 +2,7 @@
 //! and the approver commands. Async (reqwest on tokio); callers own the runtime.
 
 use super::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, NewRequest, RequestList, RequestView, Verdict,
+    API_PREFIX, ApiError, Choice, Created, DecideBody, NewRequest, RequestList, RequestView,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Once;
@@ -145,7 +145,7 @@ impl BrokerClient {
         &self,
         id: &str,
         token: &str,
-        verdict: Verdict,
+        verdict: Choice,
         reason: Option<String>,
         channel: &str,
     ) -> Result<RequestView, ClientError> {

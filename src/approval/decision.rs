@@ -5,15 +5,40 @@
 //! re-serialises anything: it checks the signature over `DECISION_CONTEXT` followed
 //! by the payload bytes, and only then decodes them.
 
+use base64ct::{Base64UrlUnpadded, Encoding};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 
-use super::protocol::Verdict;
-
 /// Domain separation: a decision signature can never be mistaken for (or made
 /// from) any other signature the broker's key produces.
 pub const DECISION_CONTEXT: &[u8] = b"gate-decision-v1\n";
+
+/// An approver's choice, and what a decision says: approve or deny. The wire
+/// calls it `verdict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    Approve,
+    Deny,
+}
+
+impl Choice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Approve => "approve",
+            Choice::Deny => "deny",
+        }
+    }
+
+    /// "approved" or "denied", for telling people what someone did.
+    pub fn past_tense(self) -> &'static str {
+        match self {
+            Choice::Approve => "approved",
+            Choice::Deny => "denied",
+        }
+    }
+}
 
 /// What the broker decided about one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +49,7 @@ pub struct DecisionPayload {
     pub request_id: String,
     /// The action digest of the request; gate recomputes its own and compares.
     pub action_digest: String,
-    pub verdict: Verdict,
+    pub verdict: Choice,
     /// Who decided (for a denial, the person who denied), with their channel.
     pub approvers: Vec<DecidedBy>,
     pub break_glass: bool,
@@ -57,7 +82,7 @@ pub enum DecisionError {
     Malformed(String),
     WrongRequest { expected: String, found: String },
     WrongAction,
-    NotApproved(Verdict),
+    NotApproved(Choice),
     Expired { expires_at: String },
 }
 
@@ -94,14 +119,14 @@ impl SignedDecision {
         let signature = key.sign(&signed_message(&text));
         SignedDecision {
             payload: text,
-            signature: hex(&signature.to_bytes()),
+            signature: hex::encode(signature.to_bytes()),
         }
     }
 
     /// Check the signature, then decode the payload. Says nothing about which
     /// request or action it is for: see [`SignedDecision::verify_approval`].
     pub fn verify(&self, key: &VerifyingKey) -> Result<DecisionPayload, DecisionError> {
-        let bytes = unhex(&self.signature).ok_or(DecisionError::BadSignature)?;
+        let bytes = hex::decode(&self.signature).map_err(|_| DecisionError::BadSignature)?;
         let bytes: [u8; 64] = bytes.try_into().map_err(|_| DecisionError::BadSignature)?;
         key.verify(
             &signed_message(&self.payload),
@@ -136,7 +161,7 @@ impl SignedDecision {
         if payload.action_digest != action_digest {
             return Err(DecisionError::WrongAction);
         }
-        if payload.verdict != Verdict::Approve {
+        if payload.verdict != Choice::Approve {
             return Err(DecisionError::NotApproved(payload.verdict));
         }
         let expires = humantime::parse_rfc3339(&payload.expires_at)
@@ -152,7 +177,11 @@ impl SignedDecision {
     /// One string for the audit record: base64url of the exact signed payload, a
     /// dot, and the hex signature (docs/audit-format.md).
     pub fn to_compact(&self) -> String {
-        format!("{}.{}", base64url(self.payload.as_bytes()), self.signature)
+        format!(
+            "{}.{}",
+            Base64UrlUnpadded::encode_string(self.payload.as_bytes()),
+            self.signature
+        )
     }
 }
 
@@ -161,37 +190,6 @@ fn signed_message(payload: &str) -> Vec<u8> {
     message.extend_from_slice(DECISION_CONTEXT);
     message.extend_from_slice(payload.as_bytes());
     message
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lowercase or uppercase hex to bytes; `None` for anything else.
-pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Unpadded base64url (RFC 4648 §5).
-pub(crate) fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -203,7 +201,7 @@ mod tests {
         SigningKey::from_bytes(&[seed; 32])
     }
 
-    fn payload(verdict: Verdict) -> DecisionPayload {
+    fn payload(verdict: Choice) -> DecisionPayload {
         DecisionPayload {
             v: 1,
             request_id: "req1".into(),
@@ -225,24 +223,24 @@ mod tests {
 
     #[test]
     fn a_signed_approval_verifies_for_its_request_and_action() {
-        let signed = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        let signed = SignedDecision::sign(&payload(Choice::Approve), &key(1));
         let now = at("2026-01-01T00:05:00Z");
         let got = signed
             .verify_approval(&key(1).verifying_key(), "req1", &"ab".repeat(32), now)
             .unwrap();
-        assert_eq!(got, payload(Verdict::Approve));
+        assert_eq!(got, payload(Choice::Approve));
     }
 
     #[test]
     fn another_key_is_refused() {
-        let signed = SignedDecision::sign(&payload(Verdict::Approve), &key(2));
+        let signed = SignedDecision::sign(&payload(Choice::Approve), &key(2));
         let err = signed.verify(&key(1).verifying_key()).unwrap_err();
         assert_eq!(err, DecisionError::BadSignature);
     }
 
     #[test]
     fn an_edited_payload_is_refused() {
-        let mut signed = SignedDecision::sign(&payload(Verdict::Deny), &key(1));
+        let mut signed = SignedDecision::sign(&payload(Choice::Deny), &key(1));
         signed.payload = signed.payload.replace("\"deny\"", "\"approve\"");
         assert!(signed.payload.contains("\"approve\""));
         let err = signed.verify(&key(1).verifying_key()).unwrap_err();
@@ -251,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_garbled_signature_is_refused() {
-        let mut signed = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        let mut signed = SignedDecision::sign(&payload(Choice::Approve), &key(1));
         signed.signature.truncate(10);
         assert_eq!(
             signed.verify(&key(1).verifying_key()).unwrap_err(),
@@ -264,7 +262,7 @@ mod tests {
         let vk = key(1).verifying_key();
         let digest = "ab".repeat(32);
         let now = at("2026-01-01T00:05:00Z");
-        let approve = SignedDecision::sign(&payload(Verdict::Approve), &key(1));
+        let approve = SignedDecision::sign(&payload(Choice::Approve), &key(1));
         assert!(matches!(
             approve.verify_approval(&vk, "req2", &digest, now),
             Err(DecisionError::WrongRequest { .. })
@@ -278,10 +276,10 @@ mod tests {
             approve.verify_approval(&vk, "req1", &digest, late),
             Err(DecisionError::Expired { .. })
         ));
-        let deny = SignedDecision::sign(&payload(Verdict::Deny), &key(1));
+        let deny = SignedDecision::sign(&payload(Choice::Deny), &key(1));
         assert_eq!(
             deny.verify_approval(&vk, "req1", &digest, now),
-            Err(DecisionError::NotApproved(Verdict::Deny))
+            Err(DecisionError::NotApproved(Choice::Deny))
         );
         assert!(now + Duration::from_secs(1) < late);
     }
@@ -289,9 +287,9 @@ mod tests {
     #[test]
     fn signature_covers_the_context_prefix() {
         // A signature over the bare payload (no context) must not verify.
-        let text = serde_json::to_string(&payload(Verdict::Approve)).unwrap();
+        let text = serde_json::to_string(&payload(Choice::Approve)).unwrap();
         let bare = SignedDecision {
-            signature: hex(&key(1).sign(text.as_bytes()).to_bytes()),
+            signature: hex::encode(key(1).sign(text.as_bytes()).to_bytes()),
             payload: text,
         };
         assert_eq!(
@@ -311,8 +309,8 @@ mod tests {
             ("fooba", "Zm9vYmE"),
             ("foobar", "Zm9vYmFy"),
         ] {
-            assert_eq!(base64url(input.as_bytes()), output);
+            assert_eq!(Base64UrlUnpadded::encode_string(input.as_bytes()), output);
         }
-        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(Base64UrlUnpadded::encode_string(&[0xfb, 0xff]), "-_8");
     }
 }

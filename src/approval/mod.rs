@@ -5,15 +5,14 @@
 //! talk to a broker (`client`), finding the broker and its pinned key (`channel`),
 //! the requester's ask-and-wait flow (`request`) and what it shows while waiting
 //! (`status`), and the short descriptions of a request both sides show
-//! (`summary`), and the Slack channel the broker posts requests to
-//! (`slack`). The broker itself lives in `crate::server`.
+//! (`summary`). The broker itself, with its channels (Slack, Teams, the web
+//! page), lives in `crate::server`.
 
 pub mod channel;
 pub mod client;
 pub mod decision;
 pub mod protocol;
 pub mod request;
-pub mod slack;
 pub mod status;
 pub mod summary;
 pub mod ticket;

@@ -5,6 +5,7 @@
 //! Every body the broker accepts is decoded with `deny_unknown_fields`, so a typo
 //! in a client is a 400 that names the field, never a silently ignored setting.
 
+pub use super::decision::Choice;
 use super::decision::SignedDecision;
 use crate::identity::Requester;
 use serde::{Deserialize, Serialize};
@@ -103,31 +104,6 @@ impl Status {
     }
 }
 
-/// One approver's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Approve,
-    Deny,
-}
-
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approve",
-            Verdict::Deny => "deny",
-        }
-    }
-
-    /// "approved" or "denied", for telling people what someone did.
-    pub fn past_tense(self) -> &'static str {
-        match self {
-            Verdict::Approve => "approved",
-            Verdict::Deny => "denied",
-        }
-    }
-}
-
 /// A vote cast on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,7 +112,7 @@ pub struct Vote {
     pub person: String,
     /// How they were authenticated: "api", "cli", "inbox", "slack", "web", "break-glass".
     pub channel: String,
-    pub verdict: Verdict,
+    pub verdict: Choice,
     pub reason: Option<String>,
     /// RFC 3339 UTC.
     pub at: String,
@@ -188,7 +164,7 @@ pub struct RequestList {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecideBody {
-    pub verdict: Verdict,
+    pub verdict: Choice,
     #[serde(default)]
     pub reason: Option<String>,
     /// How the approver reached the broker: "api" (default), "cli", "inbox".

@@ -1,5 +1,5 @@
 use super::*;
-use crate::approval::protocol::{Status, Verdict};
+use crate::approval::protocol::{Choice, Status};
 use crate::identity::Requester;
 
 fn view(votes: Vec<Vote>) -> RequestView {
@@ -31,7 +31,7 @@ fn view(votes: Vec<Vote>) -> RequestView {
     }
 }
 
-fn vote(person: &str, verdict: Verdict, reason: Option<&str>) -> Vote {
+fn vote(person: &str, verdict: Choice, reason: Option<&str>) -> Vote {
     Vote {
         person: person.into(),
         channel: "slack".into(),
@@ -47,7 +47,7 @@ fn at(text: &str) -> SystemTime {
 
 #[test]
 fn the_live_line_says_what_who_how_long_and_where() {
-    let v = view(vec![vote("alice", Verdict::Approve, None)]);
+    let v = view(vec![vote("alice", Choice::Approve, None)]);
     assert_eq!(
         live_line(&v, at("2026-01-01T00:00:28Z")),
         "waiting for approval (rule \"production changes\"): 1/2 from alice, bob · 14m 32s left · r-7Hq2 · http://broker:8787/r/r-7Hq2"
@@ -57,8 +57,8 @@ fn the_live_line_says_what_who_how_long_and_where() {
 #[test]
 fn plain_lines_name_the_request_the_link_and_each_vote() {
     let v = view(vec![
-        vote("alice", Verdict::Approve, None),
-        vote("bob", Verdict::Deny, Some("not during the freeze")),
+        vote("alice", Choice::Approve, None),
+        vote("bob", Choice::Deny, Some("not during the freeze")),
     ]);
     assert_eq!(
         created_line(&v),

@@ -5,7 +5,7 @@
 //! Pure: every function takes "now" from its caller, so output is testable.
 
 use super::client::ClientError;
-use super::protocol::{RequestView, Status, Verdict};
+use super::protocol::{Choice, RequestView, Status};
 use crate::identity::Requester;
 use std::time::{Duration, SystemTime};
 
@@ -114,7 +114,7 @@ pub fn approvals(request: &RequestView) -> usize {
     request
         .votes
         .iter()
-        .filter(|vote| vote.verdict == Verdict::Approve)
+        .filter(|vote| vote.verdict == Choice::Approve)
         .count()
 }
 
@@ -150,18 +150,18 @@ pub fn sort_oldest_first(requests: &mut [RequestView]) {
 }
 
 /// One line saying what a decision did: `approved ID (1 of 2 approvals)`.
-pub fn outcome(verdict: Verdict, view: &RequestView) -> String {
+pub fn outcome(verdict: Choice, view: &RequestView) -> String {
     let id = &view.id;
     let (n, q) = (approvals(view), view.quorum);
     match (verdict, view.status) {
-        (Verdict::Approve, Status::Approved) => {
+        (Choice::Approve, Status::Approved) => {
             format!("approved {id} ({n} of {q} approvals): the request is approved")
         }
-        (Verdict::Approve, Status::Pending) => format!(
+        (Choice::Approve, Status::Pending) => format!(
             "approved {id} ({n} of {q} approvals): waiting for {} more",
             (q as usize).saturating_sub(n)
         ),
-        (Verdict::Deny, Status::Denied) => format!("denied {id}: the request is denied"),
+        (Choice::Deny, Status::Denied) => format!("denied {id}: the request is denied"),
         (verdict, status) => format!(
             "{} {id}: the request is now {}",
             verdict.past_tense(),

@@ -2,6 +2,8 @@
 //! and says what to do. Tampering is not an error here: `verify` reports it as data
 //! ([`super::Problem`]), because finding it is verify's success.
 
+use crate::files::FileError;
+use crate::keys::KeyError;
 use crate::paths::InsecureFile;
 use std::path::PathBuf;
 
@@ -15,14 +17,8 @@ pub enum AuditError {
     },
     /// A key file, log file or log directory that others could change (or read, for a key).
     Insecure(InsecureFile),
-    /// A private key file readable by group or others.
-    KeyReadable { path: PathBuf, mode: u32 },
-    /// No key file where one was expected.
-    KeyMissing { path: PathBuf },
-    /// The key file exists but is not a PEM key of the expected kind.
-    KeyInvalid { path: PathBuf, detail: String },
-    /// The operating system's random source failed while generating a key.
-    Random(String),
+    /// The signing key file could not be used.
+    Key(KeyError),
     /// No audit log at this path (read-only operations never create one).
     LogMissing { path: PathBuf },
     /// The file is not a gate audit log, or is damaged beyond reading.
@@ -58,13 +54,6 @@ impl AuditError {
             _ => AuditError::Sqlite { path, source },
         }
     }
-
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> AuditError {
-        AuditError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
 }
 
 impl std::fmt::Display for AuditError {
@@ -73,23 +62,7 @@ impl std::fmt::Display for AuditError {
         match self {
             Io { path, source } => write!(f, "{}: {source}", path.display()),
             Insecure(insecure) => write!(f, "{insecure}"),
-            KeyReadable { path, mode } => write!(
-                f,
-                "signing key {} is readable by others (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ),
-            KeyMissing { path } => write!(
-                f,
-                "no signing key at {}; run `gate init` to create one",
-                path.display()
-            ),
-            KeyInvalid { path, detail } => write!(
-                f,
-                "{} is not a valid ed25519 PEM key ({detail}); restore it, or move it away and run `gate init`",
-                path.display()
-            ),
-            Random(detail) => write!(f, "cannot generate a signing key: no randomness ({detail})"),
+            Key(err) => write!(f, "{err}"),
             LogMissing { path } => write!(f, "no audit log at {}", path.display()),
             Corrupt { path, detail } => write!(
                 f,
@@ -127,6 +100,7 @@ impl std::error::Error for AuditError {
         match self {
             AuditError::Io { source, .. } => Some(source),
             AuditError::Sqlite { source, .. } => Some(source),
+            AuditError::Key(err) => Some(err),
             _ => None,
         }
     }
@@ -135,5 +109,20 @@ impl std::error::Error for AuditError {
 impl From<InsecureFile> for AuditError {
     fn from(insecure: InsecureFile) -> AuditError {
         AuditError::Insecure(insecure)
+    }
+}
+
+impl From<KeyError> for AuditError {
+    fn from(err: KeyError) -> AuditError {
+        AuditError::Key(err)
+    }
+}
+
+impl From<FileError> for AuditError {
+    fn from(err: FileError) -> AuditError {
+        match err {
+            FileError::Io { path, source } => AuditError::Io { path, source },
+            FileError::Insecure(insecure) => AuditError::Insecure(insecure),
+        }
     }
 }

@@ -7,13 +7,11 @@
 //! updates or deletes a record.
 //!
 //! Files: `record` (signed bytes, hash), `store` (open, append), `query` (read back),
-//! `verify`, `key` (signing key file), `show` and `export` (output), `files`
-//! (private files and directories), `error`.
+//! `verify`, `show` and `export` (output), `error`. The signing key file is
+//! `crate::keys`; private files and directories are `crate::files`.
 
 mod error;
 mod export;
-pub(crate) mod files;
-pub mod key;
 mod query;
 mod record;
 mod show;

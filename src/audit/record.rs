@@ -85,32 +85,13 @@ pub(crate) fn record_hash(signed: &[u8], signature: &[u8; 64]) -> String {
         .chain_update(signed)
         .chain_update(signature)
         .finalize();
-    hex(digest.as_slice())
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(DIGITS[usize::from(byte >> 4)] as char);
-        out.push(DIGITS[usize::from(byte & 15)] as char);
-    }
-    out
+    hex::encode(digest)
 }
 
 /// Decode a 128-character lowercase or uppercase hex signature.
 pub(crate) fn unhex_signature(text: &str) -> Option<[u8; 64]> {
-    let digits = text.as_bytes();
-    if digits.len() != 128 {
-        return None;
-    }
     let mut out = [0u8; 64];
-    for (slot, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
-        let high = char::from(pair[0]).to_digit(16)?;
-        let low = char::from(pair[1]).to_digit(16)?;
-        *slot = u8::try_from(high * 16 + low).ok()?;
-    }
+    hex::decode_to_slice(text, &mut out).ok()?;
     Some(out)
 }
 

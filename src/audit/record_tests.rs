@@ -79,7 +79,7 @@ fn hash_covers_signature() {
 #[test]
 fn hex_round_trips_signatures() {
     let raw: [u8; 64] = std::array::from_fn(|i| i as u8 * 3);
-    assert_eq!(unhex_signature(&hex(&raw)), Some(raw));
+    assert_eq!(unhex_signature(&hex::encode(raw)), Some(raw));
     assert_eq!(unhex_signature("zz"), None);
     assert_eq!(unhex_signature(&"g".repeat(128)), None);
 }

@@ -4,8 +4,9 @@
 //! Append-only: nothing here updates or deletes a record, and triggers make SQLite
 //! refuse it too (a guard against accidents, not attackers; the chain is the proof).
 
-use super::record::{GENESIS_PREV_HASH, hex, record_hash, signed_bytes};
-use super::{AuditError, Entry, files};
+use super::record::{GENESIS_PREV_HASH, record_hash, signed_bytes};
+use super::{AuditError, Entry};
+use crate::files;
 use ed25519_dalek::{Signer, SigningKey};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -130,7 +131,7 @@ impl AuditLog {
             entry.requester.user,
             entry.decision,
             signed,
-            hex(&signature),
+            hex::encode(signature),
             hash,
         ];
         tx.prepare_cached(INSERT_RECORD)

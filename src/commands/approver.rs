@@ -6,7 +6,7 @@
 //! printed. Refusals by the broker exit with `BROKER_REFUSED`; an unreachable
 //! broker with `NEEDS_APPROVAL` (no approval channel reachable).
 
-use crate::approval::protocol::{RequestList, RequestView, Verdict};
+use crate::approval::protocol::{Choice, RequestList, RequestView};
 use crate::approval::summary;
 use crate::approval::{BrokerClient, ClientError};
 use crate::cli::BrokerArgs;
@@ -17,7 +17,7 @@ use std::time::SystemTime;
 const CHANNEL: &str = "cli";
 
 pub(super) fn approve(id: &str, reason: Option<String>, broker: &BrokerArgs) -> Result<u8, Error> {
-    decide(id, Verdict::Approve, reason, broker)
+    decide(id, Choice::Approve, reason, broker)
 }
 
 pub(super) fn deny(id: &str, reason: String, broker: &BrokerArgs) -> Result<u8, Error> {
@@ -28,7 +28,7 @@ pub(super) fn deny(id: &str, reason: String, broker: &BrokerArgs) -> Result<u8, 
             code: exit::USAGE,
         });
     }
-    decide(id, Verdict::Deny, Some(reason), broker)
+    decide(id, Choice::Deny, Some(reason), broker)
 }
 
 pub(super) fn pending(json: bool, broker: &BrokerArgs) -> Result<u8, Error> {
@@ -53,7 +53,7 @@ pub(super) fn inbox(broker: &BrokerArgs) -> Result<u8, Error> {
 
 fn decide(
     id: &str,
-    verdict: Verdict,
+    verdict: Choice,
     reason: Option<String>,
     broker: &BrokerArgs,
 ) -> Result<u8, Error> {

@@ -86,8 +86,8 @@ fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Er
 
 fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) -> Result<u8, Error> {
     let public = match key {
-        Some(path) => audit::key::load_public_key(path).map_err(audit_error)?,
-        None => audit::key::load_signing_key(&home.key_file())
+        Some(path) => crate::keys::load_public_key(path).map_err(audit_error)?,
+        None => crate::keys::load_signing_key(&home.key_file())
             .map_err(audit_error)?
             .verifying_key(),
     };
@@ -110,7 +110,7 @@ fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) ->
 }
 
 fn pubkey(home: &Home) -> Result<u8, Error> {
-    let key = audit::key::load_or_create(&home.key_file()).map_err(audit_error)?;
-    print!("{}", audit::key::public_key_pem(&key.verifying_key()));
+    let key = crate::keys::load_or_create(&home.key_file()).map_err(audit_error)?;
+    print!("{}", crate::keys::public_key_pem(&key.verifying_key()));
     Ok(exit::OK)
 }

@@ -41,8 +41,7 @@ pub(super) fn init(home: &Home) -> Result<u8, Error> {
     }
     let key_path = home.key_file();
     let existed = key_path.exists();
-    let key =
-        crate::audit::key::load_or_create(&key_path).map_err(|e| Error::Audit(e.to_string()))?;
+    let key = crate::keys::load_or_create(&key_path).map_err(|e| Error::Audit(e.to_string()))?;
     if existed {
         println!(
             "kept existing signing key {} (gate init never overwrites)",
@@ -51,10 +50,7 @@ pub(super) fn init(home: &Home) -> Result<u8, Error> {
     } else {
         println!("wrote signing key {}", key_path.display());
     }
-    print!(
-        "{}",
-        crate::audit::key::public_key_pem(&key.verifying_key())
-    );
+    print!("{}", crate::keys::public_key_pem(&key.verifying_key()));
     println!("next: edit the policy, then `gate policy lint` and `gate -- git status`");
     Ok(exit::OK)
 }

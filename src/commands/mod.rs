@@ -9,6 +9,7 @@ mod init;
 mod mcp;
 mod policy;
 mod run;
+mod serve;
 
 use crate::cli::{Cli, Command, HookCommand};
 use crate::error::Error;
@@ -30,7 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Policy(command)) => policy::policy(command, &home),
         Some(Command::Init) => init::init(&home),
         Some(Command::Audit(command)) => audit::audit(command, &home),
-        Some(Command::Serve(args)) => crate::server::command(args, &home),
+        Some(Command::Serve(args)) => serve::serve(args, &home),
         Some(Command::Approve { id, reason, broker }) => approver::approve(&id, reason, &broker),
         Some(Command::Deny { id, reason, broker }) => approver::deny(&id, reason, &broker),
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),

@@ -203,7 +203,8 @@ struct Trail {
 impl Trail {
     fn open(home: &Home) -> Result<Trail, Error> {
         crate::audit::use_one_command_heap();
-        let key = crate::audit::key::load_or_create(&home.key_file()).map_err(refused_audit)?;
+        let key =
+            crate::keys::load_or_create(&home.key_file()).map_err(|e| refused_audit(e.into()))?;
         let log = AuditLog::open(&home.log_file()).map_err(refused_audit)?;
         Ok(Trail { log, key })
     }

@@ -6,7 +6,7 @@
 //! Each thread runs a current-thread tokio runtime. Threads end when the UI has
 //! gone (the channel's receiver is dropped) or, for the feed, with the process.
 
-use crate::approval::protocol::{RequestList, RequestView, Verdict};
+use crate::approval::protocol::{Choice, RequestList, RequestView};
 use crate::approval::summary;
 use crate::approval::{BrokerClient, ClientError};
 use std::sync::mpsc::Sender;
@@ -24,7 +24,7 @@ pub enum Update {
     List(RequestList),
     FeedFailed(String),
     Decided {
-        verdict: Verdict,
+        verdict: Choice,
         result: Result<Box<RequestView>, String>,
     },
 }
@@ -79,7 +79,7 @@ pub fn spawn_feed(broker: Broker, updates: Sender<Update>) {
 pub fn spawn_decision(
     broker: Broker,
     id: String,
-    verdict: Verdict,
+    verdict: Choice,
     reason: Option<String>,
     updates: Sender<Update>,
 ) {

@@ -5,7 +5,7 @@
 //! No I/O and no clock here: the event loop (`super`) performs the effects and the
 //! view (`super::view`) renders the state.
 
-use crate::approval::protocol::{RequestList, RequestView, Verdict};
+use crate::approval::protocol::{Choice, RequestList, RequestView};
 use crate::approval::summary;
 
 /// A key press, as far as the inbox cares.
@@ -29,7 +29,7 @@ pub enum Effect {
     /// Send this decision to the broker; report back with [`Inbox::decided`].
     Decide {
         id: String,
-        verdict: Verdict,
+        verdict: Choice,
         reason: Option<String>,
     },
 }
@@ -113,7 +113,7 @@ impl Inbox {
     }
 
     /// The broker's answer to a decision.
-    pub fn decided(&mut self, verdict: Verdict, result: Result<RequestView, String>) {
+    pub fn decided(&mut self, verdict: Choice, result: Result<RequestView, String>) {
         self.notice = Some(match result {
             Ok(view) => Notice::Info(summary::outcome(verdict, &view)),
             Err(error) => Notice::Error(error),
@@ -144,7 +144,7 @@ impl Inbox {
                 self.notice = Some(Notice::Info(format!("approving {id}…")));
                 return Effect::Decide {
                     id,
-                    verdict: Verdict::Approve,
+                    verdict: Choice::Approve,
                     reason: None,
                 };
             }
@@ -181,7 +181,7 @@ impl Inbox {
                 self.notice = Some(Notice::Info(format!("denying {id}…")));
                 return Effect::Decide {
                     id,
-                    verdict: Verdict::Deny,
+                    verdict: Choice::Deny,
                     reason: Some(reason),
                 };
             }

@@ -2,7 +2,7 @@
 
 use super::state::{Connection, Effect, Inbox, Key, Mode, Notice};
 use super::view::{self, Style};
-use crate::approval::protocol::{RequestList, RequestView, Status, Verdict, Vote};
+use crate::approval::protocol::{Choice, RequestList, RequestView, Status, Vote};
 use crate::approval::summary::parse_time;
 use crate::identity::{Agent, CiJob, Requester};
 use std::time::SystemTime;
@@ -73,7 +73,7 @@ fn two_requests() -> Inbox {
     newer.votes.push(Vote {
         person: "alice".into(),
         channel: "slack".into(),
-        verdict: Verdict::Approve,
+        verdict: Choice::Approve,
         reason: Some("plan reviewed".into()),
         at: "2026-03-01T11:59:50Z".into(),
     });
@@ -148,7 +148,7 @@ fn approve_asks_for_the_selected_request() {
         effect,
         Effect::Decide {
             id: "r2bbbbbbbbbbbbbbbbbbbb".into(),
-            verdict: Verdict::Approve,
+            verdict: Choice::Approve,
             reason: None,
         }
     );
@@ -177,7 +177,7 @@ fn deny_prompts_for_a_reason_and_submits_it() {
         effect,
         Effect::Decide {
             id: "r1aaaaaaaaaaaaaaaaaaaa".into(),
-            verdict: Verdict::Deny,
+            verdict: Choice::Deny,
             reason: Some("not now".into()),
         }
     );
@@ -231,12 +231,12 @@ fn broker_answers_and_failures_reach_the_status_line() {
     view.votes.push(Vote {
         person: "bob".into(),
         channel: "inbox".into(),
-        verdict: Verdict::Approve,
+        verdict: Choice::Approve,
         reason: None,
         at: "2026-03-01T12:00:00Z".into(),
     });
     view.status = Status::Approved;
-    inbox.decided(Verdict::Approve, Ok(view));
+    inbox.decided(Choice::Approve, Ok(view));
     let Some(Notice::Info(text)) = &inbox.notice else {
         panic!("{:?}", inbox.notice)
     };
@@ -244,7 +244,7 @@ fn broker_answers_and_failures_reach_the_status_line() {
         text,
         "approved r2bbbbbbbbbbbbbbbbbbbb (2 of 2 approvals): the request is approved"
     );
-    inbox.decided(Verdict::Deny, Err("request r2 is already decided".into()));
+    inbox.decided(Choice::Deny, Err("request r2 is already decided".into()));
     assert!(matches!(&inbox.notice, Some(Notice::Error(t)) if t.contains("already decided")));
     inbox.feed_failed("cannot reach the gate broker".into());
     let lines = view::render(&inbox, 80, 24, now());

@@ -2,7 +2,7 @@
 //! JSON [`ApiError`]s. Decoding input is `input`'s job, the rules are in `rules`,
 //! the state in `state`; handlers only connect them.
 
-use super::input::{Body, Id, LongPoll, RawQuery, bearer};
+use super::input::{BODY_LIMIT, Body, Id, LongPoll, RawQuery, bearer, unauthorized};
 use super::rules::{self, Refusal, Request};
 use super::state::Broker;
 use super::token;
@@ -19,9 +19,6 @@ use std::time::SystemTime;
 
 /// The channels a vote over this API may claim.
 const TOKEN_CHANNELS: &[&str] = &["api", "cli", "inbox"];
-
-/// The largest request body accepted.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 type Shared = State<Arc<Broker>>;
 type Answer<T> = Result<T, Refusal>;
@@ -166,7 +163,7 @@ async fn requester_change(
 }
 
 async fn pubkey(State(broker): Shared) -> Json<serde_json::Value> {
-    let pem = crate::audit::key::public_key_pem(&broker.key.verifying_key());
+    let pem = crate::keys::public_key_pem(&broker.key.verifying_key());
     Json(serde_json::json!({ "public_key_pem": pem }))
 }
 
@@ -178,14 +175,6 @@ async fn health() -> Json<serde_json::Value> {
 async fn approver(broker: &Broker, headers: &HeaderMap) -> Answer<String> {
     let secret = bearer(headers)?;
     broker.approver(secret).await?.ok_or_else(unauthorized)
-}
-
-pub(super) fn unauthorized() -> Refusal {
-    Refusal::new(
-        401,
-        "unauthorized",
-        "missing or unknown token: pass Authorization: Bearer TOKEN",
-    )
 }
 
 fn not_found() -> Refusal {

@@ -6,7 +6,7 @@
 //! Never starts a broker on a config it could not read completely.
 
 pub use super::teams::TeamsConfig;
-use crate::approval::slack::config::SlackConfig;
+use crate::server::slack::config::SlackConfig;
 
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
@@ -172,7 +172,7 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
     };
     reader.reject_unknown_keys(table, CHANNEL_KEYS, "[channels]");
     if let Some(slack) = table.get("slack") {
-        channels.slack = crate::approval::slack::config::read(reader, slack);
+        channels.slack = crate::server::slack::config::read(reader, slack);
     }
     if let Some(value) = table.get("teams") {
         channels.teams = super::teams::config::read(reader, value);

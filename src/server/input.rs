@@ -3,7 +3,6 @@
 //! [`ApiError`](crate::approval::protocol::ApiError) naming the field), the
 //! long-poll query, and the bearer token.
 
-use super::api::BODY_LIMIT;
 use super::rules::Refusal;
 use crate::approval::protocol::MAX_WAIT_SECONDS;
 use axum::extract::rejection::QueryRejection;
@@ -13,6 +12,18 @@ use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The refusal for a missing or unknown bearer token.
+pub fn unauthorized() -> Refusal {
+    Refusal::new(
+        401,
+        "unauthorized",
+        "missing or unknown token: pass Authorization: Bearer TOKEN",
+    )
+}
 
 /// A request id from the path; a path axum cannot decode is 404 `not_found`
 /// (no request has such an id), never axum's plain-text rejection.
@@ -44,7 +55,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, Refusal> {
         })
         .map(str::trim)
         .filter(|secret| !secret.is_empty())
-        .ok_or_else(super::api::unauthorized)
+        .ok_or_else(unauthorized)
 }
 
 /// `?wait=SECONDS&since=VERSION&status=...`.

@@ -5,7 +5,8 @@
 //! Files: `config` (broker.toml), `rules` (pure approval rules), `store` (SQLite),
 //! `state` (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP routes),
 //! `input` (decoding bodies, queries and tokens), `token` (ids and secrets),
-//! `events` (the log on stderr), `teams` (cards posted to a Teams channel), `web`
+//! `events` (the log on stderr), `slack` (Block Kit messages and their callbacks),
+//! `teams` (cards posted to a Teams channel), `web`
 //! (the approval page at /r/<id>).
 
 mod api;
@@ -14,16 +15,16 @@ mod events;
 mod input;
 mod live;
 pub mod rules;
+pub mod slack;
 pub mod state;
 mod store;
 pub mod teams;
 mod token;
 mod web;
 
-pub use api::BODY_LIMIT;
 pub use config::BrokerConfig;
+pub use input::BODY_LIMIT;
 
-use crate::cli::{ServeArgs, ServeCommand, TokenCommand};
 use crate::error::Error;
 use crate::paths::Home;
 use ed25519_dalek::SigningKey;
@@ -34,38 +35,14 @@ use store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// `gate serve ...`.
-pub fn command(args: ServeArgs, home: &Home) -> Result<u8, Error> {
-    let color = crate::commands::stderr_color();
-    match args.command {
-        None => {
-            let config =
-                config::load(config::find(args.config.as_deref(), home).as_deref(), color)?;
-            run(&args.listen, config, home)
-        }
-        Some(ServeCommand::Pubkey) => {
-            let key = broker_key(home)?;
-            print!(
-                "{}",
-                crate::audit::key::public_key_pem(&key.verifying_key())
-            );
-            Ok(0)
-        }
-        Some(ServeCommand::Token(TokenCommand::Create { name, config })) => {
-            let config = config::load(config::find(config.as_deref(), home).as_deref(), color)?;
-            println!("{}", create_token(&name, &config, home)?);
-            Ok(0)
-        }
-    }
-}
-
 fn broker_dir(home: &Home) -> PathBuf {
     home.data.join("broker")
 }
 
-fn broker_key(home: &Home) -> Result<SigningKey, Error> {
+/// The broker's signing key under `home`, created on first use.
+pub fn broker_key(home: &Home) -> Result<SigningKey, Error> {
     let path = broker_dir(home).join("broker-key.pem");
-    crate::audit::key::load_or_create(&path).map_err(|e| Error::Refused {
+    crate::keys::load_or_create(&path).map_err(|e| Error::Refused {
         message: format!("broker key: {e}"),
         code: crate::error::exit::INTERNAL,
     })
@@ -76,7 +53,7 @@ fn open_store(home: &Home) -> Result<Store, Error> {
 }
 
 /// A new approver token for person `name`; only its SHA-256 is stored.
-fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String, Error> {
+pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String, Error> {
     if !config.people.contains_key(name) {
         let known: Vec<&str> = config.people.keys().map(String::as_str).collect();
         let known = if known.is_empty() {
@@ -94,30 +71,9 @@ fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String
     let secret = token::new_token().map_err(Error::Internal)?;
     let created = rules::rfc3339(std::time::SystemTime::now());
     open_store(home)?
-        .add_token(name, &token::hex(&token::hash(&secret)), &created)
+        .add_token(name, &hex::encode(token::hash(&secret)), &created)
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(secret)
-}
-
-/// Bind `listen` and serve until SIGINT or SIGTERM.
-fn run(listen: &str, config: BrokerConfig, home: &Home) -> Result<u8, Error> {
-    raise_open_file_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| Error::Refused {
-                message: format!(
-                    "serve: cannot listen on {listen}: {e}; pick another --listen address"
-                ),
-                code: crate::error::exit::USAGE,
-            })?;
-        serve(listener, config, home, shutdown_signal()).await
-    })?;
-    Ok(0)
 }
 
 /// Serve the API on an already-bound `listener` (port 0 in tests) with the key
@@ -149,7 +105,7 @@ pub async fn serve(
     })?;
     let mut routes = api::router(broker.clone()).merge(web::router(broker.clone()));
     if let Some(slack) = &slack {
-        let start = crate::approval::slack::start(slack, broker.clone(), stop_rx);
+        let start = crate::server::slack::start(slack, broker.clone(), stop_rx);
         routes = routes.merge(start.map_err(|message| Error::Refused {
             message,
             code: crate::error::exit::USAGE,
@@ -171,39 +127,6 @@ pub async fn serve(
         teams.abort();
     }
     served.map_err(|e| Error::Internal(format!("serve: {e}")))
-}
-
-/// Each waiting long-poll holds a socket; a soft limit of 1024 open files would
-/// refuse connections long before memory runs short. Raise it to the hard limit
-/// (best effort: an unchanged limit only caps concurrent waiters).
-fn raise_open_file_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit through a valid pointer to a local.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return;
-    }
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max.min(1 << 20);
-        // SAFETY: setrlimit reads one rlimit through a valid pointer to a local.
-        let _ = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::live::Live;
 use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
-use crate::approval::protocol::{DecideBody, NewRequest, RequestView, Status, Verdict};
+use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -92,7 +92,7 @@ impl Broker {
         self: &Arc<Self>,
         id: &str,
         person: &str,
-        verdict: Verdict,
+        verdict: Choice,
         reason: Option<String>,
         channel: &str,
     ) -> Result<Arc<Request>, Refusal> {
@@ -275,7 +275,7 @@ impl Broker {
             Some(person) => Some(person),
             None => {
                 let store = self.store.clone();
-                let hex = token::hex(&hash);
+                let hex = hex::encode(hash);
                 let found = tokio::task::spawn_blocking(move || {
                     store.lock().expect("store lock").token_person(&hex)
                 })

@@ -10,7 +10,7 @@
 use super::rules::Request;
 use crate::approval::SignedDecision;
 use crate::approval::protocol::{RequestView, Status, Vote};
-use crate::audit::files::{create_private_dir, create_private_file};
+use crate::files::{create_private_dir, create_private_file};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 

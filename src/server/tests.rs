@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::approval::BrokerClient;
-use crate::approval::protocol::{NewRequest, Status, Verdict};
+use crate::approval::protocol::{Choice, NewRequest, Status};
 use crate::identity::Requester;
 use std::time::{Duration, SystemTime};
 
@@ -73,15 +73,14 @@ async fn the_client_and_the_broker_agree() {
     let list = client.pending(&bob, None, None).await.unwrap();
     assert_eq!(list.requests.len(), 1);
     let decided = client
-        .decide(&id, &bob, Verdict::Approve, None, "cli")
+        .decide(&id, &bob, Choice::Approve, None, "cli")
         .await
         .unwrap();
     assert_eq!(decided.status, Status::Approved);
     let seen = waiter.await.unwrap().unwrap();
     assert_eq!(seen.status, Status::Approved);
 
-    let key =
-        crate::audit::key::load_signing_key(&home.data.join("broker/broker-key.pem")).unwrap();
+    let key = crate::keys::load_signing_key(&home.data.join("broker/broker-key.pem")).unwrap();
     let decision = seen.decision.unwrap();
     decision
         .verify_approval(
@@ -129,12 +128,12 @@ async fn channels_see_every_stored_change_and_vote_under_the_api_rules() {
 
     // The requester cannot vote on their own request through a channel either.
     let own = broker
-        .vote(&id, "alice", Verdict::Approve, None, "slack")
+        .vote(&id, "alice", Choice::Approve, None, "slack")
         .await
         .unwrap_err();
     assert_eq!((own.status, own.code), (403, "self_approval"));
     let decided = broker
-        .vote(&id, "bob", Verdict::Approve, None, "slack")
+        .vote(&id, "bob", Choice::Approve, None, "slack")
         .await
         .unwrap();
     assert_eq!(decided.view.status, Status::Approved);

@@ -1,17 +1,20 @@
 //! Secrets the broker hands out: request ids, requester and approver tokens, and
 //! the SHA-256 the store keeps instead of a token. A token is never logged.
 
-use crate::approval::decision::base64url;
+use base64ct::{Base64UrlUnpadded, Encoding};
 use sha2::{Digest, Sha256};
 
 /// 16 random bytes as 32 lowercase hex characters.
 pub fn request_id() -> Result<String, String> {
-    Ok(hex(&random::<16>()?))
+    Ok(hex::encode(random::<16>()?))
 }
 
 /// `gate_` and 32 random bytes, base64url.
 pub fn new_token() -> Result<String, String> {
-    Ok(format!("gate_{}", base64url(&random::<32>()?)))
+    Ok(format!(
+        "gate_{}",
+        Base64UrlUnpadded::encode_string(&random::<32>()?)
+    ))
 }
 
 /// The SHA-256 of a token, as stored and compared.
@@ -22,10 +25,6 @@ pub fn hash(token: &str) -> [u8; 32] {
 /// Compare two hashes without stopping at the first difference.
 pub fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn random<const N: usize>() -> Result<[u8; N], String> {
@@ -58,6 +57,6 @@ mod tests {
     fn hashes_compare() {
         assert!(same(&hash("a"), &hash("a")));
         assert!(!same(&hash("a"), &hash("b")));
-        assert_eq!(hex(&hash("abc"))[..8], *"ba7816bf");
+        assert_eq!(hex::encode(hash("abc"))[..8], *"ba7816bf");
     }
 }

@@ -18,7 +18,7 @@ impl TestLog {
     pub fn with_records(count: u64) -> TestLog {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("audit.sqlite");
-        let key = gate::audit::key::load_or_create(&dir.path().join("key.pem")).expect("key");
+        let key = gate::keys::load_or_create(&dir.path().join("key.pem")).expect("key");
         let mut log = AuditLog::open(&path).expect("open log");
         for n in 1..=count {
             let seq = log

@@ -224,7 +224,7 @@ fn a_denial_exits_101_and_records_who() {
     let setup = Setup::new();
     let waiting = setup.touch_waiting();
     let mut payload = setup.fake.approval("bob");
-    payload.verdict = gate::approval::protocol::Verdict::Deny;
+    payload.verdict = gate::approval::protocol::Choice::Deny;
     setup.fake.decide(&payload, &setup.fake.key.clone());
     let done = waiting.finish();
     assert_eq!(done.code, 101, "{}", done.stderr);
@@ -360,7 +360,7 @@ fn json_reports_a_denial_on_stdout_with_the_request() {
     let mut w = Waiting::spawn(setup.gate(&["--json", "--", "touch", marker.to_str().unwrap()]));
     w.expect_line("approval requested");
     let mut payload = setup.fake.approval("bob");
-    payload.verdict = gate::approval::protocol::Verdict::Deny;
+    payload.verdict = gate::approval::protocol::Choice::Deny;
     setup.fake.decide(&payload, &setup.fake.key.clone());
     let done = w.finish();
     assert_eq!(done.code, 101, "{}", done.stderr);

@@ -3,7 +3,7 @@
 use crate::broker_support::Broker;
 use crate::common::{TestContext, code, stderr, stdout};
 use gate::approval::BrokerClient;
-use gate::approval::protocol::{Created, NewRequest, RequestList, RequestView, Status, Verdict};
+use gate::approval::protocol::{Choice, Created, NewRequest, RequestList, RequestView, Status};
 use gate::identity::Requester;
 use std::process::Output;
 
@@ -134,7 +134,7 @@ fn deny_needs_a_reason_and_hands_it_to_the_requester() {
     );
     let view = fetch(&broker, &created);
     assert_eq!(view.status, Status::Denied);
-    assert_eq!(view.votes[0].verdict, Verdict::Deny);
+    assert_eq!(view.votes[0].verdict, Choice::Deny);
     assert_eq!(view.votes[0].reason.as_deref(), Some("freeze week"));
     assert_eq!(view.votes[0].channel, "cli");
 }

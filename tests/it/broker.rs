@@ -73,7 +73,7 @@ fn one_deny_ends_it_and_later_decisions_are_refused() {
     let key = VerifyingKey::from_public_key_pem(&broker.pubkey_pem()).unwrap();
     let view = broker.get(&path(&id), Some(&carol)).body;
     let payload = decision(&view).verify(&key).unwrap();
-    assert_eq!(payload.verdict, gate::approval::protocol::Verdict::Deny);
+    assert_eq!(payload.verdict, gate::approval::protocol::Choice::Deny);
 }
 
 #[test]

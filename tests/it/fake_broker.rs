@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ed25519_dalek::SigningKey;
 use gate::approval::protocol::{
-    ApiError, Created, ErrorBody, NewRequest, RequestView, Status, Verdict, Vote,
+    ApiError, Choice, Created, ErrorBody, NewRequest, RequestView, Status, Vote,
 };
 use gate::approval::{DecidedBy, DecisionPayload, SignedDecision};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -66,7 +66,7 @@ impl FakeBroker {
     }
 
     pub fn pubkey_pem(&self) -> String {
-        gate::audit::key::public_key_pem(&self.key.verifying_key())
+        gate::keys::public_key_pem(&self.key.verifying_key())
     }
 
     /// Stop answering: every connection, in-flight long-polls included, is dropped.
@@ -147,7 +147,7 @@ impl FakeBroker {
             v: 1,
             request_id: view.id.clone(),
             action_digest: view.action_digest.clone(),
-            verdict: Verdict::Approve,
+            verdict: Choice::Approve,
             approvers: vec![DecidedBy {
                 name: by.into(),
                 channel: "cli".into(),
@@ -162,8 +162,8 @@ impl FakeBroker {
     pub fn decide(&self, payload: &DecisionPayload, key: &SigningKey) {
         let signed = SignedDecision::sign(payload, key);
         let status = match payload.verdict {
-            Verdict::Approve => Status::Approved,
-            Verdict::Deny => Status::Denied,
+            Choice::Approve => Status::Approved,
+            Choice::Deny => Status::Denied,
         };
         let vote = Vote {
             person: payload.approvers[0].name.clone(),

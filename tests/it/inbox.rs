@@ -4,7 +4,7 @@
 use crate::approver::{CONFIG, create, fetch};
 use crate::broker_support::Broker;
 use crate::common::{TestContext, gate_bin};
-use gate::approval::protocol::{Status, Verdict};
+use gate::approval::protocol::{Choice, Status};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -119,7 +119,7 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     pty.wait_for("No pending requests");
     let view = fetch(&broker, &second);
     assert_eq!(view.status, Status::Denied);
-    assert_eq!(view.votes[0].verdict, Verdict::Deny);
+    assert_eq!(view.votes[0].verdict, Choice::Deny);
     assert_eq!(view.votes[0].reason.as_deref(), Some("too risky today"));
     assert_eq!(view.votes[0].channel, "inbox");
 

@@ -15,7 +15,7 @@
 use super::event::{BashInput, Decision, PreToolUse};
 use crate::action::{ActionDigest, resolve_executable};
 use crate::approval::channel::configure;
-use crate::approval::protocol::{NewRequest, Verdict as Vote};
+use crate::approval::protocol::{Choice, NewRequest};
 use crate::approval::{
     Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
 };
@@ -107,7 +107,8 @@ impl Bash<'_> {
         );
         entry.decision = "deny".to_string();
         entry.reason = Some(verdict.reason.clone());
-        let written = crate::audit::key::load_or_create(&self.home.key_file())
+        let written = crate::keys::load_or_create(&self.home.key_file())
+            .map_err(crate::audit::AuditError::from)
             .and_then(|key| AuditLog::open(&self.home.log_file())?.append(&entry, &key, true));
         if let Err(err) = written {
             eprintln!("gate: the denial could not be written to the audit log: {err}");
@@ -217,7 +218,7 @@ impl Bash<'_> {
                 }
             }
             Answer::Denied(view) => {
-                let denial = view.votes.iter().find(|v| v.verdict == Vote::Deny);
+                let denial = view.votes.iter().find(|v| v.verdict == Choice::Deny);
                 let who = denial.map_or("an approver".to_string(), |v| v.person.clone());
                 let why = denial
                     .and_then(|v| v.reason.clone())

@@ -8,7 +8,7 @@
 use super::{Trail, refusal_json, refusal_reason, refuse, start};
 use crate::action::ResolveError;
 use crate::approval::channel::{ChannelError, configure};
-use crate::approval::protocol::{NewRequest, RequestView, Verdict as Vote};
+use crate::approval::protocol::{Choice, NewRequest, RequestView};
 use crate::approval::{Answer, AskError, Channel, StatusDisplay, ask, redeem, ticket};
 use crate::audit::{ApproverRecord, Entry};
 use crate::cli::RunArgs;
@@ -305,7 +305,7 @@ fn denied_by(view: &RequestView) -> (Vec<ApproverRecord>, Option<String>) {
     let denials: Vec<_> = view
         .votes
         .iter()
-        .filter(|v| v.verdict == Vote::Deny)
+        .filter(|v| v.verdict == Choice::Deny)
         .collect();
     let by = denials
         .iter()

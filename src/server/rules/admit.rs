@@ -3,7 +3,7 @@
 
 use super::decide::finish;
 use super::{Refusal, Request, requester_person, resolve_approvers, rfc3339};
-use crate::approval::protocol::{NewRequest, RequestView, Status, Verdict, Vote};
+use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, Vote};
 use crate::server::config::BrokerConfig;
 use ed25519_dalek::SigningKey;
 use std::time::{Duration, SystemTime};
@@ -112,13 +112,13 @@ pub fn admit(
         request.view.votes.push(Vote {
             person,
             channel: "break-glass".into(),
-            verdict: Verdict::Approve,
+            verdict: Choice::Approve,
             reason: request.view.reason.clone(),
             at: rfc3339(now),
         });
         finish(
             &mut request,
-            Verdict::Approve,
+            Choice::Approve,
             now,
             config.defaults.decision_ttl,
             admission.key,

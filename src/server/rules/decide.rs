@@ -3,7 +3,7 @@
 //! decision that makes it final.
 
 use super::{Refusal, Request, rfc3339};
-use crate::approval::protocol::{DecideBody, Status, Verdict, Vote};
+use crate::approval::protocol::{Choice, DecideBody, Status, Vote};
 use crate::approval::{DecidedBy, DecisionPayload, SignedDecision};
 use crate::server::config::BrokerConfig;
 use ed25519_dalek::SigningKey;
@@ -49,12 +49,12 @@ pub fn vote(
         .view
         .votes
         .iter()
-        .filter(|v| v.verdict == Verdict::Approve)
+        .filter(|v| v.verdict == Choice::Approve)
         .count();
-    if body.verdict == Verdict::Deny {
+    if body.verdict == Choice::Deny {
         finish(
             &mut next,
-            Verdict::Deny,
+            Choice::Deny,
             now,
             config.defaults.decision_ttl,
             key,
@@ -62,7 +62,7 @@ pub fn vote(
     } else if approvals >= next.view.quorum as usize {
         finish(
             &mut next,
-            Verdict::Approve,
+            Choice::Approve,
             now,
             config.defaults.decision_ttl,
             key,
@@ -121,7 +121,7 @@ fn decision_expiry(request: &Request) -> Option<SystemTime> {
 /// Make `request` final with a signed decision.
 pub(super) fn finish(
     request: &mut Request,
-    verdict: Verdict,
+    verdict: Choice,
     now: SystemTime,
     ttl: Duration,
     key: &SigningKey,
@@ -147,8 +147,8 @@ pub(super) fn finish(
         expires_at: rfc3339(now + ttl),
     };
     request.view.status = match verdict {
-        Verdict::Approve => Status::Approved,
-        Verdict::Deny => Status::Denied,
+        Choice::Approve => Status::Approved,
+        Choice::Deny => Status::Denied,
     };
     request.view.decision = Some(SignedDecision::sign(&payload, key));
 }

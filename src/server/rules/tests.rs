@@ -1,5 +1,5 @@
 use super::*;
-use crate::approval::protocol::{DecideBody, NewRequest, Status, Verdict};
+use crate::approval::protocol::{Choice, DecideBody, NewRequest, Status};
 use crate::identity::CiJob;
 use ed25519_dalek::SigningKey;
 use std::time::Duration;
@@ -70,7 +70,7 @@ fn admit_at(new: NewRequest, now: SystemTime) -> Result<Request, Refusal> {
 
 fn approve() -> DecideBody {
     DecideBody {
-        verdict: Verdict::Approve,
+        verdict: Choice::Approve,
         reason: None,
         channel: Some("cli".into()),
     }
@@ -78,7 +78,7 @@ fn approve() -> DecideBody {
 
 fn deny() -> DecideBody {
     DecideBody {
-        verdict: Verdict::Deny,
+        verdict: Choice::Deny,
         reason: Some("no".into()),
         channel: None,
     }
@@ -221,7 +221,7 @@ fn one_deny_ends_it() {
         .unwrap()
         .verify(&key().verifying_key())
         .unwrap();
-    assert_eq!(payload.verdict, Verdict::Deny);
+    assert_eq!(payload.verdict, Choice::Deny);
     assert_eq!(payload.approvers[0].name, "carol");
     assert_eq!(payload.approvers[0].channel, "api");
 }

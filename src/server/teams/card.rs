@@ -6,7 +6,7 @@
 //! verbatim (no markdown), and is cut to a bounded length on a character boundary,
 //! so a request cannot forge links or formatting, or blow the card size limit.
 
-use crate::approval::protocol::{RequestView, Status, Verdict};
+use crate::approval::protocol::{Choice, RequestView, Status};
 use crate::approval::summary;
 use serde_json::{Value, json};
 use std::time::SystemTime;
@@ -51,7 +51,7 @@ pub fn request_card(view: &RequestView, now: SystemTime) -> Value {
 /// The final word on a request: approved, denied, timed out or cancelled.
 pub fn outcome_card(view: &RequestView) -> Value {
     // Person names come from the broker config, not from the requester.
-    let deciders = |verdict: Verdict| {
+    let deciders = |verdict: Choice| {
         let names: Vec<&str> = view
             .votes
             .iter()
@@ -61,14 +61,8 @@ pub fn outcome_card(view: &RequestView) -> Value {
         names.join(", ")
     };
     let (title, color) = match view.status {
-        Status::Approved => (
-            format!("Approved by {}", deciders(Verdict::Approve)),
-            "Good",
-        ),
-        Status::Denied => (
-            format!("Denied by {}", deciders(Verdict::Deny)),
-            "Attention",
-        ),
+        Status::Approved => (format!("Approved by {}", deciders(Choice::Approve)), "Good"),
+        Status::Denied => (format!("Denied by {}", deciders(Choice::Deny)), "Attention"),
         Status::TimedOut => ("Timed out: nobody decided in time".to_string(), "Warning"),
         Status::Cancelled => ("Cancelled by the requester".to_string(), "Default"),
         Status::Pending => ("Still pending".to_string(), "Default"),

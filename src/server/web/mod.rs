@@ -12,10 +12,10 @@ mod page;
 mod reply;
 mod session;
 
-use super::api::BODY_LIMIT;
+use super::input::BODY_LIMIT;
 use super::rules::Request;
 use super::state::Broker;
-use crate::approval::protocol::{Status, Verdict};
+use crate::approval::protocol::{Choice, Status};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -173,8 +173,8 @@ async fn decide(
             .await;
     }
     let verdict = match form.verdict.as_str() {
-        "approve" => Verdict::Approve,
-        "deny" => Verdict::Deny,
+        "approve" => Choice::Approve,
+        "deny" => Choice::Deny,
         _ => {
             let text = "Choose Approve or Deny.";
             return web

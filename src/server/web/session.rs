@@ -43,11 +43,11 @@ pub struct Sessions {
 impl Sessions {
     /// Sign `person` in: the new cookie value and the session.
     pub fn create(&self, person: &str) -> Result<(String, Session), String> {
-        let cookie = token::hex(&token::random::<32>()?);
+        let cookie = hex::encode(token::random::<32>()?);
         let session = Session {
             person: person.to_string(),
             expires: SystemTime::now() + LIFETIME,
-            csrf: token::hex(&token::random::<32>()?),
+            csrf: hex::encode(token::random::<32>()?),
         };
         let mut map = self.map.lock().expect("sessions lock");
         let now = SystemTime::now();

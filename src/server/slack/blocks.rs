@@ -5,7 +5,7 @@
 //! Pure: takes the request and "now", returns JSON; Slack's size limits are
 //! enforced here and a shortened text says so.
 
-use crate::approval::protocol::{RequestView, Status, Verdict};
+use crate::approval::protocol::{Choice, RequestView, Status};
 use crate::approval::summary::{self, truncate};
 use serde_json::{Value, json};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -153,7 +153,7 @@ fn progress(request: &RequestView, now: SystemTime) -> String {
     let approvals: Vec<String> = request
         .votes
         .iter()
-        .filter(|vote| vote.verdict == Verdict::Approve)
+        .filter(|vote| vote.verdict == Choice::Approve)
         .map(|vote| format!("{} ({})", escape(&vote.person), escape(&vote.channel)))
         .collect();
     let mut text = format!("*Approvals:* {} of {}", approvals.len(), request.quorum);
@@ -183,7 +183,7 @@ fn progress(request: &RequestView, now: SystemTime) -> String {
 }
 
 fn outcome(request: &RequestView) -> String {
-    let by = |verdict: Verdict| {
+    let by = |verdict: Choice| {
         request
             .votes
             .iter()
@@ -202,11 +202,11 @@ fn outcome(request: &RequestView) -> String {
         Status::Approved if request.break_glass => {
             format!(
                 ":rotating_light: *Approved by break-glass* ({})",
-                by(Verdict::Approve)
+                by(Choice::Approve)
             )
         }
-        Status::Approved => format!(":white_check_mark: *Approved* by {}", by(Verdict::Approve)),
-        Status::Denied => format!(":no_entry: *Denied* by {}", by(Verdict::Deny)),
+        Status::Approved => format!(":white_check_mark: *Approved* by {}", by(Choice::Approve)),
+        Status::Denied => format!(":no_entry: *Denied* by {}", by(Choice::Deny)),
         Status::TimedOut => {
             ":hourglass: *Timed out*: nobody decided in time; the command did not run".into()
         }

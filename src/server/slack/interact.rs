@@ -4,7 +4,7 @@
 
 use super::Slack;
 use super::blocks::{APPROVE, DENY};
-use crate::approval::protocol::Verdict;
+use crate::approval::protocol::Choice;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -24,8 +24,8 @@ pub async fn handle(slack: Arc<Slack>, payload: Value) {
     let actions = payload["actions"].as_array().cloned().unwrap_or_default();
     for action in actions {
         let verdict = match action["action_id"].as_str() {
-            Some(APPROVE) => Verdict::Approve,
-            Some(DENY) => Verdict::Deny,
+            Some(APPROVE) => Choice::Approve,
+            Some(DENY) => Choice::Deny,
             _ => continue,
         };
         let Some(id) = action["value"].as_str() else {
@@ -39,7 +39,7 @@ pub async fn handle(slack: Arc<Slack>, payload: Value) {
 }
 
 /// Vote for the person behind `user`; the explanation when the vote is refused.
-async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Verdict) -> Option<String> {
+async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Choice) -> Option<String> {
     let people = &slack.broker.config.people;
     let Some(person) = people
         .iter()

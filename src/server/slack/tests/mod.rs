@@ -12,9 +12,9 @@ pub use fake::{FakeSlack, Scripted};
 
 use crate::approval::BrokerClient;
 use crate::approval::protocol::{NewRequest, RequestView};
-use crate::approval::slack::config::{Secret, SlackSecrets};
 use crate::identity::Requester;
 use crate::paths::Home;
+use crate::server::slack::config::{Secret, SlackSecrets};
 use crate::server::{config as broker_config, serve};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
@@ -218,8 +218,7 @@ pub fn sign(secret: &str, timestamp: &str, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("v0:{timestamp}:{body}").as_bytes());
     let bytes = mac.finalize().into_bytes();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v0={hex}")
+    format!("v0={}", hex::encode(bytes))
 }
 
 pub fn now() -> u64 {

@@ -1,8 +1,8 @@
 //! The message within Slack's limits, whatever the request holds.
 
-use crate::approval::protocol::{RequestView, Status, Verdict, Vote};
-use crate::approval::slack::blocks::*;
+use crate::approval::protocol::{Choice, RequestView, Status, Vote};
 use crate::identity::{Agent, CiJob, Requester};
+use crate::server::slack::blocks::*;
 use serde_json::Value;
 use std::time::{Duration, SystemTime};
 
@@ -147,7 +147,7 @@ fn a_final_message_shows_the_outcome_instead_of_buttons() {
     request.votes = vec![Vote {
         person: "bob".into(),
         channel: "slack".into(),
-        verdict: Verdict::Deny,
+        verdict: Choice::Deny,
         reason: Some("not now".into()),
         at: "2026-01-01T00:02:00Z".into(),
     }];

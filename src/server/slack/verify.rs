@@ -71,7 +71,7 @@ impl Verifier {
         }
         let given = signature
             .strip_prefix("v0=")
-            .and_then(crate::approval::decision::unhex)
+            .and_then(|hex| hex::decode(hex).ok())
             .ok_or(Rejected::Forged)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.expose().as_bytes())
             .expect("HMAC takes a key of any length");

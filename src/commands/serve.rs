@@ -1,0 +1,89 @@
+//! `gate serve`: run the approval broker, print its public key, create approver
+//! tokens. The broker itself is `crate::server`; this is its command line.
+
+use crate::cli::{ServeArgs, ServeCommand, TokenCommand};
+use crate::error::Error;
+use crate::paths::Home;
+use crate::server::{self, BrokerConfig};
+use tokio::net::TcpListener;
+
+/// `gate serve ...`.
+pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
+    let color = super::stderr_color();
+    match args.command {
+        None => {
+            let config = server::config::load(
+                server::config::find(args.config.as_deref(), home).as_deref(),
+                color,
+            )?;
+            run(&args.listen, config, home)
+        }
+        Some(ServeCommand::Pubkey) => {
+            let key = server::broker_key(home)?;
+            print!("{}", crate::keys::public_key_pem(&key.verifying_key()));
+            Ok(0)
+        }
+        Some(ServeCommand::Token(TokenCommand::Create { name, config })) => {
+            let config = server::config::load(
+                server::config::find(config.as_deref(), home).as_deref(),
+                color,
+            )?;
+            println!("{}", server::create_token(&name, &config, home)?);
+            Ok(0)
+        }
+    }
+}
+
+/// Bind `listen` and serve until SIGINT or SIGTERM.
+fn run(listen: &str, config: BrokerConfig, home: &Home) -> Result<u8, Error> {
+    raise_open_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| Error::Refused {
+                message: format!(
+                    "serve: cannot listen on {listen}: {e}; pick another --listen address"
+                ),
+                code: crate::error::exit::USAGE,
+            })?;
+        server::serve(listener, config, home, shutdown_signal()).await
+    })?;
+    Ok(0)
+}
+
+/// Each waiting long-poll holds a socket; a soft limit of 1024 open files would
+/// refuse connections long before memory runs short. Raise it to the hard limit
+/// (best effort: an unchanged limit only caps concurrent waiters).
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer to a local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max.min(1 << 20);
+        // SAFETY: setrlimit reads one rlimit through a valid pointer to a local.
+        let _ = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+}
