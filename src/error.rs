@@ -106,8 +106,14 @@ pub enum Error {
         failed: usize,
         total: usize,
     },
-    /// The audit log could not be opened or written.
-    Audit(String),
+    /// The audit log (or its key) could not be opened, read or written.
+    Audit {
+        source: crate::audit::AuditError,
+        /// The failure kept a command from running (the requester side).
+        nothing_ran: bool,
+    },
+    /// Writing audit records to stdout failed.
+    AuditOutput(std::io::Error),
     /// `gate audit verify` found a problem.
     Verify(String),
     /// The command could not be found.
@@ -140,7 +146,7 @@ impl Error {
             Error::Policy { .. } | Error::Config { .. } | Error::Insecure(_) => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
-            Error::Audit(_) => exit::AUDIT_FAILED,
+            Error::Audit { .. } | Error::AuditOutput(_) => exit::AUDIT_FAILED,
             Error::Verify(_) => exit::VERIFY_FAILED,
             Error::NotFound { .. } => exit::NOT_FOUND,
             Error::NotExecutable { .. } => exit::NOT_EXECUTABLE,
@@ -196,7 +202,18 @@ impl Error {
             Error::PolicyTests { failed, total } => {
                 format!("gate: {failed} of {total} policy tests failed")
             }
-            Error::Audit(message) => format!("gate: audit log: {message}"),
+            Error::Audit {
+                source,
+                nothing_ran,
+            } => {
+                let nothing_ran = if *nothing_ran {
+                    "; nothing was run"
+                } else {
+                    ""
+                };
+                format!("gate: audit log: {source}{nothing_ran}")
+            }
+            Error::AuditOutput(source) => format!("gate: audit log: {source}"),
             Error::Verify(message) => format!("gate: audit verify failed: {message}"),
             Error::NotFound { program } => format!("gate: {program}: command not found"),
             Error::NotExecutable { program, source } => {

@@ -11,12 +11,12 @@ mod commands;
 pub mod error;
 pub mod exec;
 pub mod files;
+pub mod guard;
 pub mod identity;
 pub mod inbox;
 pub mod keys;
 pub mod paths;
 pub mod policy;
-pub mod policy_file;
 pub mod redact;
 pub mod server;
 

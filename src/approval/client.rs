@@ -2,7 +2,8 @@
 //! and the approver commands. Async (reqwest on tokio); callers own the runtime.
 
 use super::protocol::{
-    API_PREFIX, ApiError, Choice, Created, DecideBody, NewRequest, RequestList, RequestView,
+    API_PREFIX, ApiError, Choice, Created, DecideBody, ErrorCode, NewRequest, RequestList,
+    RequestView,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Once;
@@ -27,9 +28,9 @@ pub enum ClientError {
 
 impl ClientError {
     /// The broker's error code (`already_decided`, `not_found`, ...), if it answered.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ClientError::Api { error, .. } => Some(&error.error.code),
+            ClientError::Api { error, .. } => Some(error.error.code),
             _ => None,
         }
     }

@@ -182,12 +182,80 @@ pub struct ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
-    /// Stable machine-readable code, e.g. `invalid_field`, `not_an_approver`,
-    /// `self_approval`, `already_decided`, `not_found`, `unauthorized`.
-    pub code: String,
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
     /// One human-readable line.
     pub message: String,
     /// The offending request field, when there is one.
     #[serde(default)]
     pub field: Option<String>,
+}
+
+/// The stable code of a refusal, shared by the broker (which sends it) and its
+/// clients (which act on it); docs/openapi.yaml lists the same strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A field of the body or query is missing, malformed or not allowed.
+    InvalidField,
+    /// No bearer token, or one the broker does not know.
+    Unauthorized,
+    /// No such request (or route).
+    NotFound,
+    MethodNotAllowed,
+    /// The body is not JSON.
+    UnsupportedMediaType,
+    /// The body is larger than the broker accepts.
+    TooLarge,
+    /// The person is not among the request's approvers.
+    NotAnApprover,
+    /// The person is the requester.
+    SelfApproval,
+    /// The request already has its final decision.
+    AlreadyDecided,
+    /// The person already voted on the request.
+    AlreadyVoted,
+    /// The approval was already claimed (used) once.
+    AlreadyClaimed,
+    /// A claim of a request that is not approved.
+    NotApproved,
+    /// A claim of an approval past its expiry.
+    DecisionExpired,
+    /// Break-glass on a request whose rule does not allow it.
+    BreakGlassNotAllowed,
+    /// The broker failed on its side.
+    Internal,
+    /// A code this gate does not know (a newer broker).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as it travels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::NotAnApprover => "not_an_approver",
+            ErrorCode::SelfApproval => "self_approval",
+            ErrorCode::AlreadyDecided => "already_decided",
+            ErrorCode::AlreadyVoted => "already_voted",
+            ErrorCode::AlreadyClaimed => "already_claimed",
+            ErrorCode::NotApproved => "not_approved",
+            ErrorCode::DecisionExpired => "decision_expired",
+            ErrorCode::BreakGlassNotAllowed => "break_glass_not_allowed",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

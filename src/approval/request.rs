@@ -13,6 +13,7 @@ use super::client::{BrokerClient, ClientError};
 use super::decision::{DecisionPayload, SignedDecision};
 use super::protocol::{Created, NewRequest, RequestView, Status};
 use super::status::StatusDisplay;
+use crate::approval::protocol::ErrorCode;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -320,7 +321,7 @@ async fn conclude(
     }
     if let Err(err) = client.claim(&view.id, token).await {
         let reason = match err.code() {
-            Some("already_claimed") => "the approval was already used once".to_string(),
+            Some(ErrorCode::AlreadyClaimed) => "the approval was already used once".to_string(),
             _ => format!("could not claim the approval: {err}"),
         };
         return invalid(reason);

@@ -6,6 +6,7 @@
 
 use super::client::ClientError;
 use super::protocol::{Choice, RequestView, Status};
+use crate::approval::protocol::ErrorCode;
 use crate::identity::Requester;
 use std::time::{Duration, SystemTime};
 
@@ -177,14 +178,20 @@ pub fn refusal(err: &ClientError, id: &str) -> String {
         return err.to_string();
     };
     match code {
-        "not_an_approver" => format!("you are not an approver of request {id}"),
-        "self_approval" => format!("request {id} is your own; another approver must decide it"),
-        "already_decided" => format!("request {id} is already decided"),
-        "already_voted" => format!("you have already voted on request {id}"),
-        "not_found" => format!("no request {id} on the broker (check the id with `gate pending`)"),
-        "unauthorized" => "the broker does not accept your token; ask its admin for a new one \
+        ErrorCode::NotAnApprover => format!("you are not an approver of request {id}"),
+        ErrorCode::SelfApproval => {
+            format!("request {id} is your own; another approver must decide it")
+        }
+        ErrorCode::AlreadyDecided => format!("request {id} is already decided"),
+        ErrorCode::AlreadyVoted => format!("you have already voted on request {id}"),
+        ErrorCode::NotFound => {
+            format!("no request {id} on the broker (check the id with `gate pending`)")
+        }
+        ErrorCode::Unauthorized => {
+            "the broker does not accept your token; ask its admin for a new one \
              (`gate serve token create NAME` on the broker host)"
-            .to_string(),
+                .to_string()
+        }
         _ => err.to_string(),
     }
 }

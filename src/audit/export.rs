@@ -86,7 +86,7 @@ fn csv_fields(record: &Record) -> Vec<String> {
         entry.cwd.clone(),
         entry.action_digest.clone(),
         entry.rules.join("; "),
-        entry.decision.clone(),
+        entry.decision.as_str().to_owned(),
         approvers(&entry.approvers),
         opt(entry.reason.clone()),
         entry.break_glass.to_string(),

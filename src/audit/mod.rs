@@ -7,9 +7,11 @@
 //! updates or deletes a record.
 //!
 //! Files: `record` (signed bytes, hash), `store` (open, append), `query` (read back),
-//! `verify`, `show` and `export` (output), `error`. The signing key file is
+//! `verify`, `show` and `export` (output), `decision` (what a record says
+//! happened), `error`. The signing key file is
 //! `crate::keys`; private files and directories are `crate::files`.
 
+mod decision;
 mod error;
 mod export;
 mod query;
@@ -18,6 +20,7 @@ mod show;
 mod store;
 mod verify;
 
+pub use decision::{Decision, Outcome, RecordDecision};
 pub use error::AuditError;
 pub use export::{export_csv, export_jsonl};
 pub use query::Filter;
@@ -70,9 +73,9 @@ pub struct Entry {
     pub cwd: String,
     /// Names of the rules that decided.
     pub rules: Vec<String>,
-    /// "allow", "deny", "needs-approval", "approved", "rejected", "timed-out",
-    /// "cancelled", "approval-invalid" for decision records (docs/audit-format.md); "exited" or "signalled" (or "failed" when it did not start) for outcomes.
-    pub decision: String,
+    /// A [`Decision`] for decision records, an [`Outcome`] for outcome records
+    /// (docs/audit-format.md).
+    pub decision: RecordDecision,
     pub approvers: Vec<ApproverRecord>,
     /// The requester's `--reason`, or the policy's reason for a deny (redacted).
     pub reason: Option<String>,
@@ -92,8 +95,8 @@ pub struct Entry {
 
 impl Entry {
     /// A decision record about to be written: who asked for which action under
-    /// which rules. The caller fills in the decision and whatever else applies;
-    /// the outcome fields start empty.
+    /// which rules. The caller sets the decision (`deny` until then) and whatever
+    /// else applies; the outcome fields start empty.
     pub fn draft(
         requester: Requester,
         command: Vec<String>,
@@ -108,7 +111,7 @@ impl Entry {
             action_digest,
             cwd,
             rules,
-            decision: String::new(),
+            decision: RecordDecision::Decision(Decision::Deny),
             approvers: Vec::new(),
             reason: None,
             break_glass: false,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::audit::{ApproverRecord, RecordKind};
+use crate::audit::{ApproverRecord, Decision, RecordKind};
 use crate::identity::Requester;
 
 fn entry() -> Entry {
@@ -20,7 +20,7 @@ fn entry() -> Entry {
         action_digest: "ab".repeat(32),
         cwd: "/srv".into(),
         rules: vec!["production changes".into()],
-        decision: "approved".into(),
+        decision: Decision::Approved.into(),
         approvers: vec![ApproverRecord {
             name: "bob".into(),
             channel: "slack".into(),

@@ -3,7 +3,7 @@
 //! Output only. Everything printed from a record passes through [`printable`], so a
 //! command carrying terminal escape sequences cannot rewrite the screen.
 
-use super::Record;
+use super::{Decision, Outcome, Record, RecordDecision};
 use std::io::{self, Write};
 
 const COMMAND_WIDTH: usize = 60;
@@ -37,7 +37,7 @@ fn write_row(
     if entry.break_glass {
         rules.insert_str(0, "BREAK-GLASS ");
     }
-    let decision = fit(&entry.decision, 9);
+    let decision = fit(entry.decision.as_str(), 9);
     let decision = match (color, colour_of(record)) {
         (true, Some(code)) => format!("\x1b[{code}m{decision:<9}\x1b[0m"),
         _ => format!("{decision:<9}"),
@@ -57,13 +57,21 @@ fn write_row(
 /// ANSI colour for the decision: green went ahead fine, red refused or failed.
 fn colour_of(record: &Record) -> Option<&'static str> {
     let entry = &record.body.entry;
-    match entry.decision.as_str() {
-        _ if entry.break_glass => Some("35"),
-        "allow" | "approved" => Some("32"),
-        "exited" if entry.exit_code == Some(0) => Some("32"),
-        "deny" | "rejected" | "timeout" | "error" | "failed" | "signalled" | "exited" => Some("31"),
-        _ => Some("33"),
+    if entry.break_glass {
+        return Some("35");
     }
+    Some(match entry.decision {
+        RecordDecision::Decision(Decision::Allow | Decision::Approved) => "32",
+        RecordDecision::Outcome(Outcome::Exited) if entry.exit_code == Some(0) => "32",
+        RecordDecision::Decision(Decision::Deny | Decision::Rejected) => "31",
+        RecordDecision::Outcome(Outcome::Exited | Outcome::Signalled | Outcome::Failed) => "31",
+        RecordDecision::Decision(
+            Decision::NeedsApproval
+            | Decision::TimedOut
+            | Decision::Cancelled
+            | Decision::ApprovalInvalid,
+        ) => "33",
+    })
 }
 
 /// Exit status and duration of an outcome record.

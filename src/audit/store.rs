@@ -129,7 +129,7 @@ impl AuditLog {
             time,
             entry.kind.as_str(),
             entry.requester.user,
-            entry.decision,
+            entry.decision.as_str(),
             signed,
             hex::encode(signature),
             hash,

@@ -6,6 +6,7 @@
 //! printed. Refusals by the broker exit with `BROKER_REFUSED`; an unreachable
 //! broker with `NEEDS_APPROVAL` (no approval channel reachable).
 
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, RequestList, RequestView};
 use crate::approval::summary;
 use crate::approval::{BrokerClient, ClientError};
@@ -97,7 +98,7 @@ fn broker_error(err: &ClientError, id: Option<&str>) -> Error {
             // A refused token is the same fix whatever the call; other codes name the request.
             message: match id {
                 Some(id) => summary::refusal(err, id),
-                None if err.code() == Some("unauthorized") => summary::refusal(err, ""),
+                None if err.code() == Some(ErrorCode::Unauthorized) => summary::refusal(err, ""),
                 None => err.to_string(),
             },
             code: exit::BROKER_REFUSED,

@@ -1,6 +1,6 @@
 //! `gate audit show | verify | export | pubkey`.
 
-use crate::audit::{self, AuditLog, Filter};
+use crate::audit::{self, AuditError, AuditLog, Filter};
 use crate::cli::{AuditCommand, ExportFormat, FilterArgs};
 use crate::error::{Error, exit};
 use crate::paths::Home;
@@ -25,8 +25,16 @@ pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
     }
 }
 
-fn audit_error(e: impl std::fmt::Display) -> Error {
-    Error::Audit(e.to_string())
+fn audit_error(e: impl Into<AuditError>) -> Error {
+    Error::Audit {
+        source: e.into(),
+        nothing_ran: false,
+    }
+}
+
+/// Writing the records out failed (a closed pipe, a full disk).
+fn output_error(e: std::io::Error) -> Error {
+    Error::AuditOutput(e)
 }
 
 fn open_existing(home: &Home) -> Result<AuditLog, Error> {
@@ -66,8 +74,8 @@ fn show(args: &FilterArgs, home: &Home) -> Result<u8, Error> {
     let log = open_existing(home)?;
     let records = log.records(&filter(args)?).map_err(audit_error)?;
     let mut out = std::io::stdout().lock();
-    audit::show(&records, &mut out, super::stdout_color()).map_err(audit_error)?;
-    out.flush().map_err(audit_error)?;
+    audit::show(&records, &mut out, super::stdout_color()).map_err(output_error)?;
+    out.flush().map_err(output_error)?;
     Ok(exit::OK)
 }
 
@@ -79,8 +87,8 @@ fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Er
         ExportFormat::Jsonl => audit::export_jsonl(&records, &mut out),
         ExportFormat::Csv => audit::export_csv(&records, &mut out),
     }
-    .map_err(audit_error)?;
-    out.flush().map_err(audit_error)?;
+    .map_err(output_error)?;
+    out.flush().map_err(output_error)?;
     Ok(exit::OK)
 }
 

@@ -1,11 +1,10 @@
 //! `gate check`: decide and explain, run nothing.
 
-use super::load_policy;
 use crate::error::{Error, exit};
+use crate::guard::{self, Subject, shell_join};
 use crate::identity::Requester;
 use crate::paths::Home;
-use crate::policy::{Request, Verdict};
-use crate::redact::Redactor;
+use crate::policy::Verdict;
 use serde::Serialize;
 use std::path::Path;
 
@@ -28,22 +27,17 @@ pub(super) fn check(
     argv: &[String],
     home: &Home,
 ) -> Result<u8, Error> {
-    let loaded = load_policy(policy, home, argv)?;
-    let requester = Requester::current();
-    let request = build_request(argv, &requester);
-    let mut verdict = loaded.policy.evaluate(&request);
-    let redactor = Redactor::new(&loaded.policy.redact).map_err(|bad| {
-        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
-    })?;
-    redact_verdict(&mut verdict, &redactor);
-    let command = redactor.redact_argv(argv);
+    let subject = Subject::this_process(argv.to_vec());
+    let (loaded, decided) = guard::decide(policy, home, super::stderr_color(), subject)?;
+    let verdict = &decided.verdict;
+    let label = loaded.source.label();
     if json {
         let explanation = Explanation {
             decision: verdict.decision.as_str(),
             reason: &verdict.reason,
-            policy: loaded.source.label(),
-            command,
-            requester: &requester,
+            policy: label,
+            command: decided.command.clone(),
+            requester: &decided.requester,
             rules: &verdict.rules,
             commands: &verdict.commands,
             approval: &verdict.approval,
@@ -52,43 +46,9 @@ pub(super) fn check(
             .map_err(|e| Error::Internal(e.to_string()))?;
         println!("{text}");
     } else {
-        print!(
-            "{}",
-            explain_text(&verdict, &command, &loaded.source.label())
-        );
+        print!("{}", explain_text(verdict, &decided.command, &label));
     }
     Ok(exit::OK)
-}
-
-/// The request for this process: argv, cwd, environment, and who is asking.
-pub(super) fn build_request(argv: &[String], requester: &Requester) -> Request {
-    Request {
-        argv: argv.to_vec(),
-        cwd: std::env::current_dir().unwrap_or_default(),
-        env: std::env::vars().collect(),
-        actor: policy_actor(requester),
-        agent: requester.agent.as_ref().map(|a| a.name.clone()),
-        ci: requester.ci.as_ref().map(|c| c.system.clone()),
-    }
-}
-
-/// Who the policy's `actor` condition sees: in CI, the CI actor (the person or
-/// bot that started the job) when the CI system names one; otherwise the OS user.
-pub(crate) fn policy_actor(requester: &Requester) -> String {
-    requester
-        .ci
-        .as_ref()
-        .and_then(|ci| ci.actor.clone())
-        .unwrap_or_else(|| requester.user.clone())
-}
-
-/// Secrets in the argv also appear in the explanation; mask them there too.
-pub(crate) fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
-    verdict.reason = redactor.redact(&verdict.reason);
-    for command in &mut verdict.commands {
-        command.command.argv = redactor.redact_argv(&command.command.argv);
-        command.why = redactor.redact(&command.why);
-    }
 }
 
 fn explain_text(verdict: &Verdict, command: &[String], policy: &str) -> String {
@@ -125,22 +85,4 @@ fn explain_text(verdict: &Verdict, command: &[String], policy: &str) -> String {
         let _ = writeln!(out, "     -> {}: {}", found.decision.as_str(), found.why);
     }
     out
-}
-
-/// Join an argv for display, quoting elements that a shell would split.
-pub(crate) fn shell_join(argv: &[String]) -> String {
-    argv.iter()
-        .map(|arg| {
-            let plain = !arg.is_empty()
-                && arg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+*".contains(c));
-            if plain {
-                arg.clone()
-            } else {
-                format!("'{}'", arg.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -12,8 +12,9 @@
 mod bash;
 mod event;
 
-use super::load_policy;
+use super::stderr_color;
 use crate::error::exit;
+use crate::guard;
 use crate::paths::Home;
 use crate::policy::ToolDecision;
 use event::Decision;
@@ -37,7 +38,7 @@ fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, Str
     let event = event::parse(&text).map_err(|e| format!("gate refused the tool call: {e}"))?;
     if event.tool_name != "Bash" {
         // Only the tools table matters here; the command is not evaluated.
-        let loaded = load_policy(policy, home, &[]).map_err(policy_error)?;
+        let loaded = guard::load(policy, home, stderr_color(), &[]).map_err(policy_error)?;
         let settings = &loaded.policy.agents.claude_code;
         return Ok(match settings.tools.get(&event.tool_name) {
             None => Decision::Pass,
@@ -58,13 +59,16 @@ fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, Str
     }
     let input =
         event::bash_input(&event).map_err(|e| format!("gate refused the tool call: {e}"))?;
-    let argv = bash::argv(&input.command)?;
-    let loaded = load_policy(policy, home, &argv).map_err(policy_error)?;
+    let subject = bash::subject(&event, bash::argv(&input.command)?);
+    let (loaded, decided) =
+        guard::decide(policy, home, stderr_color(), subject).map_err(|err| match err {
+            crate::error::Error::Internal(detail) => format!("gate: {detail}"),
+            err => policy_error(err),
+        })?;
     bash::Bash {
-        event: &event,
         input: &input,
-        argv,
         loaded: &loaded,
+        decided: &decided,
         home,
     }
     .decide()

@@ -41,7 +41,10 @@ pub(super) fn init(home: &Home) -> Result<u8, Error> {
     }
     let key_path = home.key_file();
     let existed = key_path.exists();
-    let key = crate::keys::load_or_create(&key_path).map_err(|e| Error::Audit(e.to_string()))?;
+    let key = crate::keys::load_or_create(&key_path).map_err(|e| Error::Audit {
+        source: e.into(),
+        nothing_ran: false,
+    })?;
     if existed {
         println!(
             "kept existing signing key {} (gate init never overwrites)",

@@ -3,7 +3,7 @@
 
 mod approver;
 mod audit;
-pub(crate) mod check;
+mod check;
 mod hook;
 mod init;
 mod mcp;
@@ -13,10 +13,8 @@ mod serve;
 
 use crate::cli::{Cli, Command, HookCommand};
 use crate::error::Error;
-use crate::paths::{Home, find_policy};
-use crate::policy_file::{LoadedPolicy, load};
+use crate::paths::Home;
 use std::io::IsTerminal;
-use std::path::Path;
 
 /// Run the parsed command line; `Ok` carries the exit code.
 pub fn dispatch(cli: Cli) -> Result<u8, Error> {
@@ -43,17 +41,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
     }
 }
 
-/// Find and load the policy gate would use to decide `argv`.
-fn load_policy(
-    explicit: Option<&Path>,
-    home: &Home,
-    argv: &[String],
-) -> Result<LoadedPolicy, Error> {
-    load(find_policy(explicit, home), home, stderr_color(), argv)
-}
-
 /// Colour on stderr only for a terminal, and never with `NO_COLOR` set.
-pub(crate) fn stderr_color() -> bool {
+fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
 }
 

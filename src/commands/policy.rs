@@ -2,9 +2,9 @@
 
 use crate::cli::PolicyCommand;
 use crate::error::{Error, exit};
+use crate::guard::read_policy_text;
 use crate::paths::{Home, PolicySource, find_policy};
 use crate::policy::Policy;
-use crate::policy_file::read_policy_text;
 use std::path::PathBuf;
 
 pub(super) fn policy(command: PolicyCommand, home: &Home) -> Result<u8, Error> {

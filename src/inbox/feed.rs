@@ -6,6 +6,7 @@
 //! Each thread runs a current-thread tokio runtime. Threads end when the UI has
 //! gone (the channel's receiver is dropped) or, for the feed, with the process.
 
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, RequestList, RequestView};
 use crate::approval::summary;
 use crate::approval::{BrokerClient, ClientError};
@@ -101,7 +102,9 @@ pub fn spawn_decision(
 fn describe(err: &ClientError) -> String {
     match err {
         ClientError::Unreachable { detail, .. } => format!("broker unreachable: {detail}"),
-        ClientError::Api { .. } if err.code() == Some("unauthorized") => summary::refusal(err, ""),
+        ClientError::Api { .. } if err.code() == Some(ErrorCode::Unauthorized) => {
+            summary::refusal(err, "")
+        }
         _ => err.to_string(),
     }
 }

@@ -6,6 +6,7 @@ use super::input::{BODY_LIMIT, Body, Id, LongPoll, RawQuery, bearer, unauthorize
 use super::rules::{self, Refusal, Request};
 use super::state::Broker;
 use super::token;
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
     API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
 };
@@ -34,11 +35,11 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/health", get(health));
     Router::new()
         .nest(API_PREFIX, api)
-        .fallback(|| async { Refusal::new(404, "not_found", "no such route") })
+        .fallback(|| async { Refusal::new(404, ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             Refusal::new(
                 405,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this route does not take that method",
             )
         })
@@ -51,7 +52,7 @@ impl IntoResponse for Refusal {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ApiError {
             error: ErrorBody {
-                code: self.code.to_string(),
+                code: self.code,
                 message: self.message,
                 field: self.field,
             },
@@ -178,5 +179,5 @@ async fn approver(broker: &Broker, headers: &HeaderMap) -> Answer<String> {
 }
 
 fn not_found() -> Refusal {
-    Refusal::new(404, "not_found", "no request with this id")
+    Refusal::new(404, ErrorCode::NotFound, "no request with this id")
 }

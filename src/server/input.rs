@@ -4,6 +4,7 @@
 //! long-poll query, and the bearer token.
 
 use super::rules::Refusal;
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::MAX_WAIT_SECONDS;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request as HttpRequest};
@@ -20,7 +21,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn unauthorized() -> Refusal {
     Refusal::new(
         401,
-        "unauthorized",
+        ErrorCode::Unauthorized,
         "missing or unknown token: pass Authorization: Bearer TOKEN",
     )
 }
@@ -35,7 +36,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
         match Path::<String>::from_request_parts(parts, state).await {
             Ok(Path(id)) => Ok(Id(id)),
-            Err(_) => Err(Refusal::new(404, "not_found", "no request with this id")),
+            Err(_) => Err(Refusal::new(
+                404,
+                ErrorCode::NotFound,
+                "no request with this id",
+            )),
         }
     }
 }
@@ -118,14 +123,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 "send the body as JSON with Content-Type: application/json",
             );
             refusal.status = 415;
-            refusal.code = "unsupported_media_type";
+            refusal.code = ErrorCode::UnsupportedMediaType;
             return Err(refusal);
         }
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|_| {
                 let message = format!("the body is larger than {BODY_LIMIT} bytes");
-                Refusal::new(413, "too_large", message)
+                Refusal::new(413, ErrorCode::TooLarge, message)
             })?;
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {

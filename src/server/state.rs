@@ -14,6 +14,7 @@ use super::live::Live;
 use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
@@ -366,14 +367,14 @@ impl Broker {
 }
 
 fn not_found() -> Refusal {
-    Refusal::new(404, "not_found", "no request with this id")
+    Refusal::new(404, ErrorCode::NotFound, "no request with this id")
 }
 
 fn internal(detail: impl std::fmt::Display) -> Refusal {
     eprintln!("gate serve: error: {detail}");
     Refusal::new(
         500,
-        "internal",
+        ErrorCode::Internal,
         "the broker could not complete this; see its log",
     )
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::approval::BrokerClient;
-use crate::approval::protocol::{Choice, NewRequest, Status};
+use crate::approval::protocol::{Choice, ErrorCode, NewRequest, Status};
 use crate::identity::Requester;
 use std::time::{Duration, SystemTime};
 
@@ -95,15 +95,15 @@ async fn the_client_and_the_broker_agree() {
     let again = client.claim(&id, &mine).await.unwrap_err();
     assert_eq!(
         (again.status(), again.code()),
-        (Some(409), Some("already_claimed"))
+        (Some(409), Some(ErrorCode::AlreadyClaimed))
     );
     let late = client.cancel(&id, &mine).await.unwrap_err();
-    assert_eq!(late.code(), Some("already_decided"));
+    assert_eq!(late.code(), Some(ErrorCode::AlreadyDecided));
     let stranger = client
         .get(&id, "gate_nobody", None, None)
         .await
         .unwrap_err();
-    assert_eq!(stranger.code(), Some("unauthorized"));
+    assert_eq!(stranger.code(), Some(ErrorCode::Unauthorized));
 
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
@@ -131,7 +131,7 @@ async fn channels_see_every_stored_change_and_vote_under_the_api_rules() {
         .vote(&id, "alice", Choice::Approve, None, "slack")
         .await
         .unwrap_err();
-    assert_eq!((own.status, own.code), (403, "self_approval"));
+    assert_eq!((own.status, own.code), (403, ErrorCode::SelfApproval));
     let decided = broker
         .vote(&id, "bob", Choice::Approve, None, "slack")
         .await

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use ed25519_dalek::SigningKey;
-use gate::audit::{ApproverRecord, AuditLog, Entry, RecordKind};
+use gate::audit::{ApproverRecord, AuditLog, Decision, Entry, Outcome, RecordKind};
 use gate::identity::Requester;
 use std::path::{Path, PathBuf};
 
@@ -59,9 +59,9 @@ pub fn entry(n: u64) -> Entry {
         cwd: "/srv".into(),
         rules: vec!["production changes".into()],
         decision: if outcome {
-            "exited".into()
+            Outcome::Exited.into()
         } else {
-            "approved".into()
+            Decision::Approved.into()
         },
         approvers: vec![ApproverRecord {
             name: "carol".into(),

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ed25519_dalek::SigningKey;
 use gate::approval::protocol::{
-    ApiError, Choice, Created, ErrorBody, NewRequest, RequestView, Status, Vote,
+    ApiError, Choice, Created, ErrorBody, ErrorCode, NewRequest, RequestView, Status, Vote,
 };
 use gate::approval::{DecidedBy, DecisionPayload, SignedDecision};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -198,11 +198,11 @@ fn now(plus: Duration) -> String {
     humantime::format_rfc3339_millis(SystemTime::now() + plus).to_string()
 }
 
-fn api_error(status: StatusCode, code: &str) -> Response {
+fn api_error(status: StatusCode, code: ErrorCode) -> Response {
     let body = ApiError {
         error: ErrorBody {
-            code: code.into(),
-            message: code.replace('_', " "),
+            code,
+            message: code.as_str().replace('_', " "),
             field: None,
         },
     };
@@ -273,7 +273,7 @@ async fn poll(
     headers: HeaderMap,
 ) -> Response {
     if !authorised(&headers) {
-        return api_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        return api_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized);
     }
     record(&shared, |seen| seen.gets += 1);
     if let Some(since) = query.since {
@@ -284,13 +284,13 @@ async fn poll(
     let view = shared.seen.lock().unwrap().view.clone();
     match view.filter(|v| v.id == id) {
         Some(view) => Json(view).into_response(),
-        None => api_error(StatusCode::NOT_FOUND, "not_found"),
+        None => api_error(StatusCode::NOT_FOUND, ErrorCode::NotFound),
     }
 }
 
 async fn cancel(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if !authorised(&headers) {
-        return api_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        return api_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized);
     }
     let mut view = None;
     record(&shared, |seen| {
@@ -305,7 +305,7 @@ async fn cancel(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
 
 async fn claim(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if !authorised(&headers) {
-        return api_error(StatusCode::UNAUTHORIZED, "unauthorized");
+        return api_error(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized);
     }
     let mut answer = None;
     record(&shared, |seen| {
@@ -317,6 +317,6 @@ async fn claim(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respons
     });
     match answer {
         Some(view) => Json(view).into_response(),
-        None => api_error(StatusCode::CONFLICT, "already_claimed"),
+        None => api_error(StatusCode::CONFLICT, ErrorCode::AlreadyClaimed),
     }
 }

@@ -13,20 +13,16 @@
 //! or shell is refused.
 
 use super::event::{BashInput, Decision, PreToolUse};
-use crate::action::{ActionDigest, resolve_executable};
-use crate::approval::channel::configure;
-use crate::approval::protocol::{Choice, NewRequest};
+use crate::action::resolve_executable;
 use crate::approval::{
     Answer, AskError, AskOptions, RequesterToken, StatusDisplay, ask_with, ticket,
 };
-use crate::audit::{AuditLog, Entry};
-use crate::commands::check::shell_join;
-use crate::identity::{Agent, Requester};
-use crate::paths::{Home, PolicySource};
-use crate::policy::{Action, Request, Verdict};
-use crate::policy_file::LoadedPolicy;
-use crate::redact::Redactor;
-use std::path::{Path, PathBuf};
+use crate::guard::broker::{self, Asking};
+use crate::guard::{Decided, LoadedPolicy, Subject, Trail, shell_join, shell_quote, trail};
+use crate::identity::Agent;
+use crate::paths::Home;
+use crate::policy::{Action, Verdict};
+use std::path::PathBuf;
 
 /// `[BASH, -c, LINE]` with BASH the canonical path of `bash` on PATH.
 pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
@@ -39,49 +35,44 @@ pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
     ])
 }
 
+/// What the policy sees of the tool call: `argv` in the event's directory (as
+/// `getcwd` will report it in the command's shell), asked for by this user and
+/// host with Claude Code and its session as the agent.
+pub(super) fn subject(event: &PreToolUse, argv: Vec<String>) -> Subject {
+    let cwd = PathBuf::from(&event.cwd);
+    let mut subject = Subject::this_process(argv);
+    subject.cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    subject.requester.agent = Some(Agent {
+        name: "claude-code".into(),
+        session: Some(event.session_id.clone()),
+    });
+    subject
+}
+
 pub(super) struct Bash<'a> {
-    pub event: &'a PreToolUse,
     pub input: &'a BashInput,
-    pub argv: Vec<String>,
     pub loaded: &'a LoadedPolicy,
+    pub decided: &'a Decided,
     pub home: &'a Home,
 }
 
 impl Bash<'_> {
-    /// The event's directory as `getcwd` will report it in the command's shell.
-    fn cwd(&self) -> PathBuf {
-        let cwd = PathBuf::from(&self.event.cwd);
-        std::fs::canonicalize(&cwd).unwrap_or(cwd)
-    }
-
     pub(super) fn decide(&self) -> Result<Decision, String> {
-        let redactor = Redactor::new(&self.loaded.policy.redact)
-            .map_err(|bad| format!("gate: bad redact pattern {:?}", bad.pattern))?;
-        let requester = self.requester();
-        let request = Request {
-            argv: self.argv.clone(),
-            cwd: self.cwd(),
-            env: std::env::vars().collect(),
-            actor: crate::commands::check::policy_actor(&requester),
-            agent: requester.agent.as_ref().map(|a| a.name.clone()),
-            ci: requester.ci.as_ref().map(|c| c.system.clone()),
-        };
-        let mut verdict = self.loaded.policy.evaluate(&request);
-        crate::commands::check::redact_verdict(&mut verdict, &redactor);
-        if let Some(program) = approver_command(&verdict) {
+        let verdict = &self.decided.verdict;
+        if let Some(program) = approver_command(verdict) {
             return Ok(Decision::Deny(format!(
                 "gate: `gate {program}` is for people deciding on requests; an agent may not \
                  run it (the requester can never be the approver). Wait for the person instead."
             )));
         }
-        let line = redactor.redact(&self.input.command);
+        let line = self.decided.redactor.redact(&self.input.command);
         match verdict.decision {
             Action::Allow => Ok(Decision::Allow {
                 reason: format!("gate: allowed by policy ({})", verdict.reason),
                 updated_input: None,
             }),
             Action::Deny => {
-                self.record_denial(requester, &verdict, &redactor);
+                self.record_denial();
                 Ok(Decision::Deny(format!(
                     "gate refused this command: `{line}`. Why: {}. Do not retry it or a \
                      variant of it; choose another way to reach the goal, or tell the user \
@@ -89,86 +80,51 @@ impl Bash<'_> {
                     verdict.reason
                 )))
             }
-            Action::Approve => self.ask(requester, &verdict, &redactor, &line),
+            Action::Approve => self.ask(&line),
         }
     }
 
     /// A `deny` decision record in the audit log, as `gate --` writes for a command the
     /// policy refuses, so the trail shows what the agent tried. The answer is a deny
     /// either way; a log that cannot be written is reported on stderr.
-    fn record_denial(&self, requester: Requester, verdict: &Verdict, redactor: &Redactor) {
-        let cwd = self.cwd();
-        let mut entry = Entry::draft(
-            requester,
-            redactor.redact_argv(&self.argv),
-            ActionDigest::compute(&self.argv, &cwd, Path::new(&self.argv[0])).0,
-            cwd.display().to_string(),
-            verdict.rules.clone(),
-        );
-        entry.decision = "deny".to_string();
-        entry.reason = Some(verdict.reason.clone());
-        let written = crate::keys::load_or_create(&self.home.key_file())
-            .map_err(crate::audit::AuditError::from)
-            .and_then(|key| AuditLog::open(&self.home.log_file())?.append(&entry, &key, true));
+    fn record_denial(&self) {
+        let draft = trail::draft(self.decided, None);
+        let reason = trail::refusal_reason(self.decided, &draft);
+        let written = Trail::open(self.home).and_then(|mut trail| {
+            trail.decision(&draft, crate::audit::Decision::Deny, Some(reason))
+        });
         if let Err(err) = written {
             eprintln!("gate: the denial could not be written to the audit log: {err}");
         }
     }
 
-    /// The requester: this user and host, with Claude Code and its session as the agent.
-    fn requester(&self) -> Requester {
-        let mut requester = Requester::current();
-        requester.agent = Some(Agent {
-            name: "claude-code".into(),
-            session: Some(self.event.session_id.clone()),
-        });
-        requester
-    }
-
-    fn ask(
-        &self,
-        requester: Requester,
-        verdict: &Verdict,
-        redactor: &Redactor,
-        line: &str,
-    ) -> Result<Decision, String> {
+    fn ask(&self, line: &str) -> Result<Decision, String> {
         let settings = &self.loaded.policy.agents.claude_code;
-        let Some(requirement) = verdict.approval.clone() else {
+        let Some(requirement) = self.decided.verdict.approval.clone() else {
             return Err("gate: the policy asks for approval but names no approval settings".into());
         };
         let reason = self
             .input
             .description
             .as_deref()
-            .map(|r| redactor.redact(r));
+            .map(|r| self.decided.redactor.redact(r));
         if requirement.require_reason && reason.is_none() {
             return Ok(Decision::Deny(format!(
                 "gate: `{line}` needs approval and the rule requires a reason; give the Bash \
                  tool call a description saying why, then try again."
             )));
         }
-        let channel = self.channel().map_err(|e| {
+        let channel = broker::channel(self.loaded).map_err(|e| {
             format!("gate: `{line}` needs a person's approval, but no approval broker is usable ({e}). Tell the user.")
         })?;
-        let cwd = self.cwd();
-        let executable = PathBuf::from(&self.argv[0]);
-        let digest = ActionDigest::compute(&self.argv, &cwd, &executable).0;
         let timeout = requirement.timeout.min(settings.approval_timeout);
-        let new = NewRequest {
-            requester,
-            argv: redactor.redact_argv(&self.argv),
-            cwd: cwd.display().to_string(),
-            action_digest: digest,
-            rules: requirement.rules.clone(),
-            rule_reason: verdict.reason.clone(),
-            approvers: requirement.approvers.clone(),
-            quorum: requirement.quorum,
-            timeout_seconds: timeout.as_secs().max(1),
-            reason,
-            require_reason: requirement.require_reason,
-            break_glass_allowed: false,
+        let asking = Asking {
+            reason: reason.as_deref(),
+            timeout: timeout.max(std::time::Duration::from_secs(1)),
+            offer_break_glass: false,
             break_glass: false,
         };
+        let new = broker::new_request(self.decided, &requirement, asking);
         let options = AskOptions {
             claim: false,
             give_up_after: Some(settings.approval_timeout),
@@ -185,7 +141,7 @@ impl Bash<'_> {
                 return Err(format!("gate: cannot wait for the broker: {err}"));
             }
         };
-        self.answered(answer, &token, redactor, line, timeout)
+        self.answered(answer, &token, line, timeout)
     }
 
     /// The decision for the model once the broker answered.
@@ -193,7 +149,6 @@ impl Bash<'_> {
         &self,
         answer: Answer,
         token: &RequesterToken,
-        redactor: &Redactor,
         line: &str,
         timeout: std::time::Duration,
     ) -> Result<Decision, String> {
@@ -218,11 +173,12 @@ impl Bash<'_> {
                 }
             }
             Answer::Denied(view) => {
-                let denial = view.votes.iter().find(|v| v.verdict == Choice::Deny);
-                let who = denial.map_or("an approver".to_string(), |v| v.person.clone());
-                let why = denial
-                    .and_then(|v| v.reason.clone())
-                    .map(|r| format!(": {}", redactor.redact(&r)))
+                let (by, reason) = broker::denied_by(&view);
+                let who = by
+                    .first()
+                    .map_or("an approver".to_string(), |a| a.name.clone());
+                let why = reason
+                    .map(|r| format!(": {}", self.decided.redactor.redact(&r)))
                     .unwrap_or_default();
                 Decision::Deny(format!(
                     "gate: {who} denied `{line}` (request {}){why}. Do not retry it; choose \
@@ -250,28 +206,12 @@ impl Bash<'_> {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "gate".into());
         let mut words = vec![gate, "--ticket".into(), request_id.to_string(), "--".into()];
-        words.extend(self.argv.iter().cloned());
+        words.extend(self.decided.argv().iter().cloned());
         words
             .iter()
-            .map(|w| format!("'{}'", w.replace('\'', r"'\''")))
+            .map(|w| shell_quote(w))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-
-    fn channel(&self) -> Result<crate::approval::Channel, crate::approval::ChannelError> {
-        let server = std::env::var("GATE_SERVER").ok();
-        let key = std::env::var("GATE_SERVER_KEY").ok();
-        let dir = match &self.loaded.source {
-            PolicySource::File(path) => path.parent().map(std::path::Path::to_path_buf),
-            PolicySource::Builtin => None,
-        };
-        configure(
-            server.as_deref(),
-            key.as_deref(),
-            self.loaded.policy.channels.api.as_ref(),
-            dir.as_deref(),
-        )?
-        .load()
     }
 }
 

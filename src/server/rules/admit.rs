@@ -3,6 +3,7 @@
 
 use super::decide::finish;
 use super::{Refusal, Request, requester_person, resolve_approvers, rfc3339};
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, Vote};
 use crate::server::config::BrokerConfig;
 use ed25519_dalek::SigningKey;
@@ -43,7 +44,7 @@ pub fn admit(
     if new.break_glass && !new.break_glass_allowed {
         let mut refusal = Refusal::new(
             403,
-            "break_glass_not_allowed",
+            ErrorCode::BreakGlassNotAllowed,
             "break-glass is not allowed for this command",
         );
         refusal.field = Some("break_glass".into());

@@ -3,6 +3,7 @@
 //! decision that makes it final.
 
 use super::{Refusal, Request, rfc3339};
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, Status, Vote};
 use crate::approval::{DecidedBy, DecisionPayload, SignedDecision};
 use crate::server::config::BrokerConfig;
@@ -23,19 +24,19 @@ pub fn vote(
     }
     if now >= request.expires {
         let message = "the request timed out before this decision";
-        return Err(Refusal::new(409, "already_decided", message));
+        return Err(Refusal::new(409, ErrorCode::AlreadyDecided, message));
     }
     if request.requester_person.as_deref() == Some(voter) {
         let message = format!("{voter} asked for this request and cannot decide it");
-        return Err(Refusal::new(403, "self_approval", message));
+        return Err(Refusal::new(403, ErrorCode::SelfApproval, message));
     }
     if !request.view.approvers.iter().any(|name| name == voter) {
         let message = format!("{voter} is not an approver of this request");
-        return Err(Refusal::new(403, "not_an_approver", message));
+        return Err(Refusal::new(403, ErrorCode::NotAnApprover, message));
     }
     if request.view.votes.iter().any(|v| v.person == voter) {
         let message = format!("{voter} has already voted; quorum needs distinct approvers");
-        return Err(Refusal::new(409, "already_voted", message));
+        return Err(Refusal::new(409, ErrorCode::AlreadyVoted, message));
     }
     let mut next = request.clone();
     next.view.votes.push(Vote {
@@ -96,16 +97,16 @@ pub fn claim(request: &Request, now: SystemTime) -> Result<Request, Refusal> {
     if request.view.status != Status::Approved {
         let status = request.view.status.as_str();
         let message = format!("only an approved request can be claimed; this one is {status}");
-        return Err(Refusal::new(409, "not_approved", message));
+        return Err(Refusal::new(409, ErrorCode::NotApproved, message));
     }
     if request.view.claimed {
         let message = "this approval was already used; ask again";
-        return Err(Refusal::new(409, "already_claimed", message));
+        return Err(Refusal::new(409, ErrorCode::AlreadyClaimed, message));
     }
     let expired = decision_expiry(request).is_none_or(|expires| now >= expires);
     if expired {
         let message = "the approval expired before it was used; ask again";
-        return Err(Refusal::new(409, "decision_expired", message));
+        return Err(Refusal::new(409, ErrorCode::DecisionExpired, message));
     }
     let mut next = request.clone();
     next.view.claimed = true;

@@ -17,6 +17,7 @@ pub use admit::{Admission, admit};
 pub use decide::{cancel, claim, expire, vote};
 
 use super::config::BrokerConfig;
+use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::RequestView;
 use crate::identity::Requester;
 use std::collections::BTreeSet;
@@ -38,13 +39,13 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub status: u16,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
 }
 
 impl Refusal {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Refusal {
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Refusal {
         Refusal {
             status,
             code,
@@ -57,7 +58,7 @@ impl Refusal {
     pub fn field(field: &str, message: impl Into<String>) -> Refusal {
         Refusal {
             field: Some(field.to_string()),
-            ..Refusal::new(400, "invalid_field", message)
+            ..Refusal::new(400, ErrorCode::InvalidField, message)
         }
     }
 
@@ -65,7 +66,7 @@ impl Refusal {
         let status = request.view.status.as_str();
         Refusal::new(
             409,
-            "already_decided",
+            ErrorCode::AlreadyDecided,
             format!("the request is already {status}"),
         )
     }

@@ -195,7 +195,7 @@ fn quorum_two_needs_two_distinct_people() {
     let once = cast(&request, "bob", approve(), 1).unwrap();
     assert_eq!(once.view.status, Status::Pending);
     let again = cast(&once, "bob", approve(), 2).unwrap_err();
-    assert_eq!((again.status, again.code), (409, "already_voted"));
+    assert_eq!((again.status, again.code), (409, ErrorCode::AlreadyVoted));
     let twice = cast(&once, "carol", approve(), 3).unwrap();
     assert_eq!(twice.view.status, Status::Approved);
     let payload = twice
@@ -230,9 +230,9 @@ fn one_deny_ends_it() {
 fn nobody_decides_their_own_request_or_one_they_are_not_listed_on() {
     let request = admit_at(new_request("alice"), t(0)).unwrap();
     let err = cast(&request, "alice", approve(), 1).unwrap_err();
-    assert_eq!((err.status, err.code), (403, "self_approval"));
+    assert_eq!((err.status, err.code), (403, ErrorCode::SelfApproval));
     let err = cast(&request, "mallory", approve(), 1).unwrap_err();
-    assert_eq!((err.status, err.code), (403, "not_an_approver"));
+    assert_eq!((err.status, err.code), (403, ErrorCode::NotAnApprover));
 }
 
 #[test]
@@ -250,7 +250,7 @@ fn self_approval_is_caught_through_the_ci_actor() {
     let request = admit_at(new, t(0)).unwrap();
     assert_eq!(request.view.approvers, vec!["bob"]);
     let err = cast(&request, "alice", approve(), 1).unwrap_err();
-    assert_eq!(err.code, "self_approval");
+    assert_eq!(err.code, ErrorCode::SelfApproval);
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn the_first_final_decision_wins() {
     let request = admit_at(new_request("alice"), t(0)).unwrap();
     let approved = cast(&request, "bob", approve(), 1).unwrap();
     let err = cast(&approved, "carol", deny(), 2).unwrap_err();
-    assert_eq!((err.status, err.code), (409, "already_decided"));
+    assert_eq!((err.status, err.code), (409, ErrorCode::AlreadyDecided));
 }
 
 #[test]
@@ -269,7 +269,7 @@ fn expiry_ends_it() {
     assert_eq!(timed_out.view.status, Status::TimedOut);
     assert_eq!(timed_out.view.decision, None);
     let err = cast(&request, "bob", approve(), 61).unwrap_err();
-    assert_eq!(err.code, "already_decided");
+    assert_eq!(err.code, ErrorCode::AlreadyDecided);
     assert_eq!(expire(&timed_out, t(120)), None);
 }
 
@@ -278,21 +278,30 @@ fn cancel_only_while_pending() {
     let request = admit_at(new_request("alice"), t(0)).unwrap();
     let cancelled = cancel(&request).unwrap();
     assert_eq!(cancelled.view.status, Status::Cancelled);
-    assert_eq!(cancel(&cancelled).unwrap_err().code, "already_decided");
+    assert_eq!(
+        cancel(&cancelled).unwrap_err().code,
+        ErrorCode::AlreadyDecided
+    );
 }
 
 #[test]
 fn an_approval_is_claimed_once_before_it_expires() {
     let request = admit_at(new_request("alice"), t(0)).unwrap();
-    assert_eq!(claim(&request, t(1)).unwrap_err().code, "not_approved");
+    assert_eq!(
+        claim(&request, t(1)).unwrap_err().code,
+        ErrorCode::NotApproved
+    );
     let approved = cast(&request, "bob", approve(), 1).unwrap();
     assert_eq!(
         claim(&approved, t(1 + 600)).unwrap_err().code,
-        "decision_expired"
+        ErrorCode::DecisionExpired
     );
     let claimed = claim(&approved, t(2)).unwrap();
     assert!(claimed.view.claimed);
-    assert_eq!(claim(&claimed, t(3)).unwrap_err().code, "already_claimed");
+    assert_eq!(
+        claim(&claimed, t(3)).unwrap_err().code,
+        ErrorCode::AlreadyClaimed
+    );
 }
 
 #[test]
@@ -300,7 +309,10 @@ fn break_glass_self_approves_with_a_reason_when_allowed() {
     let mut new = new_request("alice");
     new.break_glass = true;
     let err = admit_at(new.clone(), t(0)).unwrap_err();
-    assert_eq!((err.status, err.code), (403, "break_glass_not_allowed"));
+    assert_eq!(
+        (err.status, err.code),
+        (403, ErrorCode::BreakGlassNotAllowed)
+    );
     new.break_glass_allowed = true;
     let err = admit_at(new.clone(), t(0)).unwrap_err();
     assert_eq!(err.field.as_deref(), Some("reason"));

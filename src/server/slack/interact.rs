@@ -5,6 +5,7 @@
 use super::Slack;
 use super::blocks::{APPROVE, DENY};
 use crate::approval::protocol::Choice;
+use crate::approval::protocol::ErrorCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -60,11 +61,11 @@ async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Choice) -> Opt
                 refusal.message
             );
             let why = match refusal.code {
-                "not_an_approver" => "you are not an approver of this request".to_string(),
-                "self_approval" => "nobody can decide their own request".to_string(),
-                "already_decided" => refusal.message,
-                "already_voted" => "you have already voted on it".to_string(),
-                "not_found" => "gate has no such request".to_string(),
+                ErrorCode::NotAnApprover => "you are not an approver of this request".to_string(),
+                ErrorCode::SelfApproval => "nobody can decide their own request".to_string(),
+                ErrorCode::AlreadyDecided => refusal.message,
+                ErrorCode::AlreadyVoted => "you have already voted on it".to_string(),
+                ErrorCode::NotFound => "gate has no such request".to_string(),
                 _ => refusal.message,
             };
             Some(format!(

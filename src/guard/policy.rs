@@ -1,4 +1,5 @@
-//! Reading the policy file: permission checks, parsing, and the compiled-policy cache.
+//! Step 1 of the pipeline, load: find the policy, read it (refusing a file others
+//! could have written), parse it, and keep the compiled-policy cache.
 //!
 //! Parsing a large policy costs far more than deciding with it, so a successfully
 //! parsed policy is stored (postcard) under the cache directory, named by the SHA-256
@@ -11,8 +12,8 @@
 //! with 10,000 rules that is a few dozen.
 
 use crate::error::Error;
-use crate::paths::{Home, PolicySource, ensure_private_write};
-use crate::policy::{DEFAULT_POLICY, Policy, Rule, normalise};
+use crate::paths::{Home, PolicySource, ensure_private_write, find_policy};
+use crate::policy::{DEFAULT_POLICY, Policy, Rule, SimpleCommand};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -37,21 +38,36 @@ pub struct LoadedPolicy {
     pub source: PolicySource,
 }
 
-/// Load and validate a policy for deciding `argv`. When it comes from the cache it
-/// holds only the rules `argv` could match, so use it for that request alone.
-/// `color` only affects how diagnostics render.
+impl LoadedPolicy {
+    /// The policy file's directory, which anchors a relative `server_key`.
+    pub fn dir(&self) -> Option<&Path> {
+        match &self.source {
+            PolicySource::File(path) => path.parent(),
+            PolicySource::Builtin => None,
+        }
+    }
+}
+
+/// Find (`--policy`, `GATE_POLICY`, `./.gate/policy.toml`, `$GATE_HOME`, the
+/// embedded default) and load the policy for deciding `commands`, the command
+/// already normalised. When it comes from the cache it holds only the rules
+/// `commands` could match, so use it for that request alone. `color` only
+/// affects how diagnostics render.
 pub fn load(
-    source: PolicySource,
+    explicit: Option<&Path>,
     home: &Home,
     color: bool,
-    argv: &[String],
+    commands: &[SimpleCommand],
 ) -> Result<LoadedPolicy, Error> {
+    let source = find_policy(explicit, home);
     let label = source.label();
     let policy = match &source {
-        PolicySource::Builtin => cached_parse(DEFAULT_POLICY, &label, &home.cache, color, argv)?,
+        PolicySource::Builtin => {
+            cached_parse(DEFAULT_POLICY, &label, &home.cache, color, commands)?
+        }
         PolicySource::File(path) => {
             let text = read_policy_text(path)?;
-            cached_parse(&text, &label, &home.cache, color, argv)?
+            cached_parse(&text, &label, &home.cache, color, commands)?
         }
     };
     Ok(LoadedPolicy { policy, source })
@@ -80,10 +96,10 @@ fn cached_parse(
     label: &str,
     cache_dir: &Path,
     color: bool,
-    argv: &[String],
+    commands: &[SimpleCommand],
 ) -> Result<Policy, Error> {
     let entry = cache_entry(cache_dir, text);
-    if let Some(policy) = read_cached(&entry, argv) {
+    if let Some(policy) = read_cached(&entry, commands) {
         return Ok(policy);
     }
     let policy = parse(text, label, color)?;
@@ -104,14 +120,14 @@ fn cache_entry(cache_dir: &Path, text: &str) -> PathBuf {
     cache_dir.join(format!("policy-{name}.bin"))
 }
 
-/// The cached policy, holding only the rules `argv` could match.
-fn read_cached(entry: &Path, argv: &[String]) -> Option<Policy> {
+/// The cached policy, holding only the rules `commands` could match.
+fn read_cached(entry: &Path, commands: &[SimpleCommand]) -> Option<Policy> {
     let mut file = std::fs::File::open(entry).ok()?;
     ensure_private_write(entry, &file.metadata().ok()?).ok()?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
     let cached: CacheEntry<'_> = postcard::from_bytes(&bytes).ok()?;
-    let wanted = cached.head.candidate_rules(&normalise(argv));
+    let wanted = cached.head.candidate_rules(commands);
     let rules = wanted
         .into_iter()
         .map(|i| postcard::from_bytes::<Rule>(cached.rules.get(i)?).ok())

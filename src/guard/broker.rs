@@ -1,0 +1,80 @@
+//! Step 3 of the pipeline, ask: which broker a request goes to (and the key its
+//! decisions must verify with), and the request itself. This is the only place a
+//! broker request is built, so every front end asks for exactly what its verdict
+//! demands. Waiting and verifying the answer is `crate::approval::request`.
+
+use super::{Decided, LoadedPolicy};
+use crate::approval::protocol::{Choice, NewRequest, RequestView};
+use crate::approval::{Channel, ChannelError, channel::configure};
+use crate::audit::ApproverRecord;
+use crate::policy::ApprovalRequirement;
+use std::time::Duration;
+
+/// The broker named by `GATE_SERVER` / `GATE_SERVER_KEY`, else by the policy's
+/// `[channels.api]`, with its pinned key loaded.
+pub fn channel(loaded: &LoadedPolicy) -> Result<Channel, ChannelError> {
+    let server = std::env::var("GATE_SERVER").ok();
+    let key = std::env::var("GATE_SERVER_KEY").ok();
+    configure(
+        server.as_deref(),
+        key.as_deref(),
+        loaded.policy.channels.api.as_ref(),
+        loaded.dir(),
+    )?
+    .load()
+}
+
+/// What a front end adds to its verdict when it asks.
+#[derive(Debug, Clone, Copy)]
+pub struct Asking<'a> {
+    /// The requester's justification, already redacted.
+    pub reason: Option<&'a str>,
+    /// How long the broker should wait for a decision.
+    pub timeout: Duration,
+    /// Whether this front end lets its requester break glass at all (an agent's
+    /// hook never does).
+    pub offer_break_glass: bool,
+    /// The requester invokes break-glass now.
+    pub break_glass: bool,
+}
+
+/// The request for `decided`, which must need approval under `requirement`.
+pub fn new_request(
+    decided: &Decided,
+    requirement: &ApprovalRequirement,
+    asking: Asking<'_>,
+) -> NewRequest {
+    NewRequest {
+        requester: decided.requester.clone(),
+        argv: decided.command.clone(),
+        cwd: decided.cwd().display().to_string(),
+        action_digest: decided.digest.clone(),
+        rules: requirement.rules.clone(),
+        rule_reason: decided.verdict.reason.clone(),
+        approvers: requirement.approvers.clone(),
+        quorum: requirement.quorum,
+        timeout_seconds: asking.timeout.as_secs(),
+        reason: asking.reason.map(str::to_string),
+        require_reason: requirement.require_reason,
+        break_glass_allowed: asking.offer_break_glass && requirement.break_glass,
+        break_glass: asking.break_glass,
+    }
+}
+
+/// Who denied (with their channel), and the first reason given, unredacted.
+pub fn denied_by(view: &RequestView) -> (Vec<ApproverRecord>, Option<String>) {
+    let denials: Vec<_> = view
+        .votes
+        .iter()
+        .filter(|v| v.verdict == Choice::Deny)
+        .collect();
+    let by = denials
+        .iter()
+        .map(|v| ApproverRecord {
+            name: v.person.clone(),
+            channel: v.channel.clone(),
+        })
+        .collect();
+    let reason = denials.iter().find_map(|v| v.reason.clone());
+    (by, reason)
+}

@@ -1,0 +1,236 @@
+//! Step 2 of the pipeline, decide: the policy's verdict on one action, with what
+//! every later step needs computed once: the redacted command and verdict, the
+//! executable as exec will find it, and the action digest.
+//!
+//! Touches no audit log and no broker and runs nothing; the only outside state it
+//! reads is the file system, to resolve the program on PATH.
+
+use crate::action::{ActionDigest, ResolveError, resolve_executable};
+use crate::identity::Requester;
+use crate::policy::{Policy, Request, SimpleCommand, Verdict};
+use crate::redact::{BadPattern, Redactor};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Who wants to run what, where: everything the policy may look at.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub argv: Vec<String>,
+    /// The directory the command runs in.
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub requester: Requester,
+    /// The PATH the program is looked up on.
+    pub path: Option<OsString>,
+}
+
+impl Subject {
+    /// `argv` as this process would run it: its directory, environment and user.
+    pub fn this_process(argv: Vec<String>) -> Subject {
+        Subject {
+            argv,
+            cwd: std::env::current_dir().unwrap_or_default(),
+            env: std::env::vars().collect(),
+            requester: Requester::current(),
+            path: std::env::var_os("PATH"),
+        }
+    }
+}
+
+/// The policy's decision on one action, ready for the steps after it.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub requester: Requester,
+    /// What the policy evaluated. Holds the unredacted argv: it never leaves
+    /// the process.
+    pub request: Request,
+    /// The verdict, secrets redacted.
+    pub verdict: Verdict,
+    /// The argv, secrets redacted: what the audit log and approvers see.
+    pub command: Vec<String>,
+    /// The program, resolved on PATH as exec will resolve it.
+    pub executable: Result<PathBuf, ResolveError>,
+    /// Hex SHA-256 over argv, cwd and executable: what an approval is bound to.
+    pub digest: String,
+    pub redactor: Redactor,
+}
+
+impl Decided {
+    /// Evaluate `subject` under `policy`; `commands` is `subject.argv` normalised
+    /// (the same normalisation chose the policy's candidate rules).
+    pub fn new(
+        policy: &Policy,
+        subject: Subject,
+        commands: Vec<SimpleCommand>,
+    ) -> Result<Decided, BadPattern> {
+        let redactor = Redactor::new(&policy.redact)?;
+        let Subject {
+            argv,
+            cwd,
+            env,
+            requester,
+            path,
+        } = subject;
+        let request = Request {
+            actor: policy_actor(&requester),
+            agent: requester.agent.as_ref().map(|a| a.name.clone()),
+            ci: requester.ci.as_ref().map(|c| c.system.clone()),
+            argv,
+            cwd,
+            env,
+        };
+        let mut verdict = policy.evaluate_commands(commands, &request);
+        redact_verdict(&mut verdict, &redactor);
+        let program = request.argv.first().map_or("", String::as_str);
+        let executable = resolve_executable(program, path.as_deref());
+        let digest_path = match &executable {
+            Ok(path) | Err(ResolveError::NotExecutable(path)) => path.clone(),
+            Err(ResolveError::NotFound) => PathBuf::from(program),
+        };
+        let digest = ActionDigest::compute(&request.argv, &request.cwd, &digest_path).0;
+        Ok(Decided {
+            requester,
+            command: redactor.redact_argv(&request.argv),
+            request,
+            verdict,
+            executable,
+            digest,
+            redactor,
+        })
+    }
+
+    /// The argv as given (unredacted), for running it.
+    pub fn argv(&self) -> &[String] {
+        &self.request.argv
+    }
+
+    pub fn cwd(&self) -> &Path {
+        &self.request.cwd
+    }
+}
+
+/// Who the policy's `actor` condition sees: in CI, the CI actor (the person or
+/// bot that started the job) when the CI system names one; otherwise the OS user.
+fn policy_actor(requester: &Requester) -> String {
+    requester
+        .ci
+        .as_ref()
+        .and_then(|ci| ci.actor.clone())
+        .unwrap_or_else(|| requester.user.clone())
+}
+
+/// Secrets in the argv also appear in the explanation; mask them there too.
+fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
+    verdict.reason = redactor.redact(&verdict.reason);
+    for command in &mut verdict.commands {
+        command.command.argv = redactor.redact_argv(&command.command.argv);
+        command.why = redactor.redact(&command.why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::CiJob;
+    use crate::policy::{Action, normalise};
+
+    const POLICY: &str = r#"
+version = 1
+default = "allow"
+
+[redact]
+patterns = ["s3cret[a-z]*"]
+
+[[rule]]
+name = "deletes"
+action = "deny"
+match = "kubectl delete **"
+
+[[rule]]
+name = "bots deploy"
+action = "deny"
+match = "deploy **"
+actor = "dependabot"
+"#;
+
+    fn subject(argv: &[&str]) -> Subject {
+        Subject {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: PathBuf::from("/srv"),
+            env: BTreeMap::new(),
+            requester: Requester {
+                user: "alice".into(),
+                host: "box".into(),
+                ci: None,
+                agent: None,
+            },
+            path: Some("/nonexistent-dir".into()),
+        }
+    }
+
+    fn decide(subject: Subject) -> Decided {
+        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
+        let commands = normalise(&subject.argv);
+        Decided::new(&policy, subject, commands).unwrap()
+    }
+
+    #[test]
+    fn the_verdict_and_command_are_redacted_and_the_argv_kept_for_running() {
+        let decided = decide(subject(&["kubectl", "delete", "--token=s3cret"]));
+        assert_eq!(decided.verdict.decision, Action::Deny);
+        assert_eq!(decided.command[..2], ["kubectl", "delete"]);
+        assert!(
+            !decided.command[2].contains("s3cret"),
+            "{:?}",
+            decided.command
+        );
+        assert_eq!(decided.argv(), ["kubectl", "delete", "--token=s3cret"]);
+        let explained = serde_json::to_string(&decided.verdict).unwrap();
+        assert!(!explained.contains("s3cret"), "{explained}");
+    }
+
+    #[test]
+    fn the_digest_binds_the_unredacted_argv_the_cwd_and_the_program() {
+        let decided = decide(subject(&["kubectl", "delete", "--token=s3cret"]));
+        assert_eq!(decided.executable, Err(ResolveError::NotFound));
+        let argv: Vec<String> = decided.argv().to_vec();
+        let expected = ActionDigest::compute(&argv, Path::new("/srv"), Path::new("kubectl"));
+        assert_eq!(decided.digest, expected.0);
+        let other = decide(subject(&["kubectl", "delete", "--token=s3cretother"]));
+        assert_ne!(other.digest, decided.digest);
+        assert_eq!(other.command, decided.command);
+    }
+
+    #[test]
+    fn an_executable_found_on_path_is_what_the_digest_names() {
+        let mut with_path = subject(&["sh", "-c", "true"]);
+        with_path.path = Some("/bin:/usr/bin".into());
+        let decided = decide(with_path);
+        let sh = decided.executable.clone().expect("sh on /bin or /usr/bin");
+        assert!(sh.is_absolute(), "{}", sh.display());
+        let expected = ActionDigest::compute(decided.argv(), Path::new("/srv"), &sh);
+        assert_eq!(decided.digest, expected.0);
+    }
+
+    #[test]
+    fn in_ci_the_policy_actor_is_the_ci_actor() {
+        let mut bot = subject(&["deploy", "prod"]);
+        bot.requester.ci = Some(CiJob {
+            system: "github".into(),
+            actor: Some("dependabot".into()),
+            repository: None,
+            branch: None,
+            commit: None,
+            url: None,
+        });
+        let decided = decide(bot);
+        assert_eq!(decided.request.actor, "dependabot");
+        assert_eq!(decided.request.ci.as_deref(), Some("github"));
+        assert_eq!(decided.verdict.decision, Action::Deny);
+        assert_eq!(
+            decide(subject(&["deploy", "prod"])).verdict.decision,
+            Action::Allow
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The requester's pipeline. Every front end that asks to run something (`gate --`,
+//! `gate --ticket`, `gate check`, the Claude Code hook, and `gate mcp`, which runs
+//! `gate --`) goes through these steps, in this order, and through no other code:
+//!
+//! 1. load (`policy`): find and read the policy, refusing a file others could write;
+//! 2. decide (`decide`): normalise the command once, evaluate it, redact, resolve
+//!    the executable and compute the action digest, giving a [`Decided`] value;
+//! 3. ask (`broker`): find the broker and build the one kind of request it gets;
+//! 4. verify: `crate::approval::request` checks the broker's signed decision
+//!    against this process's own digest before anything runs;
+//! 5. record (`trail`): the requester side's only audit-log writer;
+//! 6. run (`wrap`): `gate --` runs the command with `crate::exec` and records how
+//!    it ended.
+//!
+//! A check added here holds for every front end. Front ends (`crate::commands`)
+//! only turn their input into a [`Subject`] and the pipeline's results into their
+//! output; they never repeat a step.
+
+pub mod broker;
+mod decide;
+mod policy;
+pub mod trail;
+mod wrap;
+
+pub use decide::{Decided, Subject};
+pub use policy::{LoadedPolicy, load, read_policy_text};
+pub use trail::Trail;
+pub use wrap::{Invocation, wrap};
+
+use crate::error::Error;
+use crate::paths::Home;
+use crate::policy::normalise;
+use std::path::Path;
+
+/// Steps 1 and 2: load the policy for `subject` and decide it. `color` only
+/// affects how policy diagnostics render.
+pub fn decide(
+    explicit: Option<&Path>,
+    home: &Home,
+    color: bool,
+    subject: Subject,
+) -> Result<(LoadedPolicy, Decided), Error> {
+    let commands = normalise(&subject.argv);
+    let loaded = load(explicit, home, color, &commands)?;
+    let decided = Decided::new(&loaded.policy, subject, commands).map_err(|bad| {
+        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
+    })?;
+    Ok((loaded, decided))
+}
+
+/// Join an argv for display, quoting elements that a shell would split.
+pub fn shell_join(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+*".contains(c));
+            if plain { arg.clone() } else { shell_quote(arg) }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One word in single quotes, for any POSIX shell.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}

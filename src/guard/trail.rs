@@ -1,0 +1,117 @@
+//! Step 5 of the pipeline, record: the requester side's only writer of the audit
+//! log. Every front end records through a [`Trail`], so a decision is written the
+//! same way whoever asked.
+//!
+//! Decision records are durable before anything runs; outcome records follow.
+
+use super::Decided;
+use crate::audit::{ApproverRecord, AuditError, AuditLog, Decision, Entry, Outcome, RecordKind};
+use crate::exec::Termination;
+use crate::paths::Home;
+use std::time::Duration;
+
+/// The audit log and its signing key, opened before anything runs: if the trail
+/// cannot be written, nothing runs.
+#[derive(Debug)]
+pub struct Trail {
+    log: AuditLog,
+    key: ed25519_dalek::SigningKey,
+}
+
+/// The decision record of `decided`, before its decision is set: who asked for
+/// which action under which rules, with the requester's own (redacted) reason.
+pub fn draft(decided: &Decided, reason: Option<&str>) -> Entry {
+    let mut entry = Entry::draft(
+        decided.requester.clone(),
+        decided.command.clone(),
+        decided.digest.clone(),
+        decided.cwd().display().to_string(),
+        decided.verdict.rules.clone(),
+    );
+    entry.reason = reason.map(|r| decided.redactor.redact(r));
+    entry
+}
+
+/// The reason a refusal by the policy is recorded with: the policy's, and the
+/// requester's if given.
+pub fn refusal_reason(decided: &Decided, draft: &Entry) -> String {
+    match &draft.reason {
+        Some(given) => format!("{} (requester's reason: {given})", decided.verdict.reason),
+        None => decided.verdict.reason.clone(),
+    }
+}
+
+impl Trail {
+    /// Open the log under `home` (creating the key and the log on first use).
+    pub fn open(home: &Home) -> Result<Trail, AuditError> {
+        crate::audit::use_one_command_heap();
+        let key = crate::keys::load_or_create(&home.key_file())?;
+        let log = AuditLog::open(&home.log_file())?;
+        Ok(Trail { log, key })
+    }
+
+    /// Append `entry`; `durable` waits until it is on disk.
+    pub fn append(&mut self, entry: &Entry, durable: bool) -> Result<u64, AuditError> {
+        self.log.append(entry, &self.key, durable)
+    }
+
+    /// A decision record, durable before anything runs. An `allow` names the
+    /// policy as its approver.
+    pub fn decision(
+        &mut self,
+        draft: &Entry,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<u64, AuditError> {
+        let mut entry = draft.clone();
+        entry.decision = decision.into();
+        entry.reason = reason;
+        if decision == Decision::Allow {
+            entry.approvers = vec![ApproverRecord {
+                name: "policy".to_string(),
+                channel: "policy".to_string(),
+            }];
+        }
+        self.append(&entry, true)
+    }
+
+    /// How the command of decision record `seq` ended.
+    pub fn outcome(
+        &mut self,
+        draft: &Entry,
+        seq: u64,
+        termination: Termination,
+        duration: Duration,
+    ) -> Result<u64, AuditError> {
+        let mut entry = closing(draft, seq);
+        entry.duration_ms = Some(duration.as_millis() as u64);
+        match termination {
+            Termination::Exited(code) => {
+                entry.decision = Outcome::Exited.into();
+                entry.exit_code = Some(code);
+            }
+            Termination::Signalled(signal) => {
+                entry.decision = Outcome::Signalled.into();
+                entry.signal = Some(signal);
+            }
+        }
+        self.append(&entry, false)
+    }
+
+    /// The outcome of a command that could not be started: gate's exit `code`.
+    pub fn failed(&mut self, draft: &Entry, seq: u64, code: u8) -> Result<u64, AuditError> {
+        let mut entry = closing(draft, seq);
+        entry.decision = Outcome::Failed.into();
+        entry.exit_code = Some(i32::from(code));
+        entry.duration_ms = Some(0);
+        self.append(&entry, false)
+    }
+}
+
+/// The outcome record that closes decision record `seq`.
+fn closing(draft: &Entry, seq: u64) -> Entry {
+    let mut entry = draft.clone();
+    entry.kind = RecordKind::Outcome;
+    entry.decision_seq = Some(seq);
+    entry
+}
