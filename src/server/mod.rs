@@ -2,12 +2,13 @@
 //! SQLite store and signing key. Owns request state, the approval rules (who may
 //! decide, quorum, self-approval, expiry) and the signed decisions.
 //!
-//! Files: `config` (broker.toml), `rules` (pure approval rules), `store` (SQLite),
-//! `state` (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP routes),
-//! `input` (decoding bodies, queries and tokens), `token` (ids and secrets),
-//! `events` (the log on stderr), `slack` (Block Kit messages and their callbacks),
-//! `teams` (cards posted to a Teams channel), `web`
-//! (the approval page at /r/<id>).
+//! Files: `config` (broker.toml, with its `[channels.slack]` and
+//! `[channels.teams]`), `rules` (pure approval rules), `store` (SQLite), `state`
+//! (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP
+//! routes), `input` (decoding bodies, queries and tokens), `token` (ids and
+//! secrets), `events` (the log on stderr), `slack` (Block Kit messages and their
+//! callbacks), `teams` (cards posted to a Teams channel), `web` (the approval page
+//! at /r/<id>). The command line, `gate serve`, is `crate::commands`.
 
 mod api;
 pub mod config;

@@ -5,7 +5,7 @@
 //! Slack's own transient `ok:false` codes) are retried a bounded number of times
 //! with backoff; anything else fails at once. Tokens never appear in errors.
 
-use super::config::Secret;
+use crate::server::config::slack::Secret;
 use serde_json::Value;
 use std::time::Duration;
 

@@ -3,22 +3,22 @@
 //! into votes (`Broker::vote(.., "slack")`), and keeps the message in step with
 //! every change (progress, outcome, a thread reply when final).
 //!
-//! Files: `config` (`[channels.slack]`, secrets), `blocks` (the message),
-//! `api` (Slack Web API calls with retries), `verify` (signed HTTP callbacks),
+//! Files: `blocks` (the message), `api` (Slack Web API calls with retries), `verify` (signed HTTP callbacks),
 //! `interact` (a click, from HTTP or Socket Mode), `feed` (posting and updating
-//! from the broker's change feed), `socket` (Socket Mode).
+//! from the broker's change feed), `socket` (Socket Mode); `[channels.slack]`
+//! and its secrets are read by `server::config::slack`.
 //!
 //! Slack being down never blocks a decision: failures are logged once per call
 //! and the request stays decidable on every other channel.
 
 pub mod api;
 pub mod blocks;
-pub mod config;
 mod feed;
 mod interact;
 mod socket;
 pub mod verify;
 
+use crate::server::config::slack::{Mode, SlackConfig, SlackSecrets};
 use crate::server::state::Broker;
 use api::SlackApi;
 use axum::Router;
@@ -27,7 +27,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use config::{Mode, SlackConfig, SlackSecrets};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;

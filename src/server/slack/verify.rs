@@ -5,7 +5,7 @@
 //! either direction, is refused, and so is a signature already seen within that
 //! window (a replay).
 
-use super::config::Secret;
+use crate::server::config::slack::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;

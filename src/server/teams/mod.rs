@@ -5,15 +5,13 @@
 //!
 //! Teams is a notice board here, never an authority: nobody decides in Teams, the
 //! card links to the web page where an approver signs in. A Teams outage never
-//! blocks a request. Files: `config` (`[channels.teams]`), `card` (the Adaptive
-//! Cards, pure), `webhook` (posting with retries).
+//! blocks a request. Files: `card` (the Adaptive Cards, pure), `webhook` (posting
+//! with retries); `[channels.teams]` is read by `server::config::teams`.
 
 mod card;
-pub mod config;
 mod webhook;
 
 pub use card::{break_glass_card, message, outcome_card, request_card};
-pub use config::TeamsConfig;
 
 use super::state::{Broker, Change};
 use std::sync::Arc;

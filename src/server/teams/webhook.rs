@@ -7,7 +7,7 @@
 //! of attempts, is one log line: the request stays decidable on the web page,
 //! the CLI and the API. The URL is logged by host only.
 
-use super::config::WebhookUrl;
+use crate::server::config::teams::WebhookUrl;
 use std::time::Duration;
 
 /// Attempts per message, the first included.

@@ -1,7 +1,7 @@
 //! `[channels.slack]` read strictly, secrets from the environment, never printed.
 
 use crate::server::config::parse;
-use crate::server::slack::config::{Mode, Secret, SlackSecrets};
+use crate::server::config::slack::{Mode, Secret, SlackSecrets};
 
 #[test]
 fn defaults_fill_everything_but_the_channel() {

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::approval::protocol::Status;
+use crate::server::config::slack::Secret;
 use crate::server::slack::api::SlackApi;
-use crate::server::slack::config::Secret;
 
 fn scripted(status: u16, retry_after: Option<u64>, body: Value) -> Scripted {
     Scripted {

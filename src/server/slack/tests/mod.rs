@@ -14,7 +14,7 @@ use crate::approval::BrokerClient;
 use crate::approval::protocol::{NewRequest, RequestView};
 use crate::identity::Requester;
 use crate::paths::Home;
-use crate::server::slack::config::{Secret, SlackSecrets};
+use crate::server::config::slack::{Secret, SlackSecrets};
 use crate::server::{config as broker_config, serve};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};

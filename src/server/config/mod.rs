@@ -5,8 +5,11 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
-pub use super::teams::TeamsConfig;
-use crate::server::slack::config::SlackConfig;
+pub mod slack;
+pub mod teams;
+
+pub use slack::SlackConfig;
+pub use teams::TeamsConfig;
 
 use crate::error::Error;
 use crate::paths::{Home, ensure_private_write};
@@ -172,10 +175,10 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
     };
     reader.reject_unknown_keys(table, CHANNEL_KEYS, "[channels]");
     if let Some(slack) = table.get("slack") {
-        channels.slack = crate::server::slack::config::read(reader, slack);
+        channels.slack = slack::read(reader, slack);
     }
     if let Some(value) = table.get("teams") {
-        channels.teams = super::teams::config::read(reader, value);
+        channels.teams = teams::read(reader, value);
     }
     channels
 }
