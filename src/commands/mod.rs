@@ -1,5 +1,8 @@
-//! What each subcommand does. Argument definitions are in `crate::cli`; turning
-//! errors into text and exit codes is `crate::error`'s job.
+//! The front ends: what each subcommand does with its arguments. Argument
+//! definitions are in `crate::cli`; turning errors into text and exit codes is
+//! `crate::error`'s job. Whatever asks to run something (`gate --`, `check`, the
+//! hook) goes through the requester pipeline, `crate::guard`, and does no step of
+//! it itself. A command module never imports another.
 
 mod approver;
 mod audit;

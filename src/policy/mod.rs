@@ -2,8 +2,9 @@
 //!
 //! Everything here is pure: it takes text and request values and returns data. It
 //! never reads files, the environment or the clock, so every decision can be tested
-//! without a real user, host or filesystem. Loading, caching and permission checks
-//! live in `crate::paths` and the command implementations.
+//! without a real user, host or filesystem. Finding the policy file is
+//! `crate::paths`; reading it, permission checks and the compiled-policy cache are
+//! `crate::guard`.
 
 mod agents;
 mod approval;
