@@ -115,7 +115,7 @@ pub enum Error {
     /// Writing audit records to stdout failed.
     AuditOutput(std::io::Error),
     /// `gate audit verify` found a problem.
-    Verify(String),
+    Verify(crate::audit::Problem),
     /// The command could not be found.
     NotFound {
         program: String,
@@ -125,6 +125,8 @@ pub enum Error {
         program: String,
         source: std::io::Error,
     },
+    /// The broker's signing key could not be created or loaded.
+    BrokerKey(crate::keys::KeyError),
     /// A refusal with its own message and code (e.g. `gate init` finding files).
     Refused {
         message: String,
@@ -150,6 +152,7 @@ impl Error {
             Error::Verify(_) => exit::VERIFY_FAILED,
             Error::NotFound { .. } => exit::NOT_FOUND,
             Error::NotExecutable { .. } => exit::NOT_EXECUTABLE,
+            Error::BrokerKey(_) => exit::INTERNAL,
             Error::Refused { code, .. } => *code,
         }
     }
@@ -214,11 +217,12 @@ impl Error {
                 format!("gate: audit log: {source}{nothing_ran}")
             }
             Error::AuditOutput(source) => format!("gate: audit log: {source}"),
-            Error::Verify(message) => format!("gate: audit verify failed: {message}"),
+            Error::Verify(problem) => format!("gate: audit verify failed: {problem}"),
             Error::NotFound { program } => format!("gate: {program}: command not found"),
             Error::NotExecutable { program, source } => {
                 format!("gate: {program}: cannot execute: {source}")
             }
+            Error::BrokerKey(source) => format!("gate: broker key: {source}"),
             Error::Refused { message, .. } => format!("gate: {message}"),
             Error::Internal(message) => format!("gate: internal error: {message}"),
         }

@@ -102,7 +102,7 @@ fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) ->
     let path = home.log_file();
     let report = audit::verify_with(&path, &public, expect).map_err(audit_error)?;
     if let Some(problem) = report.problem {
-        return Err(Error::Verify(problem.to_string()));
+        return Err(Error::Verify(problem));
     }
     let records = report.records;
     println!(

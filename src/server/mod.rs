@@ -43,10 +43,7 @@ fn broker_dir(home: &Home) -> PathBuf {
 /// The broker's signing key under `home`, created on first use.
 pub fn broker_key(home: &Home) -> Result<SigningKey, Error> {
     let path = broker_dir(home).join("broker-key.pem");
-    crate::keys::load_or_create(&path).map_err(|e| Error::Refused {
-        message: format!("broker key: {e}"),
-        code: crate::error::exit::INTERNAL,
-    })
+    crate::keys::load_or_create(&path).map_err(Error::BrokerKey)
 }
 
 fn open_store(home: &Home) -> Result<Store, Error> {
