@@ -23,5 +23,7 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
         break_glass: args.break_glass,
         ticket: args.ticket,
     };
+    // This process writes one command's records: SQLite gets its own small heap.
+    crate::audit::use_one_command_heap();
     guard::wrap(&loaded, &decided, &invocation, home)
 }

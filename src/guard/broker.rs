@@ -78,3 +78,95 @@ pub fn denied_by(view: &RequestView) -> (Vec<ApproverRecord>, Option<String>) {
     let reason = denials.iter().find_map(|v| v.reason.clone());
     (by, reason)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::Subject;
+    use crate::identity::Requester;
+    use crate::policy::{Policy, normalise};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    const POLICY: &str = r#"
+version = 1
+default = "allow"
+
+[people.alice]
+unix = "alice"
+[people.bob]
+unix = "bob"
+
+[[rule]]
+name = "prod deletes"
+action = "approve"
+match = "kubectl delete **"
+approvers = ["alice", "bob"]
+quorum = 2
+timeout = "5m"
+require_reason = true
+break_glass = true
+"#;
+
+    fn decided(argv: &[&str]) -> (Decided, ApprovalRequirement) {
+        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
+        let subject = Subject {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: PathBuf::from("/srv"),
+            env: BTreeMap::new(),
+            requester: Requester {
+                user: "carol".into(),
+                host: "box".into(),
+                ci: None,
+                agent: None,
+            },
+            path: None,
+        };
+        let commands = normalise(&subject.argv);
+        let decided = Decided::new(&policy, subject, commands).unwrap();
+        let requirement = decided.verdict.approval.clone().expect("approve");
+        (decided, requirement)
+    }
+
+    #[test]
+    fn the_request_asks_for_what_the_verdict_demands_about_the_redacted_action() {
+        let (decided, requirement) =
+            decided(&["kubectl", "delete", "ns", "x", "--password=hunter2"]);
+        let asking = Asking {
+            reason: Some("cleanup"),
+            timeout: requirement.timeout,
+            offer_break_glass: true,
+            break_glass: false,
+        };
+        let request = new_request(&decided, &requirement, asking);
+        assert_eq!(request.rules, ["prod deletes"]);
+        assert_eq!(request.approvers, ["alice", "bob"]);
+        assert_eq!(request.quorum, 2);
+        assert_eq!(request.timeout_seconds, 300);
+        assert!(request.require_reason && request.break_glass_allowed);
+        assert_eq!(request.reason.as_deref(), Some("cleanup"));
+        assert_eq!(request.action_digest, decided.digest);
+        assert_eq!(request.argv, decided.command);
+        assert!(
+            !request.argv.concat().contains("hunter2"),
+            "{:?}",
+            request.argv
+        );
+        assert_eq!(request.cwd, "/srv");
+        assert_eq!(request.requester.user, "carol");
+    }
+
+    #[test]
+    fn a_front_end_that_offers_no_break_glass_never_asks_for_it() {
+        let (decided, requirement) = decided(&["kubectl", "delete", "ns", "x"]);
+        let asking = Asking {
+            reason: None,
+            timeout: std::time::Duration::from_secs(30),
+            offer_break_glass: false,
+            break_glass: false,
+        };
+        let request = new_request(&decided, &requirement, asking);
+        assert!(!request.break_glass_allowed && !request.break_glass);
+        assert_eq!(request.timeout_seconds, 30);
+    }
+}

@@ -44,7 +44,6 @@ pub fn refusal_reason(decided: &Decided, draft: &Entry) -> String {
 impl Trail {
     /// Open the log under `home` (creating the key and the log on first use).
     pub fn open(home: &Home) -> Result<Trail, AuditError> {
-        crate::audit::use_one_command_heap();
         let key = crate::keys::load_or_create(&home.key_file())?;
         let log = AuditLog::open(&home.log_file())?;
         Ok(Trail { log, key })
@@ -114,4 +113,100 @@ fn closing(draft: &Entry, seq: u64) -> Entry {
     entry.kind = RecordKind::Outcome;
     entry.decision_seq = Some(seq);
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{RecordDecision, VerifyReport};
+    use crate::exec::Termination;
+    use crate::guard::Subject;
+    use crate::identity::Requester;
+    use crate::policy::{Policy, normalise};
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn decided() -> Decided {
+        let policy = Policy::parse("version = 1\ndefault = \"allow\"\n", "p.toml").unwrap();
+        let subject = Subject {
+            argv: vec![
+                "deploy".into(),
+                "--token=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            ],
+            cwd: PathBuf::from("/srv"),
+            env: BTreeMap::new(),
+            requester: Requester {
+                user: "carol".into(),
+                host: "box".into(),
+                ci: None,
+                agent: None,
+            },
+            path: None,
+        };
+        let commands = normalise(&subject.argv);
+        Decided::new(&policy, subject, commands).unwrap()
+    }
+
+    fn home(dir: &std::path::Path) -> Home {
+        Home {
+            data: dir.to_path_buf(),
+            config: dir.to_path_buf(),
+            cache: dir.join("cache"),
+        }
+    }
+
+    #[test]
+    fn an_allow_and_its_outcome_are_two_chained_records_naming_the_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path());
+        let decided = decided();
+        let mut trail = Trail::open(&home).unwrap();
+        let draft = draft(&decided, Some("weekly deploy"));
+        let seq = trail
+            .decision(&draft, Decision::Allow, draft.reason.clone())
+            .unwrap();
+        let termination = Termination::Exited(3);
+        trail
+            .outcome(&draft, seq, termination, Duration::from_millis(1500))
+            .unwrap();
+        let key = crate::keys::load_signing_key(&home.key_file()).unwrap();
+        let report: VerifyReport =
+            crate::audit::verify(&home.log_file(), &key.verifying_key()).unwrap();
+        assert_eq!(report.problem, None);
+        let records = AuditLog::open_read_only(&home.log_file())
+            .unwrap()
+            .records(&Default::default())
+            .unwrap();
+        let [decision, outcome] = records.as_slice() else {
+            panic!("two records: {records:?}");
+        };
+        let (decision, outcome) = (&decision.body.entry, &outcome.body.entry);
+        assert_eq!(decision.decision, RecordDecision::Decision(Decision::Allow));
+        assert_eq!(decision.approvers[0].name, "policy");
+        assert_eq!(decision.reason.as_deref(), Some("weekly deploy"));
+        assert_eq!(decision.action_digest, decided.digest);
+        assert!(
+            !decision.command.concat().contains("ghp_"),
+            "{:?}",
+            decision.command
+        );
+        assert_eq!(outcome.decision, RecordDecision::Outcome(Outcome::Exited));
+        assert_eq!(
+            (outcome.exit_code, outcome.decision_seq),
+            (Some(3), Some(seq))
+        );
+        assert_eq!(outcome.duration_ms, Some(1500));
+    }
+
+    #[test]
+    fn a_refusal_records_the_policy_reason_and_the_requesters() {
+        let decided = decided();
+        let draft = draft(&decided, Some("because"));
+        let reason = refusal_reason(&decided, &draft);
+        assert!(reason.starts_with(&decided.verdict.reason), "{reason}");
+        assert!(
+            reason.ends_with("(requester's reason: because)"),
+            "{reason}"
+        );
+    }
 }
