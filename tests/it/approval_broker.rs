@@ -2,9 +2,9 @@
 //! out, need a quorum, cannot approve themselves; the requester cancels; the
 //! broker restarts mid-wait; break-glass. A marker file proves what ran.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::waiting::Waiting;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
@@ -107,7 +107,12 @@ impl Setup {
         self.spawn(&["--", "touch", marker.to_str().unwrap()])
     }
 
-    fn decide(&self, id: &str, person: &str, verdict: &str) -> crate::broker_support::Reply {
+    fn decide(
+        &self,
+        id: &str,
+        person: &str,
+        verdict: &str,
+    ) -> crate::support::broker_support::Reply {
         self.broker.decide(id, &self.broker.token(person), verdict)
     }
 

@@ -4,8 +4,8 @@
 //! status line on a terminal.
 
 use crate::approval_run::{POLICY, Setup};
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::common::*;
+use crate::support::waiting::Waiting;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]

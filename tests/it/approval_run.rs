@@ -1,9 +1,9 @@
 //! `gate -- CMD` on an approve rule, against a scripted fake broker: what runs,
 //! what is refused, what is recorded. A marker file proves whether the command ran.
 
-use crate::common::*;
-use crate::fake_broker::{FakeBroker, REQUEST_ID};
-use crate::waiting::Waiting;
+use crate::support::common::*;
+use crate::support::fake_broker::{FakeBroker, REQUEST_ID};
+use crate::support::waiting::Waiting;
 use ed25519_dalek::SigningKey;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

@@ -2,11 +2,11 @@
 //! broker, the Teams card links to the approval page, a person signs in there and
 //! approves, the command runs, and Teams hears the outcome.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::fake_teams::FakeTeams;
-use crate::waiting::Waiting;
-use crate::web_support::{csrf, send, sign_in};
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::fake_teams::FakeTeams;
+use crate::support::waiting::Waiting;
+use crate::support::web_support::{csrf, send, sign_in};
 use std::os::unix::fs::PermissionsExt;
 
 const POLICY: &str = r#"

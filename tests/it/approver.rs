@@ -1,7 +1,7 @@
 //! `gate approve`, `gate deny` and `gate pending` against a real broker.
 
-use crate::broker_support::Broker;
-use crate::common::{TestContext, code, stderr, stdout};
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, code, stderr, stdout};
 use gate::approval::BrokerClient;
 use gate::approval::protocol::{Created, NewRequest, RequestList, RequestView, Status, Verdict};
 use gate::identity::Requester;

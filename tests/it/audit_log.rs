@@ -1,7 +1,7 @@
 //! The audit trail as a user sees it: records per command, durability before the
 //! command starts, redaction, verification, concurrency.
 
-use crate::common::*;
+use crate::support::common::*;
 
 #[test]
 fn decision_is_durable_before_the_command_starts() {

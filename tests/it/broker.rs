@@ -1,7 +1,7 @@
 //! `gate serve` end to end: the real broker on 127.0.0.1, driven over HTTP.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::{TestContext, code, stderr};
+use crate::support::broker_support::{Broker, TEAM, request};
+use crate::support::common::{TestContext, code, stderr};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use gate::approval::SignedDecision;

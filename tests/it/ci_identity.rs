@@ -2,7 +2,7 @@
 //! and run URL appear in `gate check --json`, and policy conditions `ci = ...`
 //! and `actor = ...` (the CI actor when in CI) match them.
 
-use crate::common::*;
+use crate::support::common::*;
 
 const POLICY: &str = r#"
 version = 1

@@ -2,7 +2,7 @@
 //! functions route through the real gate, and the JSON configs name real
 //! commands.
 
-use crate::common::*;
+use crate::support::common::*;
 use std::path::{Path, PathBuf};
 
 const POLICY: &str = r#"

@@ -3,9 +3,9 @@
 //! allow (the rewritten command runs once under gate and lands in the audit log),
 //! approve then deny, and a timeout.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::waiting::Waiting;
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,8 +2,8 @@
 //! tests/python/drive_inbox.py, which renders the screen with the pyte emulator.
 
 use crate::approver::{CONFIG, create, fetch};
-use crate::broker_support::Broker;
-use crate::common::{TestContext, gate_bin};
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, gate_bin};
 use gate::approval::protocol::{Status, Verdict};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -194,8 +194,8 @@ fn without_a_terminal_the_inbox_points_to_the_cli() {
         ])
         .output()
         .unwrap();
-    assert_eq!(crate::common::code(&out), 110);
-    let stderr = crate::common::stderr(&out);
+    assert_eq!(crate::support::common::code(&out), 110);
+    let stderr = crate::support::common::stderr(&out);
     assert_eq!(
         stderr,
         "gate: gate inbox needs a terminal; use `gate pending` and `gate approve`/`deny` in scripts\n"

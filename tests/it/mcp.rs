@@ -5,8 +5,8 @@
 //! needs approval waits on the real broker and, when nobody decides, comes back
 //! as a tool error with gate's timeout reason.
 
-use crate::broker_support::Broker;
-use crate::common::*;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
 use std::os::unix::fs::PermissionsExt;
 
 fn client(ctx: &TestContext) -> std::process::Command {

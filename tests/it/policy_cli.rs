@@ -1,6 +1,6 @@
 //! `gate check`, `gate policy lint|test`, `gate init`, policy lookup and refusal.
 
-use crate::common::*;
+use crate::support::common::*;
 use std::os::unix::fs::PermissionsExt;
 
 const POLICY: &str = r#"version = 1

@@ -1,6 +1,6 @@
 //! Wrap and run: exit codes, deny, approve without a channel, not found.
 
-use crate::common::*;
+use crate::support::common::*;
 
 const POLICY: &str = r#"
 version = 1

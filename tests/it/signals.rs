@@ -1,7 +1,7 @@
 //! Signals with a real process: forwarded TERM/HUP, INT from the terminal's process
 //! group does not kill gate first, and the child's fate becomes the exit status.
 
-use crate::common::*;
+use crate::support::common::*;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

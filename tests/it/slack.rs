@@ -2,9 +2,9 @@
 //! whose Slack channel talks to a fake Slack Web API on 127.0.0.1; a signed
 //! click callback approves it, the message is updated, the command runs.
 
-use crate::broker_support::{Broker, serve_command, write_config};
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::broker_support::{Broker, serve_command, write_config};
+use crate::support::common::*;
+use crate::support::waiting::Waiting;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};

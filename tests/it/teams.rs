@@ -1,9 +1,9 @@
 //! Teams cards end to end: the real `gate serve` posting to a fake Workflows
 //! webhook on 127.0.0.1; the cards checked against the Adaptive Card 1.5 schema.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::{TestContext, code, stderr};
-use crate::fake_teams::{FakeTeams, HANG, SIGNATURE};
+use crate::support::broker_support::{Broker, TEAM, request};
+use crate::support::common::{TestContext, code, stderr};
+use crate::support::fake_teams::{FakeTeams, HANG, SIGNATURE};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;

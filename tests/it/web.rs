@@ -1,9 +1,9 @@
 //! The broker's web approval page (`/r/ID`) end to end: the real `gate serve`,
 //! driven with plain HTTP and cookies set by hand, as a browser would.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::TestContext;
-use crate::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
+use crate::support::broker_support::{Broker, TEAM, request};
+use crate::support::common::TestContext;
+use crate::support::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
 
 #[test]
 fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {

@@ -1,7 +1,7 @@
 //! A real `gate serve` for tests: started on 127.0.0.1 port 0 in a test context's
 //! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
 
-use crate::common::{TestContext, gate_bin, stderr, stdout};
+use crate::support::common::{TestContext, gate_bin, stderr, stdout};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
