@@ -2,68 +2,13 @@
 //! out, need a quorum, cannot approve themselves; the requester cancels; the
 //! broker restarts mid-wait; break-glass. A marker file proves what ran.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::waiting::Waiting;
-use std::os::unix::fs::PermissionsExt;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::fixtures::{
+    POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_sre_alice_bob_me,
+};
+use crate::support::waiting::Waiting;
 use std::path::PathBuf;
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-
-[[rule]]
-name = "mkdir needs two"
-action = "approve"
-match = "mkdir **"
-quorum = 2
-
-[[rule]]
-name = "ln is quick"
-action = "approve"
-match = "ln **"
-timeout = "2s"
-
-[[rule]]
-name = "cp may break glass"
-action = "approve"
-match = "cp **"
-break_glass = true
-"#;
-
-/// The login gate will report as the requester.
-fn me() -> String {
-    let out = std::process::Command::new("id")
-        .arg("-un")
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// alice and bob approve; `me` is the person running the tests.
-fn config() -> String {
-    format!(
-        r#"version = 1
-[people.alice]
-[people.bob]
-[people.me]
-unix = "{}"
-[groups]
-sre = ["alice", "bob", "me"]
-[defaults]
-approvers = ["group:sre"]
-quorum = 1
-timeout = "15m"
-"#,
-        me()
-    )
-}
 
 struct Setup {
     ctx: TestContext,
@@ -72,11 +17,9 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
-        let ctx = TestContext::with_policy(POLICY);
-        let broker = Broker::start(&ctx, &config());
-        let key = ctx.dir.path().join("broker.pub");
-        std::fs::write(&key, broker.pubkey_pem()).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
+        let broker = Broker::start(&ctx, &broker_config_sre_alice_bob_me());
+        broker.pin_key(&ctx);
         Setup { ctx, broker }
     }
 
@@ -92,13 +35,7 @@ impl Setup {
             .env("GATE_SERVER_KEY", self.ctx.dir.path().join("broker.pub"))
             .args(args);
         let mut waiting = Waiting::spawn(command);
-        let line = waiting.expect_line("approval requested");
-        let id = line
-            .split("request ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .unwrap_or_else(|| panic!("no request id in {line:?}"))
-            .to_string();
+        let id = waiting.expect_request_id();
         (waiting, id)
     }
 
@@ -107,7 +44,12 @@ impl Setup {
         self.spawn(&["--", "touch", marker.to_str().unwrap()])
     }
 
-    fn decide(&self, id: &str, person: &str, verdict: &str) -> crate::broker_support::Reply {
+    fn decide(
+        &self,
+        id: &str,
+        person: &str,
+        verdict: &str,
+    ) -> crate::support::broker_support::Reply {
         self.broker.decide(id, &self.broker.token(person), verdict)
     }
 

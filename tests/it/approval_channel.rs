@@ -3,14 +3,14 @@
 //! not allowed, unreachable broker), the policy's `[channels.api]`, and the live
 //! status line on a terminal.
 
-use crate::approval_run::{POLICY, Setup};
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::common::*;
+use crate::support::fixtures::{FakeBrokerSetup, POLICY_APPROVE_TIMEOUT_REASON_BREAK_GLASS};
+use crate::support::waiting::Waiting;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn an_unreachable_broker_fails_closed_naming_it() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
     drop(closed);
@@ -30,7 +30,7 @@ fn an_unreachable_broker_fails_closed_naming_it() {
 
 #[test]
 fn a_rule_that_requires_a_reason_asks_for_one_first() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let dir = setup.ctx.work().join("made");
     let out = setup
         .gate(&["--", "mkdir", dir.to_str().unwrap()])
@@ -59,7 +59,7 @@ fn a_rule_that_requires_a_reason_asks_for_one_first() {
 
 #[test]
 fn break_glass_where_the_rule_forbids_it_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let marker = setup.marker();
     let out = setup
         .gate(&[
@@ -84,7 +84,7 @@ fn break_glass_where_the_rule_forbids_it_is_refused() {
 
 #[test]
 fn a_broker_without_a_pinned_key_is_not_asked() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let marker = setup.marker();
     let out = setup
         .gate(&["--", "touch", marker.to_str().unwrap()])
@@ -102,7 +102,7 @@ fn a_broker_without_a_pinned_key_is_not_asked() {
 
 #[test]
 fn a_key_file_others_can_write_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     std::fs::set_permissions(setup.key_path(), std::fs::Permissions::from_mode(0o666)).unwrap();
     let marker = setup.marker();
     let out = setup
@@ -120,9 +120,9 @@ fn a_key_file_others_can_write_is_refused() {
 
 #[test]
 fn the_policy_names_the_broker_and_a_key_beside_it() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let policy = format!(
-        "{POLICY}\n[channels.api]\nurl = \"{}\"\nserver_key = \"broker.pem\"\n",
+        "{POLICY_APPROVE_TIMEOUT_REASON_BREAK_GLASS}\n[channels.api]\nurl = \"{}\"\nserver_key = \"broker.pem\"\n",
         setup.fake.url()
     );
     setup.ctx.write_policy(&policy);
@@ -140,7 +140,7 @@ fn the_policy_names_the_broker_and_a_key_beside_it() {
 
 /// Run `gate -- touch MARKER` under a pseudo-terminal (`script`), approve it once
 /// it polls, and return everything the terminal showed.
-fn on_a_terminal(setup: &Setup, color: bool) -> String {
+fn on_a_terminal(setup: &FakeBrokerSetup, color: bool) -> String {
     use std::io::Read;
     let gate = gate_bin().to_str().unwrap().to_string();
     let line = format!(
@@ -174,7 +174,7 @@ fn on_a_terminal(setup: &Setup, color: bool) -> String {
 
 #[test]
 fn a_terminal_gets_one_live_line_redrawn_in_place() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let shown = on_a_terminal(&setup, true);
     assert!(setup.marker().exists());
     let live = "waiting for approval (rule \"touch needs approval\"): 0/1 from alice, bob · ";
@@ -190,7 +190,7 @@ fn a_terminal_gets_one_live_line_redrawn_in_place() {
         "no plain lines: {shown:?}"
     );
 
-    let plain = Setup::new();
+    let plain = FakeBrokerSetup::new();
     let shown = on_a_terminal(&plain, false);
     assert!(shown.contains(live), "{shown:?}");
     assert!(!shown.contains("\x1b[36m"), "NO_COLOR: {shown:?}");

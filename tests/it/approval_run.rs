@@ -1,87 +1,15 @@
 //! `gate -- CMD` on an approve rule, against a scripted fake broker: what runs,
 //! what is refused, what is recorded. A marker file proves whether the command ran.
 
-use crate::common::*;
-use crate::fake_broker::{FakeBroker, REQUEST_ID};
-use crate::waiting::Waiting;
+use crate::support::common::*;
+use crate::support::fake_broker::REQUEST_ID;
+use crate::support::fixtures::FakeBrokerSetup;
+use crate::support::waiting::Waiting;
 use ed25519_dalek::SigningKey;
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
-
-pub const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-timeout = "60s"
-
-[[rule]]
-name = "ln is quick"
-action = "approve"
-match = "ln **"
-timeout = "2s"
-
-[[rule]]
-name = "mkdir needs a reason"
-action = "approve"
-match = "mkdir **"
-require_reason = true
-break_glass = true
-"#;
-
-pub struct Setup {
-    pub ctx: TestContext,
-    pub fake: FakeBroker,
-}
-
-impl Setup {
-    pub fn new() -> Setup {
-        let ctx = TestContext::with_policy(POLICY);
-        let fake = FakeBroker::start();
-        let key = ctx.dir.path().join("broker.pem");
-        std::fs::write(&key, fake.pubkey_pem()).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Setup { ctx, fake }
-    }
-
-    pub fn key_path(&self) -> std::path::PathBuf {
-        self.ctx.dir.path().join("broker.pem")
-    }
-
-    pub fn marker(&self) -> std::path::PathBuf {
-        self.ctx.work().join("ran")
-    }
-
-    pub fn gate(&self, args: &[&str]) -> Command {
-        let mut command = self.ctx.gate();
-        command
-            .env("GATE_SERVER", self.fake.url())
-            .env("GATE_SERVER_KEY", self.key_path())
-            .args(args);
-        command
-    }
-
-    /// `gate -- touch MARKER` waiting on the fake, the request created and polled.
-    pub fn touch_waiting(&self) -> Waiting {
-        let marker = self.marker();
-        let mut waiting = Waiting::spawn(self.gate(&["--", "touch", marker.to_str().unwrap()]));
-        waiting.expect_line("approval requested");
-        self.fake.wait_for_poll();
-        waiting
-    }
-
-    pub fn last_record(&self) -> serde_json::Value {
-        self.ctx.records().pop().expect("a record")
-    }
-}
 
 #[test]
 fn an_approval_from_the_broker_runs_the_command_once_and_is_recorded() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let mut command = setup.gate(&["--reason", "ticket 7", "--", "sh", "-c"]);
     let marker = setup.marker();
     let line = format!("touch {}; exit 3", marker.display());
@@ -133,7 +61,7 @@ fn an_approval_from_the_broker_runs_the_command_once_and_is_recorded() {
 
 /// Decide the waiting `touch` with `payload` signed by `key` and expect a 109 refusal.
 fn assert_refused(
-    setup: &Setup,
+    setup: &FakeBrokerSetup,
     edit: impl FnOnce(&mut gate::approval::DecisionPayload),
     key: &SigningKey,
     why: &str,
@@ -165,7 +93,7 @@ fn assert_refused(
 
 #[test]
 fn a_decision_replayed_from_another_request_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let key = setup.fake.key.clone();
     assert_refused(
         &setup,
@@ -177,7 +105,7 @@ fn a_decision_replayed_from_another_request_is_refused() {
 
 #[test]
 fn a_decision_for_another_command_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let key = setup.fake.key.clone();
     assert_refused(
         &setup,
@@ -189,7 +117,7 @@ fn a_decision_for_another_command_is_refused() {
 
 #[test]
 fn a_decision_signed_by_another_key_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let other = SigningKey::from_bytes(&[7; 32]);
     assert_refused(
         &setup,
@@ -201,7 +129,7 @@ fn a_decision_signed_by_another_key_is_refused() {
 
 #[test]
 fn an_expired_approval_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let key = setup.fake.key.clone();
     let past = "2020-01-01T00:00:00.000Z".to_string();
     assert_refused(&setup, |p| p.expires_at = past, &key, "expired");
@@ -209,7 +137,7 @@ fn an_expired_approval_is_refused() {
 
 #[test]
 fn an_approval_already_used_is_refused() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let waiting = setup.touch_waiting();
     setup.fake.change(|view| view.claimed = true);
     setup.fake.approve("alice");
@@ -221,7 +149,7 @@ fn an_approval_already_used_is_refused() {
 
 #[test]
 fn a_denial_exits_101_and_records_who() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let waiting = setup.touch_waiting();
     let mut payload = setup.fake.approval("bob");
     payload.verdict = gate::approval::protocol::Choice::Deny;
@@ -241,7 +169,7 @@ fn a_denial_exits_101_and_records_who() {
 
 #[test]
 fn break_glass_is_sent_where_the_rule_allows_it() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let dir = setup.ctx.work().join("made");
     let mut w = Waiting::spawn(setup.gate(&[
         "--break-glass",
@@ -268,7 +196,7 @@ fn break_glass_is_sent_where_the_rule_allows_it() {
 }
 
 fn assert_signal_cancels(signal: i32, name: &str) {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let waiting = setup.touch_waiting();
     waiting.signal(signal);
     let done = waiting.finish();
@@ -305,7 +233,7 @@ fn sighup_while_waiting_cancels_the_request() {
 
 #[test]
 fn a_broker_lost_mid_wait_is_retried_until_it_answers() {
-    let mut setup = Setup::new();
+    let mut setup = FakeBrokerSetup::new();
     let mut waiting = setup.touch_waiting();
     setup.fake.stop();
     waiting.expect_line("lost the broker");
@@ -320,7 +248,7 @@ fn a_broker_lost_mid_wait_is_retried_until_it_answers() {
 
 #[test]
 fn json_reports_the_approval_on_stderr_before_the_command() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let marker = setup.marker();
     let mut command = setup.gate(&["--json", "--", "sh", "-c"]);
     command.arg(format!("touch {}; echo out", marker.display()));
@@ -340,7 +268,7 @@ fn json_reports_the_approval_on_stderr_before_the_command() {
 
 #[test]
 fn a_broker_lost_until_the_request_expires_is_a_timeout() {
-    let mut setup = Setup::new();
+    let mut setup = FakeBrokerSetup::new();
     let link = setup.ctx.work().join("link");
     let mut w = Waiting::spawn(setup.gate(&["--", "ln", "-s", "/", link.to_str().unwrap()]));
     w.expect_line("approval requested");
@@ -355,7 +283,7 @@ fn a_broker_lost_until_the_request_expires_is_a_timeout() {
 
 #[test]
 fn json_reports_a_denial_on_stdout_with_the_request() {
-    let setup = Setup::new();
+    let setup = FakeBrokerSetup::new();
     let marker = setup.marker();
     let mut w = Waiting::spawn(setup.gate(&["--json", "--", "touch", marker.to_str().unwrap()]));
     w.expect_line("approval requested");

@@ -2,44 +2,23 @@
 //! broker, the Teams card links to the approval page, a person signs in there and
 //! approves, the command runs, and Teams hears the outcome.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::fake_teams::FakeTeams;
-use crate::waiting::Waiting;
-use crate::web_support::{csrf, send, sign_in};
-use std::os::unix::fs::PermissionsExt;
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-"#;
-
-const CONFIG: &str = r#"version = 1
-[people.alice]
-[people.bob]
-[groups]
-sre = ["alice", "bob"]
-[defaults]
-approvers = ["group:sre"]
-quorum = 1
-timeout = "15m"
-[channels.teams]
-"#;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::fake_teams::FakeTeams;
+use crate::support::fixtures::{POLICY_APPROVE_TOUCH, broker_config_sre_alice_bob_teams};
+use crate::support::waiting::Waiting;
+use crate::support::web_support::{csrf, send, sign_in};
 
 #[test]
 fn a_card_in_teams_leads_to_the_page_where_an_approval_runs_the_command() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
     let teams = FakeTeams::start(&[]);
-    let broker = Broker::start_with_env(&ctx, CONFIG, &[("TEAMS_WEBHOOK_URL", &teams.url())]);
-    let key = ctx.dir.path().join("broker.pub");
-    std::fs::write(&key, broker.pubkey_pem()).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let broker = Broker::start_with_env(
+        &ctx,
+        &broker_config_sre_alice_bob_teams(),
+        &[("TEAMS_WEBHOOK_URL", &teams.url())],
+    );
+    let key = broker.pin_key(&ctx);
     let marker = ctx.work().join("ran");
 
     let mut command = ctx.gate();

@@ -1,69 +1,12 @@
 //! `gate approve`, `gate deny` and `gate pending` against a real broker.
 
-use crate::broker_support::Broker;
-use crate::common::{TestContext, code, stderr, stdout};
-use gate::approval::BrokerClient;
-use gate::approval::protocol::{Choice, Created, NewRequest, RequestList, RequestView, Status};
-use gate::identity::Requester;
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, code, stderr, stdout};
+use crate::support::fixtures::{
+    BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS, create_carol_request, fetch_request,
+};
+use gate::approval::protocol::{Choice, RequestList, Status};
 use std::process::Output;
-
-/// Alice and Bob approve; Carol asks; Dave is known but approves nothing.
-pub const CONFIG: &str = r#"
-version = 1
-[people.alice]
-unix = "alice"
-[people.bob]
-unix = "bob"
-[people.carol]
-unix = "carol"
-[people.dave]
-unix = "dave"
-[defaults]
-approvers = ["alice", "bob"]
-quorum = 1
-timeout = "15m"
-"#;
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-/// Carol asks the broker for a decision on `argv`.
-pub fn create(broker: &Broker, argv: &[&str], quorum: u32) -> Created {
-    let request = NewRequest {
-        requester: Requester {
-            user: "carol".into(),
-            host: "build-7".into(),
-            ci: None,
-            agent: None,
-        },
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        cwd: "/srv".into(),
-        action_digest: "ab".repeat(32),
-        rules: vec!["production changes".into()],
-        rule_reason: "production needs a second person".into(),
-        approvers: Vec::new(),
-        quorum,
-        timeout_seconds: 0,
-        reason: Some("rotate the key".into()),
-        require_reason: false,
-        break_glass_allowed: false,
-        break_glass: false,
-    };
-    let client = BrokerClient::new(&broker.url()).unwrap();
-    block_on(client.create(&request)).expect("create a request")
-}
-
-/// The request as the broker has it now.
-pub fn fetch(broker: &Broker, created: &Created) -> RequestView {
-    let client = BrokerClient::new(&broker.url()).unwrap();
-    block_on(client.get(&created.request.id, &created.requester_token, None, None))
-        .expect("read the request back")
-}
 
 fn as_approver(ctx: &TestContext, broker: &Broker, person: &str, args: &[&str]) -> Output {
     ctx.gate()
@@ -77,8 +20,8 @@ fn as_approver(ctx: &TestContext, broker: &Broker, person: &str, args: &[&str]) 
 #[test]
 fn approvals_count_towards_the_quorum_and_record_the_cli_channel() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
-    let created = create(&broker, &["kubectl", "delete", "ns", "a"], 2);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
+    let created = create_carol_request(&broker, &["kubectl", "delete", "ns", "a"], 2);
     let id = created.request.id.clone();
 
     let out = as_approver(&ctx, &broker, "alice", &["approve", &id]);
@@ -87,7 +30,7 @@ fn approvals_count_towards_the_quorum_and_record_the_cli_channel() {
         stdout(&out),
         format!("approved {id} (1 of 2 approvals): waiting for 1 more\n")
     );
-    let view = fetch(&broker, &created);
+    let view = fetch_request(&broker, &created);
     assert_eq!(view.status, Status::Pending);
     assert_eq!(view.votes[0].person, "alice");
     assert_eq!(view.votes[0].channel, "cli");
@@ -103,7 +46,7 @@ fn approvals_count_towards_the_quorum_and_record_the_cli_channel() {
         stdout(&out),
         format!("approved {id} (2 of 2 approvals): the request is approved\n")
     );
-    let view = fetch(&broker, &created);
+    let view = fetch_request(&broker, &created);
     assert_eq!(view.status, Status::Approved);
     assert_eq!(view.votes[1].reason.as_deref(), Some("plan read"));
     assert!(view.decision.is_some());
@@ -112,14 +55,14 @@ fn approvals_count_towards_the_quorum_and_record_the_cli_channel() {
 #[test]
 fn deny_needs_a_reason_and_hands_it_to_the_requester() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
-    let created = create(&broker, &["terraform", "apply"], 1);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
+    let created = create_carol_request(&broker, &["terraform", "apply"], 1);
     let id = created.request.id.clone();
 
     let out = as_approver(&ctx, &broker, "bob", &["deny", &id]);
     assert_eq!(code(&out), 110, "{}", stderr(&out));
     assert!(stderr(&out).contains("--reason"), "{}", stderr(&out));
-    assert_eq!(fetch(&broker, &created).status, Status::Pending);
+    assert_eq!(fetch_request(&broker, &created).status, Status::Pending);
 
     let out = as_approver(
         &ctx,
@@ -132,7 +75,7 @@ fn deny_needs_a_reason_and_hands_it_to_the_requester() {
         stdout(&out),
         format!("denied {id}: the request is denied\n")
     );
-    let view = fetch(&broker, &created);
+    let view = fetch_request(&broker, &created);
     assert_eq!(view.status, Status::Denied);
     assert_eq!(view.votes[0].verdict, Choice::Deny);
     assert_eq!(view.votes[0].reason.as_deref(), Some("freeze week"));
@@ -142,8 +85,8 @@ fn deny_needs_a_reason_and_hands_it_to_the_requester() {
 #[test]
 fn refusals_by_the_broker_are_one_line_and_exit_1() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
-    let created = create(&broker, &["reboot"], 1);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
+    let created = create_carol_request(&broker, &["reboot"], 1);
     let id = created.request.id.clone();
 
     let cases = [
@@ -180,13 +123,13 @@ fn refusals_by_the_broker_are_one_line_and_exit_1() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(fetch(&broker, &created).status, Status::Approved);
+    assert_eq!(fetch_request(&broker, &created).status, Status::Approved);
 }
 
 #[test]
 fn a_missing_unknown_or_unusable_token_says_what_to_do() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
 
     let out = ctx
         .gate()
@@ -233,14 +176,14 @@ fn a_missing_unknown_or_unusable_token_says_what_to_do() {
 #[test]
 fn pending_lists_requests_newest_last_as_a_table_or_json() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
 
     let out = as_approver(&ctx, &broker, "alice", &["pending"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), "no pending requests\n");
 
-    let first = create(&broker, &["kubectl", "delete", "ns", "first"], 2);
-    let second = create(&broker, &["sh", "-c", "echo 'second one'"], 1);
+    let first = create_carol_request(&broker, &["kubectl", "delete", "ns", "first"], 2);
+    let second = create_carol_request(&broker, &["sh", "-c", "echo 'second one'"], 1);
     let out = as_approver(&ctx, &broker, "alice", &["approve", &first.request.id]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 

@@ -1,11 +1,12 @@
 //! The audit trail as a user sees it: records per command, durability before the
 //! command starts, redaction, verification, concurrency.
 
-use crate::common::*;
+use crate::support::common::*;
+use crate::support::fixtures::POLICY_ALLOW_ALL;
 
 #[test]
 fn decision_is_durable_before_the_command_starts() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     // The wrapped command is gate itself reading the log: it must already see the
     // decision record of the command it is running inside.
     let gate = gate_bin().to_str().unwrap();
@@ -32,7 +33,7 @@ fn decision_is_durable_before_the_command_starts() {
 
 #[test]
 fn two_records_per_command_with_exit_status_and_duration() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(
         code(&ctx.run(&["--reason", "testing", "--", "sh", "-c", "exit 3"])),
         3
@@ -55,7 +56,7 @@ fn two_records_per_command_with_exit_status_and_duration() {
 
 #[test]
 fn secrets_never_reach_the_log() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx.run(&[
         "--reason",
         "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
@@ -90,7 +91,7 @@ fn secrets_never_reach_the_log() {
 
 #[test]
 fn tampering_is_detected_with_the_first_bad_sequence() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     for _ in 0..3 {
         assert_eq!(code(&ctx.run(&["--", "true"])), 0);
     }
@@ -110,7 +111,7 @@ fn tampering_is_detected_with_the_first_bad_sequence() {
 #[test]
 fn pubkey_prints_pem_and_key_file_is_private() {
     use std::os::unix::fs::PermissionsExt;
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx.run(&["audit", "pubkey"]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).starts_with("-----BEGIN PUBLIC KEY-----"));
@@ -126,7 +127,7 @@ fn pubkey_prints_pem_and_key_file_is_private() {
 #[test]
 fn a_group_writable_key_is_refused_and_nothing_runs() {
     use std::os::unix::fs::PermissionsExt;
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["audit", "pubkey"])), 0);
     let key = ctx.home().join("audit.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o660)).unwrap();
@@ -141,7 +142,7 @@ fn a_group_writable_key_is_refused_and_nothing_runs() {
 fn concurrent_gate_processes_keep_one_chain() {
     const PROCESSES: usize = 8;
     const COMMANDS: usize = 100;
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     // Create the key and log once so every worker starts from the same state.
     assert_eq!(code(&ctx.run(&["audit", "pubkey"])), 0);
     let script = format!(
@@ -175,9 +176,9 @@ fn concurrent_gate_processes_keep_one_chain() {
 
 #[test]
 fn policy_redact_patterns_apply_before_anything_is_written() {
-    let ctx = TestContext::with_policy(
-        "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\n[redact]\npatterns = [\"ticket-(?P<secret>[0-9]{6})\"]\n",
-    );
+    let ctx = TestContext::with_policy(&format!(
+        "{POLICY_ALLOW_ALL}\n[redact]\npatterns = [\"ticket-(?P<secret>[0-9]{{6}})\"]\n"
+    ));
     assert_eq!(code(&ctx.run(&["--", "echo", "ticket-123456"])), 0);
     let exported = stdout(&ctx.run(&["audit", "export", "--format", "jsonl"]));
     assert!(exported.contains("ticket-****"), "{exported}");
@@ -188,7 +189,7 @@ fn policy_redact_patterns_apply_before_anything_is_written() {
 
 #[test]
 fn show_and_csv_export_from_the_command_line() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["--", "sh", "-c", "exit 4"])), 4);
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
     let shown = stdout(&ctx.run(&["audit", "show"]));

@@ -1,7 +1,8 @@
 //! `gate serve` end to end: the real broker on 127.0.0.1, driven over HTTP.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::{TestContext, code, stderr};
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, code, stderr};
+use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use gate::approval::SignedDecision;
@@ -19,9 +20,9 @@ fn decision(view: &Value) -> SignedDecision {
 #[test]
 fn an_approval_ends_the_request_with_a_signed_decision() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, requester, created) = broker.create(&request("dave"));
+    let (id, requester, created) = broker.create(&delete_payments_request("dave"));
     let view = &created["request"];
     assert_eq!(view["status"], "pending");
     assert_eq!(view["approvers"], json!(["alice", "bob", "carol"]));
@@ -62,9 +63,9 @@ fn an_approval_ends_the_request_with_a_signed_decision() {
 #[test]
 fn one_deny_ends_it_and_later_decisions_are_refused() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let (bob, carol) = (broker.token("bob"), broker.token("carol"));
-    let mut body = request("dave");
+    let mut body = delete_payments_request("dave");
     body["quorum"] = json!(2);
     let (id, _, _) = broker.create(&body);
     assert_eq!(broker.decide(&id, &bob, "deny").body["status"], "denied");
@@ -79,9 +80,9 @@ fn one_deny_ends_it_and_later_decisions_are_refused() {
 #[test]
 fn quorum_two_needs_two_different_people() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let (bob, carol) = (broker.token("bob"), broker.token("carol"));
-    let mut body = request("dave");
+    let mut body = delete_payments_request("dave");
     body["quorum"] = json!(2);
     let (id, _, _) = broker.create(&body);
     assert_eq!(
@@ -99,16 +100,16 @@ fn quorum_two_needs_two_different_people() {
 #[test]
 fn nobody_approves_their_own_request_under_any_identity() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let carol = broker.token("carol");
     // carol's login is cbrown.
-    let (id, _, created) = broker.create(&request("cbrown"));
+    let (id, _, created) = broker.create(&delete_payments_request("cbrown"));
     assert_eq!(created["request"]["approvers"], json!(["alice", "bob"]));
     let own = broker.decide(&id, &carol, "approve");
     assert_eq!((own.status, own.code()), (403, "self_approval"));
 
     // A CI job run by alice's GitHub account, on a runner with another login.
-    let mut body = request("runner");
+    let mut body = delete_payments_request("runner");
     body["requester"]["ci"] = json!({
         "system": "github", "actor": "alice-gh", "repository": null,
         "branch": null, "commit": null, "url": null
@@ -125,8 +126,8 @@ fn nobody_approves_their_own_request_under_any_identity() {
 #[test]
 fn only_listed_approvers_decide() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
-    let mut body = request("dave");
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let mut body = delete_payments_request("dave");
     body["approvers"] = json!(["bob"]);
     let (id, _, _) = broker.create(&body);
     let stranger = broker.decide(&id, &broker.token("carol"), "approve");
@@ -138,8 +139,8 @@ fn only_listed_approvers_decide() {
 #[test]
 fn a_request_times_out_and_wakes_its_long_poll() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
-    let mut body = request("dave");
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let mut body = delete_payments_request("dave");
     body["timeout_seconds"] = json!(1);
     let (id, requester, created) = broker.create(&body);
     let version = created["request"]["version"].as_u64().unwrap();
@@ -167,9 +168,9 @@ fn a_request_times_out_and_wakes_its_long_poll() {
 #[test]
 fn the_requester_cancels_a_pending_request() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, requester, _) = broker.create(&request("dave"));
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
     let cancel = format!("{}/cancel", path(&id));
     let by_approver = broker.post(&cancel, Some(&bob), &json!({}));
     assert_eq!(
@@ -189,8 +190,8 @@ fn the_requester_cancels_a_pending_request() {
 #[test]
 fn an_approval_is_claimed_once() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
-    let (id, requester, _) = broker.create(&request("dave"));
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
     let claim = format!("{}/claim", path(&id));
     let early = broker.call("POST", &claim, Some(&requester), None);
     assert_eq!((early.status, early.code()), (409, "not_approved"));
@@ -205,9 +206,9 @@ fn an_approval_is_claimed_once() {
 #[test]
 fn a_long_poll_returns_as_soon_as_someone_votes() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, requester, created) = broker.create(&request("dave"));
+    let (id, requester, created) = broker.create(&delete_payments_request("dave"));
     let version = created["request"]["version"].as_u64().unwrap();
     let poll = format!("{}?wait=30&since={version}", path(&id));
     // Nothing changes: the poll comes back after its wait with the same view.
@@ -238,7 +239,7 @@ fn a_long_poll_returns_as_soon_as_someone_votes() {
 #[test]
 fn the_pending_list_long_polls_for_new_requests() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
     let list = broker.get("/v1/requests?status=pending", Some(&bob));
     assert_eq!(list.status, 200);
@@ -249,12 +250,12 @@ fn the_pending_list_long_polls_for_new_requests() {
             let poll = format!("/v1/requests?status=pending&wait=30&since={version}");
             broker.get(&poll, Some(&bob))
         });
-        let (id, _, _) = broker.create(&request("dave"));
+        let (id, _, _) = broker.create(&delete_payments_request("dave"));
         let reply = waiter.join().unwrap();
         assert_eq!(reply.body["requests"][0]["id"], id);
         assert!(reply.body["version"].as_u64().unwrap() > version);
     });
-    let mut only_carol = request("dave");
+    let mut only_carol = delete_payments_request("dave");
     only_carol["approvers"] = json!(["carol"]);
     broker.create(&only_carol);
     let list = broker.get("/v1/requests?status=pending", Some(&bob));
@@ -266,10 +267,10 @@ fn the_pending_list_long_polls_for_new_requests() {
 #[test]
 fn a_restart_keeps_pending_and_decided_requests() {
     let ctx = TestContext::new();
-    let mut broker = Broker::start(&ctx, TEAM);
+    let mut broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (waiting, waiting_token, _) = broker.create(&request("dave"));
-    let (decided, decided_token, _) = broker.create(&request("dave"));
+    let (waiting, waiting_token, _) = broker.create(&delete_payments_request("dave"));
+    let (decided, decided_token, _) = broker.create(&delete_payments_request("dave"));
     let before = broker.decide(&decided, &bob, "approve").body;
     broker.restart();
     let after = broker.get(&path(&decided), Some(&decided_token)).body;
@@ -289,8 +290,8 @@ fn a_restart_keeps_pending_and_decided_requests() {
 #[test]
 fn a_pending_request_still_times_out_after_a_restart() {
     let ctx = TestContext::new();
-    let mut broker = Broker::start(&ctx, TEAM);
-    let mut body = request("dave");
+    let mut broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let mut body = delete_payments_request("dave");
     body["timeout_seconds"] = json!(2);
     let (id, requester, created) = broker.create(&body);
     broker.restart();
@@ -305,8 +306,8 @@ fn a_pending_request_still_times_out_after_a_restart() {
 #[test]
 fn break_glass_self_approves_with_a_reason_only_where_allowed() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
-    let mut body = request("alice");
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let mut body = delete_payments_request("alice");
     body["break_glass"] = json!(true);
     body["reason"] = json!("payments down, INC-42");
     let refused = broker.post("/v1/requests", None, &body);
@@ -338,11 +339,11 @@ fn break_glass_self_approves_with_a_reason_only_where_allowed() {
 #[test]
 fn bad_input_is_a_4xx_naming_the_field() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let invalid = broker.call("POST", "/v1/requests", None, Some("{\"argv\": ["));
     assert_eq!((invalid.status, invalid.code()), (400, "invalid_field"));
     assert_eq!(invalid.field(), "argv", "where the JSON broke off");
-    let trailing = format!("{}{{}}", request("dave"));
+    let trailing = format!("{}{{}}", delete_payments_request("dave"));
     let twice = broker.call("POST", "/v1/requests", None, Some(&trailing));
     assert_eq!((twice.status, twice.field()), (400, "body"));
     let cases: Vec<(&str, Value, &str)> = vec![
@@ -355,7 +356,7 @@ fn bad_input_is_a_4xx_naming_the_field() {
         ("approvers", json!(["group:ops"]), "approvers"),
     ];
     for (key, value, field) in cases {
-        let mut body = request("dave");
+        let mut body = delete_payments_request("dave");
         body[key] = value;
         let reply = broker.post("/v1/requests", None, &body);
         assert_eq!(
@@ -366,17 +367,17 @@ fn bad_input_is_a_4xx_naming_the_field() {
         );
         assert_eq!(reply.field(), field, "{key}: {:?}", reply.body);
     }
-    let mut body = request("dave");
+    let mut body = delete_payments_request("dave");
     body.as_object_mut().unwrap().remove("cwd");
     assert_eq!(broker.post("/v1/requests", None, &body).field(), "cwd");
-    let mut body = request("dave");
+    let mut body = delete_payments_request("dave");
     body["requester"]["user"] = json!(7);
     assert_eq!(
         broker.post("/v1/requests", None, &body).field(),
         "requester.user"
     );
 
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let bob = broker.token("bob");
     let decide = format!("{}/decision", path(&id));
     let wrong = broker.post(&decide, Some(&bob), &json!({ "verdict": "maybe" }));
@@ -400,8 +401,8 @@ fn bad_input_is_a_4xx_naming_the_field() {
 #[test]
 fn a_missing_or_unknown_token_is_401() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
-    let (id, _, _) = broker.create(&request("dave"));
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let forged = "gate_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     for token in [None, Some(forged)] {
         let read = broker.get(&path(&id), token);
@@ -442,7 +443,7 @@ fn a_config_error_points_at_the_key_and_exits_105() {
 #[test]
 fn tokens_are_only_for_people_in_the_config_and_configs_must_be_private() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let config = ctx.dir.path().join("broker.toml");
     let out = ctx
         .gate()
@@ -473,8 +474,8 @@ fn tokens_are_only_for_people_in_the_config_and_configs_must_be_private() {
 fn sigterm_stops_the_broker_cleanly_and_its_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let ctx = TestContext::new();
-    let mut broker = Broker::start(&ctx, TEAM);
-    broker.create(&request("dave"));
+    let mut broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    broker.create(&delete_payments_request("dave"));
     let mode = |name: &str| {
         let path = broker.home().join("broker").join(name);
         std::fs::metadata(path).unwrap().permissions().mode() & 0o777

@@ -2,25 +2,8 @@
 //! and run URL appear in `gate check --json`, and policy conditions `ci = ...`
 //! and `actor = ...` (the CI actor when in CI) match them.
 
-use crate::common::*;
-
-const POLICY: &str = r#"
-version = 1
-default = "approve"
-opaque = "approve"
-
-[[rule]]
-name = "the deploy bot deploys"
-action = "allow"
-match = "deploy **"
-actor = "deploy-bot"
-
-[[rule]]
-name = "github may test"
-action = "allow"
-match = "make test"
-ci = "github"
-"#;
+use crate::support::common::*;
+use crate::support::fixtures::{POLICY_ALLOW_ALL, POLICY_ALLOW_DEPLOY_BOT_AND_GITHUB_TESTS};
 
 struct Case {
     system: &'static str,
@@ -131,7 +114,7 @@ fn check(ctx: &TestContext, env: &[(&str, &str)], command: &[&str]) -> serde_jso
 
 #[test]
 fn every_ci_system_is_identified_and_usable_in_policy_conditions() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_DEPLOY_BOT_AND_GITHUB_TESTS);
     for case in CASES {
         let seen = check(&ctx, case.env, &["deploy", "payments"]);
         let ci = &seen["requester"]["ci"];
@@ -156,7 +139,7 @@ fn every_ci_system_is_identified_and_usable_in_policy_conditions() {
 
 #[test]
 fn outside_ci_the_actor_is_the_os_user() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_DEPLOY_BOT_AND_GITHUB_TESTS);
     let seen = check(
         &ctx,
         &[("GITHUB_ACTOR", "deploy-bot")],
@@ -168,7 +151,7 @@ fn outside_ci_the_actor_is_the_os_user() {
 
 #[test]
 fn the_ci_job_is_in_the_audit_record() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx
         .gate()
         .envs(CASES[0].env.iter().copied())

@@ -2,25 +2,9 @@
 //! functions route through the real gate, and the JSON configs name real
 //! commands.
 
-use crate::common::*;
+use crate::support::common::*;
+use crate::support::fixtures::POLICY_DENY_PSQL_AND_RM;
 use std::path::{Path, PathBuf};
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "no psql"
-action = "deny"
-match = "psql **"
-reason = "use the read replica"
-
-[[rule]]
-name = "no rm"
-action = "deny"
-match = "rm **"
-"#;
 
 fn example(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +21,7 @@ fn path_with_gate() -> std::ffi::OsString {
 
 #[test]
 fn the_python_agent_tool_reports_runs_and_refusals() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_PSQL_AND_RM);
     let run = |args: &[&str]| {
         let out = ctx
             .command("python3")
@@ -66,7 +50,7 @@ fn the_python_agent_tool_reports_runs_and_refusals() {
 
 #[test]
 fn the_shell_functions_route_psql_through_gate() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_PSQL_AND_RM);
     let script = format!(
         ". '{}' && psql -c 'drop table users'",
         example("gate-functions.sh").display()

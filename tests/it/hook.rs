@@ -3,32 +3,13 @@
 //! allow (the rewritten command runs once under gate and lands in the audit log),
 //! approve then deny, and a timeout.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::fixtures::{
+    BROKER_CONFIG_SRE_ALICE_BOB, POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH,
+};
+use crate::support::waiting::Waiting;
 use serde_json::{Value, json};
-use std::os::unix::fs::PermissionsExt;
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "no rm"
-action = "deny"
-match = "rm **"
-reason = "deleting files is not allowed here"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-
-[agents.claude-code]
-approval_timeout = "3s"
-tools = { WebFetch = "deny", Write = "ask" }
-"#;
 
 fn event(ctx: &TestContext, tool: &str, input: Value) -> Value {
     json!({
@@ -45,9 +26,14 @@ fn event(ctx: &TestContext, tool: &str, input: Value) -> Value {
 
 /// Run the hook on `stdin`; (exit code, stdout).
 fn hook(ctx: &TestContext, stdin: &str) -> (i32, String) {
+    let out = hook_output(ctx.gate(), stdin);
+    (code(&out), stdout(&out))
+}
+
+/// Run `gate hook claude-code` (`gate` being `command`) with `stdin` piped in.
+fn hook_output(mut command: std::process::Command, stdin: &str) -> std::process::Output {
     use std::io::Write;
-    let mut child = ctx
-        .gate()
+    let mut child = command
         .args(["hook", "claude-code"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -60,8 +46,7 @@ fn hook(ctx: &TestContext, stdin: &str) -> (i32, String) {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (code(&out), stdout(&out))
+    child.wait_with_output().unwrap()
 }
 
 fn decision(stdout: &str) -> Value {
@@ -72,7 +57,7 @@ fn decision(stdout: &str) -> Value {
 
 #[test]
 fn an_allowed_bash_command_is_allowed() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
     let (code, out) = hook(
         &ctx,
         &event(&ctx, "Bash", json!({"command": "ls -la"})).to_string(),
@@ -90,7 +75,7 @@ fn an_allowed_bash_command_is_allowed() {
 
 #[test]
 fn a_denied_bash_command_is_denied_with_a_reason_for_the_model() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
     let input = json!({"command": "cd build && rm -rf out", "description": "clean"});
     let (code, out) = hook(&ctx, &event(&ctx, "Bash", input).to_string());
     assert_eq!(code, 0);
@@ -120,7 +105,7 @@ fn a_denied_bash_command_is_denied_with_a_reason_for_the_model() {
 
 #[test]
 fn malformed_input_is_a_deny_never_a_crash() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
     let mut unknown = event(&ctx, "Bash", json!({"command": "ls"}));
     unknown["surprise"] = json!(1);
     let mut wrong_event = event(&ctx, "Bash", json!({"command": "ls"}));
@@ -165,7 +150,7 @@ fn a_bad_policy_denies_every_bash_command() {
 
 #[test]
 fn other_tools_pass_through_unless_the_policy_names_them() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
     let (code, out) = hook(
         &ctx,
         &event(&ctx, "Read", json!({"file_path": "/etc/hosts"})).to_string(),
@@ -189,7 +174,7 @@ fn other_tools_pass_through_unless_the_policy_names_them() {
 
 #[test]
 fn the_agent_may_not_run_the_approver_commands() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
     let input = json!({"command": "GATE_TOKEN=x gate approve r-123"});
     let (_, out) = hook(&ctx, &event(&ctx, "Bash", input).to_string());
     let decided = decision(&out);
@@ -209,13 +194,9 @@ struct Setup {
 
 impl Setup {
     fn new() -> Setup {
-        let ctx = TestContext::with_policy(POLICY);
-        let config = "version = 1\n[people.alice]\n[people.bob]\n[groups]\nsre = [\"alice\", \"bob\"]\n\
-                      [defaults]\napprovers = [\"group:sre\"]\nquorum = 1\ntimeout = \"15m\"\n";
-        let broker = Broker::start(&ctx, config);
-        let key = ctx.dir.path().join("broker.pub");
-        std::fs::write(&key, broker.pubkey_pem()).unwrap();
-        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
+        let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB);
+        broker.pin_key(&ctx);
         Setup { ctx, broker }
     }
 
@@ -241,13 +222,7 @@ impl Setup {
             .arg(gate_bin())
             .arg(&file);
         let mut waiting = Waiting::spawn(command);
-        let line = waiting.expect_line("approval requested");
-        let id = line
-            .split("request ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .unwrap_or_else(|| panic!("no request id in {line:?}"))
-            .to_string();
+        let id = waiting.expect_request_id();
         (waiting, id)
     }
 
@@ -371,21 +346,7 @@ fn an_unreachable_broker_is_a_deny() {
     setup.broker.stop();
     let input = json!({"command": "touch never", "description": "x"});
     let stdin = event(&setup.ctx, "Bash", input).to_string();
-    let mut command = setup.with_broker(setup.ctx.gate());
-    command
-        .args(["hook", "claude-code"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = hook_output(setup.with_broker(setup.ctx.gate()), &stdin);
     assert_eq!(code(&out), 0);
     let decided = decision(&stdout(&out));
     assert_eq!(decided["permissionDecision"], "deny");

@@ -1,9 +1,11 @@
 //! `gate inbox` on a real pseudo-terminal (80x24) against a real broker, driven by
 //! tests/python/drive_inbox.py, which renders the screen with the pyte emulator.
 
-use crate::approver::{CONFIG, create, fetch};
-use crate::broker_support::Broker;
-use crate::common::{TestContext, gate_bin};
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, gate_bin};
+use crate::support::fixtures::{
+    BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS, create_carol_request, fetch_request,
+};
 use gate::approval::protocol::{Choice, Status};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -85,8 +87,8 @@ impl Pty {
 #[test]
 fn approves_and_denies_live_requests_and_restores_the_terminal() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
-    let first = create(&broker, &["kubectl", "delete", "ns", "first"], 1);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
+    let first = create_carol_request(&broker, &["kubectl", "delete", "ns", "first"], 1);
 
     let mut pty = Pty::start(&ctx, &broker.url(), &broker.token("alice"));
     let screen = pty.wait_for("kubectl delete ns first");
@@ -96,7 +98,7 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     assert!(screen.contains("rotate the key"), "{screen}");
 
     // A new request appears without a key press (the long-poll feed).
-    let second = create(&broker, &["terraform", "apply", "prod"], 1);
+    let second = create_carol_request(&broker, &["terraform", "apply", "prod"], 1);
     pty.wait_for("terraform apply prod");
     pty.wait_for("2 pending");
 
@@ -104,7 +106,7 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     pty.send("a");
     pty.wait_for(&format!("approved {}", first.request.id));
     pty.wait_gone("kubectl delete ns first");
-    let view = fetch(&broker, &first);
+    let view = fetch_request(&broker, &first);
     assert_eq!(view.status, Status::Approved);
     assert_eq!(view.votes[0].person, "alice");
     assert_eq!(view.votes[0].channel, "inbox");
@@ -117,7 +119,7 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     pty.send("\r");
     pty.wait_for(&format!("denied {}", second.request.id));
     pty.wait_for("No pending requests");
-    let view = fetch(&broker, &second);
+    let view = fetch_request(&broker, &second);
     assert_eq!(view.status, Status::Denied);
     assert_eq!(view.votes[0].verdict, Choice::Deny);
     assert_eq!(view.votes[0].reason.as_deref(), Some("too risky today"));
@@ -135,8 +137,8 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
 #[test]
 fn refusals_show_in_the_status_line_and_esc_cancels_a_deny() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, CONFIG);
-    let created = create(&broker, &["reboot", "db-1"], 2);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS);
+    let created = create_carol_request(&broker, &["reboot", "db-1"], 2);
     let id = &created.request.id;
 
     let mut pty = Pty::start(&ctx, &broker.url(), &broker.token("alice"));
@@ -153,7 +155,7 @@ fn refusals_show_in_the_status_line_and_esc_cancels_a_deny() {
     pty.send("x\x1b");
     pty.wait_for("deny cancelled");
     pty.wait_for("reboot db-1");
-    let view = fetch(&broker, &created);
+    let view = fetch_request(&broker, &created);
     assert_eq!(view.status, Status::Pending);
     assert_eq!(view.votes.len(), 1);
 
@@ -194,8 +196,8 @@ fn without_a_terminal_the_inbox_points_to_the_cli() {
         ])
         .output()
         .unwrap();
-    assert_eq!(crate::common::code(&out), 110);
-    let stderr = crate::common::stderr(&out);
+    assert_eq!(crate::support::common::code(&out), 110);
+    let stderr = crate::support::common::stderr(&out);
     assert_eq!(
         stderr,
         "gate: gate inbox needs a terminal; use `gate pending` and `gate approve`/`deny` in scripts\n"

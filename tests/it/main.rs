@@ -1,4 +1,7 @@
-//! End-to-end tests: the real `gate` binary in an isolated GATE_HOME.
+//! End-to-end tests: the real `gate` binary in an isolated GATE_HOME. One module per
+//! feature; what they share (contexts, brokers, fakes) is in `support`.
+
+mod support;
 
 mod approval_broker;
 mod approval_channel;
@@ -7,12 +10,8 @@ mod approval_web;
 mod approver;
 mod audit_log;
 mod broker;
-mod broker_support;
 mod ci_identity;
-mod common;
 mod examples;
-mod fake_broker;
-mod fake_teams;
 mod hook;
 mod inbox;
 mod install;
@@ -22,6 +21,4 @@ mod run;
 mod signals;
 mod slack;
 mod teams;
-mod waiting;
 mod web;
-mod web_support;

@@ -5,9 +5,12 @@
 //! needs approval waits on the real broker and, when nobody decides, comes back
 //! as a tool error with gate's timeout reason.
 
-use crate::broker_support::Broker;
-use crate::common::*;
-use std::os::unix::fs::PermissionsExt;
+use crate::support::broker_support::Broker;
+use crate::support::common::*;
+use crate::support::fixtures::{
+    BROKER_CONFIG_ALICE_APPROVES, POLICY_APPROVE_TOUCH, POLICY_DENY_RM,
+    policy_approve_touch_timeout,
+};
 
 fn client(ctx: &TestContext) -> std::process::Command {
     let script =
@@ -17,21 +20,9 @@ fn client(ctx: &TestContext) -> std::process::Command {
     command
 }
 
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "no rm"
-action = "deny"
-match = "rm **"
-reason = "deleting files is not allowed"
-"#;
-
 #[test]
 fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_RM);
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_client.py");
     let out = ctx
@@ -110,17 +101,9 @@ fn the_python_sdk_lists_and_calls_run_command_through_policy_and_audit() {
 
 #[test]
 fn a_call_nobody_approves_in_time_is_a_tool_error_with_the_reason() {
-    let policy = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
-                  [[rule]]\nname = \"touch needs approval\"\naction = \"approve\"\n\
-                  match = \"touch **\"\ntimeout = \"2s\"\n";
-    let ctx = TestContext::with_policy(policy);
-    let broker = Broker::start(
-        &ctx,
-        "version = 1\n[people.alice]\n[defaults]\napprovers = [\"alice\"]\n",
-    );
-    let key = ctx.dir.path().join("broker.pub");
-    std::fs::write(&key, broker.pubkey_pem()).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ctx = TestContext::with_policy(&policy_approve_touch_timeout("2s"));
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
+    let key = broker.pin_key(&ctx);
     let out = client(&ctx)
         .arg("approval")
         .env("GATE_SERVER", broker.url())
@@ -186,16 +169,9 @@ impl Session {
 
 #[test]
 fn a_cancelled_call_cancels_its_request_and_other_calls_keep_flowing() {
-    let policy = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
-                  [[rule]]\nname = \"touch needs approval\"\naction = \"approve\"\nmatch = \"touch **\"\n";
-    let ctx = TestContext::with_policy(policy);
-    let broker = Broker::start(
-        &ctx,
-        "version = 1\n[people.alice]\n[defaults]\napprovers = [\"alice\"]\n",
-    );
-    let key = ctx.dir.path().join("broker.pub");
-    std::fs::write(&key, broker.pubkey_pem()).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
+    let key = broker.pin_key(&ctx);
     let alice = broker.token("alice");
     let mut command = ctx.gate();
     command

@@ -1,31 +1,14 @@
 //! `gate check`, `gate policy lint|test`, `gate init`, policy lookup and refusal.
 
-use crate::common::*;
+use crate::support::common::*;
+use crate::support::fixtures::{
+    POLICY_ALLOW_ALL, POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES, POLICY_DENY_ALL,
+};
 use std::os::unix::fs::PermissionsExt;
-
-const POLICY: &str = r#"version = 1
-default = "approve"
-opaque = "approve"
-
-[[rule]]
-name = "read-only kubectl"
-action = "allow"
-match = "kubectl {get,describe,logs} **"
-
-[[rule]]
-name = "deleting namespaces"
-action = "deny"
-match = "kubectl ** delete {ns,namespace} **"
-reason = "namespaces are deleted by the platform team"
-
-[[test]]
-command = "kubectl get pods"
-expect = "allow"
-"#;
 
 #[test]
 fn check_json_has_decision_commands_and_rules() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES);
     let out = ctx.run(&[
         "check", "--json", "--", "sudo", "-u", "root", "--", "kubectl", "delete", "ns", "a",
     ]);
@@ -44,7 +27,7 @@ fn check_json_has_decision_commands_and_rules() {
 
 #[test]
 fn check_runs_nothing_and_explains_every_command() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES);
     let marker = ctx.work().join("ran");
     let line = format!("kubectl get pods && touch {}", marker.display());
     let out = ctx.run(&["check", "--", "bash", "-lc", &line]);
@@ -62,7 +45,7 @@ fn check_runs_nothing_and_explains_every_command() {
 
 #[test]
 fn normalisation_cases_from_the_contract() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES);
     let decide = |args: &[&str]| -> String {
         let mut all = vec!["check", "--json", "--"];
         all.extend_from_slice(args);
@@ -116,7 +99,7 @@ fn lint_reports_every_error_with_position_and_runs_nothing() {
 #[test]
 fn lint_and_test_report_a_failing_test_case() {
     let ctx = TestContext::with_policy(&format!(
-        "{POLICY}\n[[test]]\ncommand = \"kubectl delete ns x\"\nexpect = \"allow\"\n"
+        "{POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES}\n[[test]]\ncommand = \"kubectl delete ns x\"\nexpect = \"allow\"\n"
     ));
     let out = ctx.run(&["policy", "lint"]);
     assert_eq!(code(&out), 105, "{}", stderr(&out));
@@ -139,7 +122,7 @@ fn lint_and_test_report_a_failing_test_case() {
 
 #[test]
 fn a_writable_policy_is_refused_naming_it() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_KUBECTL_READS_DENY_NS_DELETES);
     std::fs::set_permissions(ctx.policy_path(), std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = ctx.run(&["--", "true"]);
     assert_eq!(code(&out), 105);
@@ -153,8 +136,8 @@ fn a_writable_policy_is_refused_naming_it() {
 #[test]
 fn policy_lookup_order() {
     let ctx = TestContext::new();
-    let deny_all = "version = 1\ndefault = \"deny\"\nopaque = \"deny\"\n";
-    let allow_all = ALLOW_ALL;
+    let deny_all = POLICY_DENY_ALL;
+    let allow_all = POLICY_ALLOW_ALL;
     let write = |path: &std::path::Path, text: &str| {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
@@ -204,11 +187,11 @@ fn policy_lookup_order() {
 
 #[test]
 fn a_changed_policy_is_never_served_from_cache() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
-    ctx.write_policy("version = 1\ndefault = \"deny\"\nopaque = \"deny\"\n");
+    ctx.write_policy(POLICY_DENY_ALL);
     assert_eq!(code(&ctx.run(&["--", "true"])), 100);
-    ctx.write_policy(ALLOW_ALL);
+    ctx.write_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
 }
 

@@ -1,27 +1,11 @@
 //! Wrap and run: exit codes, deny, approve without a channel, not found.
 
-use crate::common::*;
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "approve"
-
-[[rule]]
-name = "never wipe"
-action = "deny"
-match = "rm ** -rf /"
-reason = "wipes the root filesystem"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-"#;
+use crate::support::common::*;
+use crate::support::fixtures::{POLICY_ALLOW_ALL, POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE};
 
 #[test]
 fn exit_status_passes_through() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
     assert_eq!(code(&ctx.run(&["--", "false"])), 1);
     assert_eq!(code(&ctx.run(&["--", "sh", "-c", "exit 42"])), 42);
@@ -29,7 +13,7 @@ fn exit_status_passes_through() {
 
 #[test]
 fn died_of_signal_is_128_plus_n() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(
         code(&ctx.run(&["--", "sh", "-c", "kill -TERM $$"])),
         128 + 15
@@ -42,7 +26,7 @@ fn died_of_signal_is_128_plus_n() {
 
 #[test]
 fn stdio_is_inherited() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx
         .gate()
         .args(["--", "sh", "-c", "read x; echo got:$x; echo err >&2"])
@@ -62,7 +46,7 @@ fn stdio_is_inherited() {
 
 #[test]
 fn not_found_is_127_and_not_executable_is_126() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx.run(&["--", "no-such-program-xyz", "a"]);
     assert_eq!(code(&out), 127);
     assert_eq!(
@@ -84,7 +68,7 @@ fn not_found_is_127_and_not_executable_is_126() {
 
 #[test]
 fn deny_runs_nothing_and_names_the_rule() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
     let marker = ctx.work().join("ran");
     let line = format!("touch {} ; rm -rf /", marker.display());
     let out = ctx.run(&["--", "sh", "-c", &line]);
@@ -103,7 +87,7 @@ fn deny_runs_nothing_and_names_the_rule() {
 
 #[test]
 fn approve_without_a_channel_fails_closed() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
     let marker = ctx.work().join("ran");
     let out = ctx.run(&["--", "touch", marker.to_str().unwrap()]);
     assert_eq!(code(&out), 103);
@@ -118,7 +102,7 @@ fn approve_without_a_channel_fails_closed() {
 
 #[test]
 fn json_refusal_is_one_object_on_stdout() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
     let out = ctx.run(&["--json", "--", "rm", "-rf", "/"]);
     assert_eq!(code(&out), 100);
     let value: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
@@ -129,7 +113,7 @@ fn json_refusal_is_one_object_on_stdout() {
 
 #[test]
 fn opaque_command_gets_the_opaque_action() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
     let out = ctx.run(&["--", "sh", "-c", "$(echo kubectl) delete ns a"]);
     assert_eq!(code(&out), 103, "{}", stderr(&out));
 }
@@ -145,7 +129,7 @@ fn embedded_default_allows_reads_on_a_fresh_install() {
 
 #[test]
 fn missing_command_is_a_usage_error() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let out = ctx.run(&[]);
     assert_eq!(code(&out), 110);
     assert!(stderr(&out).contains("no command given"));
@@ -153,7 +137,7 @@ fn missing_command_is_a_usage_error() {
 
 #[test]
 fn a_refusal_record_keeps_the_policy_and_requester_reasons() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
     let out = ctx.run(&["--reason", "cleanup", "--", "rm", "-rf", "/"]);
     assert_eq!(code(&out), 100);
     let records = ctx.records();

@@ -1,7 +1,8 @@
 //! Signals with a real process: forwarded TERM/HUP, INT from the terminal's process
 //! group does not kill gate first, and the child's fate becomes the exit status.
 
-use crate::common::*;
+use crate::support::common::*;
+use crate::support::fixtures::POLICY_ALLOW_ALL;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -43,7 +44,7 @@ fn finish(child: Child) -> (i32, String) {
 
 #[test]
 fn sigterm_to_gate_is_forwarded_and_reported_as_143() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let child = start(&ctx, "", "exec sleep 30");
     kill(child.id() as i32, libc::SIGTERM);
     let (code, _) = finish(child);
@@ -52,7 +53,7 @@ fn sigterm_to_gate_is_forwarded_and_reported_as_143() {
 
 #[test]
 fn sighup_to_gate_is_forwarded() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let child = start(
         &ctx,
         "trap 'echo got-hup; exit 7' HUP;",
@@ -67,7 +68,7 @@ fn sighup_to_gate_is_forwarded() {
 #[test]
 fn sigint_to_the_process_group_reaches_the_child_and_gate_survives() {
     // A terminal's Ctrl-C goes to the whole foreground process group.
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let child = start(
         &ctx,
         "trap 'echo got-int; exit 5' INT;",
@@ -84,7 +85,7 @@ fn sigint_to_the_process_group_reaches_the_child_and_gate_survives() {
 
 #[test]
 fn sigquit_to_the_process_group_does_not_kill_gate_first() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let child = start(&ctx, "trap 'exit 9' QUIT;", "while :; do sleep 0.05; done");
     kill(-(child.id() as i32), libc::SIGQUIT);
     let (code, _) = finish(child);
@@ -93,7 +94,7 @@ fn sigquit_to_the_process_group_does_not_kill_gate_first() {
 
 #[test]
 fn outcome_record_names_the_signal() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let child = start(&ctx, "", "exec sleep 30");
     kill(child.id() as i32, libc::SIGTERM);
     let (code, _) = finish(child);
@@ -137,7 +138,7 @@ fn on_a_terminal(ctx: &TestContext, traps: &str, body: &str, key: u8) -> (i32, S
 
 #[test]
 fn ctrl_c_on_a_terminal_reaches_the_child_and_gate_waits_for_it() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     // The terminal sends SIGINT to the whole foreground group: gate must not die of
     // it, and must wait for the child to finish handling it.
     // (No single quotes: the script runs inside sh -c '...'.)
@@ -153,7 +154,7 @@ fn ctrl_c_on_a_terminal_reaches_the_child_and_gate_waits_for_it() {
 
 #[test]
 fn ctrl_backslash_on_a_terminal_reaches_the_child() {
-    let ctx = TestContext::with_policy(ALLOW_ALL);
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     let (code, out) = on_a_terminal(
         &ctx,
         "trap \"echo got-quit; exit 6\" QUIT;",

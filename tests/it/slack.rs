@@ -2,30 +2,19 @@
 //! whose Slack channel talks to a fake Slack Web API on 127.0.0.1; a signed
 //! click callback approves it, the message is updated, the command runs.
 
-use crate::broker_support::{Broker, serve_command, write_config};
-use crate::common::*;
-use crate::waiting::Waiting;
+use crate::support::broker_support::{Broker, serve_command, write_config};
+use crate::support::common::*;
+use crate::support::fixtures::{POLICY_APPROVE_TOUCH, broker_config_slack_alice_me};
+use crate::support::waiting::Waiting;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value, json};
-use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SIGNING_SECRET: &str = "e2e-signing-secret";
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque = "allow"
-
-[[rule]]
-name = "touch needs approval"
-action = "approve"
-match = "touch **"
-"#;
 
 /// Calls the fake Slack received: (method, JSON body), with a signal per call.
 #[derive(Default)]
@@ -82,29 +71,6 @@ fn fake_slack(runtime: &tokio::runtime::Runtime, calls: Arc<Calls>) -> String {
     url
 }
 
-fn config(api_url: &str) -> String {
-    let me = std::process::Command::new("id")
-        .arg("-un")
-        .output()
-        .unwrap();
-    let me = String::from_utf8(me.stdout).unwrap().trim().to_string();
-    format!(
-        r#"version = 1
-[people.alice]
-slack = "U0ALICE"
-[people.me]
-unix = "{me}"
-[groups]
-sre = ["alice", "me"]
-[defaults]
-approvers = ["group:sre"]
-[channels.slack]
-channel = "C0GATE"
-api_url = "{api_url}"
-"#
-    )
-}
-
 fn signed_click(runtime: &tokio::runtime::Runtime, broker: &str, id: &str) -> u16 {
     let payload = json!({
         "type": "block_actions",
@@ -158,15 +124,13 @@ fn a_slack_click_approves_a_waiting_command() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let calls = Arc::new(Calls::default());
     let api_url = fake_slack(&runtime, calls.clone());
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
     let env = [
         ("SLACK_BOT_TOKEN", "xoxb-e2e"),
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
     ];
-    let broker = Broker::start_with_env(&ctx, &config(&api_url), &env);
-    let key = ctx.dir.path().join("broker.pub");
-    std::fs::write(&key, broker.pubkey_pem()).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let broker = Broker::start_with_env(&ctx, &broker_config_slack_alice_me(&api_url), &env);
+    let key = broker.pin_key(&ctx);
 
     let marker = ctx.work().join("ran");
     let mut command = ctx.gate();
@@ -175,15 +139,7 @@ fn a_slack_click_approves_a_waiting_command() {
         .env("GATE_SERVER_KEY", &key)
         .args(["--", "touch", marker.to_str().unwrap()]);
     let mut waiting = Waiting::spawn(command);
-    let line = waiting.expect_line("approval requested");
-    let id = line
-        .split("request ")
-        .nth(1)
-        .unwrap()
-        .split(',')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = waiting.expect_request_id();
 
     let posted = calls.wait("chat.postMessage", 1);
     assert_eq!(posted["channel"], "C0GATE");
@@ -220,7 +176,10 @@ fn a_slack_click_approves_a_waiting_command() {
 #[test]
 fn a_missing_slack_secret_stops_the_broker_with_one_line() {
     let ctx = TestContext::new();
-    let config = write_config(&ctx, &config("http://127.0.0.1:9/api"));
+    let config = write_config(
+        &ctx,
+        &broker_config_slack_alice_me("http://127.0.0.1:9/api"),
+    );
     let out = serve_command(&ctx.home(), &config, "127.0.0.1:0")
         .env("SLACK_SIGNING_SECRET", "set")
         .output()

@@ -1,24 +1,25 @@
 //! Teams cards end to end: the real `gate serve` posting to a fake Workflows
 //! webhook on 127.0.0.1; the cards checked against the Adaptive Card 1.5 schema.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::{TestContext, code, stderr};
-use crate::fake_teams::{FakeTeams, HANG, SIGNATURE};
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, code, stderr};
+use crate::support::fake_teams::{FakeTeams, HANG, SIGNATURE};
+use crate::support::fixtures::{broker_config_sre_alice_bob_carol_teams, delete_payments_request};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 
-fn config() -> String {
-    format!("{TEAM}[channels.teams]\nwebhook_url_env = \"OPS_TEAMS_HOOK\"\ntimeout = \"5s\"\n")
-}
-
 fn start(ctx: &TestContext, teams: &FakeTeams) -> Broker {
-    Broker::start_with_env(ctx, &config(), &[("OPS_TEAMS_HOOK", &teams.url())])
+    Broker::start_with_env(
+        ctx,
+        &broker_config_sre_alice_bob_carol_teams(),
+        &[("OPS_TEAMS_HOOK", &teams.url())],
+    )
 }
 
 /// A request from a CI job run by an agent, with a justification.
 fn rich_request() -> Value {
-    let mut new = request("dave");
+    let mut new = delete_payments_request("dave");
     new["requester"]["ci"] = json!({"system": "github", "actor": "dave-gh",
         "repository": "acme/infra", "branch": "main", "commit": "0123abc",
         "url": "https://github.com/acme/infra/actions/runs/77"});
@@ -95,7 +96,7 @@ fn a_timed_out_request_gets_a_follow_up_too() {
     let ctx = TestContext::new();
     let teams = FakeTeams::start(&[]);
     let broker = start(&ctx, &teams);
-    let mut new = request("dave");
+    let mut new = delete_payments_request("dave");
     new["timeout_seconds"] = 1.into();
     let (id, _, _) = broker.create(&new);
     let posted = teams.wait_for(2);
@@ -112,7 +113,7 @@ fn server_errors_and_rate_limits_are_retried() {
     let ctx = TestContext::new();
     let teams = FakeTeams::start(&[(503, None), (429, Some("0")), (200, None)]);
     let broker = start(&ctx, &teams);
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let posted = teams.wait_for(3);
     assert_eq!(posted[0], posted[2], "the same card, posted again");
     assert!(broker.log_has(&format!("the card for request {id} posted to Teams")));
@@ -127,9 +128,10 @@ fn server_errors_and_rate_limits_are_retried() {
 fn a_post_that_times_out_is_retried() {
     let ctx = TestContext::new();
     let teams = FakeTeams::start(&[(HANG, None)]);
-    let config = config().replace("timeout = \"5s\"\n", "timeout = \"1s\"\n");
+    let config = broker_config_sre_alice_bob_carol_teams()
+        .replace("timeout = \"5s\"\n", "timeout = \"1s\"\n");
     let broker = Broker::start_with_env(&ctx, &config, &[("OPS_TEAMS_HOOK", &teams.url())]);
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let posted = teams.wait_for(2);
     assert_eq!(posted[0], posted[1]);
     assert!(broker.log_has(&format!("the card for request {id} accepted by Teams")));
@@ -149,7 +151,7 @@ fn giving_up_is_one_line_and_the_request_stays_decidable() {
     let teams = FakeTeams::start(&script);
     let broker = start(&ctx, &teams);
     let bob = broker.token("bob");
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     assert!(broker.log_has("giving up"), "{}", broker.log());
     assert_eq!(teams.received().len(), 5, "bounded: five attempts");
     let log = broker.log();
@@ -168,7 +170,7 @@ fn giving_up_is_one_line_and_the_request_stays_decidable() {
     let teams = FakeTeams::start(&[(404, None)]);
     let ctx = TestContext::new();
     let broker = start(&ctx, &teams);
-    broker.create(&request("dave"));
+    broker.create(&delete_payments_request("dave"));
     assert!(broker.log_has("Teams answered 404"), "{}", broker.log());
     assert_eq!(teams.received().len(), 1);
 }
@@ -178,7 +180,7 @@ fn break_glass_is_announced() {
     let ctx = TestContext::new();
     let teams = FakeTeams::start(&[]);
     let broker = start(&ctx, &teams);
-    let mut new = request("alice");
+    let mut new = delete_payments_request("alice");
     new["break_glass_allowed"] = true.into();
     new["break_glass"] = true.into();
     new["reason"] = "outage: payments down".into();
@@ -194,7 +196,7 @@ fn break_glass_is_announced() {
 fn a_missing_webhook_variable_stops_the_broker_with_the_fix() {
     let ctx = TestContext::new();
     let path = ctx.dir.path().join("broker.toml");
-    std::fs::write(&path, config()).unwrap();
+    std::fs::write(&path, broker_config_sre_alice_bob_carol_teams()).unwrap();
     let out = ctx
         .gate()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
@@ -220,7 +222,7 @@ fn the_cards_validate_against_the_adaptive_card_schema() {
     let (id, _, _) = broker.create(&rich_request());
     teams.wait_for(1);
     broker.decide(&id, &bob, "approve");
-    let mut glass = request("alice");
+    let mut glass = delete_payments_request("alice");
     glass["break_glass_allowed"] = true.into();
     glass["break_glass"] = true.into();
     glass["reason"] = "outage".into();

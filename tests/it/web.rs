@@ -1,16 +1,17 @@
 //! The broker's web approval page (`/r/ID`) end to end: the real `gate serve`,
 //! driven with plain HTTP and cookies set by hand, as a browser would.
 
-use crate::broker_support::{Broker, TEAM, request};
-use crate::common::TestContext;
-use crate::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
+use crate::support::broker_support::Broker;
+use crate::support::common::TestContext;
+use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
+use crate::support::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
 
 #[test]
 fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let mut new = request("dave");
+    let mut new = delete_payments_request("dave");
     new["argv"] = serde_json::json!(["sh", "-c", "<script>alert(1)</script>"]);
     new["reason"] = "ticket OPS-7 & <b>urgent</b>".into();
     new["requester"]["ci"] = serde_json::json!({"system": "github", "actor": "dave-gh",
@@ -96,9 +97,9 @@ fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
 #[test]
 fn a_bad_token_is_refused_and_gets_no_session() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let _bob = broker.token("bob");
-    let (id, requester, _) = broker.create(&request("dave"));
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
     for token in ["gate_not-a-real-token", "", &requester] {
         let page = send(
             &broker,
@@ -134,9 +135,9 @@ fn a_bad_token_is_refused_and_gets_no_session() {
 #[test]
 fn approving_with_the_form_decides_through_the_web_channel() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, requester, _) = broker.create(&request("dave"));
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
     let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
@@ -198,9 +199,9 @@ fn approving_with_the_form_decides_through_the_web_channel() {
 #[test]
 fn a_missing_or_wrong_csrf_token_or_foreign_origin_decides_nothing() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, requester, _) = broker.create(&request("dave"));
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
     let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
@@ -249,10 +250,10 @@ fn a_missing_or_wrong_csrf_token_or_foreign_origin_decides_nothing() {
 #[test]
 fn the_requester_cannot_approve_their_own_request_on_the_page() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let carol = broker.token("carol");
     // carol's login is cbrown: this is her own request.
-    let (id, requester, _) = broker.create(&request("cbrown"));
+    let (id, requester, _) = broker.create(&delete_payments_request("cbrown"));
     let cookie = sign_in(&broker, &id, &carol);
     let page = open_page(&broker, &id, &cookie);
     assert!(page.body.contains("your own request"), "{}", page.body);
@@ -279,9 +280,9 @@ fn the_requester_cannot_approve_their_own_request_on_the_page() {
 #[test]
 fn signing_out_ends_the_session() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let cookie = sign_in(&broker, &id, &bob);
     let page = open_page(&broker, &id, &cookie);
     let token = csrf(&page);
@@ -306,13 +307,13 @@ fn signing_out_ends_the_session() {
 #[test]
 fn an_https_public_url_makes_the_cookie_secure() {
     let ctx = TestContext::new();
-    let config = TEAM.replace(
+    let config = BROKER_CONFIG_SRE_ALICE_BOB_CAROL.replace(
         "version = 1\n",
         "version = 1\npublic_url = \"https://gate.example.com\"\n",
     );
     let broker = Broker::start(&ctx, &config);
     let bob = broker.token("bob");
-    let (id, _, _) = broker.create(&request("dave"));
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
     let page = send(
         &broker,
         "POST",
@@ -336,9 +337,9 @@ fn an_https_public_url_makes_the_cookie_secure() {
 #[test]
 fn someone_who_is_not_an_approver_sees_why_and_cannot_vote() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     let bob = broker.token("bob");
-    let mut new = request("dave");
+    let mut new = delete_payments_request("dave");
     new["approvers"] = serde_json::json!(["alice"]);
     let (id, requester, _) = broker.create(&new);
     let cookie = sign_in(&broker, &id, &bob);
@@ -378,7 +379,7 @@ fn someone_who_is_not_an_approver_sees_why_and_cannot_vote() {
 #[test]
 fn an_id_that_could_redirect_the_forms_elsewhere_is_not_found() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, TEAM);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
     for path in ["/r/%2F%2Fevil.example", "/r/..%2F..%2Fx", "/r/a%22b"] {
         let page = send(&broker, "GET", path, None, None, None);
         assert_eq!(page.status, 404, "{path}: {}", page.body);

@@ -1,31 +1,14 @@
 //! A real `gate serve` for tests: started on 127.0.0.1 port 0 in a test context's
 //! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
 
-use crate::common::{TestContext, gate_bin, stderr, stdout};
+use crate::support::common::{TestContext, gate_bin, stderr, stdout};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-
-/// A config with people alice, bob, carol (carol's login is `cbrown`, alice's
-/// GitHub login `alice-gh`), all in group `sre`, the default approvers.
-pub const TEAM: &str = r#"version = 1
-[people.alice]
-github = "alice-gh"
-[people.bob]
-[people.carol]
-unix = "cbrown"
-[groups]
-sre = ["alice", "bob", "carol"]
-[defaults]
-approvers = ["group:sre"]
-quorum = 1
-timeout = "15m"
-"#;
 
 pub struct Broker {
     home: PathBuf,
@@ -144,6 +127,12 @@ impl Broker {
         command
     }
 
+    /// Pin the broker's key for gate: its PEM (mode 0600) beside the context's
+    /// home, as broker.pub; its path, for GATE_SERVER_KEY.
+    pub fn pin_key(&self, ctx: &TestContext) -> PathBuf {
+        ctx.write_private("broker.pub", &self.pubkey_pem())
+    }
+
     /// The broker's public key PEM, from `gate serve pubkey`.
     pub fn pubkey_pem(&self) -> String {
         let out = self.gate().args(["serve", "pubkey"]).output().unwrap();
@@ -224,18 +213,6 @@ impl Drop for Broker {
     }
 }
 
-/// A valid request body from `user`; edit fields with `request(...)["x"] = ...`.
-pub fn request(user: &str) -> Value {
-    json!({
-        "requester": { "user": user, "host": "build-1", "ci": null, "agent": null },
-        "argv": ["kubectl", "delete", "ns", "payments"],
-        "cwd": "/srv",
-        "action_digest": "ab".repeat(32),
-        "rules": ["production changes"],
-        "rule_reason": "production needs a second pair of eyes",
-    })
-}
-
 /// Start `gate serve` and wait for its listening line; the rest of stderr is
 /// collected in the background.
 fn spawn(
@@ -257,12 +234,9 @@ fn spawn_on(
     spawn_command(command)
 }
 
-/// Write `config_toml` (mode 0600) beside the context's home.
+/// Write `config_toml` (mode 0600) beside the context's home, as broker.toml.
 pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
-    let config = ctx.dir.path().join("broker.toml");
-    std::fs::write(&config, config_toml).unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    config
+    ctx.write_private("broker.toml", config_toml)
 }
 
 /// `gate serve` on `listen` with a clean environment.

@@ -5,9 +5,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A policy that allows everything, for tests about running rather than deciding.
-pub const ALLOW_ALL: &str = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n";
-
 pub struct TestContext {
     pub dir: tempfile::TempDir,
 }
@@ -42,9 +39,15 @@ impl TestContext {
     }
 
     pub fn write_policy(&self, text: &str) {
-        let path = self.policy_path();
+        self.write_private("policy.toml", text);
+    }
+
+    /// Write `text` to `name` beside the home and work directories, mode 0600; its path.
+    pub fn write_private(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
     }
 
     /// `gate` with a clean environment: only PATH, HOME, this GATE_HOME and the policy.

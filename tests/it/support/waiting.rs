@@ -66,6 +66,16 @@ impl Waiting {
         }
     }
 
+    /// Wait for the "approval requested" line; the request id it names.
+    pub fn expect_request_id(&mut self) -> String {
+        let line = self.expect_line("approval requested");
+        line.split("request ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap_or_else(|| panic!("no request id in {line:?}"))
+            .to_string()
+    }
+
     pub fn signal(&self, signal: i32) {
         // SAFETY: kill(2) on the child we spawned and have not reaped.
         let rc = unsafe { libc::kill(self.child.id() as i32, signal) };

@@ -1,7 +1,7 @@
 //! A browser for the approval page in tests: plain HTTP against a real broker,
 //! no redirects followed, cookies set by hand, forms URL-encoded.
 
-use crate::broker_support::Broker;
+use crate::support::broker_support::Broker;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::time::Duration;
