@@ -128,6 +128,7 @@ fn new_request(i: usize) -> NewRequest {
             format!("ns-{i}"),
         ],
         cwd: "/srv".into(),
+        executable: "/usr/bin/true".into(),
         action_digest: format!("{i:064x}"),
         rules: vec!["production changes".into()],
         rule_reason: "changes production".into(),

@@ -40,15 +40,28 @@ impl Choice {
     }
 }
 
+/// The payload format this gate writes and accepts.
+pub const DECISION_VERSION: u32 = 2;
+
 /// What the broker decided about one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionPayload {
-    /// Format version, 1.
+    /// Format version, [`DECISION_VERSION`].
     pub v: u32,
     pub request_id: String,
     /// The action digest of the request; gate recomputes its own and compares.
     pub action_digest: String,
+    /// The command the approvers were shown (secrets redacted); gate compares it
+    /// with its own redaction of what it is about to run.
+    pub argv: Vec<String>,
+    /// The working directory the approvers were shown.
+    pub cwd: String,
+    /// The rules the request was decided under: the broker's own evaluation and
+    /// any stricter ones the requester's policy added.
+    pub rules: Vec<String>,
+    /// SHA-256 (hex) of the broker's policy text the request was evaluated under.
+    pub policy_version: String,
     pub verdict: Choice,
     /// Who decided (for a denial, the person who denied), with their channel.
     pub approvers: Vec<DecidedBy>,
@@ -135,8 +148,12 @@ impl SignedDecision {
         .map_err(|_| DecisionError::BadSignature)?;
         let payload: DecisionPayload = serde_json::from_str(&self.payload)
             .map_err(|e| DecisionError::Malformed(e.to_string()))?;
-        if payload.v != 1 {
-            return Err(DecisionError::Malformed(format!("version {}", payload.v)));
+        if payload.v != DECISION_VERSION {
+            return Err(DecisionError::Malformed(format!(
+                "version {} (this gate reads version {DECISION_VERSION}: upgrade the older of \
+                 gate and the broker)",
+                payload.v
+            )));
         }
         Ok(payload)
     }
@@ -203,9 +220,13 @@ mod tests {
 
     fn payload(verdict: Choice) -> DecisionPayload {
         DecisionPayload {
-            v: 1,
+            v: DECISION_VERSION,
             request_id: "req1".into(),
             action_digest: "ab".repeat(32),
+            argv: vec!["kubectl".into(), "delete".into()],
+            cwd: "/srv".into(),
+            rules: vec!["prod".into()],
+            policy_version: "cd".repeat(32),
             verdict,
             approvers: vec![DecidedBy {
                 name: "alice".into(),

@@ -19,6 +19,6 @@ pub mod ticket;
 
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
-pub use decision::{DecidedBy, DecisionError, DecisionPayload, SignedDecision};
+pub use decision::{DECISION_VERSION, DecidedBy, DecisionError, DecisionPayload, SignedDecision};
 pub use request::{Answer, AskError, AskOptions, RequesterToken, ask, ask_with, redeem};
 pub use status::StatusDisplay;

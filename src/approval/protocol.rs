@@ -25,12 +25,15 @@ pub struct NewRequest {
     pub requester: Requester,
     /// The command, secrets already redacted, one element per argument.
     pub argv: Vec<String>,
-    /// The working directory the command will run in.
+    /// The working directory the command will run in (absolute).
     pub cwd: String,
+    /// The program as exec will run it (absolute).
+    pub executable: String,
     /// Hex SHA-256 binding a decision to the exact argv, cwd and executable
     /// (`crate::action::ActionDigest`).
     pub action_digest: String,
-    /// Names of the policy rules that asked for approval.
+    /// Names of the requester's policy rules that asked for approval. The broker
+    /// adds its own; a request never needs less than the broker's policy says.
     pub rules: Vec<String>,
     /// The policy's reason for asking.
     pub rule_reason: String,
@@ -133,6 +136,9 @@ pub struct RequestView {
     pub action_digest: String,
     pub rules: Vec<String>,
     pub rule_reason: String,
+    /// SHA-256 (hex) of the broker's policy text the request was evaluated under.
+    #[serde(default)]
+    pub policy_version: String,
     pub reason: Option<String>,
     /// Person names who may decide (groups expanded, the requester removed).
     pub approvers: Vec<String>,
@@ -223,6 +229,8 @@ pub enum ErrorCode {
     DecisionExpired,
     /// Break-glass on a request whose rule does not allow it.
     BreakGlassNotAllowed,
+    /// The broker's own policy denies the command: no approval can be asked.
+    DeniedByPolicy,
     /// The broker failed on its side.
     Internal,
     /// A code this gate does not know (a newer broker).
@@ -248,6 +256,7 @@ impl ErrorCode {
             ErrorCode::NotApproved => "not_approved",
             ErrorCode::DecisionExpired => "decision_expired",
             ErrorCode::BreakGlassNotAllowed => "break_glass_not_allowed",
+            ErrorCode::DeniedByPolicy => "denied_by_policy",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

@@ -242,6 +242,7 @@ mod tests {
             action_digest: "ab".repeat(32),
             rules: vec!["production changes".into()],
             rule_reason: "prod".into(),
+            policy_version: String::new(),
             reason: None,
             approvers: vec!["alice".into(), "bob".into()],
             quorum: 2,

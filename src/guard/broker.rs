@@ -48,6 +48,7 @@ pub fn new_request(
         requester: decided.requester.clone(),
         argv: decided.command.clone(),
         cwd: decided.cwd().display().to_string(),
+        executable: decided.digest_executable().display().to_string(),
         action_digest: decided.digest.clone(),
         rules: requirement.rules.clone(),
         rule_reason: decided.verdict.reason.clone(),

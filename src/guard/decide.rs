@@ -84,11 +84,12 @@ impl Decided {
         redact_verdict(&mut verdict, &redactor);
         let program = request.argv.first().map_or("", String::as_str);
         let executable = resolve_executable(program, path.as_deref());
-        let digest_path = match &executable {
-            Ok(path) | Err(ResolveError::NotExecutable(path)) => path.clone(),
-            Err(ResolveError::NotFound) => PathBuf::from(program),
-        };
-        let digest = ActionDigest::compute(&request.argv, &request.cwd, &digest_path).0;
+        let digest = ActionDigest::compute(
+            &request.argv,
+            &request.cwd,
+            &digest_executable(&executable, program),
+        )
+        .0;
         Ok(Decided {
             requester,
             command: redactor.redact_argv(&request.argv),
@@ -107,6 +108,21 @@ impl Decided {
 
     pub fn cwd(&self) -> &Path {
         &self.request.cwd
+    }
+
+    /// The executable the action digest names.
+    pub fn digest_executable(&self) -> PathBuf {
+        let program = self.request.argv.first().map_or("", String::as_str);
+        digest_executable(&self.executable, program)
+    }
+}
+
+/// The path the digest binds: the resolved executable, or the name as typed when
+/// none was found.
+fn digest_executable(executable: &Result<PathBuf, ResolveError>, program: &str) -> PathBuf {
+    match executable {
+        Ok(path) | Err(ResolveError::NotExecutable(path)) => path.clone(),
+        Err(ResolveError::NotFound) => PathBuf::from(program),
     }
 }
 

@@ -7,7 +7,9 @@
 //!    the executable and compute the action digest, giving a [`Decided`] value;
 //! 3. ask (`broker`): find the broker and build the one kind of request it gets;
 //! 4. verify: `crate::approval::request` checks the broker's signed decision
-//!    against this process's own digest before anything runs;
+//!    against this process's own digest, and `verify` checks it against gate's
+//!    own verdict (rules, approvers, quorum, break-glass, not the requester's own
+//!    person, what the approvers were shown) before anything runs;
 //! 5. record (`trail`): the requester side's only audit-log writer;
 //! 6. run (`wrap`): `gate --` runs the command with `crate::exec` and records how
 //!    it ended.
@@ -20,11 +22,13 @@ pub mod broker;
 mod decide;
 mod policy;
 pub mod trail;
+mod verify;
 mod wrap;
 
 pub use decide::{Decided, Subject};
 pub use policy::{LoadedPolicy, load, read_policy_text};
 pub use trail::Trail;
+pub use verify::check_approval;
 pub use wrap::{Invocation, wrap};
 
 use crate::error::Error;

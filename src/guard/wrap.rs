@@ -8,6 +8,7 @@
 
 use super::broker::{self, Asking};
 use super::trail::{self, Trail, refusal_reason};
+use super::verify::check_approval;
 use super::{Decided, LoadedPolicy, shell_join};
 use crate::action::ResolveError;
 use crate::approval::{
@@ -168,8 +169,25 @@ impl Run<'_> {
         self.settle(trail, answer)
     }
 
-    /// Record the broker's final answer; run the command on a verified approval.
+    /// Record the broker's final answer; run the command on a verified approval
+    /// that also meets what gate's own verdict demands.
     fn settle(&self, trail: &mut Trail, answer: Answer) -> Result<u8, Error> {
+        let people = &self.loaded.policy.people;
+        let answer = match answer {
+            Answer::Approved {
+                request_id,
+                payload,
+                signed,
+            } => match check_approval(self.decided, people, &payload) {
+                Ok(()) => Answer::Approved {
+                    request_id,
+                    payload,
+                    signed,
+                },
+                Err(reason) => Answer::Invalid { request_id, reason },
+            },
+            answer => answer,
+        };
         let mut entry = self.draft.clone();
         let (error, request_id) = match answer {
             Answer::Approved {

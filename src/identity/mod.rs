@@ -14,8 +14,9 @@ mod agent;
 mod ci;
 mod os;
 
+use crate::policy::Person;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
@@ -55,6 +56,37 @@ impl Requester {
             ci: detect_ci(&env),
             agent: detect_agent(&env),
         }
+    }
+}
+
+impl Requester {
+    /// Every person in `people` the requester may be: each person with any
+    /// identity (`unix`, `github`, `email`, `slack`, `teams`) equal to the
+    /// requester's login or CI actor. All of them, not the first: a person who
+    /// matches the requester under one identity is the requester, whatever else
+    /// they are, and may never approve its requests.
+    pub fn people_in(&self, people: &BTreeMap<String, Person>) -> BTreeSet<String> {
+        let actor = self.ci.as_ref().and_then(|ci| ci.actor.as_deref());
+        let claims: Vec<&str> = std::iter::once(self.user.as_str())
+            .chain(actor)
+            .filter(|claim| !claim.is_empty())
+            .collect();
+        people
+            .iter()
+            .filter(|(_, person)| {
+                [
+                    &person.unix,
+                    &person.github,
+                    &person.email,
+                    &person.slack,
+                    &person.teams,
+                ]
+                .into_iter()
+                .flatten()
+                .any(|identity| claims.contains(&identity.as_str()))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 

@@ -30,6 +30,7 @@ fn request(id: &str, created: &str, argv: &[&str]) -> RequestView {
         action_digest: "ab".repeat(32),
         rules: vec!["production changes".into()],
         rule_reason: "production needs a second person".into(),
+        policy_version: String::new(),
         reason: Some("rotate the leaked key".into()),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: 2,

@@ -86,7 +86,7 @@ mod tests {
         Arc::new(Request {
             view,
             token_hash: [0; 32],
-            requester_person: None,
+            requester_people: Default::default(),
             expires: SystemTime::UNIX_EPOCH + Duration::from_secs(expires_in),
         })
     }

@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS channel_messages (
 ) WITHOUT ROWID;
 ";
 
+/// Stores made before requests named their policy version get the column.
+fn add_policy_version(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = 'policy_version'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch("ALTER TABLE requests ADD COLUMN policy_version TEXT")?;
+    }
+    Ok(())
+}
+
 /// A store failure, naming the database file.
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -91,6 +102,7 @@ impl Store {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
         )
         .and_then(|()| conn.execute_batch(SCHEMA))
+        .and_then(|()| add_policy_version(&conn))
         .map_err(|e| fail(&e))?;
         Ok(Store {
             conn,
@@ -137,9 +149,9 @@ impl Store {
             "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
                 requester_person, argv, cwd, action_digest, rules, rule_reason, reason,
                 approvers, quorum, break_glass, created_at, expires_at, decision_payload,
-                decision_signature)
+                decision_signature, policy_version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20)
+                ?17, ?18, ?19, ?20, ?21)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status,
                 version = excluded.version, claimed = excluded.claimed,
                 decision_payload = excluded.decision_payload,
@@ -151,7 +163,7 @@ impl Store {
                 &request.token_hash[..],
                 view.claimed,
                 json(&view.requester),
-                request.requester_person,
+                json(&request.requester_people),
                 json(&view.argv),
                 view.cwd,
                 view.action_digest,
@@ -165,6 +177,7 @@ impl Store {
                 view.expires_at,
                 view.decision.as_ref().map(|d| &d.payload),
                 view.decision.as_ref().map(|d| &d.signature),
+                view.policy_version,
             ],
         )?;
         for vote in &view.votes {
@@ -305,6 +318,9 @@ fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
         action_digest: row.get("action_digest")?,
         rules: from_json(&row.get::<_, String>("rules")?)?,
         rule_reason: row.get("rule_reason")?,
+        policy_version: row
+            .get::<_, Option<String>>("policy_version")?
+            .unwrap_or_default(),
         reason: row.get("reason")?,
         approvers: from_json(&row.get::<_, String>("approvers")?)?,
         quorum: row.get("quorum")?,
@@ -323,7 +339,7 @@ fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
         token_hash: token_hash
             .try_into()
             .map_err(|_| bad("token hash".into()))?,
-        requester_person: row.get("requester_person")?,
+        requester_people: people(row.get("requester_person")?)?,
         expires,
     })
 }
@@ -342,4 +358,16 @@ fn bad(detail: String) -> rusqlite::Error {
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// The `requester_person` column: a JSON array of person names; a store written
+/// before requesters could be several people holds one bare name (or NULL).
+/// A damaged array is an error, never an empty set: that would let the
+/// requester approve.
+fn people(column: Option<String>) -> rusqlite::Result<std::collections::BTreeSet<String>> {
+    match column {
+        None => Ok(Default::default()),
+        Some(text) if text.starts_with('[') => from_json(&text),
+        Some(name) => Ok([name].into()),
+    }
 }

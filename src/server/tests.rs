@@ -19,6 +19,7 @@ fn request(user: &str) -> NewRequest {
         },
         argv: vec!["terraform".into(), "apply".into()],
         cwd: "/srv".into(),
+        executable: "/usr/bin/kubectl".into(),
         action_digest: "cd".repeat(32),
         rules: vec!["prod".into()],
         rule_reason: "prod".into(),

@@ -5,7 +5,7 @@
 use crate::support::broker_support::Broker;
 use crate::support::common::*;
 use crate::support::fixtures::{
-    POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_sre_alice_bob_me,
+    POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_sre_alice_bob_me, with_broker_policy,
 };
 use crate::support::waiting::Waiting;
 use std::path::PathBuf;
@@ -18,7 +18,8 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
-        let broker = Broker::start(&ctx, &broker_config_sre_alice_bob_me());
+        let config = with_broker_policy(&broker_config_sre_alice_bob_me());
+        let broker = Broker::start(&ctx, &config);
         broker.pin_key(&ctx);
         Setup { ctx, broker }
     }

@@ -2,7 +2,9 @@
 
 use crate::support::broker_support::Broker;
 use crate::support::common::{TestContext, code, stderr};
-use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
+use crate::support::fixtures::{
+    BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request, with_broker_policy,
+};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use gate::approval::SignedDecision;
@@ -306,7 +308,8 @@ fn a_pending_request_still_times_out_after_a_restart() {
 #[test]
 fn break_glass_self_approves_with_a_reason_only_where_allowed() {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let config = with_broker_policy(BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let broker = Broker::start(&ctx, &config);
     let mut body = delete_payments_request("alice");
     body["break_glass"] = json!(true);
     body["reason"] = json!("payments down, INC-42");

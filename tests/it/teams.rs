@@ -4,7 +4,9 @@
 use crate::support::broker_support::Broker;
 use crate::support::common::{TestContext, code, stderr};
 use crate::support::fake_teams::{FakeTeams, HANG, SIGNATURE};
-use crate::support::fixtures::{broker_config_sre_alice_bob_carol_teams, delete_payments_request};
+use crate::support::fixtures::{
+    broker_config_sre_alice_bob_carol_teams, delete_payments_request, with_broker_policy,
+};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,7 +14,7 @@ use std::process::Command;
 fn start(ctx: &TestContext, teams: &FakeTeams) -> Broker {
     Broker::start_with_env(
         ctx,
-        &broker_config_sre_alice_bob_carol_teams(),
+        &with_broker_policy(&broker_config_sre_alice_bob_carol_teams()),
         &[("OPS_TEAMS_HOOK", &teams.url())],
     )
 }

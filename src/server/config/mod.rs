@@ -5,9 +5,11 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub mod policy;
 pub mod slack;
 pub mod teams;
 
+pub use policy::OrgPolicy;
 pub use slack::SlackConfig;
 pub use teams::TeamsConfig;
 
@@ -29,6 +31,7 @@ const ROOT_KEYS: &[&str] = &[
     "groups",
     "defaults",
     "channels",
+    "policy",
 ];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
 const DEFAULTS_KEYS: &[&str] = &[
@@ -53,6 +56,11 @@ pub struct BrokerConfig {
     pub defaults: Defaults,
     /// Where requests are announced besides the API: `[channels.NAME]`.
     pub channels: Channels,
+    /// `[policy] file` as written (relative to the config's directory).
+    pub policy_file: Option<PathBuf>,
+    /// The organisation's policy every new request is evaluated under: the file
+    /// `[policy]` names once [`load`] read it, else the embedded default.
+    pub policy: OrgPolicy,
 }
 
 /// The approval channels the broker posts to.
@@ -112,8 +120,13 @@ pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
     let metadata = std::fs::metadata(path).map_err(io)?;
     ensure_private_write(path, &metadata)?;
     let source = std::fs::read_to_string(path).map_err(io)?;
-    parse(&source, &path.display().to_string())
-        .map_err(|diagnostics| Error::Config { diagnostics, color })
+    let mut config = parse(&source, &path.display().to_string())
+        .map_err(|diagnostics| Error::Config { diagnostics, color })?;
+    if let Some(file) = &config.policy_file {
+        let file = path.parent().unwrap_or(Path::new(".")).join(file);
+        config.policy = OrgPolicy::load(&file, color)?;
+    }
+    Ok(config)
 }
 
 /// Parse config text; every problem found, sorted by position, on failure.
@@ -158,12 +171,17 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
     for (name, person) in &mut people {
         person.unix.get_or_insert_with(|| name.clone());
     }
+    let policy_file = root
+        .get("policy")
+        .and_then(|value| policy::read(reader, value));
     BrokerConfig {
         public_url,
         people,
         groups,
         defaults,
         channels,
+        policy_file,
+        policy: OrgPolicy::default(),
     }
 }
 

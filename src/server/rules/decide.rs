@@ -26,7 +26,7 @@ pub fn vote(
         let message = "the request timed out before this decision";
         return Err(Refusal::new(409, ErrorCode::AlreadyDecided, message));
     }
-    if request.requester_person.as_deref() == Some(voter) {
+    if request.requester_people.contains(voter) {
         let message = format!("{voter} asked for this request and cannot decide it");
         return Err(Refusal::new(403, ErrorCode::SelfApproval, message));
     }
@@ -138,9 +138,13 @@ pub(super) fn finish(
         })
         .collect();
     let payload = DecisionPayload {
-        v: 1,
+        v: crate::approval::DECISION_VERSION,
         request_id: request.view.id.clone(),
         action_digest: request.view.action_digest.clone(),
+        argv: request.view.argv.clone(),
+        cwd: request.view.cwd.clone(),
+        rules: request.view.rules.clone(),
+        policy_version: request.view.policy_version.clone(),
         verdict,
         approvers,
         break_glass: request.view.break_glass,

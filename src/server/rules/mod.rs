@@ -29,8 +29,9 @@ pub struct Request {
     pub view: RequestView,
     /// SHA-256 of the requester's token.
     pub token_hash: [u8; 32],
-    /// The config person the requester is, if any (never allowed to approve).
-    pub requester_person: Option<String>,
+    /// Every config person the requester is under any of its identities; none of
+    /// them may approve.
+    pub requester_people: BTreeSet<String>,
     /// `view.expires_at` as a time.
     pub expires: SystemTime,
 }
@@ -76,15 +77,9 @@ pub fn rfc3339(time: SystemTime) -> String {
     humantime::format_rfc3339_millis(time).to_string()
 }
 
-/// The person the requester is: their login equals the person's `unix`, or their
-/// CI actor equals the person's `github`.
-pub fn requester_person(config: &BrokerConfig, requester: &Requester) -> Option<String> {
-    let actor = requester.ci.as_ref().and_then(|ci| ci.actor.as_deref());
-    config.people.iter().find_map(|(name, person)| {
-        let by_login = person.unix.as_deref() == Some(requester.user.as_str());
-        let by_actor = actor.is_some() && person.github.as_deref() == actor;
-        (by_login || by_actor).then(|| name.clone())
-    })
+/// Every config person the requester may be ([`Requester::people_in`]).
+pub fn requester_people(config: &BrokerConfig, requester: &Requester) -> BTreeSet<String> {
+    requester.people_in(&config.people)
 }
 
 /// Person names of approver entries, groups expanded. Empty entries: the broker's

@@ -1,6 +1,7 @@
 use super::*;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, Status};
 use crate::identity::CiJob;
+use crate::server::config::OrgPolicy;
 use ed25519_dalek::SigningKey;
 use std::time::Duration;
 
@@ -17,8 +18,21 @@ approvers = ["group:sre"]
 decision_ttl = "10m"
 "#;
 
+/// The broker's own policy in these tests: restarts need approval and may break
+/// glass; everything else is left to what the request asks.
+const ORG_POLICY: &str = r#"version = 1
+default = "allow"
+[[rule]]
+name = "restarts"
+action = "approve"
+match = "systemctl restart **"
+break_glass = true
+"#;
+
 fn config() -> BrokerConfig {
-    super::super::config::parse(CONFIG, "b.toml").unwrap()
+    let mut config = super::super::config::parse(CONFIG, "b.toml").unwrap();
+    config.policy = OrgPolicy::parse(ORG_POLICY, "org.toml").unwrap();
+    config
 }
 
 fn key() -> SigningKey {
@@ -43,6 +57,7 @@ fn new_request(user: &str) -> NewRequest {
         requester: requester(user),
         argv: vec!["kubectl".into(), "delete".into(), "ns".into(), "a".into()],
         cwd: "/".into(),
+        executable: "/usr/bin/kubectl".into(),
         action_digest: "ab".repeat(32),
         rules: vec!["prod".into()],
         rule_reason: "production".into(),
@@ -92,7 +107,7 @@ fn cast(request: &Request, voter: &str, body: DecideBody, at: u64) -> Result<Req
 fn the_requester_is_removed_from_the_approvers() {
     let request = admit_at(new_request("alice"), t(0)).unwrap();
     assert_eq!(request.view.approvers, vec!["bob", "carol"]);
-    assert_eq!(request.requester_person.as_deref(), Some("alice"));
+    assert_eq!(request.requester_people, ["alice".to_string()].into());
     assert_eq!(request.view.quorum, 1);
     assert_eq!(request.view.status, Status::Pending);
 }
@@ -100,11 +115,9 @@ fn the_requester_is_removed_from_the_approvers() {
 #[test]
 fn a_person_is_found_by_unix_login_or_ci_actor() {
     let config = config();
-    assert_eq!(
-        requester_person(&config, &requester("cbrown")).as_deref(),
-        Some("carol")
-    );
-    assert_eq!(requester_person(&config, &requester("carol")), None);
+    let people = |requester| requester_people(&config, &requester);
+    assert_eq!(people(requester("cbrown")), ["carol".to_string()].into());
+    assert!(people(requester("carol")).is_empty());
     let mut ci = requester("runner");
     ci.ci = Some(CiJob {
         system: "github".into(),
@@ -114,7 +127,33 @@ fn a_person_is_found_by_unix_login_or_ci_actor() {
         commit: None,
         url: None,
     });
-    assert_eq!(requester_person(&config, &ci).as_deref(), Some("alice"));
+    assert_eq!(people(ci), ["alice".to_string()].into());
+}
+
+#[test]
+fn a_requester_is_every_person_any_of_its_identities_names() {
+    // The OS user is carol's login; the CI actor claims alice's GitHub login:
+    // neither may approve, whichever the broker would have found first.
+    let mut ci = requester("cbrown");
+    ci.ci = Some(CiJob {
+        system: "github".into(),
+        actor: Some("alice-gh".into()),
+        repository: None,
+        branch: None,
+        commit: None,
+        url: None,
+    });
+    let config = config();
+    let people = requester_people(&config, &ci);
+    assert_eq!(people, ["alice".to_string(), "carol".to_string()].into());
+    let mut new = new_request("cbrown");
+    new.requester = ci;
+    let request = admit_at(new, t(0)).unwrap();
+    assert_eq!(request.view.approvers, vec!["bob"]);
+    for person in ["alice", "carol"] {
+        let err = cast(&request, person, approve(), 1).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SelfApproval, "{person}");
+    }
 }
 
 #[test]
@@ -307,6 +346,7 @@ fn an_approval_is_claimed_once_before_it_expires() {
 #[test]
 fn break_glass_self_approves_with_a_reason_when_allowed() {
     let mut new = new_request("alice");
+    new.argv = vec!["systemctl".into(), "restart".into(), "db".into()];
     new.break_glass = true;
     let err = admit_at(new.clone(), t(0)).unwrap_err();
     assert_eq!(
@@ -329,4 +369,121 @@ fn break_glass_self_approves_with_a_reason_when_allowed() {
     assert!(payload.break_glass);
     assert_eq!(payload.approvers[0].name, "alice");
     assert_eq!(payload.approvers[0].channel, "break-glass");
+}
+
+/// The broker's policy: deletes need two of group sre; `rm -rf /` is refused.
+const STRICT_ORG_POLICY: &str = r#"version = 1
+default = "allow"
+[people.alice]
+[people.bob]
+[people.carol]
+[groups]
+sre = ["alice", "bob", "carol"]
+[[rule]]
+name = "prod deletes"
+action = "approve"
+match = "kubectl delete **"
+approvers = ["group:sre"]
+quorum = 2
+timeout = "5m"
+require_reason = true
+[[rule]]
+name = "wipe"
+action = "deny"
+match = "rm -rf /"
+"#;
+
+fn admit_under(org: &str, new: NewRequest) -> Result<Request, Refusal> {
+    let mut config = config();
+    config.policy = OrgPolicy::parse(org, "org.toml").unwrap();
+    let key = key();
+    let admission = Admission {
+        id: "r1".into(),
+        token_hash: [0; 32],
+        url: "http://x/r/r1".into(),
+        now: t(0),
+        key: &key,
+    };
+    admit(new, &config, admission)
+}
+
+#[test]
+fn the_broker_policy_sets_what_a_request_needs_whatever_it_asks() {
+    // The request asks for one approval from bob, an hour, no reason, and
+    // offers break-glass: the broker's rule wins on every field.
+    let mut new = new_request("dave");
+    new.approvers = vec!["bob".into()];
+    new.quorum = 1;
+    new.timeout_seconds = 3600;
+    new.reason = Some("cleanup".into());
+    new.rules = Vec::new();
+    new.break_glass_allowed = true;
+    let err = admit_under(STRICT_ORG_POLICY, new.clone()).unwrap_err();
+    // bob alone cannot reach the rule's quorum of two.
+    assert_eq!(err.field.as_deref(), Some("quorum"), "{err:?}");
+    new.approvers = Vec::new();
+    let request = admit_under(STRICT_ORG_POLICY, new.clone()).unwrap();
+    assert_eq!(request.view.quorum, 2);
+    assert_eq!(request.view.approvers, vec!["alice", "bob", "carol"]);
+    assert_eq!(request.view.rules, vec!["prod deletes"]);
+    assert_eq!(request.expires, t(5 * 60));
+    assert_eq!(
+        request.view.policy_version,
+        OrgPolicy::parse(STRICT_ORG_POLICY, "x").unwrap().version
+    );
+    new.reason = None;
+    let err = admit_under(STRICT_ORG_POLICY, new.clone()).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("reason"));
+    // Break-glass the broker's rule does not allow is refused, whatever the
+    // request says it is allowed.
+    new.reason = Some("prod is down".into());
+    new.break_glass = true;
+    let err = admit_under(STRICT_ORG_POLICY, new).unwrap_err();
+    assert_eq!(
+        (err.status, err.code),
+        (403, ErrorCode::BreakGlassNotAllowed)
+    );
+}
+
+#[test]
+fn a_request_may_ask_for_more_than_the_broker_policy_never_less() {
+    let mut new = new_request("dave");
+    new.reason = Some("cleanup".into());
+    new.quorum = 3;
+    new.timeout_seconds = 60;
+    new.require_reason = true;
+    let request = admit_under(STRICT_ORG_POLICY, new.clone()).unwrap();
+    assert_eq!(request.view.quorum, 3);
+    assert_eq!(request.expires, t(60));
+    assert_eq!(request.view.rules, vec!["prod", "prod deletes"]);
+    // A command the broker's policy allows gets what the request asks.
+    new.argv = vec!["ls".into()];
+    new.quorum = 1;
+    let request = admit_under(STRICT_ORG_POLICY, new).unwrap();
+    assert_eq!(request.view.quorum, 1);
+    assert_eq!(request.view.rules, vec!["prod"]);
+}
+
+#[test]
+fn a_command_the_broker_policy_denies_cannot_be_asked_for() {
+    let mut new = new_request("dave");
+    new.argv = vec!["rm".into(), "-rf".into(), "/".into()];
+    let err = admit_under(STRICT_ORG_POLICY, new).unwrap_err();
+    assert_eq!((err.status, err.code), (403, ErrorCode::DeniedByPolicy));
+}
+
+#[test]
+fn the_action_must_be_complete() {
+    let mut new = new_request("dave");
+    new.cwd = "relative".into();
+    assert_eq!(
+        admit_at(new, t(0)).unwrap_err().field.as_deref(),
+        Some("cwd")
+    );
+    let mut new = new_request("dave");
+    new.executable = "kubectl".into();
+    assert_eq!(
+        admit_at(new, t(0)).unwrap_err().field.as_deref(),
+        Some("executable")
+    );
 }

@@ -56,10 +56,10 @@ impl Slack {
         self.send("chat.update", &body).await;
         if !before.view.status.is_final() && after.view.status.is_final() {
             let requester = after
-                .requester_person
-                .as_ref()
-                .and_then(|name| self.broker.config.people.get(name))
-                .and_then(|person| person.slack.as_deref());
+                .requester_people
+                .iter()
+                .filter_map(|name| self.broker.config.people.get(name))
+                .find_map(|person| person.slack.as_deref());
             let reply = json!({
                 "channel": posted.channel,
                 "thread_ts": posted.ts,

@@ -273,7 +273,7 @@ fn may_decide(request: &Request, person: &str) -> Result<(), String> {
     if view.status != Status::Pending {
         return Err(format!("This request is {}.", view.status.as_str()));
     }
-    if request.requester_person.as_deref() == Some(person) {
+    if request.requester_people.contains(person) {
         return Err("This is your own request: another approver must decide it.".into());
     }
     if !view.approvers.iter().any(|name| name == person) {

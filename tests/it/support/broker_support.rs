@@ -2,6 +2,7 @@
 //! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
 
 use crate::support::common::{TestContext, gate_bin, stderr, stdout};
+use crate::support::fixtures::BROKER_POLICY_BREAK_GLASS;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -234,8 +235,10 @@ fn spawn_on(
     spawn_command(command)
 }
 
-/// Write `config_toml` (mode 0600) beside the context's home, as broker.toml.
+/// Write `config_toml` (mode 0600) beside the context's home, as broker.toml,
+/// and [`BROKER_POLICY_BREAK_GLASS`] beside it for a config that names it.
 pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
+    ctx.write_private("broker-policy.toml", BROKER_POLICY_BREAK_GLASS);
     ctx.write_private("broker.toml", config_toml)
 }
 

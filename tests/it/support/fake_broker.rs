@@ -144,9 +144,13 @@ impl FakeBroker {
         let seen = self.seen();
         let view = seen.view.as_ref().expect("no request yet");
         DecisionPayload {
-            v: 1,
+            v: gate::approval::DECISION_VERSION,
             request_id: view.id.clone(),
             action_digest: view.action_digest.clone(),
+            argv: view.argv.clone(),
+            cwd: view.cwd.clone(),
+            rules: view.rules.clone(),
+            policy_version: "ef".repeat(32),
             verdict: Choice::Approve,
             approvers: vec![DecidedBy {
                 name: by.into(),
@@ -237,6 +241,7 @@ async fn create(State(shared): State<Arc<Shared>>, Json(new): Json<NewRequest>) 
         action_digest: new.action_digest.clone(),
         rules: new.rules.clone(),
         rule_reason: new.rule_reason.clone(),
+        policy_version: String::new(),
         reason: new.reason.clone(),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: new.quorum.max(1),

@@ -219,6 +219,32 @@ ci = "github"
 
 // Broker configs (`gate serve --config`).
 
+/// The broker's own policy for tests that break glass: `kubectl delete` (rule
+/// "production changes") and `cp` (rule "cp may break glass") need approval and
+/// may break glass; everything else is left to what the request asks.
+/// `write_config` writes it beside every broker.toml as broker-policy.toml.
+pub const BROKER_POLICY_BREAK_GLASS: &str = r#"version = 1
+default = "allow"
+opaque = "allow"
+
+[[rule]]
+name = "production changes"
+action = "approve"
+match = "kubectl delete **"
+break_glass = true
+
+[[rule]]
+name = "cp may break glass"
+action = "approve"
+match = "cp **"
+break_glass = true
+"#;
+
+/// `config_toml` deciding under [`BROKER_POLICY_BREAK_GLASS`] (`[policy]`).
+pub fn with_broker_policy(config_toml: &str) -> String {
+    format!("{config_toml}\n[policy]\nfile = \"broker-policy.toml\"\n")
+}
+
 /// alice, bob and carol, all in group `sre`, the default approvers (quorum 1,
 /// 15 minutes); carol's login is `cbrown`, alice's GitHub login `alice-gh`.
 pub const BROKER_CONFIG_SRE_ALICE_BOB_CAROL: &str = r#"version = 1
@@ -332,13 +358,15 @@ pub fn current_login() -> String {
 
 // Requests to the broker.
 
-/// A valid request body from `user`: `kubectl delete ns payments` in /srv on
+/// A valid request body from `user`: `kubectl delete ns payments` (the program
+/// /usr/bin/kubectl) in /srv on
 /// build-1 under rule "production changes"; edit fields with `body["x"] = ...`.
 pub fn delete_payments_request(user: &str) -> Value {
     json!({
         "requester": { "user": user, "host": "build-1", "ci": null, "agent": null },
         "argv": ["kubectl", "delete", "ns", "payments"],
         "cwd": "/srv",
+        "executable": "/usr/bin/kubectl",
         "action_digest": "ab".repeat(32),
         "rules": ["production changes"],
         "rule_reason": "production needs a second pair of eyes",
@@ -365,6 +393,7 @@ pub fn create_carol_request(broker: &Broker, argv: &[&str], quorum: u32) -> Crea
         },
         argv: argv.iter().map(|s| s.to_string()).collect(),
         cwd: "/srv".into(),
+        executable: "/usr/bin/kubectl".into(),
         action_digest: "ab".repeat(32),
         rules: vec!["production changes".into()],
         rule_reason: "production needs a second person".into(),

@@ -32,6 +32,7 @@ fn view(argv: Vec<String>) -> RequestView {
         action_digest: "ab".repeat(32),
         rules: vec!["prod".into()],
         rule_reason: "prod <needs> & review".into(),
+        policy_version: String::new(),
         reason: Some("x".repeat(5000)),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: 2,

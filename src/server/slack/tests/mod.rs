@@ -148,6 +148,10 @@ async fn launch(dir: &std::path::Path, slack: &FakeSlack, mode: &str) -> Launche
         cache: dir.join("cache"),
     };
     let mut config = broker_config::parse(&config_toml(&slack.url, mode), "b.toml").unwrap();
+    // The broker's own policy: restarts may break glass; the rest is as asked.
+    let org = "version = 1\ndefault = \"allow\"\n[[rule]]\nname = \"restarts\"\n\
+               action = \"approve\"\nmatch = \"systemctl restart **\"\nbreak_glass = true\n";
+    config.policy = broker_config::OrgPolicy::parse(org, "org.toml").unwrap();
     let slack_config = config.channels.slack.as_mut().unwrap();
     slack_config.secrets = Some(SlackSecrets {
         bot_token: Secret::new(BOT_TOKEN),
@@ -184,6 +188,7 @@ pub fn request(user: &str, argv: &[&str], quorum: u32) -> NewRequest {
         },
         argv: argv.iter().map(|a| a.to_string()).collect(),
         cwd: "/srv".into(),
+        executable: "/usr/bin/kubectl".into(),
         action_digest: "cd".repeat(32),
         rules: vec!["production changes".into()],
         rule_reason: "production needs a second pair of eyes".into(),

@@ -1,0 +1,161 @@
+//! `[policy]`: the organisation's policy, which the broker evaluates every new
+//! request under, whatever the request itself says it needs. `file` names a
+//! policy file in gate's policy language, relative to broker.toml's directory;
+//! without `[policy]`, the embedded default policy applies.
+//!
+//! The broker sees the command as the requester sent it (redacted) and not the
+//! requester's environment, so a rule's `env` condition can never match here:
+//! such rules are for the requester's own policy.
+
+use crate::approval::protocol::NewRequest;
+use crate::error::Error;
+use crate::paths::ensure_private_write;
+use crate::policy::read::{Reader, Value};
+use crate::policy::{DEFAULT_POLICY, Diagnostic, Policy, Request, Verdict, normalise};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+const POLICY_KEYS: &[&str] = &["file"];
+
+/// The policy the broker decides under, and which text it was.
+#[derive(Debug, Clone)]
+pub struct OrgPolicy {
+    pub policy: Policy,
+    /// SHA-256 (hex) of the policy text: the version every decision names.
+    pub version: String,
+    /// Where it came from, for messages.
+    pub label: String,
+}
+
+impl Default for OrgPolicy {
+    fn default() -> OrgPolicy {
+        let label = "<built-in default policy>";
+        let policy = Policy::parse(DEFAULT_POLICY, label).expect("the embedded policy is valid");
+        OrgPolicy {
+            policy,
+            version: version(DEFAULT_POLICY),
+            label: label.to_string(),
+        }
+    }
+}
+
+impl PartialEq for OrgPolicy {
+    fn eq(&self, other: &OrgPolicy) -> bool {
+        self.version == other.version
+    }
+}
+
+impl OrgPolicy {
+    /// Read and validate the policy file at `path`, refusing one others could change.
+    pub fn load(path: &Path, color: bool) -> Result<OrgPolicy, Error> {
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            action: "read the broker's policy",
+            source,
+        };
+        let metadata = std::fs::metadata(path).map_err(io)?;
+        ensure_private_write(path, &metadata)?;
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        OrgPolicy::parse(&text, &path.display().to_string())
+            .map_err(|diagnostics| Error::Policy { diagnostics, color })
+    }
+
+    /// The policy in `text`; `label` names it in diagnostics and messages.
+    pub fn parse(text: &str, label: &str) -> Result<OrgPolicy, Vec<Diagnostic>> {
+        Ok(OrgPolicy {
+            policy: Policy::parse(text, label)?,
+            version: version(text),
+            label: label.to_string(),
+        })
+    }
+
+    /// The broker's own verdict on a new request: its argv, cwd and requester.
+    pub fn evaluate(&self, new: &NewRequest) -> Verdict {
+        let requester = &new.requester;
+        let request = Request {
+            argv: new.argv.clone(),
+            cwd: PathBuf::from(&new.cwd),
+            env: Default::default(),
+            actor: requester
+                .ci
+                .as_ref()
+                .and_then(|ci| ci.actor.clone())
+                .unwrap_or_else(|| requester.user.clone()),
+            agent: requester.agent.as_ref().map(|a| a.name.clone()),
+            ci: requester.ci.as_ref().map(|c| c.system.clone()),
+        };
+        self.policy
+            .evaluate_commands(normalise(&request.argv), &request)
+    }
+}
+
+fn version(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// `[policy]`: the policy file's path as written.
+pub(super) fn read(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<PathBuf> {
+    let table = reader.table(value, "policy")?;
+    reader.reject_unknown_keys(table, POLICY_KEYS, "[policy]");
+    let file = table.get("file")?;
+    reader.string(file, "file").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Requester;
+    use crate::policy::Action;
+
+    fn new_request(argv: &[&str]) -> NewRequest {
+        NewRequest {
+            requester: Requester {
+                user: "alice".into(),
+                host: "h".into(),
+                ci: None,
+                agent: None,
+            },
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            cwd: "/".into(),
+            executable: "/bin/true".into(),
+            action_digest: "ab".repeat(32),
+            rules: Vec::new(),
+            rule_reason: String::new(),
+            approvers: Vec::new(),
+            quorum: 0,
+            timeout_seconds: 0,
+            reason: None,
+            require_reason: false,
+            break_glass_allowed: false,
+            break_glass: false,
+        }
+    }
+
+    #[test]
+    fn without_a_file_the_embedded_policy_decides() {
+        let org = OrgPolicy::default();
+        assert_eq!(org.version, version(DEFAULT_POLICY));
+        assert_eq!(org.evaluate(&new_request(&["ls"])).decision, Action::Allow);
+        let wipe = org.evaluate(&new_request(&["rm", "-rf", "/"]));
+        assert_eq!(wipe.decision, Action::Deny);
+        let delete = org.evaluate(&new_request(&["rm", "-r", "build"]));
+        assert_eq!(delete.decision, Action::Approve);
+    }
+
+    #[test]
+    fn a_policy_file_others_can_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("org.toml");
+        std::fs::write(&path, "version = 1\ndefault = \"deny\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(matches!(
+            OrgPolicy::load(&path, false),
+            Err(Error::Insecure(_))
+        ));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let org = OrgPolicy::load(&path, false).unwrap();
+        assert_eq!(org.evaluate(&new_request(&["ls"])).decision, Action::Deny);
+        assert_ne!(org.version, OrgPolicy::default().version);
+    }
+}
