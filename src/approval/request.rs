@@ -34,7 +34,7 @@ pub enum Answer {
     /// Verified and claimed: the command may run, once.
     Approved {
         request_id: String,
-        payload: DecisionPayload,
+        payload: Box<DecisionPayload>,
         signed: SignedDecision,
     },
     Denied(Box<RequestView>),
@@ -309,7 +309,7 @@ async fn conclude(
     let checked =
         signed.verify_approval(&channel.key, &view.id, expected_digest, SystemTime::now());
     let payload = match checked {
-        Ok(payload) => payload,
+        Ok(payload) => Box::new(payload),
         Err(err) => return invalid(err.to_string()),
     };
     if !claim {
