@@ -2,8 +2,52 @@
 //! out, cancelled, claimed), break-glass flagged as BREAK-GLASS. Lines name
 //! requests, people and commands (already redacted by the requester), never a token.
 
-use super::rules::Request;
-use crate::approval::protocol::Status;
+use super::rules::{Refusal, Request};
+use crate::approval::protocol::{NewRequest, Status};
+
+/// Who asked for what, kept to log a refused request.
+#[derive(Debug)]
+pub struct Asked {
+    who: String,
+    command: String,
+}
+
+impl Asked {
+    pub fn of(new: &NewRequest) -> Asked {
+        let requester = &new.requester;
+        let mut who = format!("{}@{}", requester.user, requester.host);
+        if let Some(actor) = requester.ci.as_ref().and_then(|ci| ci.actor.as_deref()) {
+            who.push_str(&format!(" (CI actor {actor})"));
+        }
+        Asked {
+            who: one_line(&who),
+            command: one_line(&new.argv.join(" ")),
+        }
+    }
+}
+
+/// A request the broker would not admit: who tried what, and why.
+pub fn refused_request(asked: &Asked, refusal: &Refusal) {
+    eprintln!(
+        "gate serve: refused a request by {}: {}: {} ({})",
+        asked.who,
+        asked.command,
+        one_line(&refusal.message),
+        refusal.code
+    );
+}
+
+/// A vote the broker would not count: who tried, on which request, and why.
+pub fn refused_vote(id: &str, person: &str, channel: &str, refusal: &Refusal) {
+    eprintln!(
+        "gate serve: refused a vote on {} by {} via {}: {} ({})",
+        one_line(id),
+        one_line(person),
+        one_line(channel),
+        one_line(&refusal.message),
+        refusal.code
+    );
+}
 
 pub fn created(request: &Request) {
     let view = &request.view;

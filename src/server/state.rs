@@ -103,10 +103,15 @@ impl Broker {
             channel: Some(channel.to_string()),
         };
         let (config, key) = (&self.config, &self.key);
-        self.change(id, |request| {
-            rules::vote(request, person, &body, SystemTime::now(), config, key)
-        })
-        .await
+        let voted = self
+            .change(id, |request| {
+                rules::vote(request, person, &body, SystemTime::now(), config, key)
+            })
+            .await;
+        if let Err(refusal) = &voted {
+            events::refused_vote(id, person, channel, refusal);
+        }
+        voted
     }
 
     /// The broker-wide change counter.
@@ -129,7 +134,10 @@ impl Broker {
             key: &self.key,
         };
         let writer = self.writer.clone().lock_owned().await;
-        let mut request = rules::admit(new, &self.config, admission)?;
+        let asked = events::Asked::of(&new);
+        let mut request = rules::admit(new, &self.config, admission).inspect_err(|refusal| {
+            events::refused_request(&asked, refusal);
+        })?;
         request.view.version = *writer + 1;
         let request = self.publish(writer, None, request).await?;
         Ok((secret, request))

@@ -655,3 +655,51 @@ fn positional_parameters_fed_after_a_command_string_are_opaque() {
     assert!(!opaque(&["sh", "-c", "kubectl get pods", "_", "x"]));
     assert!(!opaque(&["sh", "-c", "echo \"$@\"", "name"]));
 }
+
+#[test]
+fn gate_itself_runs_the_command_after_its_options() {
+    assert_eq!(
+        run(&["gate", "--", "rm", "-rf", "/srv"]),
+        vec![plain("rm -rf /srv", &["gate"])]
+    );
+    assert_eq!(
+        run(&[
+            "/usr/local/bin/gate",
+            "--ticket",
+            "abc",
+            "--reason",
+            "x y",
+            "--json",
+            "--",
+            "kubectl",
+            "delete",
+            "ns",
+            "a"
+        ]),
+        vec![plain("kubectl delete ns a", &["gate"])]
+    );
+    assert_eq!(
+        run(&[
+            "gate",
+            "--policy=/tmp/p.toml",
+            "--break-glass",
+            "--",
+            "dd",
+            "if=/dev/zero"
+        ]),
+        vec![plain("dd if=/dev/zero", &["gate"])]
+    );
+    assert_eq!(
+        line("sudo gate --ticket abc -- bash -c 'rm -rf /srv'"),
+        vec![plain("rm -rf /srv", &["sudo", "gate", "bash -c"])]
+    );
+    // A subcommand runs no command of its own: the line stays as written.
+    assert_eq!(
+        run(&["gate", "check", "--", "rm", "-rf", "/"]),
+        vec![plain("gate check -- rm -rf /", &[])]
+    );
+    assert_eq!(
+        run(&["gate", "approve", "abc"]),
+        vec![plain("gate approve abc", &[])]
+    );
+}

@@ -39,9 +39,32 @@ pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         "busybox" => busybox(argv),
         "su" | "runuser" => su(argv),
         "pkexec" => pkexec(argv),
+        "gate" => gate(argv),
         _ => return None,
     };
     Some(steps)
+}
+
+/// `gate [--policy F] [--reason T] [--json] [--break-glass] [--ticket ID] -- CMD`
+/// runs CMD (under whatever approval CMD itself needs); `gate SUBCOMMAND …` runs
+/// no command of its own.
+fn gate(argv: &[String]) -> Vec<Step> {
+    let mut at = 1;
+    while let Some(arg) = argv.get(at) {
+        match arg.as_str() {
+            "--" if at + 1 < argv.len() => return vec![run(argv, at + 1)],
+            "--json" | "--break-glass" => at += 1,
+            "--policy" | "--reason" | "--ticket" => at += 2,
+            _ if ["--policy=", "--reason=", "--ticket="]
+                .iter()
+                .any(|option| arg.starts_with(option)) =>
+            {
+                at += 1
+            }
+            _ => break,
+        }
+    }
+    vec![Step::Keep]
 }
 
 /// The label recorded in `via` for a wrapper.

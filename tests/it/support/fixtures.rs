@@ -463,3 +463,76 @@ impl FakeBrokerSetup {
         self.ctx.records().pop().expect("a record")
     }
 }
+
+// Forged approvals: what an agent with curl and its own files tries.
+
+/// The requester's policy for the forgery tests: `touch` needs two of group sre
+/// (me, alice, bob; rule "two for touch"); `mkdir` needs one (rule "one for
+/// mkdir"); neither may break glass. `me` is the login running the tests, alice's
+/// GitHub login is `alice-gh`.
+pub fn policy_two_for_touch() -> String {
+    format!(
+        r#"version = 1
+default = "allow"
+opaque = "allow"
+
+[people.me]
+unix = "{me}"
+[people.alice]
+unix = "alice"
+github = "alice-gh"
+[people.bob]
+unix = "bob"
+[groups]
+sre = ["me", "alice", "bob"]
+
+[[rule]]
+name = "two for touch"
+action = "approve"
+match = "touch **"
+approvers = ["group:sre"]
+quorum = 2
+
+[[rule]]
+name = "one for mkdir"
+action = "approve"
+match = "mkdir **"
+approvers = ["group:sre"]
+quorum = 1
+"#,
+        me = current_login()
+    )
+}
+
+/// The broker's people for the forgery tests: me, alice (GitHub `alice-gh`) and
+/// bob in group sre, the default approvers; the broker's own policy is the
+/// embedded default (which allows `touch` and `mkdir`), so only gate's own check
+/// stands between a forged request and the command.
+pub fn broker_config_forgery() -> String {
+    format!(
+        r#"version = 1
+[people.me]
+unix = "{me}"
+[people.alice]
+github = "alice-gh"
+[people.bob]
+[groups]
+sre = ["me", "alice", "bob"]
+[defaults]
+approvers = ["group:sre"]
+quorum = 1
+timeout = "15m"
+"#,
+        me = current_login()
+    )
+}
+
+/// [`broker_config_forgery`] deciding under the requester's own policy,
+/// [`policy_two_for_touch`], written as org-policy.toml beside broker.toml.
+pub fn broker_config_forgery_with_policy(ctx: &TestContext) -> String {
+    ctx.write_private("org-policy.toml", &policy_two_for_touch());
+    format!(
+        "{}[policy]\nfile = \"org-policy.toml\"\n",
+        broker_config_forgery()
+    )
+}
