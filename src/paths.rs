@@ -1,6 +1,7 @@
 //! Where gate keeps its files (GATE_HOME, XDG fallbacks) and the ownership rules
 //! for files that decide what runs: a policy or key file writable by group or
-//! others is refused.
+//! others, owned by another user (not root), or in a directory others can write
+//! to without the sticky bit is refused.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -11,33 +12,83 @@ pub struct InsecureFile {
     pub path: PathBuf,
     /// The file's permission bits, e.g. 0o664.
     pub mode: u32,
+    pub problem: Insecurity,
+}
+
+/// Why a file is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Insecurity {
+    /// Group or others may write it.
+    Writable,
+    /// Someone other than this user or root owns it.
+    Owner { uid: u32 },
+    /// Its directory lets others create, rename or delete entries (writable by
+    /// group or others, without the sticky bit), so the file can be swapped.
+    Directory { dir: PathBuf, mode: u32 },
 }
 
 impl std::fmt::Display for InsecureFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} is writable by {} (mode {:o}); run `chmod go-w {}`",
-            self.path.display(),
-            if self.mode & 0o002 != 0 {
-                "others"
-            } else {
-                "its group"
-            },
-            self.mode & 0o7777,
-            self.path.display()
-        )
+        let path = self.path.display();
+        match &self.problem {
+            Insecurity::Writable => write!(
+                f,
+                "{path} is writable by {} (mode {:o}); run `chmod go-w {path}`",
+                if self.mode & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                },
+                self.mode & 0o7777,
+            ),
+            Insecurity::Owner { uid } => write!(
+                f,
+                "{path} is owned by uid {uid}, not by you or root, so its owner decides what \
+                 it says; use a file you or root own"
+            ),
+            Insecurity::Directory { dir, mode } => write!(
+                f,
+                "{path} is in {}, which others can write to (mode {:o}) without the sticky \
+                 bit, so they could replace it; run `chmod go-w {}` or move the file",
+                dir.display(),
+                mode & 0o7777,
+                dir.display()
+            ),
+        }
     }
 }
 
-/// Refuse a file that a user other than its owner could modify.
+/// Refuse a file that a user other than its owner could modify, that another
+/// user owns, or whose directory lets others swap it.
 pub fn ensure_private_write(path: &Path, metadata: &std::fs::Metadata) -> Result<(), InsecureFile> {
     let mode = metadata.mode();
+    let insecure = |problem| InsecureFile {
+        path: path.to_path_buf(),
+        mode: mode & 0o7777,
+        problem,
+    };
     if mode & 0o022 != 0 {
-        return Err(InsecureFile {
-            path: path.to_path_buf(),
-            mode: mode & 0o7777,
-        });
+        return Err(insecure(Insecurity::Writable));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if metadata.uid() != me && metadata.uid() != 0 {
+        return Err(insecure(Insecurity::Owner {
+            uid: metadata.uid(),
+        }));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if let Ok(dir_meta) = std::fs::metadata(dir) {
+        let dir_mode = dir_meta.mode();
+        if dir_mode & 0o022 != 0 && dir_mode & 0o1000 == 0 {
+            return Err(insecure(Insecurity::Directory {
+                dir: dir.to_path_buf(),
+                mode: dir_mode & 0o7777,
+            }));
+        }
     }
     Ok(())
 }

@@ -76,7 +76,11 @@ fn the_json_configs_run_gate() {
     )
     .unwrap();
     let hook = &settings["hooks"]["PreToolUse"][0]["hooks"][0];
-    assert_eq!(hook["command"], "gate hook claude-code");
+    // The policy is pinned: the agent's working directory cannot supply its own.
+    assert_eq!(
+        hook["command"],
+        "gate hook claude-code --policy /etc/gate/policy.toml"
+    );
     let mcp: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(example("mcp-config.json")).unwrap())
             .unwrap();

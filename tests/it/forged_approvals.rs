@@ -276,3 +276,55 @@ fn a_gate_ticket_line_is_judged_as_the_command_it_runs() {
     assert_eq!(verdict["decision"], "approve", "{verdict}");
     assert_eq!(verdict["rules"], json!(["two for touch"]), "{verdict}");
 }
+
+/// A `./.gate/policy.toml` that another user owns, or that sits in a directory
+/// others can write to without the sticky bit, is not the requester's policy:
+/// gate refuses it, naming the file and the reason, and decides nothing.
+#[test]
+fn a_policy_someone_else_could_have_written_is_refused() {
+    let ctx = TestContext::new();
+    let shared = ctx.work().join("shared");
+    std::fs::create_dir_all(shared.join(".gate")).unwrap();
+    let policy = shared.join(".gate/policy.toml");
+    std::fs::write(
+        &policy,
+        "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let check = |dir: &std::path::Path| {
+        ctx.gate()
+            .current_dir(dir)
+            .args(["check", "--", "rm", "-rf", "/"])
+            .output()
+            .unwrap()
+    };
+    // Its directory is writable by everyone, without the sticky bit.
+    std::fs::set_permissions(shared.join(".gate"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = check(&shared);
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(".gate/policy.toml is in") && stderr(&out).contains("sticky"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("allow"));
+    // With the sticky bit (like /tmp) the directory is fine, but a file another
+    // user owns is still not ours. Changing an owner takes root.
+    std::fs::set_permissions(
+        shared.join(".gate"),
+        std::fs::Permissions::from_mode(0o1777),
+    )
+    .unwrap();
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&policy, Some(65534), Some(65534)).unwrap();
+        let out = check(&shared);
+        assert_eq!(code(&out), 105, "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is owned by uid 65534, not by you or root"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}

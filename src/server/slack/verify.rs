@@ -39,8 +39,10 @@ impl Rejected {
 #[derive(Debug)]
 pub struct Verifier {
     secret: Secret,
-    /// Signature -> its request timestamp, for signatures still inside the window.
-    seen: Mutex<HashMap<String, u64>>,
+    /// MAC bytes -> the request timestamp, for signatures still inside the window.
+    /// Keyed on the bytes, not the header text: hex decodes either case, so the
+    /// same MAC can be written several ways.
+    seen: Mutex<HashMap<Vec<u8>, u64>>,
 }
 
 impl Verifier {
@@ -82,7 +84,7 @@ impl Verifier {
         mac.verify_slice(&given).map_err(|_| Rejected::Forged)?;
         let mut seen = self.seen.lock().expect("replay lock");
         seen.retain(|_, at| now.abs_diff(*at) <= WINDOW.as_secs());
-        if seen.insert(signature.to_string(), sent).is_some() {
+        if seen.insert(given, sent).is_some() {
             return Err(Rejected::Replayed);
         }
         Ok(())
@@ -114,6 +116,21 @@ mod tests {
         let check = |v: &Verifier| v.verify(Some(TIMESTAMP), Some(SIGNATURE), BODY.as_bytes(), now);
         assert_eq!(check(&v), Ok(()));
         assert_eq!(check(&v), Err(Rejected::Replayed));
+    }
+
+    #[test]
+    fn the_same_mac_written_in_capitals_is_still_a_replay() {
+        let v = verifier();
+        let now = at(1531420618);
+        let upper = format!("v0={}", SIGNATURE["v0=".len()..].to_uppercase());
+        assert_eq!(
+            v.verify(Some(TIMESTAMP), Some(SIGNATURE), BODY.as_bytes(), now),
+            Ok(())
+        );
+        assert_eq!(
+            v.verify(Some(TIMESTAMP), Some(&upper), BODY.as_bytes(), now),
+            Err(Rejected::Replayed)
+        );
     }
 
     #[test]
