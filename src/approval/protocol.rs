@@ -231,6 +231,9 @@ pub enum ErrorCode {
     BreakGlassNotAllowed,
     /// The broker's own policy denies the command: no approval can be asked.
     DeniedByPolicy,
+    /// Too many requests are pending (in all, or from this requester); retry
+    /// after the `Retry-After` header's seconds.
+    TooManyRequests,
     /// The broker failed on its side.
     Internal,
     /// A code this gate does not know (a newer broker).
@@ -257,6 +260,7 @@ impl ErrorCode {
             ErrorCode::DecisionExpired => "decision_expired",
             ErrorCode::BreakGlassNotAllowed => "break_glass_not_allowed",
             ErrorCode::DeniedByPolicy => "denied_by_policy",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

@@ -50,6 +50,9 @@ pub fn router(broker: Arc<Broker>) -> Router {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self
+            .retry_after
+            .map(|after| after.as_secs().max(1).to_string());
         let body = ApiError {
             error: ErrorBody {
                 code: self.code,
@@ -57,7 +60,13 @@ impl IntoResponse for Refusal {
                 field: self.field,
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| s.parse().ok()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 

@@ -135,12 +135,68 @@ impl Broker {
         };
         let writer = self.writer.clone().lock_owned().await;
         let asked = events::Asked::of(&new);
-        let mut request = rules::admit(new, &self.config, admission).inspect_err(|refusal| {
-            events::refused_request(&asked, refusal);
-        })?;
+        let mut request = self
+            .within_limits(&new)
+            .and_then(|()| rules::admit(new, &self.config, admission))
+            .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
         request.view.version = *writer + 1;
         let request = self.publish(writer, None, request).await?;
         Ok((secret, request))
+    }
+
+    /// Refuse a new request (429, with when to retry) while the broker holds as
+    /// many pending requests as `[limits]` allows, in all or from this requester.
+    /// Called under the write lock, so two creates cannot both take the last place.
+    fn within_limits(&self, new: &NewRequest) -> Result<(), Refusal> {
+        let limits = &self.config.limits;
+        let live = self.live.lock().expect("live lock");
+        let now = SystemTime::now();
+        let retry = |expiry: Option<SystemTime>| {
+            let wait = expiry.map_or(Duration::from_secs(60), |at| {
+                at.duration_since(now).unwrap_or_default()
+            });
+            wait.clamp(Duration::from_secs(1), Duration::from_secs(3600))
+        };
+        if live.expiries.len() >= limits.max_pending as usize {
+            let mut refusal = Refusal::new(
+                429,
+                ErrorCode::TooManyRequests,
+                format!(
+                    "the broker holds {} pending requests, its limit ([limits] max_pending); retry later",
+                    live.expiries.len()
+                ),
+            );
+            refusal.retry_after = Some(retry(live.expiries.first().map(|(at, _)| *at)));
+            return Err(refusal);
+        }
+        let who = &new.requester;
+        let mine: Vec<SystemTime> = live
+            .requests
+            .values()
+            .map(|entry| &entry.request)
+            .filter(|request| {
+                request.view.status == Status::Pending
+                    && request.view.requester.user == who.user
+                    && request.view.requester.host == who.host
+            })
+            .map(|request| request.expires)
+            .collect();
+        if mine.len() >= limits.max_pending_per_requester as usize {
+            let mut refusal = Refusal::new(
+                429,
+                ErrorCode::TooManyRequests,
+                format!(
+                    "{}@{} has {} pending requests, the limit for one requester \
+                     ([limits] max_pending_per_requester); wait for them to be decided",
+                    who.user,
+                    who.host,
+                    mine.len()
+                ),
+            );
+            refusal.retry_after = Some(retry(mine.into_iter().min()));
+            return Err(refusal);
+        }
+        Ok(())
     }
 
     /// Apply `rule` to the current state of request `id` and publish the result.

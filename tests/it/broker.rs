@@ -494,3 +494,54 @@ fn sigterm_stops_the_broker_cleanly_and_its_files_are_private() {
         broker.log()
     );
 }
+
+/// Anyone who can reach the broker can ask; nobody can make it hold more than
+/// `[limits]` pending requests, in all or from one requester.
+#[test]
+fn pending_requests_are_capped_per_requester_and_in_all() {
+    let ctx = TestContext::new();
+    let config = format!(
+        "{BROKER_CONFIG_SRE_ALICE_BOB_CAROL}[limits]\nmax_pending = 3\nmax_pending_per_requester = 2\n"
+    );
+    let broker = Broker::start(&ctx, &config);
+    broker.create(&delete_payments_request("dave"));
+    broker.create(&delete_payments_request("dave"));
+    let third = broker.post("/v1/requests", None, &delete_payments_request("dave"));
+    assert_eq!(
+        (third.status, third.code()),
+        (429, "too_many_requests"),
+        "{:?}",
+        third.body
+    );
+    let wait: u64 = third
+        .retry_after
+        .as_deref()
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=15 * 60).contains(&wait), "{wait}");
+    assert!(
+        third.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dave@build-1 has 2 pending requests"),
+        "{:?}",
+        third.body
+    );
+    assert!(
+        broker.log_has("refused a request by dave@build-1"),
+        "{}",
+        broker.log()
+    );
+    // Another requester still gets the last place; then the broker is full.
+    broker.create(&delete_payments_request("erin"));
+    let full = broker.post("/v1/requests", None, &delete_payments_request("frank"));
+    assert_eq!((full.status, full.code()), (429, "too_many_requests"));
+    assert!(full.retry_after.is_some());
+    // A decided request frees its place.
+    let list = broker.get("/v1/requests?status=pending", Some(&broker.token("alice")));
+    let id = list.body["requests"][0]["id"].as_str().unwrap().to_string();
+    let bob = broker.token("bob");
+    assert_eq!(broker.decide(&id, &bob, "deny").status, 200);
+    broker.create(&delete_payments_request("frank"));
+}

@@ -32,7 +32,9 @@ const ROOT_KEYS: &[&str] = &[
     "defaults",
     "channels",
     "policy",
+    "limits",
 ];
+const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
 const DEFAULTS_KEYS: &[&str] = &[
     "approvers",
@@ -56,6 +58,8 @@ pub struct BrokerConfig {
     pub defaults: Defaults,
     /// Where requests are announced besides the API: `[channels.NAME]`.
     pub channels: Channels,
+    /// How many requests may wait at once.
+    pub limits: Limits,
     /// `[policy] file` as written (relative to the config's directory).
     pub policy_file: Option<PathBuf>,
     /// The organisation's policy every new request is evaluated under: the file
@@ -70,6 +74,25 @@ pub struct Channels {
     pub slack: Option<SlackConfig>,
     /// `[channels.teams]`: a Microsoft Teams Workflows webhook.
     pub teams: Option<TeamsConfig>,
+}
+
+/// `[limits]`: how many pending requests the broker holds, so that nobody who
+/// can reach it fills its memory, its store or the approvers' channels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Pending requests in all.
+    pub max_pending: u32,
+    /// Pending requests from one requester (its `user@host`).
+    pub max_pending_per_requester: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_pending: 1000,
+            max_pending_per_requester: 20,
+        }
+    }
 }
 
 /// What a request gets when it leaves a setting open.
@@ -171,6 +194,10 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
     for (name, person) in &mut people {
         person.unix.get_or_insert_with(|| name.clone());
     }
+    let limits = root
+        .get("limits")
+        .map(|value| read_limits(reader, value))
+        .unwrap_or_default();
     let policy_file = root
         .get("policy")
         .and_then(|value| policy::read(reader, value));
@@ -180,6 +207,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         groups,
         defaults,
         channels,
+        limits,
         policy_file,
         policy: OrgPolicy::default(),
     }
@@ -213,6 +241,25 @@ fn read_public_url(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<String>
         return None;
     }
     Some(url.trim_end_matches('/').to_string())
+}
+
+fn read_limits(reader: &mut Reader<'_>, value: &Value<'_>) -> Limits {
+    let mut limits = Limits::default();
+    let Some(table) = reader.table(value, "limits") else {
+        return limits;
+    };
+    reader.reject_unknown_keys(table, LIMITS_KEYS, "[limits]");
+    let mut count = |key: &str, slot: &mut u32| {
+        if let Some(found) = table.get(key).and_then(|value| reader.count(value, key)) {
+            *slot = found;
+        }
+    };
+    count("max_pending", &mut limits.max_pending);
+    count(
+        "max_pending_per_requester",
+        &mut limits.max_pending_per_requester,
+    );
+    limits
 }
 
 fn read_defaults(

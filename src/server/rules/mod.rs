@@ -21,7 +21,7 @@ use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::RequestView;
 use crate::identity::Requester;
 use std::collections::BTreeSet;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// A request as the broker holds it: what it reports, plus what it must never report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,8 @@ pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// When to ask again (`Retry-After`), for a 429.
+    pub retry_after: Option<Duration>,
 }
 
 impl Refusal {
@@ -52,6 +54,7 @@ impl Refusal {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 

@@ -33,6 +33,8 @@ struct Log {
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The `Retry-After` header, when there is one.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -177,9 +179,18 @@ impl Broker {
         runtime.block_on(async {
             let response = call.send().await.expect("broker answers");
             let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string);
             let bytes = response.bytes().await.expect("body");
             let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            Reply { status, body }
+            Reply {
+                status,
+                body,
+                retry_after,
+            }
         })
     }
 
