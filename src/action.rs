@@ -1,25 +1,70 @@
 //! The action a decision is bound to: the exact argv, the working directory and the
 //! resolved executable, hashed into an [`ActionDigest`]. An approval for one action
 //! can never be used to run another.
+//!
+//! The digest is keyed with a random [`DigestKey`] per request, which never leaves
+//! the requester's machine except inside its ticket: the digest travels to the
+//! broker and into every audit record, and an unkeyed hash of a command whose
+//! secret was redacted (`mysql -p****`) would let anyone holding an export try
+//! candidate secrets until one matched.
 
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// Hex SHA-256 over the length-prefixed argv, cwd and resolved executable.
+/// Hex HMAC-SHA256, keyed with a [`DigestKey`], over the length-prefixed argv,
+/// cwd and resolved executable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ActionDigest(pub String);
 
+/// The random key of one request's digest. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DigestKey([u8; 32]);
+
+impl std::fmt::Debug for DigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigestKey(****)")
+    }
+}
+
+impl DigestKey {
+    /// A fresh key from the operating system's random source.
+    pub fn random() -> Result<DigestKey, getrandom::Error> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)?;
+        Ok(DigestKey(key))
+    }
+
+    /// A key from its 64 hex digits (as a ticket stores it).
+    pub fn from_hex(text: &str) -> Option<DigestKey> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut key).ok()?;
+        Some(DigestKey(key))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
 impl ActionDigest {
-    /// Layout: `"gate-action-v1\0"`, then each field as an 8-byte big-endian length
-    /// and its bytes: the argument count, each argument, the cwd, the executable.
-    pub fn compute(argv: &[String], cwd: &Path, executable: &Path) -> ActionDigest {
-        let mut hasher = Sha256::new();
-        hasher.update(b"gate-action-v1\0");
+    /// HMAC-SHA256 with `key` over `"gate-action-v2\0"`, then each field as an
+    /// 8-byte big-endian length and its bytes: the argument count, each argument,
+    /// the cwd, the executable.
+    pub fn compute(
+        key: &DigestKey,
+        argv: &[String],
+        cwd: &Path,
+        executable: &Path,
+    ) -> ActionDigest {
+        let mut hasher =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0).expect("HMAC takes a 32-byte key");
+        hasher.update(b"gate-action-v2\0");
         let mut field = |bytes: &[u8]| {
-            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(&(bytes.len() as u64).to_be_bytes());
             hasher.update(bytes);
         };
         field(&(argv.len() as u64).to_be_bytes());
@@ -28,7 +73,7 @@ impl ActionDigest {
         }
         field(cwd.as_os_str().as_bytes());
         field(executable.as_os_str().as_bytes());
-        ActionDigest(hex::encode(hasher.finalize()))
+        ActionDigest(hex::encode(hasher.finalize().into_bytes()))
     }
 }
 
@@ -89,31 +134,57 @@ fn check_executable(candidate: &Path) -> Result<PathBuf, ResolveError> {
 mod tests {
     use super::*;
 
+    const KEY: DigestKey = DigestKey([7; 32]);
+
     #[test]
     fn digest_changes_with_every_part() {
         let argv = vec!["kubectl".to_string(), "delete".to_string()];
-        let base = ActionDigest::compute(&argv, Path::new("/a"), Path::new("/bin/kubectl"));
+        let base = ActionDigest::compute(&KEY, &argv, Path::new("/a"), Path::new("/bin/kubectl"));
         let other_argv = vec!["kubectl".to_string(), "delete ".to_string()];
         assert_ne!(
             base,
-            ActionDigest::compute(&other_argv, Path::new("/a"), Path::new("/bin/kubectl"))
+            ActionDigest::compute(
+                &KEY,
+                &other_argv,
+                Path::new("/a"),
+                Path::new("/bin/kubectl")
+            )
         );
         assert_ne!(
             base,
-            ActionDigest::compute(&argv, Path::new("/b"), Path::new("/bin/kubectl"))
+            ActionDigest::compute(&KEY, &argv, Path::new("/b"), Path::new("/bin/kubectl"))
         );
         assert_ne!(
             base,
-            ActionDigest::compute(&argv, Path::new("/a"), Path::new("/tmp/kubectl"))
+            ActionDigest::compute(&KEY, &argv, Path::new("/a"), Path::new("/tmp/kubectl"))
         );
         // Length prefixes keep argument boundaries: ["ab","c"] differs from ["a","bc"].
         let split1 = vec!["ab".to_string(), "c".to_string()];
         let split2 = vec!["a".to_string(), "bc".to_string()];
         assert_ne!(
-            ActionDigest::compute(&split1, Path::new("/"), Path::new("/x")),
-            ActionDigest::compute(&split2, Path::new("/"), Path::new("/x"))
+            ActionDigest::compute(&KEY, &split1, Path::new("/"), Path::new("/x")),
+            ActionDigest::compute(&KEY, &split2, Path::new("/"), Path::new("/x"))
         );
         assert_eq!(base.0.len(), 64);
+        // Another key, another digest: without the key, a digest reveals nothing.
+        assert_ne!(
+            base,
+            ActionDigest::compute(
+                &DigestKey([8; 32]),
+                &argv,
+                Path::new("/a"),
+                Path::new("/bin/kubectl")
+            )
+        );
+    }
+
+    #[test]
+    fn a_key_round_trips_through_hex_and_never_prints() {
+        let key = DigestKey::random().unwrap();
+        assert_eq!(DigestKey::from_hex(&key.to_hex()), Some(key.clone()));
+        assert_eq!(format!("{key:?}"), "DigestKey(****)");
+        assert_eq!(DigestKey::from_hex("abc"), None);
+        assert_ne!(DigestKey::random().unwrap(), key);
     }
 
     #[test]

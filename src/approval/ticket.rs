@@ -4,11 +4,14 @@
 //! which redeems the ticket.
 //!
 //! A ticket is a file `$GATE_HOME/tickets/ID`, mode 0600 in a 0700 directory,
-//! holding only the token. Taking it deletes it, so a ticket is used at most once
-//! on this machine; the broker's claim makes the approval single-use everywhere.
-//! The token never appears in messages or `Debug` output.
+//! holding the token on its first line and, on its second, the key of the action
+//! digest the approval was asked for (`crate::action::DigestKey`, hex). Taking it
+//! deletes it, so a ticket is used at most once on this machine; the broker's
+//! claim makes the approval single-use everywhere. Neither the token nor the key
+//! appears in messages or `Debug` output.
 
 use super::request::RequesterToken;
+use crate::action::DigestKey;
 use crate::paths::Home;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -66,7 +69,20 @@ fn path(home: &Home, id: &str) -> Result<PathBuf, TicketError> {
 }
 
 /// Store the token of request `id`; an existing ticket is never overwritten.
-pub fn save(home: &Home, id: &str, token: &RequesterToken) -> Result<PathBuf, TicketError> {
+/// What a ticket holds.
+#[derive(Debug)]
+pub struct Ticket {
+    pub token: RequesterToken,
+    /// `None` for a ticket written by a gate that did not key its digests.
+    pub key: Option<DigestKey>,
+}
+
+pub fn save(
+    home: &Home,
+    id: &str,
+    token: &RequesterToken,
+    key: &DigestKey,
+) -> Result<PathBuf, TicketError> {
     let path = path(home, id)?;
     let io = |source| TicketError::Io {
         path: path.display().to_string(),
@@ -83,13 +99,14 @@ pub fn save(home: &Home, id: &str, token: &RequesterToken) -> Result<PathBuf, Ti
         .mode(0o600)
         .open(&path)
         .map_err(io)?;
-    file.write_all(token.0.as_bytes()).map_err(io)?;
+    let text = format!("{}\n{}\n", token.0, key.to_hex());
+    file.write_all(text.as_bytes()).map_err(io)?;
     file.sync_all().map_err(io)?;
     Ok(path)
 }
 
 /// Read and delete the ticket of request `id`.
-pub fn take(home: &Home, id: &str) -> Result<RequesterToken, TicketError> {
+pub fn take(home: &Home, id: &str) -> Result<Ticket, TicketError> {
     let path = path(home, id)?;
     let label = path.display().to_string();
     let metadata = match std::fs::symlink_metadata(&path) {
@@ -118,7 +135,10 @@ pub fn take(home: &Home, id: &str) -> Result<RequesterToken, TicketError> {
         path: label,
         source,
     })?;
-    Ok(RequesterToken(text.trim().to_string()))
+    let mut lines = text.lines();
+    let token = RequesterToken(lines.next().unwrap_or_default().trim().to_string());
+    let key = lines.next().and_then(DigestKey::from_hex);
+    Ok(Ticket { token, key })
 }
 
 #[cfg(test)]
@@ -137,12 +157,15 @@ mod tests {
     fn a_ticket_is_private_and_taken_once() {
         let tmp = tempfile::tempdir().unwrap();
         let home = home(tmp.path());
-        let path = save(&home, "r-1", &RequesterToken("secret".into())).unwrap();
+        let key = DigestKey::random().unwrap();
+        let path = save(&home, "r-1", &RequesterToken("secret".into()), &key).unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(take(&home, "r-1").unwrap().0, "secret");
+        let ticket = take(&home, "r-1").unwrap();
+        assert_eq!(ticket.token.0, "secret");
+        assert_eq!(ticket.key, Some(key));
         assert!(matches!(
             take(&home, "r-1"),
             Err(TicketError::Missing { .. })
@@ -165,8 +188,20 @@ mod tests {
     fn a_ticket_others_can_read_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let home = home(tmp.path());
-        let path = save(&home, "r-2", &RequesterToken("secret".into())).unwrap();
+        let key = DigestKey::random().unwrap();
+        let path = save(&home, "r-2", &RequesterToken("secret".into()), &key).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(take(&home, "r-2"), Err(TicketError::Insecure(_))));
+    }
+
+    #[test]
+    fn a_ticket_without_a_key_reads_as_such() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = home(tmp.path());
+        let key = DigestKey::random().unwrap();
+        let path = save(&home, "r-3", &RequesterToken("secret".into()), &key).unwrap();
+        std::fs::write(&path, "secret\n").unwrap();
+        let ticket = take(&home, "r-3").unwrap();
+        assert_eq!((ticket.token.0.as_str(), ticket.key), ("secret", None));
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn check(
     argv: &[String],
     home: &Home,
 ) -> Result<u8, Error> {
-    let subject = Subject::this_process(argv.to_vec());
+    let subject = Subject::this_process(argv.to_vec())?;
     let (loaded, decided) = guard::decide(policy, home, super::stderr_color(), subject)?;
     let verdict = &decided.verdict;
     let label = loaded.source.label();

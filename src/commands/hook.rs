@@ -59,7 +59,7 @@ fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, Str
     }
     let input =
         event::bash_input(&event).map_err(|e| format!("gate refused the tool call: {e}"))?;
-    let subject = bash::subject(&event, bash::argv(&input.command)?);
+    let subject = bash::subject(&event, bash::argv(&input.command)?)?;
     let (loaded, decided) =
         guard::decide(policy, home, stderr_color(), subject).map_err(|err| match err {
             crate::error::Error::Internal(detail) => format!("gate: {detail}"),

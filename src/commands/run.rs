@@ -14,7 +14,7 @@ pub(super) fn wrap(args: RunArgs, home: &Home) -> Result<u8, Error> {
                 .to_string(),
         ));
     }
-    let subject = Subject::this_process(args.command);
+    let subject = Subject::this_process(args.command)?;
     let explicit = args.policy.policy.as_deref();
     let (loaded, decided) = guard::decide(explicit, home, super::stderr_color(), subject)?;
     let invocation = Invocation {

@@ -122,6 +122,7 @@ break_glass = true
                 agent: None,
             },
             path: None,
+            key: crate::action::DigestKey::random().unwrap(),
         };
         let commands = normalise(&subject.argv);
         let decided = Decided::new(&policy, subject, commands).unwrap();

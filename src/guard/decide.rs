@@ -5,7 +5,7 @@
 //! Touches no audit log and no broker and runs nothing; the only outside state it
 //! reads is the file system, to resolve the program on PATH.
 
-use crate::action::{ActionDigest, ResolveError, resolve_executable};
+use crate::action::{ActionDigest, DigestKey, ResolveError, resolve_executable};
 use crate::identity::Requester;
 use crate::policy::{Policy, Request, SimpleCommand, Verdict};
 use crate::redact::{BadPattern, Redactor};
@@ -23,18 +23,25 @@ pub struct Subject {
     pub requester: Requester,
     /// The PATH the program is looked up on.
     pub path: Option<OsString>,
+    /// The key of this request's action digest.
+    pub key: DigestKey,
 }
 
 impl Subject {
-    /// `argv` as this process would run it: its directory, environment and user.
-    pub fn this_process(argv: Vec<String>) -> Subject {
-        Subject {
+    /// `argv` as this process would run it: its directory, environment and user,
+    /// with a fresh digest key.
+    pub fn this_process(argv: Vec<String>) -> Result<Subject, crate::error::Error> {
+        let key = DigestKey::random().map_err(|e| {
+            crate::error::Error::Internal(format!("no randomness for the action digest: {e}"))
+        })?;
+        Ok(Subject {
             argv,
             cwd: std::env::current_dir().unwrap_or_default(),
             env: std::env::vars().collect(),
             requester: Requester::current(),
             path: std::env::var_os("PATH"),
-        }
+            key,
+        })
     }
 }
 
@@ -51,8 +58,10 @@ pub struct Decided {
     pub command: Vec<String>,
     /// The program, resolved on PATH as exec will resolve it.
     pub executable: Result<PathBuf, ResolveError>,
-    /// Hex SHA-256 over argv, cwd and executable: what an approval is bound to.
+    /// Keyed hash over argv, cwd and executable: what an approval is bound to.
     pub digest: String,
+    /// The digest's key: never recorded, never sent to the broker.
+    pub key: DigestKey,
     pub redactor: Redactor,
 }
 
@@ -71,6 +80,7 @@ impl Decided {
             env,
             requester,
             path,
+            key,
         } = subject;
         let request = Request {
             actor: policy_actor(&requester),
@@ -85,6 +95,7 @@ impl Decided {
         let program = request.argv.first().map_or("", String::as_str);
         let executable = resolve_executable(program, path.as_deref());
         let digest = ActionDigest::compute(
+            &key,
             &request.argv,
             &request.cwd,
             &digest_executable(&executable, program),
@@ -97,8 +108,21 @@ impl Decided {
             verdict,
             executable,
             digest,
+            key,
             redactor,
         })
+    }
+
+    /// The same decision with the digest under `key`: for `gate --ticket`, whose
+    /// approval was asked for with the key its ticket holds.
+    pub fn rekeyed(&self, key: DigestKey) -> Decided {
+        let digest =
+            ActionDigest::compute(&key, self.argv(), self.cwd(), &self.digest_executable()).0;
+        Decided {
+            digest,
+            key,
+            ..self.clone()
+        }
     }
 
     /// The argv as given (unredacted), for running it.
@@ -182,6 +206,7 @@ actor = "dependabot"
                 agent: None,
             },
             path: Some("/nonexistent-dir".into()),
+            key: DigestKey::from_hex(&"ab".repeat(32)).unwrap(),
         }
     }
 
@@ -211,7 +236,8 @@ actor = "dependabot"
         let decided = decide(subject(&["kubectl", "delete", "--token=s3cret"]));
         assert_eq!(decided.executable, Err(ResolveError::NotFound));
         let argv: Vec<String> = decided.argv().to_vec();
-        let expected = ActionDigest::compute(&argv, Path::new("/srv"), Path::new("kubectl"));
+        let expected =
+            ActionDigest::compute(&decided.key, &argv, Path::new("/srv"), Path::new("kubectl"));
         assert_eq!(decided.digest, expected.0);
         let other = decide(subject(&["kubectl", "delete", "--token=s3cretother"]));
         assert_ne!(other.digest, decided.digest);
@@ -225,8 +251,14 @@ actor = "dependabot"
         let decided = decide(with_path);
         let sh = decided.executable.clone().expect("sh on /bin or /usr/bin");
         assert!(sh.is_absolute(), "{}", sh.display());
-        let expected = ActionDigest::compute(decided.argv(), Path::new("/srv"), &sh);
+        let expected = ActionDigest::compute(&decided.key, decided.argv(), Path::new("/srv"), &sh);
         assert_eq!(decided.digest, expected.0);
+        // The same action under another key has another digest, and a ticket's
+        // key gives back the digest its approval was asked for.
+        let other = DigestKey::random().unwrap();
+        let rekeyed = decided.rekeyed(other.clone());
+        assert_ne!(rekeyed.digest, decided.digest);
+        assert_eq!(rekeyed.rekeyed(decided.key.clone()).digest, decided.digest);
     }
 
     #[test]

@@ -142,6 +142,7 @@ mod tests {
                 agent: None,
             },
             path: None,
+            key: crate::action::DigestKey::random().unwrap(),
         };
         let commands = normalise(&subject.argv);
         Decided::new(&policy, subject, commands).unwrap()

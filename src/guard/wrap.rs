@@ -11,9 +11,8 @@ use super::trail::{self, Trail, refusal_reason};
 use super::verify::check_approval;
 use super::{Decided, LoadedPolicy, shell_join};
 use crate::action::ResolveError;
-use crate::approval::{
-    Answer, AskError, Channel, ChannelError, StatusDisplay, ask, redeem, ticket,
-};
+use crate::approval::ticket::{self, Ticket, TicketError};
+use crate::approval::{Answer, AskError, Channel, ChannelError, StatusDisplay, ask, redeem};
 use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
 use crate::error::{Error, exit};
 use crate::exec;
@@ -42,6 +41,17 @@ pub fn wrap(
     home: &Home,
 ) -> Result<u8, Error> {
     let mut trail = Trail::open(home).map_err(refused_audit)?;
+    // `gate --ticket`: the approval was asked for with the digest key the ticket
+    // holds; the record names the digest that approval is bound to.
+    let ticket = match (&invocation.ticket, decided.verdict.decision) {
+        (Some(id), Action::Approve | Action::Allow) => Some((id.as_str(), ticket::take(home, id))),
+        _ => None,
+    };
+    let rekeyed = match &ticket {
+        Some((_, Ok(Ticket { key: Some(key), .. }))) => Some(decided.rekeyed(key.clone())),
+        _ => None,
+    };
+    let decided = rekeyed.as_ref().unwrap_or(decided);
     let draft = trail::draft(decided, invocation.reason.as_deref());
     let run = Run {
         loaded,
@@ -49,8 +59,8 @@ pub fn wrap(
         invocation,
         draft: &draft,
     };
-    match (decided.verdict.decision, &invocation.ticket) {
-        (Action::Deny, _) => {
+    match (decided.verdict.decision, ticket) {
+        (Action::Deny, ..) => {
             let reason = refusal_reason(decided, &draft);
             (trail.decision(&draft, Decision::Deny, Some(reason))).map_err(refused_audit)?;
             let error = Error::Denied {
@@ -58,9 +68,7 @@ pub fn wrap(
             };
             run.refuse(error)
         }
-        (Action::Approve | Action::Allow, Some(request_id)) => {
-            run.redeem(&mut trail, home, request_id)
-        }
+        (_, Some((request_id, ticket))) => run.redeem(&mut trail, request_id, ticket),
         (Action::Approve, None) => run.approve(&mut trail),
         (Action::Allow, None) => {
             let seq = trail
@@ -141,16 +149,24 @@ impl Run<'_> {
     /// to request ID, checked against this process's own digest of CMD, claimed
     /// once. A missing ticket, another command, or a used or expired approval is
     /// `approval-invalid` (109) and nothing runs.
-    fn redeem(&self, trail: &mut Trail, home: &Home, request_id: &str) -> Result<u8, Error> {
+    fn redeem(
+        &self,
+        trail: &mut Trail,
+        request_id: &str,
+        ticket: Result<Ticket, TicketError>,
+    ) -> Result<u8, Error> {
         let invalid = |reason: String| Answer::Invalid {
             request_id: request_id.to_string(),
             reason,
         };
         let channel: Result<Channel, ChannelError> = broker::channel(self.loaded);
-        let answer = match (channel, ticket::take(home, request_id)) {
+        let answer = match (channel, ticket) {
             (Err(err), _) => invalid(err.to_string()),
             (_, Err(err)) => invalid(err.to_string()),
-            (Ok(channel), Ok(token)) => {
+            (_, Ok(Ticket { key: None, .. })) => invalid(
+                "the ticket holds no digest key (written by an older gate); ask again".into(),
+            ),
+            (Ok(channel), Ok(Ticket { token, .. })) => {
                 match redeem(&channel, request_id, &token, &self.decided.digest) {
                     Ok(answer) => answer,
                     Err(AskError::Broker(err)) => invalid(err.to_string()),

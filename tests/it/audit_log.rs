@@ -212,3 +212,48 @@ fn show_and_csv_export_from_the_command_line() {
     let bad = ctx.run(&["audit", "show", "--since", "yesterday"]);
     assert_eq!(code(&bad), 110, "{}", stderr(&bad));
 }
+
+/// A redacted weak secret cannot be guessed back from an export: the action
+/// digest in each record is keyed with a random per-request key that is written
+/// nowhere, so even knowing the exact command one cannot reproduce it, and the
+/// same command run twice gets two unrelated digests.
+#[test]
+fn a_redacted_secret_cannot_be_recovered_from_the_digest() {
+    use sha2::{Digest, Sha256};
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let argv = ["echo", "--password=q7x2"];
+    for _ in 0..2 {
+        assert_eq!(code(&ctx.run(&["--", argv[0], argv[1]])), 0);
+    }
+    let decisions: Vec<_> = ctx
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "decision")
+        .collect();
+    assert_eq!(decisions[0]["command"][1], "--password=****");
+    let (first, second) = (
+        &decisions[0]["action_digest"],
+        &decisions[1]["action_digest"],
+    );
+    assert_ne!(first, second, "the same command got the same digest");
+    // What an unkeyed digest of the real command would be: a guess that a
+    // verifier with the export could confirm. It is not what the record holds.
+    let cwd = ctx.work().canonicalize().unwrap();
+    let echo =
+        gate::action::resolve_executable("echo", std::env::var_os("PATH").as_deref()).unwrap();
+    let mut hasher = Sha256::new();
+    hasher.update(b"gate-action-v1\0");
+    let mut field = |bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_be_bytes());
+        hasher.update(bytes);
+    };
+    field(&(argv.len() as u64).to_be_bytes());
+    for arg in argv {
+        field(arg.as_bytes());
+    }
+    field(cwd.as_os_str().as_encoded_bytes());
+    field(echo.as_os_str().as_encoded_bytes());
+    let guessable = hex::encode(hasher.finalize());
+    assert_ne!(first, &serde_json::json!(guessable));
+    assert_ne!(second, &serde_json::json!(guessable));
+}

@@ -10,10 +10,15 @@ use crate::support::fixtures::{
     broker_config_forgery, broker_config_forgery_with_policy, current_login, policy_two_for_touch,
 };
 use crate::support::waiting::Waiting;
-use gate::action::{ActionDigest, resolve_executable};
+use gate::action::{ActionDigest, DigestKey, resolve_executable};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+
+/// The digest key the agent picks for its requests and writes into its tickets.
+fn agent_key() -> DigestKey {
+    DigestKey::from_hex(&"5a".repeat(32)).unwrap()
+}
 
 struct Attack {
     ctx: TestContext,
@@ -38,11 +43,11 @@ impl Attack {
     }
 
     /// A request body for `argv` in the work directory, with the digest of the
-    /// touch command (the agent knows how gate computes it).
+    /// touch command under the agent's own key (it knows how gate computes it).
     fn request(&self, user: &str, argv: &[String]) -> Value {
         let cwd = self.ctx.work().canonicalize().unwrap();
         let touch = resolve_executable("touch", std::env::var_os("PATH").as_deref()).unwrap();
-        let digest = ActionDigest::compute(&self.argv(), &cwd, &touch).0;
+        let digest = ActionDigest::compute(&agent_key(), &self.argv(), &cwd, &touch).0;
         json!({
             "requester": { "user": user, "host": "agent-box", "ci": null, "agent": null },
             "argv": argv,
@@ -55,13 +60,14 @@ impl Attack {
         })
     }
 
-    /// The agent writes a ticket for request `id` holding `token`, as the hook would.
+    /// The agent writes a ticket for request `id` holding `token` and its key, as
+    /// the hook would.
     fn write_ticket(&self, id: &str, token: &str) {
         let dir = self.ctx.home().join("tickets");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         let path = dir.join(id);
-        std::fs::write(&path, token).unwrap();
+        std::fs::write(&path, format!("{token}\n{}\n", agent_key().to_hex())).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 

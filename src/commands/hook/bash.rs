@@ -38,15 +38,15 @@ pub(super) fn argv(line: &str) -> Result<Vec<String>, String> {
 /// What the policy sees of the tool call: `argv` in the event's directory (as
 /// `getcwd` will report it in the command's shell), asked for by this user and
 /// host with Claude Code and its session as the agent.
-pub(super) fn subject(event: &PreToolUse, argv: Vec<String>) -> Subject {
+pub(super) fn subject(event: &PreToolUse, argv: Vec<String>) -> Result<Subject, String> {
     let cwd = PathBuf::from(&event.cwd);
-    let mut subject = Subject::this_process(argv);
+    let mut subject = Subject::this_process(argv).map_err(|e| e.render())?;
     subject.cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
     subject.requester.agent = Some(Agent {
         name: "claude-code".into(),
         session: Some(event.session_id.clone()),
     });
-    subject
+    Ok(subject)
 }
 
 pub(super) struct Bash<'a> {
@@ -158,7 +158,7 @@ impl Bash<'_> {
                 payload,
                 ..
             } => {
-                ticket::save(self.home, &request_id, token).map_err(|e| {
+                ticket::save(self.home, &request_id, token, &self.decided.key).map_err(|e| {
                     format!("gate: approved, but the ticket could not be stored: {e}")
                 })?;
                 let names: Vec<_> = payload.approvers.iter().map(|a| a.name.as_str()).collect();
