@@ -146,3 +146,51 @@ async fn channels_see_every_stored_change_and_vote_under_the_api_rules() {
     assert_eq!(change.after.view.status, Status::Approved);
     assert!(feed.try_recv().is_err(), "a refused vote is no change");
 }
+
+/// A requester who is two people (its login names one, its CI actor another)
+/// cannot approve as either, on any channel a vote can come through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_person_the_requester_is_is_refused_on_every_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config::parse(
+        "version = 1\n[people.alice]\ngithub = \"alice-gh\"\n[people.bob]\n[people.carol]\n\
+         [groups]\nsre = [\"alice\", \"bob\", \"carol\"]\n",
+        "b.toml",
+    )
+    .unwrap();
+    let store = Store::open(&dir.path().join("broker.db")).unwrap();
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let (_stop, stopped) = watch::channel(false);
+    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped).unwrap();
+    let broker = Arc::new(broker);
+    let mut new = request("bob");
+    new.requester.ci = Some(crate::identity::CiJob {
+        system: "github".into(),
+        actor: Some("alice-gh".into()),
+        repository: None,
+        branch: None,
+        commit: None,
+        url: None,
+    });
+    let (_, created) = broker.create(new).await.unwrap();
+    let id = created.view.id.clone();
+    assert_eq!(created.view.approvers, vec!["carol"]);
+    for channel in ["api", "cli", "inbox", "web", "slack"] {
+        for person in ["alice", "bob"] {
+            let refused = broker
+                .vote(&id, person, Choice::Approve, None, channel)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (refused.status, refused.code),
+                (403, ErrorCode::SelfApproval),
+                "{person} via {channel}"
+            );
+        }
+    }
+    let decided = broker
+        .vote(&id, "carol", Choice::Approve, None, "web")
+        .await
+        .unwrap();
+    assert_eq!(decided.view.status, Status::Approved);
+}

@@ -354,3 +354,25 @@ fn an_unreachable_broker_is_a_deny() {
     assert!(reason.contains("could not be reached"), "{reason}");
     assert!(!setup.ctx.work().join("never").exists());
 }
+
+/// An agent that got hold of (or forged) a ticket cannot launder a command
+/// through its own `gate --ticket ID -- CMD` line: the hook judges the CMD inside.
+#[test]
+fn a_gate_line_of_the_agents_own_is_judged_as_the_command_inside() {
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
+    let line = "gate --ticket 0123456789abcdef0123456789abcdef -- rm -rf out";
+    let (code, out) = hook(
+        &ctx,
+        &event(&ctx, "Bash", json!({ "command": line })).to_string(),
+    );
+    assert_eq!(code, 0);
+    let answer = decision(&out);
+    assert_eq!(answer["permissionDecision"], "deny", "{answer}");
+    assert!(
+        answer["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("rule \"no rm\""),
+        "{answer}"
+    );
+}
