@@ -83,11 +83,6 @@ pub fn denied_by(view: &RequestView) -> (Vec<ApproverRecord>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::Subject;
-    use crate::identity::Requester;
-    use crate::policy::{Policy, normalise};
-    use std::collections::BTreeMap;
-    use std::path::PathBuf;
 
     const POLICY: &str = r#"
 version = 1
@@ -110,22 +105,7 @@ break_glass = true
 "#;
 
     fn decided(argv: &[&str]) -> (Decided, ApprovalRequirement) {
-        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
-        let subject = Subject {
-            argv: argv.iter().map(|a| a.to_string()).collect(),
-            cwd: PathBuf::from("/srv"),
-            env: BTreeMap::new(),
-            requester: Requester {
-                user: "carol".into(),
-                host: "box".into(),
-                ci: None,
-                agent: None,
-            },
-            path: None,
-            key: crate::action::DigestKey::random().unwrap(),
-        };
-        let commands = normalise(&subject.argv);
-        let decided = Decided::new(&policy, subject, commands).unwrap();
+        let (decided, _) = crate::guard::decided_for_test(POLICY, argv, "carol");
         let requirement = decided.verdict.approval.clone().expect("approve");
         (decided, requirement)
     }

@@ -70,3 +70,30 @@ pub fn shell_join(argv: &[String]) -> String {
 pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
+
+/// What the pipeline's unit tests share: a decision under a policy text, for a
+/// command in /srv asked by `user` on host `box`, with no PATH to resolve on.
+#[cfg(test)]
+pub(crate) fn decided_for_test(
+    policy_text: &str,
+    argv: &[&str],
+    user: &str,
+) -> (Decided, crate::policy::Policy) {
+    let policy = crate::policy::Policy::parse(policy_text, "policy.toml").unwrap();
+    let subject = Subject {
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        cwd: std::path::PathBuf::from("/srv"),
+        env: Default::default(),
+        requester: crate::identity::Requester {
+            user: user.into(),
+            host: "box".into(),
+            ci: None,
+            agent: None,
+        },
+        path: None,
+        key: crate::action::DigestKey::random().unwrap(),
+    };
+    let commands = normalise(&subject.argv);
+    let decided = Decided::new(&policy, subject, commands).unwrap();
+    (decided, policy)
+}

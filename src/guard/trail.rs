@@ -120,32 +120,11 @@ mod tests {
     use super::*;
     use crate::audit::{RecordDecision, VerifyReport};
     use crate::exec::Termination;
-    use crate::guard::Subject;
-    use crate::identity::Requester;
-    use crate::policy::{Policy, normalise};
-    use std::collections::BTreeMap;
-    use std::path::PathBuf;
 
     fn decided() -> Decided {
-        let policy = Policy::parse("version = 1\ndefault = \"allow\"\n", "p.toml").unwrap();
-        let subject = Subject {
-            argv: vec![
-                "deploy".into(),
-                "--token=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
-            ],
-            cwd: PathBuf::from("/srv"),
-            env: BTreeMap::new(),
-            requester: Requester {
-                user: "carol".into(),
-                host: "box".into(),
-                ci: None,
-                agent: None,
-            },
-            path: None,
-            key: crate::action::DigestKey::random().unwrap(),
-        };
-        let commands = normalise(&subject.argv);
-        Decided::new(&policy, subject, commands).unwrap()
+        let policy = "version = 1\ndefault = \"allow\"\n";
+        let argv = ["deploy", "--token=ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"];
+        crate::guard::decided_for_test(policy, &argv, "carol").0
     }
 
     fn home(dir: &std::path::Path) -> Home {

@@ -85,10 +85,6 @@ mod tests {
     use super::*;
     use crate::approval::protocol::Choice;
     use crate::approval::{DECISION_VERSION, DecidedBy};
-    use crate::guard::Subject;
-    use crate::identity::Requester;
-    use crate::policy::{Policy, normalise};
-    use std::path::PathBuf;
 
     const POLICY: &str = r#"
 version = 1
@@ -120,23 +116,8 @@ break_glass = true
 "#;
 
     fn setup(argv: &[&str], user: &str) -> (Decided, BTreeMap<String, Person>) {
-        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
-        let subject = Subject {
-            argv: argv.iter().map(|a| a.to_string()).collect(),
-            cwd: PathBuf::from("/srv"),
-            env: Default::default(),
-            requester: Requester {
-                user: user.into(),
-                host: "box".into(),
-                ci: None,
-                agent: None,
-            },
-            path: None,
-            key: crate::action::DigestKey::random().unwrap(),
-        };
-        let commands = normalise(&subject.argv);
-        let decided = Decided::new(&policy, subject, commands).unwrap();
-        (decided, policy.people.clone())
+        let (decided, policy) = crate::guard::decided_for_test(POLICY, argv, user);
+        (decided, policy.people)
     }
 
     fn approval(decided: &Decided, by: &[&str]) -> DecisionPayload {
