@@ -62,7 +62,9 @@ pub fn wrap(
     match (decided.verdict.decision, ticket) {
         (Action::Deny, ..) => {
             let reason = refusal_reason(decided, &draft);
-            (trail.decision(&draft, Decision::Deny, Some(reason))).map_err(refused_audit)?;
+            trail
+                .decision(&draft, Decision::Deny, Some(reason))
+                .map_err(refused_audit)?;
             let error = Error::Denied {
                 reason: decided.verdict.reason.clone(),
             };
