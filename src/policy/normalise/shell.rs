@@ -339,8 +339,9 @@ impl Walker<'_> {
     }
 }
 
-/// Bash reads `((…))` as arithmetic only when it ends in two adjacent `)`;
-/// `((cmd) )` is a subshell in a subshell. The parser works on tokens and cannot
+/// Bash reads `((…))` as arithmetic only when it starts with two adjacent `(`
+/// and ends in two adjacent `)`; `((cmd) )` and `( (cmd))` are a subshell in a
+/// subshell. The parser works on tokens and cannot
 /// see the space, so look at the source; the outer subshell is rewritten as a
 /// group (`{ (cmd) ; }`), which runs the same commands and parses unambiguously.
 fn nested_subshells(line: &str, loc: &brush_parser::SourceSpan) -> Option<String> {
@@ -349,7 +350,7 @@ fn nested_subshells(line: &str, loc: &brush_parser::SourceSpan) -> Option<String
         .skip(loc.start.index)
         .take(loc.end.index.saturating_sub(loc.start.index))
         .collect();
-    if text.ends_with("))") {
+    if text.starts_with("((") && text.ends_with("))") {
         return None;
     }
     let inner = text.strip_prefix('(')?.strip_suffix(')')?;

@@ -703,3 +703,4 @@ fn gate_itself_runs_the_command_after_its_options() {
         vec![plain("gate approve abc", &[])]
     );
 }
+mod shell_language;
