@@ -7,7 +7,7 @@
 
 use crate::action::{ActionDigest, DigestKey, ResolveError, resolve_executable};
 use crate::identity::Requester;
-use crate::policy::{Policy, Request, SimpleCommand, Verdict};
+use crate::policy::{Policy, Request, SimpleCommand, Verdict, normalise_resolved};
 use crate::redact::{BadPattern, Redactor};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -43,6 +43,21 @@ impl Subject {
             key,
         })
     }
+
+    /// The program as exec will find it, symlinks followed.
+    fn executable(&self) -> Result<PathBuf, ResolveError> {
+        let program = self.argv.first().map_or("", String::as_str);
+        resolve_executable(program, self.path.as_deref())
+    }
+
+    /// The simple commands this subject runs: its argv normalised with the
+    /// executable it resolves to (a shell reached through a symlink or another
+    /// name is still a shell) and the environment it runs with.
+    pub fn commands(&self) -> Vec<SimpleCommand> {
+        let executable = self.executable().ok();
+        let executable = executable.as_deref().and_then(Path::to_str);
+        normalise_resolved(&self.argv, executable, &self.env)
+    }
 }
 
 /// The policy's decision on one action, ready for the steps after it.
@@ -74,15 +89,21 @@ impl Decided {
         commands: Vec<SimpleCommand>,
     ) -> Result<Decided, BadPattern> {
         let redactor = Redactor::new(&policy.redact)?;
+        let executable = subject.executable();
         let Subject {
             argv,
             cwd,
             env,
             requester,
-            path,
+            path: _,
             key,
         } = subject;
         let request = Request {
+            executable: executable
+                .as_ref()
+                .ok()
+                .and_then(|path| path.to_str())
+                .map(String::from),
             actor: policy_actor(&requester),
             agent: requester.agent.as_ref().map(|a| a.name.clone()),
             ci: requester.ci.as_ref().map(|c| c.system.clone()),
@@ -93,7 +114,6 @@ impl Decided {
         let mut verdict = policy.evaluate_commands(commands, &request);
         redact_verdict(&mut verdict, &redactor);
         let program = request.argv.first().map_or("", String::as_str);
-        let executable = resolve_executable(program, path.as_deref());
         let digest = ActionDigest::compute(
             &key,
             &request.argv,
@@ -173,7 +193,7 @@ fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
 mod tests {
     use super::*;
     use crate::identity::CiJob;
-    use crate::policy::{Action, normalise};
+    use crate::policy::Action;
 
     const POLICY: &str = r#"
 version = 1
@@ -212,7 +232,7 @@ actor = "dependabot"
 
     fn decide(subject: Subject) -> Decided {
         let policy = Policy::parse(POLICY, "policy.toml").unwrap();
-        let commands = normalise(&subject.argv);
+        let commands = subject.commands();
         Decided::new(&policy, subject, commands).unwrap()
     }
 

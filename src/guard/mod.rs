@@ -33,7 +33,6 @@ pub use wrap::{Invocation, wrap};
 
 use crate::error::Error;
 use crate::paths::Home;
-use crate::policy::normalise;
 use std::path::Path;
 
 /// Steps 1 and 2: load the policy for `subject` and decide it. `color` only
@@ -44,7 +43,7 @@ pub fn decide(
     color: bool,
     subject: Subject,
 ) -> Result<(LoadedPolicy, Decided), Error> {
-    let commands = normalise(&subject.argv);
+    let commands = subject.commands();
     let loaded = load(explicit, home, color, &commands)?;
     let decided = Decided::new(&loaded.policy, subject, commands).map_err(|bad| {
         Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
@@ -93,7 +92,7 @@ pub(crate) fn decided_for_test(
         path: None,
         key: crate::action::DigestKey::random().unwrap(),
     };
-    let commands = normalise(&subject.argv);
+    let commands = subject.commands();
     let decided = Decided::new(&policy, subject, commands).unwrap();
     (decided, policy)
 }

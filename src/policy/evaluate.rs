@@ -2,7 +2,11 @@
 //! (deny > approve > allow) over every matching rule and every simple command, so
 //! rule order never matters.
 
-use super::{Action, ApprovalRequirement, Conditions, Glob, Policy, Request, Rule, SimpleCommand};
+use super::pattern::{Arg, Reach};
+use super::{
+    Action, ApprovalRequirement, Conditions, Glob, Pattern, Policy, Request, Rule, RuntimeWord,
+    SimpleCommand,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,7 +50,9 @@ pub(super) enum Search {
 }
 
 pub fn evaluate(policy: &Policy, request: &Request) -> Verdict {
-    evaluate_commands(policy, super::normalise(&request.argv), request)
+    let executable = request.executable.as_deref();
+    let commands = super::normalise_resolved(&request.argv, executable, &request.env);
+    evaluate_commands(policy, commands, request)
 }
 
 pub fn evaluate_commands(
@@ -126,28 +132,48 @@ fn verdict_without_commands(decision: Action, reason: String, policy: &Policy) -
 /// One simple command's decision and the indices of the rules that matched it.
 fn decide_command(
     policy: &Policy,
-    command: SimpleCommand,
+    mut command: SimpleCommand,
     request: &Request,
     search: Search,
 ) -> (CommandVerdict, Vec<usize>) {
     let candidates = match search {
-        Search::Indexed => policy
-            .index
-            .candidates(command.argv.first().map_or("", String::as_str)),
+        Search::Indexed => candidates(policy, &command),
         Search::Exhaustive => (0..policy.rules.len()).collect(),
     };
+    let argv = RuntimeArgv::new(&command);
     let mut matched = Vec::new();
     let mut matches = Vec::new();
+    let mut might_match = Vec::new();
     for index in candidates {
         let Some(rule) = policy.rules.get(index) else {
             continue;
         };
-        if let Some(rule_match) = match_rule(rule, &command.argv, request) {
-            matched.push(index);
-            matches.push(rule_match);
+        if !conditions_hold(&rule.conditions, request) {
+            continue;
+        }
+        let reach = rule
+            .patterns
+            .iter()
+            .map(|pattern| (argv.reach(pattern), pattern))
+            .max_by_key(|(reach, _)| *reach);
+        match reach {
+            Some((Reach::Always, pattern)) => {
+                matched.push(index);
+                matches.push(RuleMatch {
+                    rule: rule.name.clone(),
+                    action: rule.action,
+                    pattern: pattern.as_str().to_string(),
+                    reason: rule.reason.clone(),
+                });
+            }
+            Some((Reach::Sometimes, _)) => might_match.push(rule),
+            _ => {}
         }
     }
     let by_rules = matches.iter().map(|m| m.action).max();
+    if command.opaque.is_none() {
+        command.opaque = runtime_words_decide(policy, &command, by_rules, &might_match);
+    }
     // An opaque command may hide anything, so it gets at least `opaque`; a rule
     // that matches what is visible can still make it stricter.
     let floor = if command.opaque.is_some() {
@@ -166,14 +192,116 @@ fn decide_command(
     (verdict, matched)
 }
 
-fn match_rule(rule: &Rule, argv: &[String], request: &Request) -> Option<RuleMatch> {
-    let pattern = rule.patterns.iter().find(|p| p.matches(argv))?;
-    conditions_hold(&rule.conditions, request).then(|| RuleMatch {
-        rule: rule.name.clone(),
-        action: rule.action,
-        pattern: pattern.as_str().to_string(),
-        reason: rule.reason.clone(),
-    })
+/// The index's candidates for the program as typed and as resolved.
+fn candidates(policy: &Policy, command: &SimpleCommand) -> Vec<usize> {
+    let mut candidates = policy
+        .index
+        .candidates(command.argv.first().map_or("", String::as_str));
+    if let Some(executable) = &command.executable {
+        candidates.extend(policy.index.candidates(executable));
+        candidates.sort_unstable();
+        candidates.dedup();
+    }
+    candidates
+}
+
+/// Why the command is opaque because a word known only at run time could change
+/// its decision: a rule matches for some of its values and not others, and that
+/// rule's action differs from what the command gets without it.
+fn runtime_words_decide(
+    policy: &Policy,
+    command: &SimpleCommand,
+    by_rules: Option<Action>,
+    might_match: &[&Rule],
+) -> Option<String> {
+    let changes = |rule: &&&Rule| match by_rules {
+        Some(decided) => rule.action > decided,
+        None => rule.action != policy.default,
+    };
+    let rule = might_match.iter().find(changes)?;
+    let words: Vec<&str> = command
+        .runtime
+        .iter()
+        .filter_map(|word| command.argv.get(word.at).map(String::as_str))
+        .collect();
+    Some(format!(
+        "{} only known at run time, and rule \"{}\" could match depending on {}",
+        if words.len() == 1 {
+            "a word is"
+        } else {
+            "words are"
+        },
+        rule.name,
+        words.join(" "),
+    ))
+}
+
+/// A command's argv as the matcher sees it: literal words, and the words known
+/// only at run time with what they can become; argv[0] also as the resolved
+/// executable, when that differs.
+struct RuntimeArgv<'a> {
+    argv: &'a [String],
+    executable: Option<&'a str>,
+    globs: Vec<Option<Glob>>,
+    runtime: &'a [RuntimeWord],
+}
+
+impl<'a> RuntimeArgv<'a> {
+    fn new(command: &'a SimpleCommand) -> RuntimeArgv<'a> {
+        // An opaque command's words are matched as written; it is opaque anyway.
+        let runtime: &[RuntimeWord] = if command.opaque.is_some() {
+            &[]
+        } else {
+            &command.runtime
+        };
+        RuntimeArgv {
+            argv: &command.argv,
+            executable: command.executable.as_deref(),
+            globs: runtime
+                .iter()
+                .map(|word| word.values.as_deref().and_then(|v| Glob::parse(v).ok()))
+                .collect(),
+            runtime,
+        }
+    }
+
+    fn reach(&self, pattern: &Pattern) -> Reach {
+        let as_typed = self.reach_with_program(pattern, None);
+        match self.executable {
+            Some(executable) if as_typed != Reach::Always => {
+                as_typed.max(self.reach_with_program(pattern, Some(executable)))
+            }
+            _ => as_typed,
+        }
+    }
+
+    fn reach_with_program(&self, pattern: &Pattern, program: Option<&str>) -> Reach {
+        if self.runtime.is_empty() {
+            let matches = match program {
+                None => pattern.matches(self.argv),
+                Some(program) => {
+                    let mut argv = self.argv.to_vec();
+                    argv[0] = program.to_string();
+                    pattern.matches(&argv)
+                }
+            };
+            return if matches { Reach::Always } else { Reach::Never };
+        }
+        let mut args: Vec<Arg> = self.argv.iter().map(|a| Arg::Known(a)).collect();
+        if let (Some(program), Some(first)) = (program, args.first_mut()) {
+            *first = Arg::Known(program);
+        }
+        for (word, glob) in self.runtime.iter().zip(&self.globs) {
+            if let Some(arg) = args.get_mut(word.at) {
+                *arg = if word.splits {
+                    Arg::Many(glob.as_ref())
+                } else {
+                    Arg::One(glob.as_ref())
+                };
+            }
+        }
+        pattern.reach(&args)
+    }
 }
 
 fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {

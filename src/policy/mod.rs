@@ -25,7 +25,7 @@ pub use agents::{Agents, ClaudeCode, DEFAULT_HOOK_TIMEOUT, ToolDecision};
 pub use diagnostic::Diagnostic;
 pub use evaluate::{CommandVerdict, RuleMatch, Verdict};
 pub use index::RuleIndex;
-pub use normalise::{SimpleCommand, normalise, normalise_line};
+pub use normalise::{RuntimeWord, SimpleCommand, normalise, normalise_line, normalise_resolved};
 pub use pattern::{Glob, Pattern, PatternError};
 
 use serde::{Deserialize, Serialize};
@@ -178,6 +178,10 @@ pub struct TestCase {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub argv: Vec<String>,
+    /// The executable argv[0] resolves to (found by the caller on PATH, symlinks
+    /// followed), when known: a shell under another name is still a shell.
+    #[serde(default)]
+    pub executable: Option<String>,
     pub cwd: PathBuf,
     pub env: BTreeMap<String, String>,
     /// The requesting OS user (login name).
@@ -236,7 +240,7 @@ impl Policy {
     pub fn candidate_rules(&self, commands: &[SimpleCommand]) -> Vec<usize> {
         let mut wanted: Vec<usize> = commands
             .iter()
-            .filter_map(|command| command.argv.first())
+            .flat_map(|command| command.argv.first().into_iter().chain(&command.executable))
             .flat_map(|program| self.index.candidates(program))
             .collect();
         wanted.sort_unstable();

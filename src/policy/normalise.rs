@@ -6,6 +6,11 @@
 //! cannot parse makes the command opaque, with the reason, so policy can decide.
 //! Pure: no I/O, no environment, never panics on input.
 
+mod ansi_c;
+mod builtins;
+mod env_split;
+mod globs;
+mod injection;
 mod options;
 mod shell;
 mod simple;
@@ -14,6 +19,7 @@ mod wrapper_options;
 mod wrappers;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How many wrappers and nested shells we unwrap before calling the request opaque.
 const MAX_DEPTH: usize = 16;
@@ -27,24 +33,83 @@ pub struct SimpleCommand {
     pub via: Vec<String>,
     /// Why this command cannot be analysed statically, if it cannot.
     pub opaque: Option<String>,
+    /// Words of `argv` whose value is only known at run time (expansions,
+    /// file-name patterns), kept as written in `argv`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtime: Vec<RuntimeWord>,
+    /// The executable argv[0] resolves to, when it is not what argv[0] says (a
+    /// symlink, another name): rules may match either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+}
+
+/// One word of a command that the shell expands at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeWord {
+    /// Its index in `argv`.
+    pub at: usize,
+    /// A glob every value it can take matches; `None` when any value is possible.
+    pub values: Option<String>,
+    /// Whether it may become zero or several arguments.
+    pub splits: bool,
 }
 
 /// Normalise an argv as given to `gate -- ...`.
 pub fn normalise(argv: &[String]) -> Vec<SimpleCommand> {
+    normalise_resolved(argv, None, &BTreeMap::new())
+}
+
+/// Normalise an argv whose program resolves to `executable` (found by the caller
+/// on PATH, symlinks followed) and that runs with `env`. A shell or wrapper under
+/// another name is unwrapped like the original, and variables that inject code
+/// into shells or programs make what they reach opaque.
+pub fn normalise_resolved(
+    argv: &[String],
+    executable: Option<&str>,
+    env: &BTreeMap<String, String>,
+) -> Vec<SimpleCommand> {
     let mut out = Vec::new();
-    normalise_argv(argv.to_vec(), &[], 0, &mut out);
+    let Some(program) = argv.first() else {
+        return out;
+    };
+    // Only a different name matters: `ls` found at /usr/bin/ls is still `ls`.
+    let resolved = executable.filter(|path| basename(path) != basename(program));
+    let typed_steps = dispatch(basename(program), argv);
+    let steps = match (typed_steps, resolved) {
+        (Some(steps), _) => steps,
+        (None, Some(path)) => dispatch(basename(path), argv).unwrap_or_else(|| vec![Step::Keep]),
+        (None, None) => vec![Step::Keep],
+    };
+    for step in steps {
+        follow(step, argv, &[], 0, &mut out);
+    }
+    if let Some(path) = resolved {
+        out.iter_mut()
+            .filter(|command| command.via.is_empty() && command.argv.first() == Some(program))
+            .for_each(|command| command.executable = Some(path.to_string()));
+    }
+    mark_inherited(&mut out, &injection::inherited(env));
     out
+}
+
+/// Commands reached by an environment that injects code become opaque.
+fn mark_inherited(commands: &mut [SimpleCommand], inherited: &injection::Inherited) {
+    for command in commands.iter_mut().filter(|c| c.opaque.is_none()) {
+        let in_shell = command.via.iter().any(|label| shell::is_shell_label(label));
+        command.opaque = match (&inherited.programs, &inherited.shells) {
+            (Some(reason), _) => Some(reason.clone()),
+            (None, Some(reason)) if in_shell => Some(reason.clone()),
+            _ => None,
+        };
+    }
 }
 
 /// Normalise a shell line (as in `sh -c LINE` or a `[[test]]` command).
 pub fn normalise_line(line: &str) -> Vec<SimpleCommand> {
     let mut out = Vec::new();
     if let Err(reason) = shell::walk_line(line, &[], 0, &mut out) {
-        out.push(SimpleCommand {
-            argv: line.split_whitespace().map(String::from).collect(),
-            via: Vec::new(),
-            opaque: Some(reason),
-        });
+        let argv = line.split_whitespace().map(String::from).collect();
+        out.push(command(argv, &[], Some(reason)));
     }
     out
 }
@@ -78,14 +143,31 @@ fn normalise_argv(argv: Vec<String>, via: &[String], depth: usize, out: &mut Vec
         out.push(command(argv, via, Some(reason)));
         return;
     }
-    let name = basename(program);
-    let steps = wrappers::unwrap(name, &argv)
-        .or_else(|| shell::invocation(name, &argv))
-        .or_else(|| builtin(name, &argv))
-        .unwrap_or_else(|| vec![Step::Keep]);
+    let steps = dispatch(basename(program), &argv).unwrap_or_else(|| vec![Step::Keep]);
     for step in steps {
         follow(step, &argv, via, depth, out);
     }
+}
+
+/// What running `name` with `argv` amounts to, when it is more than itself.
+fn dispatch(name: &str, argv: &[String]) -> Option<Vec<Step>> {
+    if let Some(reason) = sets_injecting_variable(name, argv) {
+        return Some(vec![Step::Opaque(reason)]);
+    }
+    wrappers::unwrap(name, argv)
+        .or_else(|| shell::invocation(name, argv))
+        .or_else(|| builtin(name, argv))
+}
+
+/// `env BASH_ENV=f …`, `sudo LD_PRELOAD=x …`: programs that set variables from
+/// `NAME=value` arguments, setting one that injects code.
+fn sets_injecting_variable(name: &str, argv: &[String]) -> Option<String> {
+    if !matches!(name, "env" | "sudo" | "doas") {
+        return None;
+    }
+    argv[1..]
+        .iter()
+        .find_map(|arg| injection::assignment_word(arg))
 }
 
 fn follow(step: Step, argv: &[String], via: &[String], depth: usize, out: &mut Vec<SimpleCommand>) {
@@ -110,7 +192,7 @@ fn follow(step: Step, argv: &[String], via: &[String], depth: usize, out: &mut V
             prefix,
             split,
             rest,
-        } => match words::split_env_string(&split) {
+        } => match env_split::split(&split) {
             Ok(split) => normalise_argv([prefix, split, rest].concat(), via, depth + 1, out),
             Err(reason) => out.push(command(argv.to_vec(), via, Some(reason))),
         },
@@ -148,7 +230,7 @@ fn builtin(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         }
         "trap" => trap(args),
         "find" => find(argv),
-        _ => return None,
+        _ => vec![Step::Opaque(builtins::runs_hidden_code(name, args)?)],
     };
     Some(steps)
 }
@@ -207,6 +289,8 @@ fn command(argv: Vec<String>, via: &[String], opaque: Option<String>) -> SimpleC
         argv,
         via: via.to_vec(),
         opaque,
+        runtime: Vec::new(),
+        executable: None,
     }
 }
 

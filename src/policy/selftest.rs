@@ -32,6 +32,7 @@ fn run_case(policy: &Policy, case: &TestCase) -> TestOutcome {
 fn request_for(case: &TestCase) -> Request {
     Request {
         argv: Vec::new(),
+        executable: None,
         cwd: PathBuf::from(case.cwd.as_deref().unwrap_or(TEST_CWD)),
         env: case.env.clone(),
         actor: case.actor.clone().unwrap_or_else(|| TEST_ACTOR.to_string()),

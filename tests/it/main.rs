@@ -19,6 +19,7 @@ mod install;
 mod mcp;
 mod policy_cli;
 mod run;
+mod shell_shapes;
 mod signals;
 mod slack;
 mod teams;

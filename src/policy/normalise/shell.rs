@@ -43,7 +43,7 @@ pub(super) fn invocation(name: &str, argv: &[String]) -> Option<Vec<Step>> {
     if !POSIX_SHELLS.contains(&name) {
         return None;
     }
-    let step = match scan_shell_args(argv) {
+    let step = match scan_shell_args(name, argv) {
         Err(reason) => Step::Opaque(reason),
         Ok(args) => match (args.command_string, argv.get(args.operands)) {
             (true, Some(line))
@@ -59,13 +59,22 @@ pub(super) fn invocation(name: &str, argv: &[String]) -> Option<Vec<Step>> {
                 line: line.clone(),
             },
             (true, None) => Step::Opaque(format!("{name} -c is missing its command string")),
-            (false, Some(_)) if !args.stdin => Step::Keep,
+            (false, Some(script)) if !args.stdin => Step::Opaque(format!(
+                "{name} runs commands from {script}, which are not analysed"
+            )),
             (false, _) => Step::Opaque(format!(
                 "{name} reads commands from stdin, which cannot be seen"
             )),
         },
     };
     Some(vec![step])
+}
+
+/// Whether `label` (a `via` entry) is a shell running a command string.
+pub(super) fn is_shell_label(label: &str) -> bool {
+    label
+        .strip_suffix(" -c")
+        .is_some_and(|name| POSIX_SHELLS.contains(&name))
 }
 
 /// Whether a `-c` string reads positional parameters (`$1`, `${2}`, `$@`, `$*`), so
@@ -107,13 +116,15 @@ struct ShellArgs {
 }
 
 /// Shell options: letter clusters after `-` or `+` (`-lc`, `+e`, `-xec`), where `o`
-/// and `O` take the next argument (`-o pipefail`), and a few long options.
-fn scan_shell_args(argv: &[String]) -> Result<ShellArgs, String> {
+/// and `O` take the next argument (`-o pipefail`), and long options, which bash
+/// also takes after a single dash (`-login`, `-rcfile F`).
+fn scan_shell_args(name: &str, argv: &[String]) -> Result<ShellArgs, String> {
     let mut args = ShellArgs {
         command_string: false,
         stdin: false,
         operands: argv.len(),
     };
+    let single_dash_long = matches!(name, "bash" | "rbash");
     let mut i = 1;
     while let Some(arg) = argv.get(i) {
         i += 1;
@@ -121,15 +132,23 @@ fn scan_shell_args(argv: &[String]) -> Result<ShellArgs, String> {
             args.operands = i;
             return Ok(args);
         }
-        if let Some(long) = arg.strip_prefix("--") {
-            let name = long.split_once('=').map_or(long, |(name, _)| name);
-            if SHELL_LONG_VALUED.contains(&name) && !long.contains('=') {
-                i += 1;
-            } else if !SHELL_LONG_FLAGS.contains(&name) && !SHELL_LONG_VALUED.contains(&name) {
+        let long = arg.strip_prefix("--").or_else(|| {
+            arg.strip_prefix('-')
+                .filter(|long| single_dash_long && is_long_option(long))
+        });
+        if let Some(long) = long {
+            let option = long.split_once('=').map_or(long, |(option, _)| option);
+            if SHELL_LONG_VALUED.contains(&option) {
+                let file = long
+                    .split_once('=')
+                    .map(|(_, file)| file)
+                    .or(argv.get(i).map(String::as_str))
+                    .unwrap_or_default();
                 return Err(format!(
-                    "unrecognised option {arg} to {}",
-                    super::basename(&argv[0])
+                    "{name} --{option} runs commands from {file}, which are not analysed"
                 ));
+            } else if !SHELL_LONG_FLAGS.contains(&option) {
+                return Err(format!("unrecognised option {arg} to {name}"));
             }
         } else if arg.len() > 1 && arg.starts_with(['-', '+']) {
             for flag in arg[1..].chars() {
@@ -148,6 +167,10 @@ fn scan_shell_args(argv: &[String]) -> Result<ShellArgs, String> {
     Ok(args)
 }
 
+fn is_long_option(name: &str) -> bool {
+    SHELL_LONG_FLAGS.contains(&name) || SHELL_LONG_VALUED.contains(&name)
+}
+
 /// Parse `line` and normalise every simple command in it into `out`.
 pub(super) fn walk_line(
     line: &str,
@@ -162,7 +185,12 @@ pub(super) fn walk_line(
         ));
     }
     let program = parse(line)?;
-    let mut walker = Walker { via, depth, out };
+    let mut walker = Walker {
+        line,
+        via,
+        depth,
+        out,
+    };
     for list in &program.complete_commands {
         walker.list(list);
     }
@@ -213,12 +241,21 @@ fn nesting_depth(line: &str) -> usize {
 /// Visits every command in a parsed line; simple commands and the words around
 /// them are handled in `simple.rs`.
 pub(super) struct Walker<'a> {
+    /// The text the walked commands were parsed from.
+    pub line: &'a str,
     pub via: &'a [String],
     pub depth: usize,
     pub out: &'a mut Vec<SimpleCommand>,
 }
 
 impl Walker<'_> {
+    fn subshells(&mut self, line: &str) {
+        if let Err(reason) = walk_line(line, self.via, self.depth + 1, self.out) {
+            let opaque = super::command(vec![line.to_string()], self.via, Some(reason));
+            self.out.push(opaque);
+        }
+    }
+
     pub(super) fn list(&mut self, list: &ast::CompoundList) {
         for ast::CompoundListItem(and_or, _) in &list.0 {
             self.pipeline(&and_or.first);
@@ -256,7 +293,10 @@ impl Walker<'_> {
     fn compound(&mut self, compound: &ast::CompoundCommand) {
         use ast::CompoundCommand as C;
         match compound {
-            C::Arithmetic(arith) => self.arithmetic(&arith.expr),
+            C::Arithmetic(arith) => match nested_subshells(self.line, &arith.loc) {
+                Some(subshells) => self.subshells(&subshells),
+                None => self.arithmetic(&arith.expr),
+            },
             C::ArithmeticForClause(clause) => {
                 let exprs = [&clause.initializer, &clause.condition, &clause.updater];
                 exprs
@@ -297,4 +337,22 @@ impl Walker<'_> {
             C::Coprocess(coprocess) => self.command(&coprocess.body),
         }
     }
+}
+
+/// Bash reads `((…))` as arithmetic only when it starts with two adjacent `(`
+/// and ends in two adjacent `)`; `((cmd) )` and `( (cmd))` are a subshell in a
+/// subshell. The parser works on tokens and cannot
+/// see the space, so look at the source; the outer subshell is rewritten as a
+/// group (`{ (cmd) ; }`), which runs the same commands and parses unambiguously.
+fn nested_subshells(line: &str, loc: &brush_parser::SourceSpan) -> Option<String> {
+    let text: String = line
+        .chars()
+        .skip(loc.start.index)
+        .take(loc.end.index.saturating_sub(loc.start.index))
+        .collect();
+    if text.starts_with("((") && text.ends_with("))") {
+        return None;
+    }
+    let inner = text.strip_prefix('(')?.strip_suffix(')')?;
+    Some(format!("{{ {inner} ;}}"))
 }

@@ -3,7 +3,7 @@
 
 use super::shell::{Walker, walk_line};
 use super::words::{self, WordInfo};
-use super::{SimpleCommand, normalise_argv, with_label};
+use super::{RuntimeWord, SimpleCommand, globs, injection, normalise_argv, with_label};
 use brush_parser::ast;
 
 impl Walker<'_> {
@@ -25,11 +25,11 @@ impl Walker<'_> {
             raw_words.extend(self.item(item, &mut reasons));
         }
         let mut argv = Vec::new();
-        let mut runtime_names = Vec::new();
+        let mut runtime_words = Vec::new();
         for raw in &raw_words {
             for info in self.expand(raw, &mut reasons) {
-                if info.expanded || info.pathname_pattern {
-                    runtime_names.push(info.text.clone());
+                if info.is_runtime() {
+                    runtime_words.push(info.clone());
                 }
                 argv.push(info.text);
             }
@@ -43,7 +43,8 @@ impl Walker<'_> {
         }
         let start = self.out.len();
         normalise_argv(argv, self.via, self.depth, self.out);
-        mark_opaque(&mut self.out[start..], &reasons, &runtime_names);
+        mark_opaque(&mut self.out[start..], &reasons, &runtime_words);
+        mark_runtime(&mut self.out[start..], &runtime_words);
     }
 
     /// One prefix or suffix item: its word, if it contributes one; substitutions it
@@ -59,6 +60,7 @@ impl Walker<'_> {
             Item::AssignmentWord(_, word) => {
                 let info = words::analyse(&word.value);
                 reasons.extend(self.substitutions(&info));
+                reasons.extend(assignment_runs_code(&word.value, &info.text));
                 Some(word.value.clone())
             }
             Item::IoRedirect(redirect) => {
@@ -100,11 +102,8 @@ impl Walker<'_> {
     fn nested_line(&mut self, line: &str, label: &str) {
         let via = with_label(self.via, label);
         if let Err(reason) = walk_line(line, &via, self.depth + 1, self.out) {
-            self.out.push(SimpleCommand {
-                argv: vec![line.to_string()],
-                via,
-                opaque: Some(reason),
-            });
+            let opaque = super::command(vec![line.to_string()], &via, Some(reason));
+            self.out.push(opaque);
         }
     }
 
@@ -115,6 +114,7 @@ impl Walker<'_> {
     ) -> String {
         let via = with_label(self.via, &format!("{kind}(...)"));
         let mut inner = Walker {
+            line: self.line,
             via: &via,
             depth: self.depth + 1,
             out: self.out,
@@ -184,27 +184,60 @@ impl Walker<'_> {
                 self.test_expr(right);
             }
             E::Not(inner) | E::Parenthesized(inner) => self.test_expr(inner),
-            E::UnaryTest(_, word) => self.loose_word(word),
-            E::BinaryTest(_, left, right) => {
-                self.loose_word(left);
-                self.loose_word(right);
+            E::UnaryTest(predicate, word) => {
+                use ast::UnaryPredicate as U;
+                let names_a_variable = matches!(
+                    predicate,
+                    U::ShellVariableIsSetAndAssigned | U::ShellVariableIsSetAndNameRef
+                );
+                self.evaluated_word(word, names_a_variable);
+            }
+            E::BinaryTest(predicate, left, right) => {
+                // `[[ a -eq b ]]` evaluates both sides as arithmetic.
+                use ast::BinaryPredicate as B;
+                let arithmetic = matches!(
+                    predicate,
+                    B::ArithmeticEqualTo
+                        | B::ArithmeticNotEqualTo
+                        | B::ArithmeticLessThan
+                        | B::ArithmeticLessThanOrEqualTo
+                        | B::ArithmeticGreaterThan
+                        | B::ArithmeticGreaterThanOrEqualTo
+                );
+                self.evaluated_word(left, arithmetic);
+                self.evaluated_word(right, arithmetic);
             }
         }
     }
 
-    pub(super) fn arithmetic(&mut self, expr: &ast::UnexpandedArithmeticExpr) {
-        if expr.value.contains("$(") || expr.value.contains('`') {
-            let reason = "command substitution in arithmetic".to_string();
-            self.push_opaque(expr.value.clone(), vec![reason]);
+    /// A test operand; when bash reads it as a variable name or arithmetic, an
+    /// array subscript in it is expanded and may run commands.
+    fn evaluated_word(&mut self, word: &ast::Word, evaluated: bool) {
+        if evaluated && globs::subscript_runs_code(&words::analyse(&word.value).text) {
+            let reason = "an array subscript evaluated in a test can run commands".to_string();
+            self.push_opaque(word.value.clone(), vec![reason]);
+        } else {
+            self.loose_word(word);
         }
     }
 
+    pub(super) fn arithmetic(&mut self, expr: &ast::UnexpandedArithmeticExpr) {
+        let reason = if expr.value.contains("$(") || expr.value.contains('`') {
+            "command substitution in arithmetic"
+        } else if globs::subscript_runs_code(&expr.value) {
+            "an array subscript evaluated in arithmetic can run commands"
+        } else {
+            return;
+        };
+        self.push_opaque(expr.value.clone(), vec![reason.to_string()]);
+    }
+
     fn push_opaque(&mut self, text: String, reasons: Vec<String>) {
-        self.out.push(SimpleCommand {
-            argv: vec![text],
-            via: self.via.to_vec(),
-            opaque: Some(reasons.join("; ")),
-        });
+        self.out.push(super::command(
+            vec![text],
+            self.via,
+            Some(reasons.join("; ")),
+        ));
     }
 }
 
@@ -227,12 +260,12 @@ fn collect_substitutions(pieces: &[brush_parser::word::WordPieceWithSource]) -> 
 
 /// Commands built from a word with substitutions are opaque; so is a command whose
 /// name came from an expansion or a file-name pattern.
-fn mark_opaque(commands: &mut [SimpleCommand], reasons: &[String], runtime_names: &[String]) {
+fn mark_opaque(commands: &mut [SimpleCommand], reasons: &[String], runtime: &[WordInfo]) {
     for command in commands.iter_mut().filter(|c| c.opaque.is_none()) {
         let name_is_runtime = command
             .argv
             .first()
-            .is_some_and(|name| runtime_names.contains(name));
+            .is_some_and(|name| runtime.iter().any(|word| &word.text == name));
         if !reasons.is_empty() {
             command.opaque = Some(reasons.join("; "));
         } else if name_is_runtime {
@@ -240,4 +273,44 @@ fn mark_opaque(commands: &mut [SimpleCommand], reasons: &[String], runtime_names
                 Some("the command name is only known at run time (an expansion or pattern)".into());
         }
     }
+}
+
+/// Record which arguments of each command are only known at run time, so
+/// evaluation can tell whether a rule could match them differently. Wrappers may
+/// have moved them, so they are found again by their text.
+fn mark_runtime(commands: &mut [SimpleCommand], runtime: &[WordInfo]) {
+    if runtime.is_empty() {
+        return;
+    }
+    for command in commands.iter_mut() {
+        command.runtime = command
+            .argv
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(at, arg)| {
+                let word = runtime.iter().find(|word| &word.text == arg)?;
+                Some(RuntimeWord {
+                    at,
+                    values: word.values.clone(),
+                    splits: word.splits,
+                })
+            })
+            .collect();
+    }
+}
+
+/// Why an assignment word runs code: it sets a variable that injects code
+/// (`BASH_ENV=`, `BASH_CMDS[x]=`), or stores an array subscript that runs a
+/// command when the variable is used in arithmetic.
+fn assignment_runs_code(raw: &str, value: &str) -> Option<String> {
+    let name_end = raw.find(['=', '[', '+']).unwrap_or(raw.len());
+    if let Some(reason) = injection::assignment(&raw[..name_end]) {
+        return Some(reason);
+    }
+    let assigned = value.split_once('=').map_or("", |(_, v)| v);
+    let runs = assigned
+        .find('[')
+        .is_some_and(|open| assigned[open..].contains("$(") || assigned[open..].contains('`'));
+    runs.then(|| "the value holds an array subscript that runs a command when evaluated".into())
 }

@@ -1,6 +1,7 @@
 //! Shell words: quote removal, brace expansion, and noticing what is only known at
 //! run time (expansions, substitutions, pathname patterns).
 
+use super::globs;
 use brush_parser::ParserOptions;
 use brush_parser::word::{
     self, BraceExpressionMember, BraceExpressionOrText, WordPiece, WordPieceWithSource,
@@ -10,14 +11,23 @@ use brush_parser::word::{
 const MAX_BRACE_WORDS: usize = 256;
 
 /// One shell word after quote removal.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct WordInfo {
     /// The word with quotes removed; expansions are kept as their source text.
     pub text: String,
     /// Holds a parameter or arithmetic expansion, whose value is known only at run time.
     pub expanded: bool,
-    /// Holds an unquoted `*`, `?` or `[`, which the shell may expand to file names.
+    /// Holds an unquoted `*`, `?` or `[…]`, which the shell may expand to file names.
     pub pathname_pattern: bool,
+    /// Holds a tilde prefix (`~`, `~user`), replaced by a home directory.
+    pub tilde: bool,
+    /// May become zero or several words: an unquoted expansion (split on IFS),
+    /// `"$@"`, `"${a[@]}"`, or a file-name pattern.
+    pub splits: bool,
+    /// What each word it becomes can look like, as a pattern glob: quoted and
+    /// literal text escaped, every expansion a `*`. `None` when even that is
+    /// unknown (an extglob, a splitting expansion).
+    pub values: Option<String>,
     /// Bodies of the command substitutions in the word, to analyse on their own.
     pub substitutions: Vec<String>,
     /// Why the word cannot be read at all, if it cannot.
@@ -25,6 +35,11 @@ pub(super) struct WordInfo {
 }
 
 impl WordInfo {
+    /// Whether the word's value is only known at run time.
+    pub fn is_runtime(&self) -> bool {
+        self.expanded || self.pathname_pattern || self.tilde
+    }
+
     /// Why this word makes the command it is part of opaque, if it does.
     pub fn opaque_reason(&self) -> Option<String> {
         if let Some(problem) = &self.problem {
@@ -41,9 +56,17 @@ pub(super) fn parser_options() -> ParserOptions {
 
 /// Analyse one raw word as it appears in the source.
 pub(super) fn analyse(raw: &str) -> WordInfo {
-    let mut info = WordInfo::default();
+    let mut info = WordInfo {
+        values: Some(String::new()),
+        ..WordInfo::default()
+    };
     match word::parse(raw, &parser_options()) {
-        Ok(pieces) => add_pieces(&mut info, raw, &pieces, false),
+        Ok(pieces) => {
+            add_pieces(&mut info, raw, &pieces, false);
+            if info.splits && info.expanded {
+                info.values = None;
+            }
+        }
         Err(_) => {
             info.text = brush_parser::unquote_str(raw);
             info.problem = Some(format!("cannot parse the word {raw:?}"));
@@ -63,13 +86,18 @@ fn add_pieces(info: &mut WordInfo, raw: &str, pieces: &[WordPieceWithSource], qu
 
 fn add_piece(info: &mut WordInfo, raw: &str, piece: &WordPiece, source: &str, quoted: bool) {
     match piece {
-        WordPiece::Text(text) => {
-            info.pathname_pattern |= !quoted && text.contains(['*', '?', '[']);
+        WordPiece::Text(text) if !quoted => {
+            let pattern = globs::is_pathname_pattern(text);
+            info.pathname_pattern |= pattern;
+            info.splits |= pattern;
+            match globs::unquoted_values(text) {
+                Some(glob) => add_values(info, &glob),
+                None => info.values = None,
+            }
             info.text.push_str(text);
         }
-        WordPiece::SingleQuotedText(text) | WordPiece::AnsiCQuotedText(text) => {
-            info.text.push_str(text)
-        }
+        WordPiece::Text(text) | WordPiece::SingleQuotedText(text) => add_literal(info, text),
+        WordPiece::AnsiCQuotedText(text) => add_literal(info, &super::ansi_c::decode(text)),
         WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
             add_pieces(info, raw, inner, true);
         }
@@ -77,22 +105,42 @@ fn add_piece(info: &mut WordInfo, raw: &str, piece: &WordPiece, source: &str, qu
             let literal = escaped.strip_prefix('\\').unwrap_or(escaped);
             // Inside double quotes a backslash before an ordinary character stays.
             let keeps_backslash = quoted && !literal.starts_with(['"', '\\', '$', '`']);
-            info.text
-                .push_str(if keeps_backslash { escaped } else { literal });
+            add_literal(info, if keeps_backslash { escaped } else { literal });
         }
-        WordPiece::TildeExpansion(_) => info.text.push_str(source),
+        WordPiece::TildeExpansion(_) => {
+            // A home directory: an absolute path.
+            info.tilde = true;
+            add_values(info, "/*");
+            info.text.push_str(source);
+        }
         WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
             let inner = source.strip_prefix("$((").unwrap_or(source);
             if inner.contains("$(") || inner.contains('`') {
                 info.problem = Some("command substitution inside an expansion".into());
+            } else if let Some(reason) = globs::expansion_runs_code(source) {
+                info.problem = Some(reason.into());
             }
             info.expanded = true;
+            // Unquoted, the value is split into words; `"$@"` and `"${a[@]}"` are lists.
+            info.splits |= !quoted || source.contains('@');
+            add_values(info, "*");
             info.text.push_str(source);
         }
         WordPiece::CommandSubstitution(body) | WordPiece::BackquotedCommandSubstitution(body) => {
             info.substitutions.push(body.clone());
             info.text.push_str(source);
         }
+    }
+}
+
+fn add_literal(info: &mut WordInfo, text: &str) {
+    add_values(info, &globs::escape(text));
+    info.text.push_str(text);
+}
+
+fn add_values(info: &mut WordInfo, glob: &str) {
+    if let Some(values) = &mut info.values {
+        values.push_str(glob);
     }
 }
 
@@ -180,20 +228,4 @@ fn sequence(start: i64, end: i64, increment: i64) -> Option<impl Iterator<Item =
         let offset = k as i64 * step;
         if down { start - offset } else { start + offset }
     }))
-}
-
-/// Split an `env -S` string into words: quotes and escapes are honoured, expansions
-/// are refused because env would substitute them at run time.
-pub(super) fn split_env_string(text: &str) -> Result<Vec<String>, String> {
-    let tokens = brush_parser::tokenize_str(text)
-        .map_err(|err| format!("cannot split env -S string: {err}"))?;
-    let mut words = Vec::new();
-    for token in &tokens {
-        let info = analyse(token.to_str());
-        if info.expanded || info.opaque_reason().is_some() {
-            return Err("env -S string uses expansions, known only at run time".into());
-        }
-        words.push(info.text);
-    }
-    Ok(words)
 }

@@ -8,6 +8,9 @@
 mod compile;
 #[cfg(test)]
 mod tests;
+mod unknown;
+
+pub use unknown::{Arg, Reach};
 
 use compile::{compile_glob, compile_token, split_words, unquoted_chars};
 

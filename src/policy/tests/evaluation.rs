@@ -11,6 +11,8 @@ fn command(line: &str) -> SimpleCommand {
         argv: line.split_whitespace().map(String::from).collect(),
         via: Vec::new(),
         opaque: None,
+        runtime: Vec::new(),
+        executable: None,
     }
 }
 
@@ -160,6 +162,7 @@ fn a_rule_matches_only_when_every_condition_holds() {
         agent: Some("claude-code".into()),
         ci: Some("github".into()),
         argv: Vec::new(),
+        executable: None,
     };
     assert_eq!(
         decide_lines(&p, &["deploy x"], &matching).decision,

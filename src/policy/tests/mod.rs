@@ -4,6 +4,7 @@
 mod diagnostics;
 mod evaluation;
 mod files;
+mod runtime_words;
 mod validation;
 
 use super::{Diagnostic, Policy};

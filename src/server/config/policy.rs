@@ -74,6 +74,9 @@ impl OrgPolicy {
         let requester = &new.requester;
         let request = Request {
             argv: new.argv.clone(),
+            // What the requester's PATH resolves to is its claim, and must not
+            // change the broker's verdict.
+            executable: None,
             cwd: PathBuf::from(&new.cwd),
             env: Default::default(),
             actor: requester

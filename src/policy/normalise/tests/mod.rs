@@ -335,12 +335,12 @@ fn shell_flag_forms_all_reach_the_string() {
 }
 
 #[test]
-fn shells_reading_stdin_are_opaque_and_scripts_are_kept() {
+fn shells_reading_stdin_or_a_script_are_opaque() {
     assert_eq!(run(&["bash"]), [opaque(&["bash"], &[])]);
     assert_eq!(run(&["sh", "-s", "x"]), [opaque(&["sh", "-s", "x"], &[])]);
     assert_eq!(
         run(&["bash", "deploy.sh", "prod"]),
-        [plain("bash deploy.sh prod", &[])]
+        [opaque(&["bash", "deploy.sh", "prod"], &[])]
     );
     assert_eq!(
         line("bash <<EOF\nkubectl delete ns a\nEOF\n"),
@@ -703,3 +703,4 @@ fn gate_itself_runs_the_command_after_its_options() {
         vec![plain("gate approve abc", &[])]
     );
 }
+mod shell_language;
