@@ -6,13 +6,25 @@
 //! cannot parse makes the command opaque, with the reason, so policy can decide.
 //! Pure: no I/O, no environment, never panics on input.
 
+mod config_exec;
+mod container_options;
+mod containers;
+mod inline_code;
+mod interpreters;
 mod options;
+mod parallel;
+mod remote;
+mod sandbox_options;
+mod sandboxes;
 mod shell;
 mod simple;
+mod small_languages;
+mod tracers;
 mod words;
 mod wrapper_options;
 mod wrappers;
 
+pub use interpreters::runs_inline_code;
 use serde::{Deserialize, Serialize};
 
 /// How many wrappers and nested shells we unwrap before calling the request opaque.
