@@ -10,6 +10,7 @@ mod config_exec;
 mod container_options;
 mod containers;
 mod inline_code;
+mod inline_code_words;
 mod interpreters;
 mod options;
 mod parallel;

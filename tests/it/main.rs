@@ -23,3 +23,4 @@ mod signals;
 mod slack;
 mod teams;
 mod web;
+mod wrapper_shapes;

@@ -211,13 +211,38 @@ fn git_setting(setting: &str) -> Option<Vec<Step>> {
         return None;
     }
     let what = format!("-c {key}");
+    let command_valued = COMMAND_KEY_ENDS.contains(&last) || section == "filter";
     match value.strip_prefix('!') {
         Some(line) => runs("git", &what, Some(line)),
-        None if section == "alias" => runs("git", &what, None),
-        None if is_shell_value(value) => runs("git", &what, Some(value)),
+        None if section != "alias" && command_valued && is_shell_value(value) => {
+            runs("git", &what, Some(value))
+        }
         None => runs("git", &what, None),
     }
 }
+
+/// Of those keys, the ones whose value is itself a command line.
+const COMMAND_KEY_ENDS: &[&str] = &[
+    "pager",
+    "editor",
+    "fsmonitor",
+    "sshcommand",
+    "askpass",
+    "gitproxy",
+    "alternaterefscommand",
+    "external",
+    "textconv",
+    "command",
+    "cmd",
+    "driver",
+    "program",
+    "packobjectshook",
+    "uploadpack",
+    "receivepack",
+    "difffilter",
+    "sendmailcmd",
+    "helper",
+];
 
 /// A value that is a command rather than a switch or a path list.
 fn is_shell_value(value: &str) -> bool {

@@ -7,7 +7,9 @@
 //!
 //! It is a screen, not a sandbox: it errs towards opaque, and what the code does
 //! without starting a process (writing files, network) is left to the policy's
-//! `inline_code` setting.
+//! `inline_code` setting. The word lists are in `inline_code_words`.
+
+use super::inline_code_words::{Words, words};
 
 /// The languages screened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,390 +34,6 @@ pub(super) enum Spawned {
 pub(super) struct Screened {
     pub spawned: Vec<Spawned>,
     pub opaque: Option<String>,
-}
-
-struct Words {
-    /// Calls that start a process.
-    spawn: &'static [&'static str],
-    /// Names that run code or reach a process some other way.
-    dynamic: &'static [&'static str],
-    /// Modules known not to start processes behind the code's back.
-    modules: &'static [&'static str],
-}
-
-const PYTHON: Words = Words {
-    spawn: &[
-        "system",
-        "popen",
-        "Popen",
-        "run",
-        "call",
-        "check_call",
-        "check_output",
-        "getoutput",
-        "getstatusoutput",
-        "execl",
-        "execle",
-        "execlp",
-        "execlpe",
-        "execv",
-        "execve",
-        "execvp",
-        "execvpe",
-        "spawnl",
-        "spawnle",
-        "spawnlp",
-        "spawnlpe",
-        "spawnv",
-        "spawnve",
-        "spawnvp",
-        "spawnvpe",
-        "posix_spawn",
-        "posix_spawnp",
-        "spawn",
-        "startfile",
-        "fork",
-        "forkpty",
-        "create_subprocess_exec",
-        "create_subprocess_shell",
-    ],
-    dynamic: &[
-        "eval",
-        "exec",
-        "compile",
-        "getattr",
-        "setattr",
-        "delattr",
-        "globals",
-        "locals",
-        "vars",
-        "breakpoint",
-        "help",
-        "importlib",
-        "modules",
-        "builtins",
-        "ctypes",
-        "attrgetter",
-        "methodcaller",
-        "runpy",
-        "pickle",
-        "marshal",
-        "shelve",
-        "load_module",
-        "exec_module",
-        "get_field",
-        "format_map",
-        "input",
-    ],
-    modules: &[
-        "json",
-        "sys",
-        "os",
-        "subprocess",
-        "pty",
-        "math",
-        "re",
-        "datetime",
-        "time",
-        "random",
-        "collections",
-        "itertools",
-        "functools",
-        "base64",
-        "hashlib",
-        "hmac",
-        "uuid",
-        "textwrap",
-        "pathlib",
-        "struct",
-        "statistics",
-        "decimal",
-        "fractions",
-        "csv",
-        "pprint",
-        "enum",
-        "dataclasses",
-        "typing",
-        "unicodedata",
-        "calendar",
-        "zlib",
-        "gzip",
-        "bz2",
-        "lzma",
-        "io",
-        "shlex",
-        "fnmatch",
-        "glob",
-        "copy",
-        "heapq",
-        "bisect",
-        "difflib",
-        "ipaddress",
-        "secrets",
-        "binascii",
-        "tomllib",
-        "keyword",
-        "array",
-        "numbers",
-        "cmath",
-        "html",
-        "urllib",
-        "locale",
-        "zoneinfo",
-        "string",
-        "shutil",
-        "tempfile",
-        "stat",
-        "errno",
-        "platform",
-        "socket",
-        "getpass",
-        "operator",
-    ],
-};
-
-const PERL: Words = Words {
-    spawn: &[
-        "system", "exec", "qx", "readpipe", "fork", "syscall", "open", "pipe",
-    ],
-    dynamic: &[
-        "eval",
-        "do",
-        "require",
-        "can",
-        "__PACKAGE__",
-        "CORE",
-        "UNIVERSAL",
-        "AUTOLOAD",
-    ],
-    modules: &[
-        "strict",
-        "warnings",
-        "utf8",
-        "feature",
-        "List::Util",
-        "Scalar::Util",
-        "Data::Dumper",
-        "POSIX",
-        "Time::HiRes",
-        "Time::Local",
-        "Getopt::Long",
-        "File::Basename",
-        "File::Spec",
-        "File::Temp",
-        "Cwd",
-        "Encode",
-        "JSON::PP",
-        "MIME::Base64",
-        "Digest::MD5",
-        "Digest::SHA",
-        "Text::Wrap",
-        "Term::ANSIColor",
-        "constant",
-        "integer",
-        "bigint",
-        "English",
-        "Carp",
-        "Math::BigInt",
-        "Sys::Hostname",
-        "IO::Handle",
-        "IO::File",
-    ],
-};
-
-const RUBY: Words = Words {
-    spawn: &[
-        "system",
-        "exec",
-        "spawn",
-        "popen",
-        "popen2",
-        "popen2e",
-        "popen3",
-        "capture2",
-        "capture2e",
-        "capture3",
-        "pipeline",
-        "fork",
-        "syscall",
-        "open",
-    ],
-    dynamic: &[
-        "eval",
-        "instance_eval",
-        "class_eval",
-        "module_eval",
-        "instance_exec",
-        "class_exec",
-        "send",
-        "__send__",
-        "public_send",
-        "method",
-        "define_method",
-        "const_get",
-        "binding",
-        "ObjectSpace",
-        "load",
-        "require_relative",
-        "autoload",
-        "Kernel",
-        "instance_variable_get",
-        "method_missing",
-        "trap",
-    ],
-    modules: &[
-        "json",
-        "set",
-        "time",
-        "date",
-        "securerandom",
-        "digest",
-        "base64",
-        "pp",
-        "csv",
-        "uri",
-        "fileutils",
-        "pathname",
-        "stringio",
-        "bigdecimal",
-        "English",
-        "optparse",
-        "shellwords",
-        "tempfile",
-        "tmpdir",
-        "open3",
-        "benchmark",
-        "logger",
-        "zlib",
-    ],
-};
-
-const NODE: Words = Words {
-    spawn: &[
-        "exec",
-        "execSync",
-        "execFile",
-        "execFileSync",
-        "spawn",
-        "spawnSync",
-        "fork",
-    ],
-    dynamic: &[
-        "eval",
-        "Function",
-        "constructor",
-        "import",
-        "binding",
-        "dlopen",
-        "_linkedBinding",
-        "getBuiltinModule",
-        "mainModule",
-        "vm",
-        "Worker",
-        "globalThis",
-        "global",
-        "Reflect",
-        "__proto__",
-        "module",
-        "prototype",
-        "setTimeout",
-        "setInterval",
-    ],
-    modules: &[
-        "fs",
-        "path",
-        "os",
-        "util",
-        "crypto",
-        "url",
-        "querystring",
-        "assert",
-        "events",
-        "stream",
-        "buffer",
-        "zlib",
-        "readline",
-        "string_decoder",
-        "timers",
-        "perf_hooks",
-        "http",
-        "https",
-        "net",
-        "dns",
-        "child_process",
-    ],
-};
-
-const PHP: Words = Words {
-    spawn: &[
-        "system",
-        "exec",
-        "shell_exec",
-        "passthru",
-        "popen",
-        "proc_open",
-        "pcntl_exec",
-        "pcntl_fork",
-        "mail",
-        "expect_popen",
-    ],
-    dynamic: &[
-        "eval",
-        "assert",
-        "create_function",
-        "call_user_func",
-        "call_user_func_array",
-        "include",
-        "include_once",
-        "require",
-        "require_once",
-        "preg_replace",
-        "dl",
-        "FFI",
-        "ffi",
-        "putenv",
-        "ini_set",
-        "Reflection",
-        "ReflectionFunction",
-        "array_map",
-        "array_filter",
-        "array_walk",
-        "usort",
-        "register_shutdown_function",
-    ],
-    modules: &[],
-};
-
-const LUA: Words = Words {
-    spawn: &["execute", "popen"],
-    dynamic: &[
-        "load",
-        "loadstring",
-        "loadfile",
-        "dofile",
-        "require",
-        "package",
-        "debug",
-        "_G",
-        "_ENV",
-        "rawget",
-        "getfenv",
-        "setfenv",
-        "loadlib",
-        "dump",
-    ],
-    modules: &[],
-};
-
-fn words(language: Language) -> &'static Words {
-    match language {
-        Language::Python => &PYTHON,
-        Language::Perl => &PERL,
-        Language::Ruby => &RUBY,
-        Language::Node => &NODE,
-        Language::Php => &PHP,
-        Language::Lua => &LUA,
-    }
 }
 
 /// Screen `code` written in `language`; `modules` are those the command line
@@ -461,9 +79,10 @@ fn screen_into(
             if word == "open" && harmless_open(language, &code[at..]) {
                 continue;
             }
-            let call = constant_call(code, at + word.len()).ok_or_else(|| {
-                format!("{name} code calls {word} with arguments that are not constants")
-            })?;
+            let call = constant_call(code, at + word.len(), language == Language::Python)
+                .ok_or_else(|| {
+                    format!("{name} code calls {word} with arguments that are not constants")
+                })?;
             screened.spawned.extend(call);
         }
         imported(language, &text, at, word, table)?;
@@ -592,8 +211,9 @@ fn string_list(text: &str) -> Option<(Vec<String>, &str)> {
 /// The command a call passes constant arguments to, read from just after the
 /// function name: `('ls -l')`, `(['ls', '-l'], check=True)`, `'ls', '-l'` (Perl
 /// and Ruby need no parentheses). `Some(None)` is a call with no arguments, which
-/// starts nothing (`platform.system()`).
-fn constant_call(code: &str, after_name: usize) -> Option<Option<Spawned>> {
+/// starts nothing (`platform.system()`). `list_has_argv0`: a list after a
+/// program name repeats argv[0] (Python's `os.execvp('rm', ['rm', …])`).
+fn constant_call(code: &str, after_name: usize, list_has_argv0: bool) -> Option<Option<Spawned>> {
     let rest = code[after_name..].trim_start();
     let (mut rest, parenthesised) = match rest.strip_prefix('(') {
         Some(inner) => (inner, true),
@@ -643,11 +263,15 @@ fn constant_call(code: &str, after_name: usize) -> Option<Option<Spawned>> {
         ([line], None) => Spawned::Line(line.clone()),
         ([], Some(items)) if shell => Spawned::Line(items.join(" ")),
         ([], Some(items)) if !items.is_empty() => Spawned::Argv(items),
-        ([program], Some(items)) => Spawned::Argv(
-            std::iter::once(program.clone())
-                .chain(items.into_iter().skip(1))
-                .collect(),
-        ),
+        ([program], Some(items)) => {
+            // Python's exec*/spawn* lists start with argv[0]; the others hold arguments.
+            let skip = usize::from(list_has_argv0);
+            Spawned::Argv(
+                std::iter::once(program.clone())
+                    .chain(items.into_iter().skip(skip))
+                    .collect(),
+            )
+        }
         (words, None) if words.len() > 1 => Spawned::Argv(words.to_vec()),
         _ => return None,
     };
@@ -799,12 +423,11 @@ fn perl_quirks(code: &str) -> Result<(), String> {
         return Err("perl code calls something by a name built at run time".into());
     }
     for (at, word) in identifiers(code) {
-        if word == "s" && !code[..at].ends_with(['$', '@', '%', '&', '-', '>', '{']) {
-            if let Some(flags) = substitution_flags(&code[at + 1..]) {
-                if flags.contains('e') {
-                    return Err("perl s///e evaluates its replacement as code".into());
-                }
-            }
+        if word == "s"
+            && !code[..at].ends_with(['$', '@', '%', '&', '-', '>', '{'])
+            && substitution_flags(&code[at + 1..]).is_some_and(|flags| flags.contains('e'))
+        {
+            return Err("perl s///e evaluates its replacement as code".into());
         }
     }
     Ok(())

@@ -28,8 +28,8 @@ pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         return Some(steps(language, name, invocation));
     }
     match family(name) {
-        "awk" => Some(super::small_languages::awk(argv)),
-        "sed" => Some(super::small_languages::sed(argv)),
+        "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => Some(super::small_languages::awk(argv)),
+        "sed" | "gsed" => Some(super::small_languages::sed(argv)),
         "tclsh" | "wish" | "expect" => Some(tcl(name, argv)),
         _ => None,
     }

@@ -58,13 +58,14 @@ fn ssh(argv: &[String]) -> Vec<Step> {
                 )];
             }
             "-o" => match ssh_option(value) {
-                (key, command) if LOCAL_COMMAND_KEYS.contains(&key.as_str()) => {
-                    if !command.eq_ignore_ascii_case("none") {
-                        steps.push(Step::Line {
-                            label: format!("ssh {key}"),
-                            line: command,
-                        });
-                    }
+                (key, command)
+                    if LOCAL_COMMAND_KEYS.contains(&key.as_str())
+                        && !command.eq_ignore_ascii_case("none") =>
+                {
+                    steps.push(Step::Line {
+                        label: format!("ssh {key}"),
+                        line: command,
+                    });
                 }
                 (key, command) if key == "remotecommand" => remote = Some(command),
                 (key, _) if matches!(key.as_str(), "include" | "match") => {
