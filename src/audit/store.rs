@@ -169,9 +169,29 @@ impl AuditLog {
     fn create_schema(&mut self) -> Result<(), AuditError> {
         let path = &self.path;
         let fail = |err| AuditError::sqlite(path, err);
-        self.conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-            .map_err(fail)?;
+        // Switching the journal mode needs the database to itself, and SQLite
+        // answers "busy" at once (without its busy handler) while another first
+        // open holds it: retry within the usual busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            let switched = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()));
+            match switched {
+                Ok(()) => break,
+                Err(err)
+                    if matches!(
+                        err.sqlite_error_code(),
+                        Some(
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        )
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(err) => return Err(fail(err)),
+            }
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

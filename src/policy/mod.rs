@@ -25,7 +25,9 @@ pub use agents::{Agents, ClaudeCode, DEFAULT_HOOK_TIMEOUT, ToolDecision};
 pub use diagnostic::Diagnostic;
 pub use evaluate::{CommandVerdict, RuleMatch, Verdict};
 pub use index::RuleIndex;
-pub use normalise::{RuntimeWord, SimpleCommand, normalise, normalise_line, normalise_resolved};
+pub use normalise::{
+    RuntimeWord, SimpleCommand, normalise, normalise_line, normalise_resolved, runs_inline_code,
+};
 pub use pattern::{Glob, Pattern, PatternError};
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,18 @@ impl Action {
     }
 }
 
+/// What inline interpreter code (`python3 -c`, `node -e`, …) that the screen found
+/// no way to start a process in gets: the top-level `inline_code` key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineCode {
+    /// Judged like any command: by the rules that match it, else `default`.
+    #[default]
+    Rules,
+    /// Treated as a command gate cannot analyse: it gets at least `opaque`.
+    Opaque,
+}
+
 /// A parsed, validated policy. Serializable so a compiled policy can be cached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
@@ -64,6 +78,9 @@ pub struct Policy {
     pub default: Action,
     /// What a command that cannot be analysed statically gets.
     pub opaque: Action,
+    /// How inline interpreter code with no visible way to start a process is judged.
+    #[serde(default)]
+    pub inline_code: InlineCode,
     pub people: BTreeMap<String, Person>,
     /// Group name -> member person names.
     pub groups: BTreeMap<String, Vec<String>>,
@@ -214,7 +231,10 @@ impl Policy {
 
     /// Decide a request. Pure: same policy + request, same verdict.
     pub fn evaluate(&self, request: &Request) -> Verdict {
-        evaluate::evaluate(self, request)
+        match self.inline_code {
+            InlineCode::Rules => evaluate::evaluate(self, request),
+            InlineCode::Opaque => self.evaluate_commands(normalise(&request.argv), request),
+        }
     }
 
     /// Run the policy's own `[[test]]` cases.
@@ -232,7 +252,23 @@ impl Policy {
     /// (the request's `argv` is ignored). Used by `[[test]]` cases and by callers
     /// that normalised a shell line themselves.
     pub fn evaluate_commands(&self, commands: Vec<SimpleCommand>, request: &Request) -> Verdict {
-        evaluate::evaluate_commands(self, commands, request)
+        evaluate::evaluate_commands(self, self.judge_inline_code(commands), request)
+    }
+
+    /// Apply `inline_code`: under `"opaque"`, inline interpreter code that
+    /// normalisation left analysable becomes opaque.
+    pub fn judge_inline_code(&self, mut commands: Vec<SimpleCommand>) -> Vec<SimpleCommand> {
+        if self.inline_code == InlineCode::Opaque {
+            for command in &mut commands {
+                if command.opaque.is_none() && runs_inline_code(&command.argv) {
+                    command.opaque = Some(
+                        "inline interpreter code is not analysed (the policy sets inline_code = \"opaque\")"
+                            .into(),
+                    );
+                }
+            }
+        }
+        commands
     }
 
     /// Indices, ascending, of every rule that could match one of `commands`

@@ -8,16 +8,29 @@
 
 mod ansi_c;
 mod builtins;
+mod config_exec;
+mod container_options;
+mod containers;
 mod env_split;
 mod globs;
 mod injection;
+mod inline_code;
+mod inline_code_words;
+mod interpreters;
 mod options;
+mod parallel;
+mod remote;
+mod sandbox_options;
+mod sandboxes;
 mod shell;
 mod simple;
+mod small_languages;
+mod tracers;
 mod words;
 mod wrapper_options;
 mod wrappers;
 
+pub use interpreters::runs_inline_code;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -74,11 +87,13 @@ pub fn normalise_resolved(
     };
     // Only a different name matters: `ls` found at /usr/bin/ls is still `ls`.
     let resolved = executable.filter(|path| basename(path) != basename(program));
-    let typed_steps = dispatch(basename(program), argv);
-    let steps = match (typed_steps, resolved) {
-        (Some(steps), _) => steps,
-        (None, Some(path)) => dispatch(basename(path), argv).unwrap_or_else(|| vec![Step::Keep]),
+    // What the name typed means and what the file that runs is: both count, so
+    // `./kubectl -c …` that is really bash is read as bash as well as kubectl.
+    let typed = dispatch(basename(program), argv);
+    let real = resolved.and_then(|path| dispatch(basename(path), argv));
+    let steps = match (typed, real) {
         (None, None) => vec![Step::Keep],
+        (typed, real) => typed.into_iter().chain(real).flatten().collect(),
     };
     for step in steps {
         follow(step, argv, &[], 0, &mut out);

@@ -11,14 +11,25 @@ use super::read::{Reader, Value, read_document};
 use super::rules::{Directory, read_rules};
 use super::validate::read_approvers_and_quorum;
 use super::{
-    Action, ApiChannel, ApprovalSettings, Channels, Diagnostic, Person, Policy, RuleIndex,
+    Action, ApiChannel, ApprovalSettings, Channels, Diagnostic, InlineCode, Person, Policy,
+    RuleIndex,
 };
 use std::collections::BTreeMap;
 use toml::de::DeTable;
 
 const ROOT_KEYS: &[&str] = &[
-    "version", "default", "opaque", "people", "groups", "approval", "channels", "rule", "redact",
-    "test", "agents",
+    "version",
+    "default",
+    "opaque",
+    "inline_code",
+    "people",
+    "groups",
+    "approval",
+    "channels",
+    "rule",
+    "redact",
+    "test",
+    "agents",
 ];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
@@ -43,6 +54,10 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
     };
     let default = action(reader, "default");
     let opaque = action(reader, "opaque");
+    let inline_code = root
+        .get("inline_code")
+        .and_then(|value| read_inline_code(reader, value))
+        .unwrap_or_default();
     let people = root
         .get("people")
         .map(|value| read_people(reader, value))
@@ -79,6 +94,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         version: VERSION,
         default,
         opaque,
+        inline_code,
         people,
         groups,
         approval,
@@ -91,6 +107,24 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
     };
     add_implicit_people(&mut policy);
     policy
+}
+
+fn read_inline_code(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<InlineCode> {
+    let text = reader.string(value, "inline_code")?;
+    match text.as_str() {
+        "rules" => Some(InlineCode::Rules),
+        "opaque" => Some(InlineCode::Opaque),
+        other => {
+            let hint = super::read::did_you_mean(other, ["rules", "opaque"])
+                .unwrap_or_else(|| "use \"rules\" or \"opaque\"".to_string());
+            reader.error(
+                value.span(),
+                format!("unknown inline_code \"{other}\""),
+                Some(hint),
+            );
+            None
+        }
+    }
 }
 
 /// A name in `[groups]` or an approver list without a `[people.NAME]` section is

@@ -1,7 +1,7 @@
 //! The policy's own `[[test]]` cases: each command line is normalised and decided
 //! in a fixed, fake request context, so results never depend on who runs them.
 
-use super::{Diagnostic, Policy, Request, TestCase, TestOutcome, evaluate, normalise_line};
+use super::{Diagnostic, Policy, Request, TestCase, TestOutcome, normalise_line};
 use std::path::PathBuf;
 
 /// Working directory of a case that sets no `cwd`.
@@ -19,7 +19,7 @@ pub(super) fn run_tests(policy: &Policy) -> Vec<TestOutcome> {
 
 fn run_case(policy: &Policy, case: &TestCase) -> TestOutcome {
     let commands = normalise_line(&case.command);
-    let verdict = evaluate::evaluate_commands(policy, commands, &request_for(case));
+    let verdict = policy.evaluate_commands(commands, &request_for(case));
     TestOutcome {
         case: case.clone(),
         actual: verdict.decision,

@@ -24,3 +24,4 @@ mod signals;
 mod slack;
 mod teams;
 mod web;
+mod wrapper_shapes;

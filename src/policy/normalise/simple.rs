@@ -61,6 +61,7 @@ impl Walker<'_> {
                 let info = words::analyse(&word.value);
                 reasons.extend(self.substitutions(&info));
                 reasons.extend(assignment_runs_code(&word.value, &info.text));
+                reasons.extend(self.environment(&info.text));
                 Some(word.value.clone())
             }
             Item::IoRedirect(redirect) => {
@@ -72,6 +73,24 @@ impl Walker<'_> {
                 Some(format!("{kind}{subshell}"))
             }
         }
+    }
+
+    /// A prefix assignment the program reads as a command to run
+    /// (`GIT_SSH_COMMAND='…' git fetch`, `LESSOPEN=… less`) is analysed as that
+    /// command; one that makes the program load code makes the command opaque.
+    fn environment(&mut self, assignment: &str) -> Option<String> {
+        let (name, value) = assignment.split_once('=')?;
+        let mut reason = None;
+        for step in super::config_exec::environment(name, value) {
+            match step {
+                super::Step::Opaque(why) => reason = Some(why),
+                step => {
+                    let argv = [assignment.to_string()];
+                    super::follow(step, &argv, self.via, self.depth + 1, self.out);
+                }
+            }
+        }
+        reason
     }
 
     /// Brace-expand and analyse one raw word.

@@ -40,9 +40,23 @@ pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
         "su" | "runuser" => su(argv),
         "pkexec" => pkexec(argv),
         "gate" => gate(argv),
-        _ => return None,
+        "sem" => super::parallel::parallel(argv),
+        "{}" => vec![Step::Opaque(
+            "the command is a file name find or xargs substitutes at run time".into(),
+        )],
+        _ => return others(name, argv),
     };
     Some(steps)
+}
+
+/// Programs that run programs, by concern, each in its own module.
+fn others(name: &str, argv: &[String]) -> Option<Vec<Step>> {
+    super::sandboxes::unwrap(name, argv)
+        .or_else(|| super::tracers::unwrap(name, argv))
+        .or_else(|| super::remote::unwrap(name, argv))
+        .or_else(|| super::containers::unwrap(name, argv))
+        .or_else(|| super::config_exec::unwrap(name, argv))
+        .or_else(|| super::interpreters::unwrap(name, argv))
 }
 
 /// `gate [--policy F] [--reason T] [--json] [--break-glass] [--ticket ID] -- CMD`
@@ -68,7 +82,7 @@ fn gate(argv: &[String]) -> Vec<Step> {
 }
 
 /// The label recorded in `via` for a wrapper.
-fn run(argv: &[String], from: usize) -> Step {
+pub(super) fn run(argv: &[String], from: usize) -> Step {
     Step::Run {
         label: super::basename(&argv[0]).to_string(),
         argv: argv[from..].to_vec(),
@@ -129,12 +143,27 @@ fn env(argv: &[String]) -> Vec<Step> {
     if argv.get(at).is_some_and(|arg| arg == "-") {
         at += 1;
     }
-    let at = skip_assignments(argv, at);
+    let command_at = skip_assignments(argv, at);
+    with_environment(argv, at..command_at, run_or_keep(argv, command_at))
+}
+
+fn run_or_keep(argv: &[String], at: usize) -> Step {
     if at < argv.len() {
-        vec![run(argv, at)]
+        run(argv, at)
     } else {
-        vec![Step::Keep]
+        Step::Keep
     }
+}
+
+/// `steps`, after what the `NAME=value` words in `assignments` make the command run.
+fn with_environment(argv: &[String], assignments: std::ops::Range<usize>, step: Step) -> Vec<Step> {
+    let mut steps: Vec<Step> = argv[assignments]
+        .iter()
+        .filter_map(|arg| arg.split_once('='))
+        .flat_map(|(name, value)| super::config_exec::environment(name, value))
+        .collect();
+    steps.push(step);
+    steps
 }
 
 fn sudo(argv: &[String]) -> Vec<Step> {
@@ -161,7 +190,7 @@ fn sudo(argv: &[String]) -> Vec<Step> {
         return vec![Step::Keep];
     }
     if at < argv.len() {
-        return vec![run(argv, at)];
+        return with_environment(argv, found.operands..at, run(argv, at));
     }
     if found.has(&["-s", "--shell", "-i", "--login"]) {
         return vec![interactive_shell(&argv[0])];
@@ -169,7 +198,7 @@ fn sudo(argv: &[String]) -> Vec<Step> {
     vec![Step::Keep]
 }
 
-fn interactive_shell(program: &str) -> Step {
+pub(super) fn interactive_shell(program: &str) -> Step {
     Step::Opaque(format!(
         "{} starts an interactive shell; what it will run cannot be known",
         super::basename(program)
@@ -209,6 +238,17 @@ fn command(argv: &[String]) -> Vec<Step> {
 fn xargs(argv: &[String]) -> Vec<Step> {
     match scan(&XARGS, argv, 1) {
         Err(reason) => vec![Step::Opaque(reason)],
+        Ok(found)
+            if found
+                .value(&["-I", "-i", "--replace"])
+                .is_some_and(|marker| {
+                    argv.get(found.operands).is_some_and(|c| c.contains(marker))
+                }) =>
+        {
+            vec![Step::Opaque(
+                "xargs puts its input into the command name".into(),
+            )]
+        }
         Ok(found) if found.operands < argv.len() => vec![run(argv, found.operands)],
         Ok(_) => vec![Step::Run {
             label: "xargs".into(),

@@ -703,4 +703,7 @@ fn gate_itself_runs_the_command_after_its_options() {
         vec![plain("gate approve abc", &[])]
     );
 }
+
+mod inline_code;
+mod programs_that_run_programs;
 mod shell_language;

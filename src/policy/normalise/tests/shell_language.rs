@@ -210,7 +210,11 @@ fn a_shell_under_another_name_is_still_a_shell() {
     let env = BTreeMap::new();
     let argv = ["./kubectl", "-c", "rm -rf /"].map(String::from);
     let found = normalise_resolved(&argv, Some("/usr/bin/bash"), &env);
-    assert_eq!(found[0].argv, words("rm -rf /"));
+    // Read as the bash it is, whatever else the name `kubectl` means.
+    assert!(
+        found.iter().any(|c| c.argv == words("rm -rf /")),
+        "{found:?}"
+    );
     let argv = ["tool", "BASH_ENV=x", "bash", "-c", "ls"].map(String::from);
     assert!(
         normalise_resolved(&argv, Some("/usr/bin/env"), &env)[0]

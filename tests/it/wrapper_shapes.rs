@@ -1,0 +1,354 @@
+//! Programs that run programs: wrappers, remote and container execution,
+//! configuration that runs commands and inline interpreter code are judged by the
+//! command they really run, through `gate check --json`; for a sample, `gate --`
+//! with stand-in programs proves a denied shape runs nothing. Everyday commands
+//! stay allowed under the embedded default and a permissive policy.
+
+use crate::support::common::*;
+use std::os::unix::fs::PermissionsExt;
+
+const POLICY: &str = r#"
+version = 1
+default = "allow"
+opaque  = "approve"
+
+[[rule]]
+name   = "no recursive force delete"
+action = "deny"
+match  = "rm ** -rf **"
+
+[[rule]]
+name   = "cluster deletes"
+action = "approve"
+match  = "kubectl ** delete **"
+
+[[rule]]
+name   = "terraform apply"
+action = "approve"
+match  = "terraform apply **"
+"#;
+
+const PERMISSIVE: &str = "version = 1\ndefault = \"allow\"\nopaque = \"approve\"\n";
+
+fn decision(ctx: &TestContext, argv: &[&str]) -> String {
+    let out = ctx
+        .gate()
+        .args(["check", "--json", "--"])
+        .args(argv)
+        .output()
+        .expect("run gate check");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|err| panic!("{argv:?}: {err}: {}", stderr(&out)));
+    json["decision"].as_str().unwrap_or_default().to_string()
+}
+
+fn expect_all(ctx: &TestContext, expected: &str, shapes: &[&[&str]]) {
+    let wrong: Vec<String> = shapes
+        .iter()
+        .map(|argv| (argv, decision(ctx, argv)))
+        .filter(|(_, got)| got != expected)
+        .map(|(argv, got)| format!("{argv:?} -> {got}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "expected {expected}:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn wrappers_are_judged_by_the_command_they_run() {
+    let ctx = TestContext::with_policy(POLICY);
+    expect_all(
+        &ctx,
+        "deny",
+        &[
+            &["chroot", "/mnt", "rm", "-rf", "/"],
+            &["unshare", "-rm", "--fork", "rm", "-rf", "/"],
+            &["nsenter", "--target=1", "-m", "-n", "rm", "-rf", "/"],
+            &["strace", "-f", "-o", "/tmp/t", "rm", "-rf", "/"],
+            &["strace", "-o", "|rm -rf /", "true"],
+            &["ltrace", "-f", "rm", "-rf", "/"],
+            &["setpriv", "--reuid=0", "rm", "-rf", "/"],
+            &["prlimit", "--nofile=64", "rm", "-rf", "/"],
+            &["setarch", "x86_64", "-R", "rm", "-rf", "/"],
+            &["linux64", "rm", "-rf", "/"],
+            &["sg", "wheel", "-c", "rm -rf /"],
+            &["script", "-qc", "rm -rf /", "/dev/null"],
+            &["dbus-run-session", "--", "rm", "-rf", "/"],
+            &["systemd-run", "--user", "--wait", "rm", "-rf", "/"],
+            &["ip", "netns", "exec", "blue", "rm", "-rf", "/"],
+            &["valgrind", "--tool=none", "rm", "-rf", "/"],
+            &["gdb", "-batch", "-ex", "run", "--args", "rm", "-rf", "/"],
+            &["gdb", "-batch", "-ex", "shell rm -rf /"],
+            &["parallel", "rm", ":::", "-rf", ":::", "/"],
+            &["flatpak-spawn", "--host", "rm", "-rf", "/"],
+            &["firejail", "--noprofile", "rm", "-rf", "/"],
+        ],
+    );
+    expect_all(
+        &ctx,
+        "approve",
+        &[
+            &[
+                "timeout", "5", "strace", "-f", "kubectl", "delete", "ns", "a",
+            ],
+            &["chroot", "/mnt"],
+            &["gdb", "-ex", "python import os", "-batch"],
+            &["strace", "--no-such-option", "true"],
+            &["parallel", "::::", "commands.txt"],
+        ],
+    );
+}
+
+#[test]
+fn remote_and_container_commands_are_judged_by_the_inner_command() {
+    let ctx = TestContext::with_policy(POLICY);
+    expect_all(
+        &ctx,
+        "deny",
+        &[
+            &["ssh", "host", "rm", "-rf", "/"],
+            &["ssh", "-p", "2222", "host", "-t", "rm -rf /tmp/x"],
+            &["ssh", "-o", "ProxyCommand=rm -rf /", "host", "true"],
+            &[
+                "kubectl", "exec", "-it", "pod", "-c", "ctr", "--", "sh", "-c", "rm -rf /",
+            ],
+            &["docker", "run", "--rm", "alpine", "rm", "-rf", "/"],
+            &[
+                "docker",
+                "run",
+                "--rm",
+                "--entrypoint",
+                "rm",
+                "alpine",
+                "-rf",
+                "/",
+            ],
+            &["docker", "exec", "-it", "ctr", "rm", "-rf", "/"],
+            &[
+                "podman",
+                "container",
+                "run",
+                "-v",
+                "/:/h:Z",
+                "alpine",
+                "sh",
+                "-c",
+                "rm -rf /h",
+            ],
+        ],
+    );
+    expect_all(
+        &ctx,
+        "approve",
+        &[
+            &["ssh", "host", "kubectl", "delete", "ns", "payments"],
+            &["ssh", "host"],
+            &["kubectl", "exec", "pod", "--", "terraform", "apply"],
+            &["docker", "run", "--no-such-flag", "alpine", "true"],
+        ],
+    );
+}
+
+#[test]
+fn configuration_that_runs_commands_is_opaque() {
+    let ctx = TestContext::with_policy(POLICY);
+    expect_all(
+        &ctx,
+        "deny",
+        &[
+            &["git", "-c", "alias.x=!rm -rf /", "x"],
+            &["git", "-c", "core.pager=rm -rf /", "log"],
+            &["git", "-c", "core.sshCommand=rm -rf /", "fetch"],
+            &["env", "GIT_SSH_COMMAND=rm -rf /", "git", "fetch"],
+            &[
+                "tar",
+                "--checkpoint-action=exec=rm -rf /",
+                "-cf",
+                "a.tar",
+                ".",
+            ],
+            &["tar", "--to-command=rm -rf /", "-xf", "a.tar"],
+            &["zip", "-T", "-TT", "rm -rf /", "a.zip", "f"],
+            &["rsync", "-e", "rm -rf /", "a", "h:b"],
+            &["env", "LESSOPEN=|rm -rf / %s", "less", "f"],
+            &["find", ".", "-okdir", "rm", "-rf", "{}", ";"],
+        ],
+    );
+    expect_all(
+        &ctx,
+        "approve",
+        &[
+            &["git", "-c", "core.fsmonitor=./hook --all", "status"],
+            &["git", "-c", "alias.st=push --force", "st"],
+            &["make", "--eval=all:; true", "all"],
+            &["env", "GIT_EXTERNAL_DIFF=sh ./x.sh", "git", "diff"],
+            &["find", "/", "-name", "rm", "-exec", "{}", "-rf", "/", ";"],
+        ],
+    );
+}
+
+#[test]
+fn inline_interpreter_code_is_screened() {
+    let ctx = TestContext::with_policy(POLICY);
+    expect_all(
+        &ctx,
+        "deny",
+        &[
+            &["python3", "-c", "import os; os.system('rm -rf /')"],
+            &[
+                "python3",
+                "-c",
+                "import subprocess; subprocess.run(['rm', '-rf', '/'])",
+            ],
+            &["perl", "-e", "system('rm -rf /')"],
+            &["ruby", "-e", "puts `rm -rf /`"],
+            &[
+                "node",
+                "-e",
+                "require('child_process').execSync('rm -rf /')",
+            ],
+            &["php", "-r", "system('rm -rf /');"],
+            &["lua", "-e", "os.execute('rm -rf /')"],
+            &["awk", "BEGIN { system(\"rm -rf /\") }"],
+            &["sed", "1e rm -rf /", "f"],
+        ],
+    );
+    expect_all(
+        &ctx,
+        "approve",
+        &[
+            &["python3", "-c", "import os; os.system(cmd)"],
+            &["python3", "-c", "__import__('os').system('x')"],
+            &["node", "-e", "require('child_' + 'process')"],
+            &["perl", "-pe", "s/x/y/e", "f"],
+            &["tclsh"],
+            &["sed", "s/.*/&/e", "f"],
+        ],
+    );
+}
+
+#[test]
+fn inline_code_setting_opaque_makes_other_inline_code_opaque() {
+    let ctx = TestContext::with_policy(&format!("inline_code = \"opaque\"\n{POLICY}"));
+    assert_eq!(decision(&ctx, &["python3", "-c", "print(1+1)"]), "approve");
+    assert_eq!(decision(&ctx, &["python3", "script.py"]), "allow");
+    let lint = ctx
+        .gate()
+        .args(["policy", "lint"])
+        .arg(ctx.policy_path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&lint), 0, "{}", stderr(&lint));
+    ctx.write_policy(&format!("inline_code = \"strict\"\n{POLICY}"));
+    let out = ctx.gate().args(["check", "--", "true"]).output().unwrap();
+    assert!(stderr(&out).contains("inline_code"), "{}", stderr(&out));
+}
+
+/// A directory of stand-ins, first on PATH: each records that it ran.
+fn stand_ins(ctx: &TestContext, names: &[&str]) -> String {
+    let bin = ctx.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ran = ctx.dir.path().join("ran");
+    for name in names {
+        let path = bin.join(name);
+        let script = format!("#!/bin/sh\ntouch '{}/{name}'\n", ran.display());
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::create_dir_all(&ran).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+#[test]
+fn denied_shapes_run_nothing() {
+    let ctx = TestContext::with_policy(POLICY);
+    let names = [
+        "ssh", "docker", "kubectl", "strace", "git", "tar", "python3", "parallel",
+    ];
+    let path = stand_ins(&ctx, &names);
+    let shapes: &[&[&str]] = &[
+        &["ssh", "host", "rm", "-rf", "/"],
+        &["docker", "run", "--rm", "alpine", "rm", "-rf", "/"],
+        &["kubectl", "exec", "pod", "--", "rm", "-rf", "/"],
+        &["strace", "-f", "rm", "-rf", "/"],
+        &["git", "-c", "core.pager=rm -rf /", "log"],
+        &["tar", "--to-command=rm -rf /", "-xf", "a.tar"],
+        &["python3", "-c", "import os; os.system('rm -rf /')"],
+        &["parallel", "rm", ":::", "-rf", ":::", "/"],
+    ];
+    for argv in shapes {
+        let out = ctx
+            .gate()
+            .env("PATH", &path)
+            .arg("--")
+            .args(*argv)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
+    }
+    let ran: Vec<_> = std::fs::read_dir(ctx.dir.path().join("ran"))
+        .unwrap()
+        .collect();
+    assert!(ran.is_empty(), "stand-ins ran: {ran:?}");
+    // The stand-ins do run when the shape is allowed.
+    let out = ctx
+        .gate()
+        .env("PATH", &path)
+        .args(["--", "ssh", "host", "uptime"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(ctx.dir.path().join("ran/ssh").exists());
+}
+
+const EVERYDAY: &[&[&str]] = &[
+    &["git", "status"],
+    &["git", "diff", "--stat"],
+    &["git", "log", "--oneline", "-5"],
+    &["git", "-c", "color.ui=never", "log"],
+    &["cargo", "test"],
+    &["npm", "test"],
+    &["pytest", "-q"],
+    &["python3", "-m", "pytest"],
+    &["ls", "-la"],
+    &["cat", "README.md"],
+    &["grep", "-rn", "TODO", "src"],
+    &["rg", "fn main"],
+    &["find", ".", "-name", "*.rs"],
+    &["kubectl", "get", "pods"],
+    &["terraform", "plan"],
+    &["python3", "-c", "print(1+1)"],
+    &[
+        "python3",
+        "-c",
+        "import json,sys; print(json.load(sys.stdin))",
+    ],
+    &["python3", "-c", "import sys; print(sys.version)"],
+    &["node", "-e", "console.log(1)"],
+    &["ssh", "host", "uptime"],
+    &["docker", "run", "--rm", "alpine", "echo", "hi"],
+    &["docker", "exec", "web", "ls", "/app"],
+    &["awk", "{print $1}", "f"],
+    &["sed", "-n", "s/a/b/p", "f"],
+    &["perl", "-lne", "print if /x/", "f"],
+    &["tar", "-czf", "out.tgz", "dir"],
+    &["rsync", "-avz", "-e", "ssh", "a", "h:b"],
+    &["env", "PAGER=cat", "git", "log"],
+    &["timeout", "60", "cargo", "test"],
+];
+
+#[test]
+fn everyday_commands_stay_allowed_under_the_embedded_default() {
+    expect_all(&TestContext::new(), "allow", EVERYDAY);
+}
+
+#[test]
+fn everyday_commands_stay_allowed_under_a_permissive_policy() {
+    expect_all(&TestContext::with_policy(PERMISSIVE), "allow", EVERYDAY);
+}
