@@ -29,17 +29,29 @@ pub(super) fn mask_command(args: &[Arg<'_>]) -> Vec<Option<String>> {
     let mut pending: Option<Part> = None;
     for (i, arg) in args.iter().enumerate() {
         if let Some(part) = pending.take() {
+            if AUTH_SCHEMES
+                .iter()
+                .any(|s| arg.value.eq_ignore_ascii_case(s))
+            {
+                pending = Some(part);
+                continue;
+            }
             if !is_option(arg.value) {
                 out[i] = mask_part(*arg, part);
                 continue;
             }
+        }
+        if is_credential_header(arg.value) {
+            // `Cookie: a=b` split into two words by an unquoted shell line.
+            pending = Some(Part::Whole);
+            continue;
         }
         let (masked, next) = generic_flag(*arg);
         out[i] = masked;
         pending = next;
         let Some(p) = programs[i] else { continue };
         for tool in tools_for(args, p) {
-            if !applies(tool, args, p, i) {
+            if !applies(tool, args, p, i) || needs_command_position(tool) && !commands_at(args, p) {
                 continue;
             }
             if tool.given == Given::Rest && tool.options.contains(&arg.value) {
@@ -48,7 +60,9 @@ pub(super) fn mask_command(args: &[Arg<'_>]) -> Vec<Option<String>> {
                 }
                 return out;
             }
-            let (masked, next) = tool_option(tool, *arg, i > p + 1);
+            // `config` right after the program: `npm config set KEY VALUE`.
+            let configuring = i > p + 1 && tool.after.contains(&args[p + 1].value);
+            let (masked, next) = tool_option(tool, *arg, configuring);
             if masked.is_some() {
                 out[i] = masked;
             }
@@ -59,31 +73,44 @@ pub(super) fn mask_command(args: &[Arg<'_>]) -> Vec<Option<String>> {
     out
 }
 
-/// Where the program that reads each word starts, if it is one the table knows
-/// (or any head, for rows without programs). A table program after a wrapper
-/// counts too: `sudo mysql -pX`, `docker exec db mysql -pX`.
+/// Where the program that reads each word starts, if it is one the table knows.
+/// Found anywhere in the command, so `sudo mysql -pX`, `docker exec db mysql -pX`
+/// and `echo redis-cli -a X` are all covered: an option that means "password"
+/// only for one program is masked wherever that program's name comes first.
 fn programs(args: &[Arg<'_>]) -> Vec<Option<usize>> {
     let mut out = vec![None; args.len()];
     let Some(head) = args.iter().position(|a| !is_assignment(a.value)) else {
         return out;
     };
-    let name = basename(args[head].value);
-    let scan = is_tool(name) || WRAPPERS.contains(&name);
     let mut current = Some(head);
     for (i, arg) in args.iter().enumerate().skip(head + 1) {
         out[i] = current;
-        if scan && !is_option(arg.value) && is_tool(basename(arg.value)) {
+        if !is_option(arg.value) && is_tool(basename(arg.value)) {
             current = Some(i);
         }
     }
     out
 }
 
+/// Whether the program at `p` really is in command position: the head, or after a
+/// wrapper. Rows that mask an operand (`vault login X`) need this, so prose such
+/// as "the vault login is broken" keeps its words.
+fn commands_at(args: &[Arg<'_>], p: usize) -> bool {
+    let Some(head) = args.iter().position(|a| !is_assignment(a.value)) else {
+        return false;
+    };
+    p == head || WRAPPERS.contains(&basename(args[head].value))
+}
+
+fn needs_command_position(tool: &Tool) -> bool {
+    tool.given == Given::LastOperand
+}
+
 fn tools_for<'t>(args: &[Arg<'_>], program: usize) -> impl Iterator<Item = &'t Tool> + use<'t> {
     let name = basename(args[program].value).to_owned();
     TOOLS
         .iter()
-        .filter(move |t| t.programs.is_empty() || t.programs.contains(&name.as_str()))
+        .filter(move |t| t.programs.contains(&name.as_str()))
 }
 
 /// Whether `tool`'s subcommand and flag conditions hold for word `i`.
@@ -99,10 +126,10 @@ fn applies(tool: &Tool, args: &[Arg<'_>], program: usize, i: usize) -> bool {
 }
 
 /// The masked word and what the next word is, for one row of the table.
-/// `past_subcommand`: the word is not the first after the program.
-fn tool_option(tool: &Tool, arg: Arg<'_>, past_subcommand: bool) -> (Option<String>, Option<Part>) {
+/// `configuring`: the program's first word is the row's subcommand and this is a later word.
+fn tool_option(tool: &Tool, arg: Arg<'_>, configuring: bool) -> (Option<String>, Option<Part>) {
     if tool.given == Given::AfterSecretKey {
-        let key = past_subcommand && is_secret_config_key(arg.value);
+        let key = configuring && is_secret_config_key(arg.value);
         return (None, key.then_some(tool.part));
     }
     for option in tool.options {
@@ -187,6 +214,26 @@ fn generic_flag(arg: Arg<'_>) -> (Option<String>, Option<Part>) {
     }
 }
 
+/// Schemes between an `Authorization:` header name and its credential.
+const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "negotiate", "bot"];
+
+/// A header name alone as a word, whose value is a credential.
+fn is_credential_header(word: &str) -> bool {
+    let Some(name) = word.strip_suffix(':') else {
+        return false;
+    };
+    // `{password:` from a dict literal an unquoted shell line split into words.
+    let name = name.trim_start_matches(['{', '(', '[', ',', '"', '\'']);
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "cookie" | "set-cookie" | "authorization" | "proxy-authorization"
+    ) || name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && super::names::is_secret_name(&name)
+}
+
 /// `NAME=value` with a name that says secret: the value masked up to any
 /// following helm `,key=`.
 fn secret_assignment(arg: Arg<'_>) -> Option<String> {
@@ -217,6 +264,9 @@ fn mask_last_operands(args: &[Arg<'_>], programs: &[Option<usize>], out: &mut [O
     let Some(program) = programs[last] else {
         return;
     };
+    if !commands_at(args, program) {
+        return;
+    }
     for tool in tools_for(args, program).filter(|t| t.given == Given::LastOperand) {
         let start = match tool.after.is_empty() {
             true => Some(program),
@@ -264,7 +314,12 @@ pub(super) fn mask_part(arg: Arg<'_>, part: Part) -> Option<String> {
 
 fn mask_whole(arg: Arg<'_>) -> Option<String> {
     let reference = arg.expands && is_variable_reference(arg.value);
-    (!arg.value.is_empty() && !reference && arg.value != MASK).then(|| MASK.to_owned())
+    // `****}` is a value masked already, with the punctuation after it.
+    let masked = arg
+        .value
+        .trim_end_matches(['}', ']', ')', ',', ';', '"', '\''])
+        == MASK;
+    (!arg.value.is_empty() && !reference && !masked).then(|| MASK.to_owned())
 }
 
 /// A configuration key naming a secret: `//registry.npmjs.org/:_authToken`,

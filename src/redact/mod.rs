@@ -125,12 +125,18 @@ impl Redactor {
             let redacted = self.redact_text_at(inner, mode, depth + 1);
             (redacted != inner).then_some(redacted)
         };
-        let words = (depth < MAX_DEPTH).then(|| words::mask_line(text, mode, &nested));
-        let mut current = words.flatten().unwrap_or_else(|| text.to_owned());
+        let mut current = text.to_owned();
         for _ in 0..MAX_PASSES {
             match self.one_pass(&current, mode) {
                 Some(next) => current = next,
                 None => break,
+            }
+        }
+        // The shapes first, so `{'password': 'x'}` keeps its quotes; then the
+        // words, for what only the word before a value can tell.
+        if depth < MAX_DEPTH {
+            if let Some(masked) = words::mask_line(&current, mode, &nested) {
+                current = masked;
             }
         }
         current

@@ -38,7 +38,7 @@ pub(super) enum Part {
 
 #[derive(Debug)]
 pub(super) struct Tool {
-    /// Program names as invoked (basename).
+    /// Program names as invoked (basename); a row applies after any of them.
     pub(super) programs: &'static [&'static str],
     /// A subcommand that must come first (`docker login`); empty: none.
     pub(super) after: &'static [&'static str],
@@ -123,6 +123,10 @@ const SAMBA: &[&str] = &[
 const SEVEN_ZIP: &[&str] = &["7z", "7za", "7zr", "7zz", "7zzs", "rar", "unrar", "winrar"];
 const HTTPIE: &[&str] = &["http", "https", "xh", "xhs", "httpie"];
 const SQLSERVER: &[&str] = &["sqlcmd", "bcp", "osql"];
+const CONFIG_CLIS: &[&str] = &[
+    "npm", "yarn", "pnpm", "pip", "pip3", "git", "gcloud", "aws", "dotnet", "conda", "poetry",
+    "bundle", "composer", "heroku", "az", "gh", "glab", "cargo", "uv",
+];
 const NETEXEC: &[&str] = &["nxc", "netexec", "crackmapexec", "cme", "smbmap", "ncftp"];
 
 pub(super) const TOOLS: &[Tool] = &[
@@ -362,7 +366,7 @@ pub(super) const TOOLS: &[Tool] = &[
         "mysqladmin password new_password",
     ),
     row(
-        &[],
+        CONFIG_CLIS,
         &["config", "configure", "user-secrets", "config:set"],
         &[],
         Given::AfterSecretKey,

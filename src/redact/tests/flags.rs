@@ -297,8 +297,15 @@ fn options_inside_shell_lines_and_wrappers() {
         redact("docker login -u me -p 'a b' reg"),
         "docker login -u me -p **** reg"
     );
-    // A program name inside a message is not that program.
-    assert_untouched(&["git", "commit", "-m", "fix docker login -p flag parsing"]);
+    // A program's own option counts wherever its name comes first, also in prose
+    // (a reason); a message about the option loses only the word after it.
+    assert!(!redact(&format!("needed: redis-cli -a {PW} ping")).contains(PW));
+    assert_eq!(
+        redact_argv(&["git", "commit", "-m", "fix docker login -p flag parsing"])[3],
+        "fix docker login -p **** parsing"
+    );
+    assert_untouched(&["git", "commit", "-m", "the vault login page is broken"]);
+    assert_untouched(&["echo", "update the config token expiry"]);
 }
 
 #[test]

@@ -217,6 +217,9 @@ proptest! {
             // Free text: a program's own options count where a command starts,
             // as in the Markdown an agent writes.
             let reason = format!("needed for the release: `{}`; {}", words.join(" "), words.join(" "));
+            let r = builtin();
+            let once = r.redact_argv(argv);
+            prop_assert_eq!(r.redact_argv(&once), once.clone(), "not idempotent");
             for text in outputs(argv, &reason) {
                 prop_assert!(!text.contains(&secret), "{secret} survived in {text:?} from {argv:?}");
             }

@@ -1,7 +1,7 @@
 //! Credentials in URLs: passwords, tokens used as the user name, signed query
 //! parameters, and HTTP headers that carry a credential.
 
-use super::{assert_masked, assert_untouched, redact};
+use super::{assert_masked, assert_untouched, redact, redact_argv};
 
 const T: &str = "Xk9fQ2mLp8ZrT4vN7bWc";
 
@@ -124,4 +124,20 @@ fn npm_registry_credentials() {
     );
     assert_masked(&["echo", &format!("//npm.example.com/:_auth={T}")], T);
     assert_masked(&["echo", &format!("//npm.example.com/:_password={T}")], T);
+}
+
+#[test]
+fn a_header_split_into_words_by_the_shell() {
+    let out = redact_argv(&["curl", "-H", "Cookie:", "session=abc123", "https://x"]);
+    assert_eq!(out[3], "****");
+    let out = redact_argv(&[
+        "curl",
+        "-H",
+        "Authorization:",
+        "Bearer",
+        "abc123",
+        "https://x",
+    ]);
+    assert_eq!(out[3..5], ["Bearer", "****"]);
+    assert!(!redact("curl -H password: abc123 https://x").contains("abc123"));
 }
