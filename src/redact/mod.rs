@@ -134,10 +134,10 @@ impl Redactor {
         }
         // The shapes first, so `{'password': 'x'}` keeps its quotes; then the
         // words, for what only the word before a value can tell.
-        if depth < MAX_DEPTH {
-            if let Some(masked) = words::mask_line(&current, mode, &nested) {
-                current = masked;
-            }
+        if depth < MAX_DEPTH
+            && let Some(masked) = words::mask_line(&current, mode, &nested)
+        {
+            current = masked;
         }
         current
     }
