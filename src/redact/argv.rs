@@ -82,7 +82,7 @@ fn programs(args: &[Arg<'_>]) -> Vec<Option<usize>> {
     let Some(head) = args.iter().position(|a| !is_assignment(a.value)) else {
         return out;
     };
-    let mut current = Some(head);
+    let mut current = is_tool(basename(args[head].value)).then_some(head);
     for (i, arg) in args.iter().enumerate().skip(head + 1) {
         out[i] = current;
         if !is_option(arg.value) && is_tool(basename(arg.value)) {
@@ -106,11 +106,9 @@ fn needs_command_position(tool: &Tool) -> bool {
     tool.given == Given::LastOperand
 }
 
-fn tools_for<'t>(args: &[Arg<'_>], program: usize) -> impl Iterator<Item = &'t Tool> + use<'t> {
-    let name = basename(args[program].value).to_owned();
-    TOOLS
-        .iter()
-        .filter(move |t| t.programs.contains(&name.as_str()))
+fn tools_for<'a>(args: &[Arg<'a>], program: usize) -> impl Iterator<Item = &'static Tool> + 'a {
+    let name = basename(args[program].value);
+    TOOLS.iter().filter(move |t| t.programs.contains(&name))
 }
 
 /// Whether `tool`'s subcommand and flag conditions hold for word `i`.

@@ -134,7 +134,10 @@ impl Redactor {
         }
         // The shapes first, so `{'password': 'x'}` keeps its quotes; then the
         // words, for what only the word before a value can tell.
+        // A single bare word has no word before it to tell anything.
+        let words = current.contains(|c: char| c.is_whitespace() || "'\"\\;&|()`".contains(c));
         if depth < MAX_DEPTH
+            && words
             && let Some(masked) = words::mask_line(&current, mode, &nested)
         {
             current = masked;
@@ -273,13 +276,28 @@ const TRIGGERS: &[&str] = &[
 
 /// Whether `text` could hold a secret any built-in detector finds.
 pub(crate) fn might_hold_secret(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    TRIGGERS
-        .iter()
-        .copied()
-        .chain(providers::triggers())
-        .any(|word| lower.contains(word))
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| {
+        let rest = &bytes[i..];
+        TRIGGER_INDEX[usize::from(rest[0].to_ascii_lowercase())]
+            .iter()
+            .any(|word| {
+                rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+            })
+    })
 }
+
+/// The trigger words by their first byte: one pass over the text, no regex to
+/// build and no allocation, so a clean command costs next to nothing.
+static TRIGGER_INDEX: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+    let mut index = vec![Vec::new(); 256];
+    for word in TRIGGERS.iter().copied().chain(providers::triggers()) {
+        if let Some(&first) = word.as_bytes().first() {
+            index[usize::from(first)].push(word);
+        }
+    }
+    index
+});
 
 /// The built-in detectors, compiled once per process, on first need. A failure
 /// here is a bug in a built-in pattern: it fails the unit tests, and at run time
