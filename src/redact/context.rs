@@ -6,8 +6,10 @@
 //! names a secret without revealing it, and an approver wants to see it.
 
 use super::Spec;
-use super::rule::unless_variable;
+use super::names::{is_secret_flag, is_secret_name, is_secret_parameter};
+use super::rule::{Mode, between_quotes, is_value, unless_variable};
 use regex::{Captures, Regex};
+use std::ops::Range;
 use std::sync::LazyLock;
 
 /// An assigned value: quoted, or bare up to whitespace or shell punctuation. An
@@ -17,15 +19,16 @@ pub(super) const VALUE: &str = r#"(?:"[^"]*"?|'[^']*'?|[^\s"'`;&|<>()]+)"#;
 /// A value given as the next word: like [`VALUE`] but never an option (`-x`).
 const NEXT_VALUE: &str = r#"(?:"[^"]*"?|'[^']*'?|[^\s"'`;&|<>()\-][^\s"'`;&|<>()]*)"#;
 
-/// Long or single-dash options that take a secret: `--password`, `--db-password`,
-/// `--client-secret`, `--api-key`, `--auth-token`, keytool's `-storepass`, openssl's `-passin`.
-pub(super) const SECRET_FLAG: &str = r"--?(?:(?:[a-z0-9]+-)*(?:password|passwd|pass|token|secret|api-?key|access-?key|secret-?key)|(?:src|dest)?storepass|keypass|passin|passout)";
+/// A field's value in JSON, YAML or a Python dict: quoted (also with escaped
+/// quotes, inside a `sh -c "..."` line), or bare up to a separator.
+const FIELD_VALUE: &str = r#"(?:\\"[^"\\]*(?:\\")?|"[^"]*"?|'[^']*'?|[^\s"'`,;&|<>(){}\[\]\\]+)"#;
 
-/// A variable or key name ending in a secret word: `GITHUB_TOKEN`, `db_password`,
-/// `API_KEY`, helm's `auth.password`. A bare `KEY` suffix needs a `_` or `.` before
-/// it, so `monkey=` and `--sort-key=` stay visible.
-const SECRET_NAME: &str =
-    r"(?:[a-z0-9]+[_.])*(?:[a-z0-9]*(?:token|secret|passwd|password|apikey)|key)";
+/// Candidate options that may take a secret; [`is_secret_flag`] decides.
+const FLAG: &str = r"--?[a-z0-9_-]*(?:pass|passwd|password|passphrase|token|secret|key|bearer|psk)";
+
+/// Candidate names that may hold a secret; [`is_secret_name`] decides.
+const NAME: &str =
+    r"[a-z0-9_.]*(?:pass|pwd|pw|token|secret|key|auth|cookie|creds|pat|psk|sig)[a-z0-9_.]*";
 
 /// Programs whose `-pSECRET` (attached) is a password: the MySQL and MariaDB clients.
 pub(super) const MYSQL_CLIENTS: &[&str] = &[
@@ -61,6 +64,19 @@ pub(super) fn specs() -> Vec<Spec> {
             unless_variable,
         ),
         Spec::new(
+            // `https://ghp_…@github.com`, `https://TOKEN:x-oauth-basic@host`: a
+            // user name that looks generated is a token (git and GitHub accept both).
+            "url-token-user",
+            r#"[A-Za-z][A-Za-z0-9+.-]*://(?P<secret>[^\s/@:"'?#]{16,})(?::[^\s/@"']*)?@"#,
+            random_user,
+        ),
+        Spec::new(
+            "url-parameter",
+            // AWS SigV4 and GCS V4 presigned URLs, Azure SAS `sig=`, `?token=`.
+            r#"[?&](?P<name>[A-Za-z0-9_.-]+)=(?P<secret>[^&#\s"'`<>]*)"#,
+            parameter_value,
+        ),
+        Spec::new(
             "authorization-header",
             format!(
                 r"(?i)(?:^|[^a-z0-9-])(?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate|bot|apikey)\s+)?(?P<secret>{VALUE})"
@@ -75,29 +91,49 @@ pub(super) fn specs() -> Vec<Spec> {
             unless_variable,
         ),
         Spec::new(
+            // The whole header value: `Cookie: a=1; b=2` holds several secrets.
+            "cookie-header",
+            r#"(?i)(?:^|[^a-z0-9-])(?:set-)?cookie\s*:\s*(?P<secret>[^"'\r\n]+)"#,
+            unless_variable,
+        ),
+        Spec::new(
             "bearer-token",
             r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})",
             unless_variable,
         ),
         Spec::new(
             "secret-flag",
-            format!(r#"(?i)(?:^|[\s"'=(])(?P<flag>{SECRET_FLAG})=(?P<secret>{VALUE})"#),
+            format!(r#"(?i)(?:^|[\s"'=(])(?P<flag>{FLAG})=(?P<secret>{VALUE})"#),
             flag_value,
         ),
         Spec::new(
             "secret-flag-next-word",
-            format!(r#"(?i)(?:^|[\s"'(])(?P<flag>{SECRET_FLAG})\s+(?P<secret>{NEXT_VALUE})"#),
+            format!(r#"(?i)(?:^|[\s"'(])(?P<flag>{FLAG})\s+(?P<secret>{NEXT_VALUE})"#),
             flag_value,
         ),
         Spec::new(
+            // `DB_PASS=x`, `export API_KEY=x`, helm's `--set a.password=x`,
+            // npm's `//registry/:_authToken=x`, Java's `-Ddb.password=x`.
             "secret-assignment",
-            format!(r"(?i)(?:^|[^a-z0-9_.-]){SECRET_NAME}=(?P<secret>{VALUE})"),
+            format!(r"(?i)(?:^|[^a-z0-9_.-]|-[DP])(?P<name>{NAME})=(?P<secret>{VALUE})"),
             assignment_value,
         ),
         Spec::new(
-            "secret-json-field",
-            r#"(?i)\\?"[a-z0-9_.-]*(?:token|secret|password|passwd|api_?key|access_?key|private_?key)\\?"\s*:\s*\\?"(?P<secret>[^"\\]*)\\?""#,
-            unless_variable,
+            // `{"password": "x"}`, `{'api_key': 'x'}`, `\"token\":\"x\"` in a `sh -c`.
+            "secret-field-quoted",
+            format!(
+                r#"(?i)(?:\\"|["'])(?P<name>[a-z0-9_.-]*(?:pass|pwd|token|secret|key|auth|creds|cookie|sig)[a-z0-9_.-]*)(?:\\"|["'])\s*(?::|=>)\s*(?P<secret>{FIELD_VALUE})"#
+            ),
+            field_value,
+        ),
+        Spec::new(
+            // YAML, prose and Ruby: `password: x`, `api_key: x`, `:token => x` (a
+            // space after the colon, so `image:tag` and `host:port` stay as they are).
+            "secret-field",
+            format!(
+                r#"(?i)(?:^|[^a-z0-9_.-])(?P<name>[a-z0-9_.-]*(?:pass|pwd|token|secret|key|creds|cookie)[a-z0-9_.-]*)(?:\s*:\s+|\s*=>\s*)(?P<secret>{FIELD_VALUE})"#
+            ),
+            field_value,
         ),
         Spec::new(
             "mysql-password",
@@ -124,26 +160,88 @@ static NEXT_HELM_KEY: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^,[A-Za-z0-9_.\[\]-]+=").ok());
 
 /// An assigned value, minus variable references and any following helm `,key=...`.
-fn assignment_value(caps: &Captures<'_>, value: &str) -> Option<usize> {
-    let len = unless_variable(caps, value)?;
+fn assignment_value(caps: &Captures<'_>, value: &str, mode: Mode) -> Option<Range<usize>> {
+    let name = caps.name("name").map_or("", |m| m.as_str());
+    if !is_secret_name(name) {
+        return None;
+    }
+    value_up_to_next_key(value, mode)
+}
+
+/// An assigned value up to a following helm `,key=`, unless it is a reference.
+pub(super) fn value_up_to_next_key(value: &str, mode: Mode) -> Option<Range<usize>> {
+    let len = unless_variable_len(value, mode)?;
     if value.starts_with(['"', '\'']) {
-        return Some(len);
+        return Some(0..len);
     }
     let helm = NEXT_HELM_KEY.as_ref();
     let cut = value
         .char_indices()
         .filter(|&(_, c)| c == ',')
         .find(|&(i, _)| helm.is_some_and(|re| re.is_match(&value[i..])));
-    Some(cut.map_or(len, |(i, _)| i))
+    Some(0..cut.map_or(len, |(i, _)| i))
 }
 
-/// A flag's value, except after a negated flag (`--no-password` takes none).
-fn flag_value(caps: &Captures<'_>, value: &str) -> Option<usize> {
+fn unless_variable_len(value: &str, mode: Mode) -> Option<usize> {
+    is_value(value, mode).then_some(value.len())
+}
+
+/// A flag's value, if the flag takes a secret (`--no-password` takes none).
+fn flag_value(caps: &Captures<'_>, value: &str, mode: Mode) -> Option<Range<usize>> {
     let flag = caps.name("flag").map_or("", |m| m.as_str());
-    if flag.to_ascii_lowercase().starts_with("--no-") {
+    if !is_secret_flag(flag) {
         return None;
     }
-    assignment_value(caps, value)
+    value_up_to_next_key(value, mode)
+}
+
+/// A JSON, YAML or dict field's value, between its quotes, if the field names a secret.
+fn field_value(caps: &Captures<'_>, value: &str, mode: Mode) -> Option<Range<usize>> {
+    let name = caps.name("name").map_or("", |m| m.as_str());
+    if !is_secret_name(name) || !is_value(value, mode) {
+        return None;
+    }
+    Some(between_quotes(value))
+}
+
+/// A URL query parameter's value, if the parameter carries a secret.
+fn parameter_value(caps: &Captures<'_>, value: &str, mode: Mode) -> Option<Range<usize>> {
+    let name = caps.name("name").map_or("", |m| m.as_str());
+    if !is_secret_parameter(name) || !is_value(value, mode) {
+        return None;
+    }
+    Some(0..value.len())
+}
+
+/// A URL's user name when it looks generated rather than chosen by a person.
+fn random_user(_: &Captures<'_>, user: &str, mode: Mode) -> Option<Range<usize>> {
+    (is_value(user, mode) && looks_generated(user)).then_some(0..user.len())
+}
+
+/// Whether `text` looks machine-generated: long, and switching often between
+/// lower case, upper case and digits (`a8Kd0QzL…`), unlike a user name
+/// (`deploy-bot-2024`, `firstname.lastname`).
+pub(crate) fn looks_generated(text: &str) -> bool {
+    fn class(b: u8) -> u8 {
+        match b {
+            b'a'..=b'z' => 1,
+            b'A'..=b'Z' => 2,
+            b'0'..=b'9' => 3,
+            _ => 0,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() < 16 {
+        return false;
+    }
+    let switches = bytes
+        .windows(2)
+        .filter(|pair| {
+            let (a, b) = (class(pair[0]), class(pair[1]));
+            a != 0 && b != 0 && a != b
+        })
+        .count();
+    switches * 5 >= bytes.len()
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! Secret redaction: everything that leaves the process (audit log, broker, messages)
 //! passes through here first. Built-in detectors plus the policy's `[redact]` regexes.
 //!
-//! Owns: the detectors (`tokens` by shape, `context` by position), the argv-aware
-//! pass (`argv`), and [`Secret`] for credentials the program itself holds.
+//! Owns: the detectors (`tokens` and the `providers` table by shape, `context` by
+//! position, with `names` deciding which names hold secrets), the argv-aware pass
+//! (`argv`, driven by the `tools` table, also applied to the words of a shell line
+//! split by `words`), and [`Secret`] for credentials the program itself holds.
 //! Must never: return or log the text it was given before masking, panic on any
 //! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
 //!
@@ -14,14 +16,18 @@
 
 mod argv;
 mod context;
+mod names;
+mod providers;
 mod rule;
 mod secret;
 mod tokens;
+mod tools;
+mod words;
 
 pub use secret::{Secret, SecretString};
 
 use regex::{Regex, RegexSet};
-use rule::{Refine, Rule};
+use rule::{Mode, Refine, Rule};
 use std::sync::LazyLock;
 
 /// What a redacted secret is replaced with.
@@ -30,6 +36,9 @@ pub const MASK: &str = "****";
 /// Masking can expose a new match (a token inside a header value), so a line is
 /// re-scanned until it stops changing; real inputs settle in two passes.
 const MAX_PASSES: usize = 4;
+
+/// Quoted words inside quoted words (`ssh h "sh -c 'mysql -pX'"`) are read this deep.
+const MAX_DEPTH: usize = 3;
 
 /// Built-in detectors plus the policy's extra patterns, ready to apply.
 #[derive(Debug, Clone)]
@@ -75,25 +84,69 @@ impl Redactor {
     }
 
     /// Redact secrets inside one string (a log line, a shell line, a reason).
+    /// A `$NAME` a shell would expand there is a reference and stays visible.
     pub fn redact(&self, text: &str) -> String {
+        self.redact_text(text, Mode::Shell)
+    }
+
+    /// Redact an argv, aware of options whose value is a secret (`--password
+    /// VALUE`, `docker login -p VALUE`, `mysql -pVALUE`, `smbclient -U user%PASS`).
+    /// Each element is also redacted as text, so a `sh -c` line gets the full
+    /// treatment; an element that is not a shell line is taken literally (a
+    /// `--password=$ecret` there is the password, not a variable).
+    pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
+        let args: Vec<argv::Arg<'_>> = argv
+            .iter()
+            .map(|value| argv::Arg {
+                value,
+                expands: false,
+            })
+            .collect();
+        let masked = argv::mask_command(&args);
+        let shell_lines = argv::shell_lines(argv);
+        argv.iter()
+            .zip(masked)
+            .zip(shell_lines)
+            .map(|((arg, masked), is_line)| match is_line {
+                // A shell line is read as one, word by word, not as one value.
+                true => self.redact_text(arg, Mode::Shell),
+                false => self.redact_text(masked.as_deref().unwrap_or(arg), Mode::Literal),
+            })
+            .collect()
+    }
+
+    fn redact_text(&self, text: &str, mode: Mode) -> String {
+        self.redact_text_at(text, mode, 0)
+    }
+
+    /// `depth`: how many quoted words deep `text` is (`ssh h "sh -c '...'"`).
+    fn redact_text_at(&self, text: &str, mode: Mode, depth: usize) -> String {
+        let nested = |inner: &str| {
+            let redacted = self.redact_text_at(inner, mode, depth + 1);
+            (redacted != inner).then_some(redacted)
+        };
         let mut current = text.to_owned();
         for _ in 0..MAX_PASSES {
-            match self.one_pass(&current) {
+            match self.one_pass(&current, mode) {
                 Some(next) => current = next,
                 None => break,
             }
         }
+        // The shapes first, so `{'password': 'x'}` keeps its quotes; then the
+        // words, for what only the word before a value can tell.
+        // A single bare word has no word before it to tell anything.
+        let words = current.contains(|c: char| c.is_whitespace() || "'\"\\;&|()`".contains(c));
+        if depth < MAX_DEPTH
+            && words
+            && let Some(masked) = words::mask_line(&current, mode, &nested)
+        {
+            current = masked;
+        }
         current
     }
 
-    /// Redact an argv, aware of flags whose *next* argument is a secret
-    /// (`--password VALUE`, `-p VALUE` where known, `--token VALUE`).
-    pub fn redact_argv(&self, argv: &[String]) -> Vec<String> {
-        argv::redact_argv(argv, |arg| self.redact(arg))
-    }
-
     /// Apply every rule that matches somewhere in `text`; `None` if nothing changed.
-    fn one_pass(&self, text: &str) -> Option<String> {
+    fn one_pass(&self, text: &str, mode: Mode) -> Option<String> {
         let mut current: Option<String> = None;
         let builtin = match might_hold_secret(text).then(|| BUILTIN.as_ref()) {
             None => None,
@@ -105,7 +158,7 @@ impl Redactor {
         let builtin = builtin.into_iter().flat_map(|rules| rules.candidates(text));
         let extra = self.extra.iter().flat_map(|rules| rules.candidates(text));
         for rule in builtin.chain(extra) {
-            if let Some(next) = rule.mask(current.as_deref().unwrap_or(text)) {
+            if let Some(next) = rule.mask(current.as_deref().unwrap_or(text), mode) {
                 current = Some(next);
             }
         }
@@ -204,8 +257,18 @@ const TRIGGERS: &[&str] = &[
     "token",
     "bearer",
     "pass",
+    "pwd",
+    "pw",
+    "psk",
     "secret",
     "key",
+    "auth",
+    "cookie",
+    "creds",
+    "pat",
+    "sig",
+    "code=",
+    "session",
     "curl",
     "mysql",
     "mariadb",
@@ -213,9 +276,28 @@ const TRIGGERS: &[&str] = &[
 
 /// Whether `text` could hold a secret any built-in detector finds.
 pub(crate) fn might_hold_secret(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    TRIGGERS.iter().any(|word| lower.contains(word))
+    let bytes = text.as_bytes();
+    (0..bytes.len()).any(|i| {
+        let rest = &bytes[i..];
+        TRIGGER_INDEX[usize::from(rest[0].to_ascii_lowercase())]
+            .iter()
+            .any(|word| {
+                rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+            })
+    })
 }
+
+/// The trigger words by their first byte: one pass over the text, no regex to
+/// build and no allocation, so a clean command costs next to nothing.
+static TRIGGER_INDEX: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+    let mut index = vec![Vec::new(); 256];
+    for word in TRIGGERS.iter().copied().chain(providers::triggers()) {
+        if let Some(&first) = word.as_bytes().first() {
+            index[usize::from(first)].push(word);
+        }
+    }
+    index
+});
 
 /// The built-in detectors, compiled once per process, on first need. A failure
 /// here is a bug in a built-in pattern: it fails the unit tests, and at run time
@@ -223,6 +305,7 @@ pub(crate) fn might_hold_secret(text: &str) -> bool {
 static BUILTIN: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
     let mut specs = context::specs();
     specs.extend(tokens::specs());
+    specs.extend(providers::specs());
     RuleSet::compile(specs)
 });
 

@@ -6,10 +6,24 @@
 
 use super::MASK;
 use regex::{Captures, Regex};
+use std::ops::Range;
 
-/// Decides how many bytes of a captured secret to mask; `None` leaves it alone
-/// (a `$VARIABLE` reference, an empty value). Gets the whole capture for context.
-pub(crate) type Refine = fn(&Captures<'_>, &str) -> Option<usize>;
+/// Decides which bytes of a captured secret to mask (a range within it, so
+/// quotes or a trailing `,key=` can stay); `None` leaves it alone (a `$VARIABLE`
+/// reference, an empty value, a name that is not a secret's). Gets the whole
+/// capture for context.
+pub(crate) type Refine = fn(&Captures<'_>, &str, Mode) -> Option<Range<usize>>;
+
+/// What kind of text is being redacted, which decides what `$NAME` means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A shell line or free text: an unquoted or double-quoted `$NAME` is a
+    /// reference to a secret, not the secret, and is shown.
+    Shell,
+    /// One argv element as the program receives it: no shell expands it any more,
+    /// so `--password=$ecret` is the password itself.
+    Literal,
+}
 
 /// A named regex whose `secret` group (or group 1, or the whole match) is masked.
 #[derive(Debug, Clone)]
@@ -31,7 +45,7 @@ impl Rule {
     }
 
     /// The text with every secret this rule finds masked, or `None` if nothing changed.
-    pub(crate) fn mask(&self, text: &str) -> Option<String> {
+    pub(crate) fn mask(&self, text: &str, mode: Mode) -> Option<String> {
         let mut out = String::with_capacity(text.len());
         let mut copied = 0;
         let mut pos = 0;
@@ -42,7 +56,7 @@ impl Rule {
             };
             let Some(whole) = caps.get(0) else { break };
             let mut resume = whole.end();
-            if let Some((start, end)) = self.secret_span(&caps) {
+            if let Some((start, end)) = self.secret_span(&caps, mode) {
                 out.push_str(&text[copied..start]);
                 out.push_str(MASK);
                 changed |= &text[start..end] != MASK;
@@ -63,14 +77,14 @@ impl Rule {
     }
 
     /// Byte range of the secret in this match, after refinement; `None` = mask nothing.
-    fn secret_span(&self, caps: &Captures<'_>) -> Option<(usize, usize)> {
+    fn secret_span(&self, caps: &Captures<'_>, mode: Mode) -> Option<(usize, usize)> {
         let secret = caps.get(self.group)?;
-        let len = (self.refine)(caps, secret.as_str())?;
-        let kept = secret.as_str().get(..len)?;
-        if kept.is_empty() {
+        let range = (self.refine)(caps, secret.as_str(), mode)?;
+        let masked = secret.as_str().get(range.clone())?;
+        if masked.is_empty() {
             return None;
         }
-        Some((secret.start(), secret.start() + kept.len()))
+        Some((secret.start() + range.start, secret.start() + range.end))
     }
 }
 
@@ -95,18 +109,38 @@ fn next_char_boundary(text: &str, pos: usize) -> usize {
 }
 
 /// Mask the whole captured secret.
-pub(crate) fn whole(_: &Captures<'_>, secret: &str) -> Option<usize> {
-    Some(secret.len())
+pub(crate) fn whole(_: &Captures<'_>, secret: &str, _: Mode) -> Option<Range<usize>> {
+    Some(0..secret.len())
 }
 
 /// Mask the secret unless it is only a shell variable reference (`$TOKEN`,
-/// `${TOKEN}`), which names a secret without revealing it.
-pub(crate) fn unless_variable(_: &Captures<'_>, secret: &str) -> Option<usize> {
-    let inner = secret.trim_matches(|c| c == '"' || c == '\'');
-    if inner.is_empty() || is_variable_reference(inner) {
-        return None;
+/// `"${TOKEN}"`) in a shell line, which names a secret without revealing it.
+/// Single-quoted, or in a literal argv element, `$TOKEN` is the value itself.
+pub(crate) fn unless_variable(_: &Captures<'_>, secret: &str, mode: Mode) -> Option<Range<usize>> {
+    is_value(secret, mode).then_some(0..secret.len())
+}
+
+/// Whether `value` (as written, quotes and all) reveals something: not empty, and
+/// not a variable reference where a shell would expand it.
+pub(crate) fn is_value(value: &str, mode: Mode) -> bool {
+    let inner = value.trim_matches(|c| c == '"' || c == '\'' || c == '\\');
+    if inner.is_empty() {
+        return false;
     }
-    Some(secret.len())
+    !(mode == Mode::Shell && !value.starts_with('\'') && is_variable_reference(inner))
+}
+
+/// The part of a quoted value between its quotes (`"x"`, `'x'`, `\"x\"`), or all of it.
+pub(crate) fn between_quotes(value: &str) -> Range<usize> {
+    for quote in ["\\\"", "\"", "'"] {
+        if let Some(rest) = value.strip_prefix(quote) {
+            let end = rest
+                .strip_suffix(quote)
+                .map_or(value.len(), |inner| quote.len() + inner.len());
+            return quote.len()..end.max(quote.len());
+        }
+    }
+    0..value.len()
 }
 
 /// `$NAME`, `${NAME}`, or a lone `$` (the start of `$(...)`, cut by the value pattern).
@@ -121,7 +155,11 @@ pub(crate) fn is_variable_reference(text: &str) -> bool {
         },
         None => rest,
     };
-    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    // Variables are named in one case (`$TOKEN`, `$db_pass`); `$Xk9fQ2` in mixed
+    // case is a generated secret that happens to start with `$`.
+    let one_case = !(name.bytes().any(|b| b.is_ascii_lowercase())
+        && name.bytes().any(|b| b.is_ascii_uppercase()));
+    one_case && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]
@@ -135,14 +173,20 @@ mod tests {
     #[test]
     fn masks_only_the_secret_group() {
         let r = rule(r"pw=(?P<secret>\w+);");
-        assert_eq!(r.mask("a pw=abc; b").as_deref(), Some("a pw=****; b"));
+        assert_eq!(
+            r.mask("a pw=abc; b", Mode::Shell).as_deref(),
+            Some("a pw=****; b")
+        );
     }
 
     #[test]
     fn falls_back_to_group_one_then_whole_match() {
-        assert_eq!(rule(r"k:(\w+)").mask("k:v").as_deref(), Some("k:****"));
         assert_eq!(
-            rule(r"sec\d+").mask("x sec42 y").as_deref(),
+            rule(r"k:(\w+)").mask("k:v", Mode::Shell).as_deref(),
+            Some("k:****")
+        );
+        assert_eq!(
+            rule(r"sec\d+").mask("x sec42 y", Mode::Shell).as_deref(),
             Some("x **** y")
         );
     }
@@ -150,14 +194,14 @@ mod tests {
     #[test]
     fn reports_no_change_when_nothing_or_only_masks_match() {
         let r = rule(r"pw=(?P<secret>[\w*]+)");
-        assert_eq!(r.mask("nothing here"), None);
-        assert_eq!(r.mask("pw=****"), None);
+        assert_eq!(r.mask("nothing here", Mode::Shell), None);
+        assert_eq!(r.mask("pw=****", Mode::Shell), None);
     }
 
     #[test]
     fn empty_matches_and_unicode_never_panic() {
         let r = rule(r"(?P<secret>x*)");
-        assert_eq!(r.mask("ééxé").as_deref(), Some("éé****é"));
+        assert_eq!(r.mask("ééxé", Mode::Shell).as_deref(), Some("éé****é"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod inbox;
 mod install;
 mod mcp;
 mod policy_cli;
+mod redaction;
 mod run;
 mod shell_shapes;
 mod signals;

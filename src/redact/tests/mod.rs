@@ -1,9 +1,59 @@
 //! Whole-redactor properties: policy patterns, idempotence, no panics, clean text.
+//! One file per class of secret beside this one.
+
+mod argv;
+mod everyday;
+mod fields;
+mod flags;
+mod property;
+mod providers;
+mod urls;
+mod variables;
 
 use super::*;
 
 fn builtin() -> Redactor {
     Redactor::new(&[]).unwrap()
+}
+
+/// One string through the redactor, as a shell line or free text.
+pub(super) fn redact(text: &str) -> String {
+    builtin().redact(text)
+}
+
+/// An argv through the redactor, as gate received it.
+pub(super) fn redact_argv(argv: &[&str]) -> Vec<String> {
+    let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    builtin().redact_argv(&argv)
+}
+
+/// Asserts `secret` survives none of: the argv alone, the argv joined into a
+/// `sh -c` line, and the joined line as text.
+#[track_caller]
+pub(super) fn assert_masked(argv: &[&str], secret: &str) {
+    let masked = redact_argv(argv);
+    assert!(
+        !masked.iter().any(|a| a.contains(secret)),
+        "argv leaked {secret:?}: {masked:?}"
+    );
+    let line = crate::guard::shell_join(&argv.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let wrapped = redact_argv(&["sh", "-c", &line]);
+    assert!(
+        !wrapped[2].contains(secret),
+        "sh -c leaked {secret:?}: {}",
+        wrapped[2]
+    );
+    let text = redact(&line);
+    assert!(!text.contains(secret), "text leaked {secret:?}: {text}");
+}
+
+/// Asserts the argv, its `sh -c` line and its text come through unchanged.
+#[track_caller]
+pub(super) fn assert_untouched(argv: &[&str]) {
+    let owned: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+    assert_eq!(redact_argv(argv), owned, "argv changed");
+    let line = crate::guard::shell_join(&owned);
+    assert_eq!(redact(&line), line, "line changed");
 }
 
 /// Inputs chosen to stress boundaries: unicode, unterminated quotes and blocks,

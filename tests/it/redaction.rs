@@ -1,0 +1,169 @@
+//! Redaction end to end: secrets of every class given to the real binary, as an
+//! argv, a `sh -c` line, an `env` assignment and a reason, reach none of what gate
+//! prints or stores: `gate check` text and JSON, the exported log, and the raw
+//! bytes of the SQLite database and its write-ahead log.
+
+use crate::support::common::*;
+use crate::support::fixtures::POLICY_ALLOW_ALL;
+
+/// One secret per class, and a command that holds it.
+fn samples() -> Vec<(&'static str, Vec<String>)> {
+    let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            "T3kQ9zLm2PvX8rWc4NdB",
+            words(&["sk-proj-T3kQ9zLm2PvX8rWc4NdB7yHa"]),
+        ),
+        (
+            "aZ4kQ8mW2pL9xR7c",
+            words(&["sk-ant-api03-aZ4kQ8mW2pL9xR7c-Qx"]),
+        ),
+        (
+            "Zr8Kp2Lq9Wm4Xv7Tn3Bc",
+            words(&["glpat-Zr8Kp2Lq9Wm4Xv7Tn3Bc"]),
+        ),
+        (
+            "Hq7Lm3Zp9Kx2Wv8Rt4Nc",
+            words(&["AIzaSyHq7Lm3Zp9Kx2Wv8Rt4Nc0123456789ab"]),
+        ),
+        (
+            "Dl0gInPa55",
+            words(&["docker", "login", "-u", "me", "-p", "Dl0gInPa55", "reg"]),
+        ),
+        (
+            "R3disAuthPw",
+            words(&["redis-cli", "-a", "R3disAuthPw", "ping"]),
+        ),
+        (
+            "LdapB1ndPw",
+            words(&["ldapsearch", "-xwLdapB1ndPw", "-b", "dc=x"]),
+        ),
+        (
+            "Gpg9Phrase",
+            words(&["gpg", "--batch", "--passphrase=Gpg9Phrase", "-c", "f"]),
+        ),
+        (
+            "SevenZ1pPw",
+            words(&["7z", "a", "-pSevenZ1pPw", "o.7z", "d"]),
+        ),
+        (
+            "Smb5ecretPw",
+            words(&["smbclient", "//s/x", "-U", "bob%Smb5ecretPw"]),
+        ),
+        (
+            "MyPwdValue7",
+            words(&["env", "MYSQL_PWD=MyPwdValue7", "mysql", "db"]),
+        ),
+        ("Db9PassVal", words(&["env", "db_pass=Db9PassVal", "run"])),
+        (
+            "C00kieSess1on",
+            words(&["curl", "-H", "Cookie: session=C00kieSess1on", "https://x"]),
+        ),
+        (
+            "Am4zSigValue9",
+            words(&[
+                "curl",
+                "https://b.s3.amazonaws.com/k?X-Amz-Signature=Am4zSigValue9",
+            ]),
+        ),
+        (
+            "Xk9fQ2mLp8ZrT4vN7bWc",
+            words(&[
+                "git",
+                "clone",
+                "https://Xk9fQ2mLp8ZrT4vN7bWc@github.com/o/r",
+            ]),
+        ),
+        (
+            "Fi3ldPw77",
+            words(&["app", "--config", "{'password': 'Fi3ldPw77'}"]),
+        ),
+        (
+            "Np7mAuthTok",
+            words(&[
+                "npm",
+                "config",
+                "set",
+                "//r.example.com/:_authToken",
+                "Np7mAuthTok",
+            ]),
+        ),
+        ("Dq8LiteralPw", words(&["app", "--password=$Dq8LiteralPw"])),
+    ]
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[track_caller]
+fn assert_nowhere(ctx: &TestContext, secret: &str, printed: &[String]) {
+    for text in printed {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    let exported = stdout(&ctx.run(&["audit", "export", "--format", "jsonl"]));
+    assert!(!exported.contains(secret), "{secret} exported: {exported}");
+    for file in ["audit.db", "audit.db-wal"] {
+        let bytes = std::fs::read(ctx.home().join(file)).unwrap_or_default();
+        assert!(!contains(&bytes, secret), "{secret} in {file}");
+    }
+}
+
+#[test]
+fn no_secret_reaches_check_output_the_log_or_the_database_files() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    for (secret, command) in samples() {
+        let line = command.join(" ");
+        let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+        let mut printed = Vec::new();
+        for check in [
+            [&["check", "--"][..], &argv].concat(),
+            [&["check", "--json", "--"][..], &argv].concat(),
+            vec!["check", "--json", "--", "sh", "-c", &line],
+        ] {
+            let out = ctx.run(&check);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
+            printed.extend([stdout(&out), stderr(&out)]);
+        }
+        let reason = format!("needed for the release: {line}");
+        let mut wrapped = vec!["--reason", &reason, "--", "echo"];
+        wrapped.extend(&argv);
+        let out = ctx.run(&wrapped);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        printed.push(stderr(&out));
+        let out = ctx.run(&["--", "sh", "-c", &format!("true {line}")]);
+        printed.push(stderr(&out));
+        assert_nowhere(&ctx, secret, &printed);
+    }
+    assert!(ctx.records().len() >= 2 * samples().len());
+}
+
+#[test]
+fn check_shows_the_command_with_only_the_secret_masked() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let out = ctx.run(&[
+        "check",
+        "--json",
+        "--",
+        "docker",
+        "login",
+        "-u",
+        "me",
+        "-p",
+        "Dl0gInPa55",
+        "reg",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json["command"],
+        serde_json::json!(["docker", "login", "-u", "me", "-p", "****", "reg"])
+    );
+    let out = ctx.run(&["check", "--", "git", "commit", "-m", "fix the key parser"]);
+    assert!(
+        stdout(&out).contains("git commit -m 'fix the key parser'"),
+        "{}",
+        stdout(&out)
+    );
+}
