@@ -180,11 +180,23 @@ fn policy_actor(requester: &Requester) -> String {
         .unwrap_or_else(|| requester.user.clone())
 }
 
-/// Secrets in the argv also appear in the explanation; mask them there too.
+/// Secrets in the argv also appear in the explanation (each command found, the
+/// wrappers it was found through, why it is opaque, what its run-time words can
+/// be); mask them there too.
 fn redact_verdict(verdict: &mut Verdict, redactor: &Redactor) {
     verdict.reason = redactor.redact(&verdict.reason);
     for command in &mut verdict.commands {
-        command.command.argv = redactor.redact_argv(&command.command.argv);
+        let found = &mut command.command;
+        found.argv = redactor.redact_argv(&found.argv);
+        found.via = found
+            .via
+            .iter()
+            .map(|label| redactor.redact(label))
+            .collect();
+        found.opaque = found.opaque.as_deref().map(|why| redactor.redact(why));
+        for word in &mut found.runtime {
+            word.values = word.values.as_deref().map(|glob| redactor.redact(glob));
+        }
         command.why = redactor.redact(&command.why);
     }
 }
