@@ -157,7 +157,10 @@ impl Redactor {
         };
         let builtin = builtin.into_iter().flat_map(|rules| rules.candidates(text));
         let extra = self.extra.iter().flat_map(|rules| rules.candidates(text));
-        for rule in builtin.chain(extra) {
+        for lazy in builtin.chain(extra) {
+            let Ok(rule) = lazy.rule() else {
+                return (text != MASK).then(|| MASK.to_string());
+            };
             if let Some(next) = rule.mask(current.as_deref().unwrap_or(text), mode) {
                 current = Some(next);
             }
@@ -167,7 +170,7 @@ impl Redactor {
 }
 
 /// A detector before compilation: a name (for errors), a pattern and its refinement.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Spec {
     name: String,
     pattern: String,
@@ -184,29 +187,73 @@ impl Spec {
     }
 }
 
-/// Compiled rules plus a [`RegexSet`] of the same patterns for the one-scan pre-check.
-#[derive(Debug, Clone)]
+/// The rules and a [`RegexSet`] of the same patterns for the one-scan pre-check.
+/// Compiling a rule on its own costs more than the set; a rule is compiled only
+/// when the set says it matches the text at hand, so a command whose words merely
+/// look like a trigger (`--author`, `path`) pays for the set alone.
+#[derive(Debug)]
 struct RuleSet {
-    rules: Vec<Rule>,
+    rules: Vec<LazyRule>,
     set: RegexSet,
+}
+
+/// A detector compiled on first use.
+#[derive(Debug)]
+struct LazyRule {
+    spec: Spec,
+    compiled: std::sync::OnceLock<Result<Rule, BadPattern>>,
+}
+
+impl Clone for RuleSet {
+    fn clone(&self) -> RuleSet {
+        RuleSet {
+            rules: self
+                .rules
+                .iter()
+                .map(|rule| LazyRule {
+                    spec: rule.spec.clone(),
+                    compiled: std::sync::OnceLock::new(),
+                })
+                .collect(),
+            set: self.set.clone(),
+        }
+    }
+}
+
+impl LazyRule {
+    /// The compiled rule; a pattern that does not compile on its own (it did in
+    /// the set) is an error the caller treats as "mask everything".
+    fn rule(&self) -> Result<&Rule, &BadPattern> {
+        self.compiled
+            .get_or_init(|| compile_rule(&self.spec))
+            .as_ref()
+    }
 }
 
 impl RuleSet {
     fn compile(specs: Vec<Spec>) -> Result<RuleSet, BadPattern> {
+        let set = RegexSet::new(specs.iter().map(|spec| spec.pattern.as_str())).map_err(|e| {
+            // Name the pattern that fails, not the whole set.
+            specs
+                .iter()
+                .find_map(|spec| compile_rule(spec).err())
+                .unwrap_or(BadPattern {
+                    pattern: "(all patterns together)".into(),
+                    message: e.to_string(),
+                })
+        })?;
         let rules = specs
             .into_iter()
-            .map(compile_rule)
-            .collect::<Result<Vec<_>, _>>()?;
-        let set =
-            RegexSet::new(rules.iter().map(|r| r.regex.as_str())).map_err(|e| BadPattern {
-                pattern: "(all patterns together)".into(),
-                message: e.to_string(),
-            })?;
+            .map(|spec| LazyRule {
+                spec,
+                compiled: std::sync::OnceLock::new(),
+            })
+            .collect();
         Ok(RuleSet { rules, set })
     }
 
     /// The rules whose pattern matches somewhere in `text`, in declaration order.
-    fn candidates<'a>(&'a self, text: &str) -> impl Iterator<Item = &'a Rule> + 'a {
+    fn candidates<'a>(&'a self, text: &str) -> impl Iterator<Item = &'a LazyRule> + 'a {
         let matched = if self.rules.is_empty() {
             Vec::new()
         } else {
@@ -216,7 +263,7 @@ impl RuleSet {
     }
 }
 
-fn compile_rule(spec: Spec) -> Result<Rule, BadPattern> {
+fn compile_rule(spec: &Spec) -> Result<Rule, BadPattern> {
     let regex = Regex::new(&spec.pattern).map_err(|e| BadPattern {
         pattern: spec.pattern.clone(),
         message: format!("{} ({})", first_line(&e.to_string()), spec.name),
