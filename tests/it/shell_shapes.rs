@@ -40,20 +40,8 @@ default = "allow"
 opaque = "allow"
 "#;
 
-fn decision(ctx: &TestContext, argv: &[&str]) -> String {
-    let out = ctx
-        .gate()
-        .args(["check", "--json", "--"])
-        .args(argv)
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let verdict: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    verdict["decision"].as_str().unwrap().to_string()
-}
-
 fn line_decision(ctx: &TestContext, line: &str) -> String {
-    decision(ctx, &["bash", "-c", line])
+    ctx.decision(&["bash", "-c", line])
 }
 
 /// Each shape must get `expected` (as a shell line under `bash -c`).
@@ -102,14 +90,14 @@ fn bash_long_options_after_one_dash_do_not_hide_the_command_string() {
         let mut argv = vec!["bash"];
         argv.extend_from_slice(options);
         argv.extend(["-c", "rm -rf /tmp/x"]);
-        assert_eq!(decision(&ctx, &argv), "deny", "{argv:?}");
+        assert_eq!(ctx.decision(&argv), "deny", "{argv:?}");
     }
     for argv in [
         &["bash", "-rcfile", "evil.sh", "-i"][..],
         &["bash", "-init-file", "evil.sh", "-c", "ls"],
         &["bash", "--rcfile", "evil.sh", "-ic", "ls"],
     ] {
-        assert_eq!(decision(&ctx, argv), "approve", "{argv:?}");
+        assert_eq!(ctx.decision(argv), "approve", "{argv:?}");
     }
 }
 
@@ -123,17 +111,17 @@ fn env_split_string_is_split_like_gnu_env() {
         r"rm -rf /tmp/x\c junk",
     ] {
         assert_eq!(
-            decision(&ctx, &["env", "-S", split]),
+            ctx.decision(&["env", "-S", split]),
             "deny",
             "env -S {split:?}"
         );
     }
     assert_eq!(
-        decision(&ctx, &["env", "-S", r"kubectl\_delete\_ns\_a"]),
+        ctx.decision(&["env", "-S", r"kubectl\_delete\_ns\_a"]),
         "approve"
     );
     assert_eq!(
-        decision(&ctx, &["env", "-S", "rm ${FLAGS} /tmp/x"]),
+        ctx.decision(&["env", "-S", "rm ${FLAGS} /tmp/x"]),
         "approve"
     );
 }
@@ -218,7 +206,7 @@ fn code_injected_through_the_environment_is_opaque() {
             "ls",
         ],
     ] {
-        assert_eq!(decision(&ctx, argv), "approve", "{argv:?}");
+        assert_eq!(ctx.decision(argv), "approve", "{argv:?}");
     }
     // gate's own environment reaches the shell it runs.
     for (name, value) in [
@@ -247,19 +235,16 @@ fn a_shell_given_a_file_or_reached_by_another_name_is_still_a_shell() {
         &["bash", "/dev/fd/0"],
         &["sudo", "bash", "./deploy.sh"],
     ] {
-        assert_eq!(decision(&ctx, argv), "approve", "{argv:?}");
+        assert_eq!(ctx.decision(argv), "approve", "{argv:?}");
     }
     let bash = which("bash");
     let kubectl = ctx.work().join("kubectl");
     std::os::unix::fs::symlink(&bash, &kubectl).unwrap();
     let copy_name = kubectl.to_str().unwrap();
-    assert_eq!(decision(&ctx, &[copy_name, "-c", "rm -rf /tmp/x"]), "deny");
+    assert_eq!(ctx.decision(&[copy_name, "-c", "rm -rf /tmp/x"]), "deny");
+    assert_eq!(ctx.decision(&["./kubectl", "-c", "rm -rf /tmp/x"]), "deny");
     assert_eq!(
-        decision(&ctx, &["./kubectl", "-c", "rm -rf /tmp/x"]),
-        "deny"
-    );
-    assert_eq!(
-        decision(&ctx, &["./kubectl", "-login", "-c", "rm -rf /tmp/x"]),
+        ctx.decision(&["./kubectl", "-login", "-c", "rm -rf /tmp/x"]),
         "deny"
     );
 }
@@ -279,11 +264,8 @@ fn the_default_policy_root_wipe_deny_holds_against_these_shapes() {
             r"env -S 'rm\_-rf\_/'",
         ],
     );
-    assert_eq!(
-        decision(&ctx, &["bash", "-login", "-c", "rm -rf /"]),
-        "deny"
-    );
-    assert_eq!(decision(&ctx, &["env", "-S", r"rm\_-rf\_/"]), "deny");
+    assert_eq!(ctx.decision(&["bash", "-login", "-c", "rm -rf /"]), "deny");
+    assert_eq!(ctx.decision(&["env", "-S", r"rm\_-rf\_/"]), "deny");
     for shape in [
         "rm -rf $ROOT",
         "rm -rf \"${X:-/}\"",
@@ -380,7 +362,7 @@ fn everyday_commands_stay_allowed() {
             .filter(|l| !l.contains(['$', '*', '|', '&', ';', '~', '\'']))
         {
             let argv: Vec<&str> = line.split(' ').collect();
-            assert_eq!(decision(&ctx, &argv), "allow", "{line}");
+            assert_eq!(ctx.decision(&argv), "allow", "{line}");
         }
     }
 }

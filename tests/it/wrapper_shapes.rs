@@ -30,22 +30,10 @@ match  = "terraform apply **"
 
 const PERMISSIVE: &str = "version = 1\ndefault = \"allow\"\nopaque = \"approve\"\n";
 
-fn decision(ctx: &TestContext, argv: &[&str]) -> String {
-    let out = ctx
-        .gate()
-        .args(["check", "--json", "--"])
-        .args(argv)
-        .output()
-        .expect("run gate check");
-    let json: serde_json::Value = serde_json::from_str(&stdout(&out))
-        .unwrap_or_else(|err| panic!("{argv:?}: {err}: {}", stderr(&out)));
-    json["decision"].as_str().unwrap_or_default().to_string()
-}
-
 fn expect_all(ctx: &TestContext, expected: &str, shapes: &[&[&str]]) {
     let wrong: Vec<String> = shapes
         .iter()
-        .map(|argv| (argv, decision(ctx, argv)))
+        .map(|argv| (argv, ctx.decision(argv)))
         .filter(|(_, got)| got != expected)
         .map(|(argv, got)| format!("{argv:?} -> {got}"))
         .collect();
@@ -232,8 +220,8 @@ fn inline_interpreter_code_is_screened() {
 #[test]
 fn inline_code_setting_opaque_makes_other_inline_code_opaque() {
     let ctx = TestContext::with_policy(&format!("inline_code = \"opaque\"\n{POLICY}"));
-    assert_eq!(decision(&ctx, &["python3", "-c", "print(1+1)"]), "approve");
-    assert_eq!(decision(&ctx, &["python3", "script.py"]), "allow");
+    assert_eq!(ctx.decision(&["python3", "-c", "print(1+1)"]), "approve");
+    assert_eq!(ctx.decision(&["python3", "script.py"]), "allow");
     let lint = ctx
         .gate()
         .args(["policy", "lint"])

@@ -71,6 +71,20 @@ impl TestContext {
         command
     }
 
+    /// The `"decision"` of `gate check --json -- ARGV` (which must succeed).
+    pub fn decision(&self, argv: &[&str]) -> String {
+        let out = self
+            .gate()
+            .args(["check", "--json", "--"])
+            .args(argv)
+            .output()
+            .expect("run gate check");
+        assert_eq!(code(&out), 0, "{argv:?}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out))
+            .unwrap_or_else(|err| panic!("{argv:?}: {err}: {}", stderr(&out)));
+        json["decision"].as_str().unwrap_or_default().to_string()
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.gate().args(args).output().expect("run gate")
     }
