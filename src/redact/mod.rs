@@ -9,10 +9,12 @@
 //! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
 //!
 //! Cost: redaction runs on every gate call, and compiling the detectors costs far
-//! more than running them, so text is first checked for the literal words every
-//! built-in detector needs ([`might_hold_secret`]); only text that has one compiles
-//! and runs the detectors. Every rule is also compiled into one [`RegexSet`], so
-//! the candidates are found in a single scan.
+//! more than running them, so text is first checked for the literal words each
+//! group of built-in detectors needs ([`might_hold_secret`] for the shape and
+//! context detectors, the providers table's own prefixes for its keys); only a
+//! group whose word the text has is compiled, as one [`RegexSet`] that finds the
+//! candidates in a single scan, and a detector's own regex only when the set says
+//! it matches.
 
 mod argv;
 mod context;
@@ -148,13 +150,23 @@ impl Redactor {
     /// Apply every rule that matches somewhere in `text`; `None` if nothing changed.
     fn one_pass(&self, text: &str, mode: Mode) -> Option<String> {
         let mut current: Option<String> = None;
-        let builtin = match might_hold_secret(text).then(|| BUILTIN.as_ref()) {
-            None => None,
-            Some(Ok(rules)) => Some(rules),
-            // A broken built-in detector (a bug the unit tests catch) must not let
-            // secrets through: mask everything instead.
-            Some(Err(_)) => return (text != MASK).then(|| MASK.to_string()),
-        };
+        let mut builtin = Vec::new();
+        // Each group is compiled only when the text has one of its words.
+        let groups: [(bool, &LazyLock<Result<RuleSet, BadPattern>>); 2] = [
+            (might_hold_secret(text), &SHAPES),
+            (might_hold_provider_key(text), &PROVIDERS),
+        ];
+        for (needed, group) in groups {
+            if !needed {
+                continue;
+            }
+            match LazyLock::force(group) {
+                Ok(rules) => builtin.push(rules),
+                // A broken built-in detector (a bug the unit tests catch) must not
+                // let secrets through: mask everything instead.
+                Err(_) => return (text != MASK).then(|| MASK.to_string()),
+            }
+        }
         let builtin = builtin.into_iter().flat_map(|rules| rules.candidates(text));
         let extra = self.extra.iter().flat_map(|rules| rules.candidates(text));
         for lazy in builtin.chain(extra) {
@@ -321,12 +333,21 @@ const TRIGGERS: &[&str] = &[
     "mariadb",
 ];
 
-/// Whether `text` could hold a secret any built-in detector finds.
+/// Whether `text` could hold a secret the shape and context detectors find.
 pub(crate) fn might_hold_secret(text: &str) -> bool {
+    contains_any(text, &TRIGGER_INDEX)
+}
+
+/// Whether `text` could hold a key from the providers table.
+fn might_hold_provider_key(text: &str) -> bool {
+    contains_any(text, &PROVIDER_INDEX)
+}
+
+fn contains_any(text: &str, index: &[Vec<&'static str>]) -> bool {
     let bytes = text.as_bytes();
     (0..bytes.len()).any(|i| {
         let rest = &bytes[i..];
-        TRIGGER_INDEX[usize::from(rest[0].to_ascii_lowercase())]
+        index[usize::from(rest[0].to_ascii_lowercase())]
             .iter()
             .any(|word| {
                 rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
@@ -334,27 +355,38 @@ pub(crate) fn might_hold_secret(text: &str) -> bool {
     })
 }
 
-/// The trigger words by their first byte: one pass over the text, no regex to
-/// build and no allocation, so a clean command costs next to nothing.
-static TRIGGER_INDEX: LazyLock<Vec<Vec<&'static str>>> = LazyLock::new(|| {
+/// Trigger words by their first byte: one pass over the text, no regex to build
+/// and no allocation, so a clean command costs next to nothing.
+fn index_of(words: impl Iterator<Item = &'static str>) -> Vec<Vec<&'static str>> {
     let mut index = vec![Vec::new(); 256];
-    for word in TRIGGERS.iter().copied().chain(providers::triggers()) {
+    for word in words {
         if let Some(&first) = word.as_bytes().first() {
             index[usize::from(first)].push(word);
         }
     }
     index
-});
+}
 
-/// The built-in detectors, compiled once per process, on first need. A failure
-/// here is a bug in a built-in pattern: it fails the unit tests, and at run time
-/// masks whole texts rather than panicking or letting a secret through.
-static BUILTIN: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
+static TRIGGER_INDEX: LazyLock<Vec<Vec<&'static str>>> =
+    LazyLock::new(|| index_of(TRIGGERS.iter().copied()));
+
+static PROVIDER_INDEX: LazyLock<Vec<Vec<&'static str>>> =
+    LazyLock::new(|| index_of(providers::triggers()));
+
+/// The shape and context detectors, compiled once per process on first need. A
+/// failure here is a bug in a built-in pattern: it fails the unit tests, and at
+/// run time masks whole texts rather than panicking or letting a secret through.
+static SHAPES: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
     let mut specs = context::specs();
     specs.extend(tokens::specs());
-    specs.extend(providers::specs());
     RuleSet::compile(specs)
 });
+
+/// The providers table's detectors, compiled apart from the others so that a
+/// word that only looks like an option name (`--author`, `path`) does not build
+/// them, and a provider's prefix does not build the rest.
+static PROVIDERS: LazyLock<Result<RuleSet, BadPattern>> =
+    LazyLock::new(|| RuleSet::compile(providers::specs()));
 
 #[cfg(test)]
 mod tests;
