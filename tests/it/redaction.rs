@@ -1,7 +1,8 @@
 //! Redaction end to end: secrets of every class given to the real binary, as an
 //! argv, a `sh -c` line, an `env` assignment and a reason, reach none of what gate
 //! prints or stores: `gate check` text and JSON, the exported log, and the raw
-//! bytes of the SQLite database and its write-ahead log.
+//! bytes of the SQLite database and its write-ahead log; and on the approval path,
+//! the request at the broker, the broker's log and the Teams card.
 
 use crate::support::common::*;
 use crate::support::fixtures::POLICY_ALLOW_ALL;
@@ -166,4 +167,59 @@ fn check_shows_the_command_with_only_the_secret_masked() {
         "{}",
         stdout(&out)
     );
+}
+
+/// What leaves the machine on the approval path is redacted too: the request the
+/// broker stores and shows approvers, the broker's own log, and the card it posts
+/// to Teams carry the masked command and reason, never the secret.
+#[test]
+fn no_secret_reaches_the_broker_its_log_or_the_teams_card() {
+    use crate::support::broker_support::Broker;
+    use crate::support::fake_teams::FakeTeams;
+    use crate::support::fixtures::{POLICY_APPROVE_TOUCH, broker_config_sre_alice_bob_carol_teams};
+    use crate::support::waiting::Waiting;
+
+    let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
+    let teams = FakeTeams::start(&[]);
+    let broker = Broker::start_with_env(
+        &ctx,
+        &broker_config_sre_alice_bob_carol_teams(),
+        &[("OPS_TEAMS_HOOK", &teams.url())],
+    );
+    let pin = broker.pin_key(&ctx);
+    let secrets = ["hunter2Secret", "Zr8Kp2Lq9Wm4Xv7Tn3Bc", "Kq7Wm2Lp9Zx4"];
+    let marker = ctx.work().join("ran");
+    let mut command = ctx.gate();
+    command
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &pin)
+        .args(["--reason", "rotate glpat-Zr8Kp2Lq9Wm4Xv7Tn3Bc today", "--"])
+        .args(["touch", "--password=hunter2Secret"])
+        .arg(format!("{}?sig=Kq7Wm2Lp9Zx4", marker.display()));
+    let mut waiting = Waiting::spawn(command);
+    let id = waiting.expect_request_id();
+    let card = teams.wait_for(1);
+    let view = broker.get(&format!("/v1/requests/{id}"), Some(&broker.token("alice")));
+    assert_eq!(view.status, 200, "{:?}", view.body);
+    assert_eq!(
+        broker.decide(&id, &broker.token("alice"), "deny").status,
+        200
+    );
+    let done = waiting.finish();
+    assert_eq!(done.code, 101, "{}", done.stderr);
+    let shown = [
+        card[0].to_string(),
+        view.body.to_string(),
+        broker.log(),
+        done.stderr,
+    ];
+    for secret in secrets {
+        for (what, text) in ["the Teams card", "the request", "the broker log", "stderr"]
+            .iter()
+            .zip(&shown)
+        {
+            assert!(!text.contains(secret), "{secret} in {what}: {text}");
+        }
+    }
+    assert!(view.body.to_string().contains("****"), "{:?}", view.body);
 }
