@@ -44,20 +44,28 @@ impl Subject {
         })
     }
 
-    /// The program as exec will find it, symlinks followed.
-    fn executable(&self) -> Result<PathBuf, ResolveError> {
+    /// The program as exec will find it (symlinks followed), and the simple
+    /// commands this subject runs: its argv normalised with that executable (a
+    /// shell reached through a symlink or another name is still a shell) and the
+    /// environment it runs with.
+    pub fn resolve(&self) -> Resolved {
         let program = self.argv.first().map_or("", String::as_str);
-        resolve_executable(program, self.path.as_deref())
+        let executable = resolve_executable(program, self.path.as_deref());
+        let name = executable.as_ref().ok().and_then(|path| path.to_str());
+        let commands = normalise_resolved(&self.argv, name, &self.env);
+        Resolved {
+            executable,
+            commands,
+        }
     }
+}
 
-    /// The simple commands this subject runs: its argv normalised with the
-    /// executable it resolves to (a shell reached through a symlink or another
-    /// name is still a shell) and the environment it runs with.
-    pub fn commands(&self) -> Vec<SimpleCommand> {
-        let executable = self.executable().ok();
-        let executable = executable.as_deref().and_then(Path::to_str);
-        normalise_resolved(&self.argv, executable, &self.env)
-    }
+/// What a [`Subject`] runs, found once: the policy load picks its candidate rules
+/// from `commands`, and the decision evaluates them.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub executable: Result<PathBuf, ResolveError>,
+    pub commands: Vec<SimpleCommand>,
 }
 
 /// The policy's decision on one action, ready for the steps after it.
@@ -81,15 +89,18 @@ pub struct Decided {
 }
 
 impl Decided {
-    /// Evaluate `subject` under `policy`; `commands` is `subject.argv` normalised
-    /// (the same normalisation chose the policy's candidate rules).
+    /// Evaluate `subject` under `policy`; `resolved` is `subject.resolve()` (the
+    /// same normalisation chose the policy's candidate rules).
     pub fn new(
         policy: &Policy,
         subject: Subject,
-        commands: Vec<SimpleCommand>,
+        resolved: Resolved,
     ) -> Result<Decided, BadPattern> {
         let redactor = Redactor::new(&policy.redact)?;
-        let executable = subject.executable();
+        let Resolved {
+            executable,
+            commands,
+        } = resolved;
         let Subject {
             argv,
             cwd,
@@ -104,9 +115,9 @@ impl Decided {
                 .ok()
                 .and_then(|path| path.to_str())
                 .map(String::from),
-            actor: policy_actor(&requester),
-            agent: requester.agent.as_ref().map(|a| a.name.clone()),
-            ci: requester.ci.as_ref().map(|c| c.system.clone()),
+            actor: requester.policy_actor(),
+            agent: requester.agent_name(),
+            ci: requester.ci_system(),
             argv,
             cwd,
             env,
@@ -168,16 +179,6 @@ fn digest_executable(executable: &Result<PathBuf, ResolveError>, program: &str) 
         Ok(path) | Err(ResolveError::NotExecutable(path)) => path.clone(),
         Err(ResolveError::NotFound) => PathBuf::from(program),
     }
-}
-
-/// Who the policy's `actor` condition sees: in CI, the CI actor (the person or
-/// bot that started the job) when the CI system names one; otherwise the OS user.
-fn policy_actor(requester: &Requester) -> String {
-    requester
-        .ci
-        .as_ref()
-        .and_then(|ci| ci.actor.clone())
-        .unwrap_or_else(|| requester.user.clone())
 }
 
 /// Secrets in the argv also appear in the explanation (each command found, the
@@ -244,8 +245,8 @@ actor = "dependabot"
 
     fn decide(subject: Subject) -> Decided {
         let policy = Policy::parse(POLICY, "policy.toml").unwrap();
-        let commands = subject.commands();
-        Decided::new(&policy, subject, commands).unwrap()
+        let resolved = subject.resolve();
+        Decided::new(&policy, subject, resolved).unwrap()
     }
 
     #[test]

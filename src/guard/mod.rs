@@ -25,7 +25,7 @@ pub mod trail;
 mod verify;
 mod wrap;
 
-pub use decide::{Decided, Subject};
+pub use decide::{Decided, Resolved, Subject};
 pub use policy::{LoadedPolicy, load, read_policy_text};
 pub use trail::Trail;
 pub use verify::check_approval;
@@ -43,9 +43,9 @@ pub fn decide(
     color: bool,
     subject: Subject,
 ) -> Result<(LoadedPolicy, Decided), Error> {
-    let commands = subject.commands();
-    let loaded = load(explicit, home, color, &commands)?;
-    let decided = Decided::new(&loaded.policy, subject, commands).map_err(|bad| {
+    let resolved = subject.resolve();
+    let loaded = load(explicit, home, color, &resolved.commands)?;
+    let decided = Decided::new(&loaded.policy, subject, resolved).map_err(|bad| {
         Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
     })?;
     Ok((loaded, decided))
@@ -92,7 +92,7 @@ pub(crate) fn decided_for_test(
         path: None,
         key: crate::action::DigestKey::random().unwrap(),
     };
-    let commands = subject.commands();
-    let decided = Decided::new(&policy, subject, commands).unwrap();
+    let resolved = subject.resolve();
+    let decided = Decided::new(&policy, subject, resolved).unwrap();
     (decided, policy)
 }

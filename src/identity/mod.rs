@@ -60,6 +60,26 @@ impl Requester {
 }
 
 impl Requester {
+    /// Who a policy's `actor` condition sees: in CI, the CI actor (the person or
+    /// bot that started the job) when the CI system names one; otherwise the OS
+    /// user.
+    pub fn policy_actor(&self) -> String {
+        self.ci
+            .as_ref()
+            .and_then(|ci| ci.actor.clone())
+            .unwrap_or_else(|| self.user.clone())
+    }
+
+    /// What a policy's `agent` condition sees.
+    pub fn agent_name(&self) -> Option<String> {
+        self.agent.as_ref().map(|agent| agent.name.clone())
+    }
+
+    /// What a policy's `ci` condition sees.
+    pub fn ci_system(&self) -> Option<String> {
+        self.ci.as_ref().map(|ci| ci.system.clone())
+    }
+
     /// Every person in `people` the requester may be: each person with any
     /// identity (`unix`, `github`, `email`, `slack`, `teams`) equal to the
     /// requester's login or CI actor. All of them, not the first: a person who

@@ -79,13 +79,9 @@ impl OrgPolicy {
             executable: None,
             cwd: PathBuf::from(&new.cwd),
             env: Default::default(),
-            actor: requester
-                .ci
-                .as_ref()
-                .and_then(|ci| ci.actor.clone())
-                .unwrap_or_else(|| requester.user.clone()),
-            agent: requester.agent.as_ref().map(|a| a.name.clone()),
-            ci: requester.ci.as_ref().map(|c| c.system.clone()),
+            actor: requester.policy_actor(),
+            agent: requester.agent_name(),
+            ci: requester.ci_system(),
         };
         self.policy
             .evaluate_commands(normalise(&request.argv), &request)
