@@ -229,6 +229,20 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A private file that could not be read for `action` ("read policy").
+    pub fn file(action: &'static str, err: crate::files::FileError) -> Error {
+        match err {
+            crate::files::FileError::Io { path, source } => Error::Io {
+                path,
+                action,
+                source,
+            },
+            crate::files::FileError::Insecure(file) => Error::Insecure(file),
+        }
+    }
+}
+
 impl From<InsecureFile> for Error {
     fn from(file: InsecureFile) -> Error {
         Error::Insecure(file)

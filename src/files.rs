@@ -106,3 +106,15 @@ pub fn sync_dir(dir: &Path) {
         let _ = handle.sync_all();
     }
 }
+
+/// The text of a file that decides what runs (a policy, a broker config), read
+/// from the file it checked: refused when someone other than its owner could have
+/// written it (`crate::paths::ensure_private_write`).
+pub fn read_trusted(path: &Path) -> Result<String, FileError> {
+    let mut file = fs::File::open(path).map_err(|err| FileError::io(path, err))?;
+    let meta = file.metadata().map_err(|err| FileError::io(path, err))?;
+    ensure_private_write(path, &meta)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).map_err(|err| FileError::io(path, err))?;
+    Ok(text)
+}

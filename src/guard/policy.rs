@@ -75,16 +75,7 @@ pub fn load(
 
 /// Read a policy file, refusing one that others could have written.
 pub fn read_policy_text(path: &Path) -> Result<String, Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        action: "read policy",
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    ensure_private_write(path, &file.metadata().map_err(io)?)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(io)?;
-    Ok(text)
+    crate::files::read_trusted(path).map_err(|err| Error::file("read policy", err))
 }
 
 fn parse(text: &str, label: &str, color: bool) -> Result<Policy, Error> {

@@ -14,7 +14,7 @@ pub use slack::SlackConfig;
 pub use teams::TeamsConfig;
 
 use crate::error::Error;
-use crate::paths::{Home, ensure_private_write};
+use crate::paths::Home;
 use crate::policy::parse::{read_groups, read_people};
 use crate::policy::read::{Reader, Value, read_document};
 use crate::policy::validate::read_approvers_and_quorum;
@@ -135,14 +135,8 @@ pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
     let Some(path) = path else {
         return Ok(BrokerConfig::default());
     };
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        action: "read the broker config",
-        source,
-    };
-    let metadata = std::fs::metadata(path).map_err(io)?;
-    ensure_private_write(path, &metadata)?;
-    let source = std::fs::read_to_string(path).map_err(io)?;
+    let source = crate::files::read_trusted(path)
+        .map_err(|err| Error::file("read the broker config", err))?;
     let mut config = parse(&source, &path.display().to_string())
         .map_err(|diagnostics| Error::Config { diagnostics, color })?;
     if let Some(file) = &config.policy_file {

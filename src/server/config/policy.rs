@@ -9,7 +9,6 @@
 
 use crate::approval::protocol::NewRequest;
 use crate::error::Error;
-use crate::paths::ensure_private_write;
 use crate::policy::read::{Reader, Value};
 use crate::policy::{DEFAULT_POLICY, Diagnostic, Policy, Request, Verdict, normalise};
 use sha2::{Digest, Sha256};
@@ -48,14 +47,8 @@ impl PartialEq for OrgPolicy {
 impl OrgPolicy {
     /// Read and validate the policy file at `path`, refusing one others could change.
     pub fn load(path: &Path, color: bool) -> Result<OrgPolicy, Error> {
-        let io = |source| Error::Io {
-            path: path.to_path_buf(),
-            action: "read the broker's policy",
-            source,
-        };
-        let metadata = std::fs::metadata(path).map_err(io)?;
-        ensure_private_write(path, &metadata)?;
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let text = crate::files::read_trusted(path)
+            .map_err(|err| Error::file("read the broker's policy", err))?;
         OrgPolicy::parse(&text, &path.display().to_string())
             .map_err(|diagnostics| Error::Policy { diagnostics, color })
     }
