@@ -5,7 +5,6 @@
 
 use crate::support::common::{TestContext, code, stderr, stdout};
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 const GUARDED: &str = r#"
@@ -276,29 +275,10 @@ fn the_default_policy_root_wipe_deny_holds_against_these_shapes() {
     }
 }
 
-/// A directory of stand-in programs that record that they ran.
-fn stand_ins(ctx: &TestContext, names: &[&str]) -> std::path::PathBuf {
-    let bin = ctx.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let marker = ctx.dir.path().join("ran");
-    for name in names {
-        let path = bin.join(name);
-        let script = format!("#!/bin/sh\necho {name} \"$@\" >> '{}'\n", marker.display());
-        std::fs::write(&path, script).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    bin
-}
-
 #[test]
 fn denied_shapes_run_nothing() {
     let ctx = TestContext::with_policy(GUARDED);
-    let bin = stand_ins(&ctx, &["rm"]);
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = ctx.stand_ins(&["rm"]);
     let bash = which("bash");
     std::os::unix::fs::symlink(&bash, ctx.work().join("tool")).unwrap();
     let shapes: [&[&str]; 6] = [
@@ -318,7 +298,7 @@ fn denied_shapes_run_nothing() {
             .output()
             .unwrap();
         assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
-        assert!(!ctx.dir.path().join("ran").exists(), "{argv:?} ran");
+        assert!(ctx.stand_ins_ran().is_empty(), "{argv:?} ran");
     }
     // The stand-in does run when allowed, so its silence above means something.
     let out = ctx
@@ -328,7 +308,7 @@ fn denied_shapes_run_nothing() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(ctx.dir.path().join("ran").exists());
+    assert_eq!(ctx.stand_ins_ran(), ["rm"]);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! stay allowed under the embedded default and a permissive policy.
 
 use crate::support::common::*;
-use std::os::unix::fs::PermissionsExt;
 
 const POLICY: &str = r#"
 version = 1
@@ -234,32 +233,13 @@ fn inline_code_setting_opaque_makes_other_inline_code_opaque() {
     assert!(stderr(&out).contains("inline_code"), "{}", stderr(&out));
 }
 
-/// A directory of stand-ins, first on PATH: each records that it ran.
-fn stand_ins(ctx: &TestContext, names: &[&str]) -> String {
-    let bin = ctx.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let ran = ctx.dir.path().join("ran");
-    for name in names {
-        let path = bin.join(name);
-        let script = format!("#!/bin/sh\ntouch '{}/{name}'\n", ran.display());
-        std::fs::write(&path, script).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    std::fs::create_dir_all(&ran).unwrap();
-    format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
-}
-
 #[test]
 fn denied_shapes_run_nothing() {
     let ctx = TestContext::with_policy(POLICY);
     let names = [
         "ssh", "docker", "kubectl", "strace", "git", "tar", "python3", "parallel",
     ];
-    let path = stand_ins(&ctx, &names);
+    let path = ctx.stand_ins(&names);
     let shapes: &[&[&str]] = &[
         &["ssh", "host", "rm", "-rf", "/"],
         &["docker", "run", "--rm", "alpine", "rm", "-rf", "/"],
@@ -280,9 +260,7 @@ fn denied_shapes_run_nothing() {
             .unwrap();
         assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
     }
-    let ran: Vec<_> = std::fs::read_dir(ctx.dir.path().join("ran"))
-        .unwrap()
-        .collect();
+    let ran = ctx.stand_ins_ran();
     assert!(ran.is_empty(), "stand-ins ran: {ran:?}");
     // The stand-ins do run when the shape is allowed.
     let out = ctx
@@ -292,7 +270,7 @@ fn denied_shapes_run_nothing() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(ctx.dir.path().join("ran/ssh").exists());
+    assert_eq!(ctx.stand_ins_ran(), ["ssh"]);
 }
 
 const EVERYDAY: &[&[&str]] = &[

@@ -71,6 +71,36 @@ impl TestContext {
         command
     }
 
+    /// A PATH with stand-ins for `names` first: each records that it ran as
+    /// `ran/NAME` beside the home (see [`TestContext::stand_ins_ran`]).
+    pub fn stand_ins(&self, names: &[&str]) -> String {
+        let bin = self.dir.path().join("bin");
+        let ran = self.dir.path().join("ran");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&ran).unwrap();
+        for name in names {
+            let path = bin.join(name);
+            let script = format!("#!/bin/sh\ntouch '{}/{name}'\n", ran.display());
+            std::fs::write(&path, script).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        )
+    }
+
+    /// The names of the stand-ins that ran.
+    pub fn stand_ins_ran(&self) -> Vec<String> {
+        let mut ran: Vec<String> = std::fs::read_dir(self.dir.path().join("ran"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        ran.sort();
+        ran
+    }
+
     /// The `"decision"` of `gate check --json -- ARGV` (which must succeed).
     pub fn decision(&self, argv: &[&str]) -> String {
         let out = self
