@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 /// Path prefix of every API route.
 pub const API_PREFIX: &str = "/v1";
 
+/// The channel of the requester's own vote on a break-glass request.
+pub const BREAK_GLASS_CHANNEL: &str = "break-glass";
+
 /// The longest long-poll a client may ask for (`?wait=SECONDS`).
 pub const MAX_WAIT_SECONDS: u64 = 60;
 

@@ -7,11 +7,9 @@
 
 use super::Decided;
 use crate::approval::DecisionPayload;
+use crate::approval::protocol::BREAK_GLASS_CHANNEL;
 use crate::policy::Person;
 use std::collections::BTreeMap;
-
-/// The channel a break-glass self-approval is recorded under.
-const BREAK_GLASS: &str = "break-glass";
 
 /// `Err` says which check failed, in one line.
 pub fn check_approval(
@@ -52,7 +50,7 @@ pub fn check_approval(
     if let Some(me) = payload
         .approvers
         .iter()
-        .find(|a| own.contains(&a.name) || a.channel == BREAK_GLASS)
+        .find(|a| own.contains(&a.name) || a.channel == BREAK_GLASS_CHANNEL)
     {
         return Err(format!(
             "{} is the requester and cannot approve its own request",

@@ -104,7 +104,7 @@ pub fn admit(
             .unwrap_or_else(|| request.view.requester.user.clone());
         request.view.votes.push(Vote {
             person,
-            channel: "break-glass".into(),
+            channel: crate::approval::protocol::BREAK_GLASS_CHANNEL.into(),
             verdict: Choice::Approve,
             reason: request.view.reason.clone(),
             at: rfc3339(now),
