@@ -2,12 +2,15 @@
 //! (deny > approve > allow) over every matching rule and every simple command, so
 //! rule order never matters.
 
-use super::pattern::{Arg, Reach};
+use super::flags::{Grammars, Scope, spell};
+use super::pattern::{Arg, Reach, grammar_for};
 use super::{
     Action, ApprovalRequirement, Conditions, Glob, Pattern, Policy, Request, Rule, RuntimeWord,
     SimpleCommand,
 };
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cell::RefCell;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleMatch {
@@ -140,7 +143,10 @@ fn decide_command(
         Search::Indexed => candidates(policy, &command),
         Search::Exhaustive => (0..policy.rules.len()).collect(),
     };
-    let argv = RuntimeArgv::new(&command);
+    let grammars = Grammars {
+        declared: &policy.options,
+    };
+    let argv = RuntimeArgv::new(&command, grammars);
     let mut matched = Vec::new();
     let mut matches = Vec::new();
     let mut might_match = Vec::new();
@@ -244,10 +250,14 @@ struct RuntimeArgv<'a> {
     executable: Option<&'a str>,
     globs: Vec<Option<Glob>>,
     runtime: &'a [RuntimeWord],
+    grammars: Grammars<'a>,
+    /// The grammar of each program name rules have asked about (as typed, and
+    /// as resolved), read once per command.
+    grammar: RefCell<Vec<(String, Cow<'a, Scope>)>>,
 }
 
 impl<'a> RuntimeArgv<'a> {
-    fn new(command: &'a SimpleCommand) -> RuntimeArgv<'a> {
+    fn new(command: &'a SimpleCommand, grammars: Grammars<'a>) -> RuntimeArgv<'a> {
         // An opaque command's words are matched as written; it is opaque anyway.
         let runtime: &[RuntimeWord] = if command.opaque.is_some() {
             &[]
@@ -262,6 +272,8 @@ impl<'a> RuntimeArgv<'a> {
                 .map(|word| word.values.as_deref().and_then(|v| Glob::parse(v).ok()))
                 .collect(),
             runtime,
+            grammars,
+            grammar: RefCell::new(Vec::new()),
         }
     }
 
@@ -275,7 +287,30 @@ impl<'a> RuntimeArgv<'a> {
         }
     }
 
-    fn reach_with_program(&self, pattern: &Pattern, program: Option<&str>) -> Reach {
+    /// The pattern as written, and read with the program's option grammar.
+    fn reach_with_program(&self, pattern: &Pattern, program: Option<&'a str>) -> Reach {
+        let as_written = self.reach_as_written(pattern, program);
+        if as_written == Reach::Always {
+            return as_written;
+        }
+        let name = program.unwrap_or_else(|| self.argv.first().map_or("", String::as_str));
+        let base = super::pattern::basename(name);
+        if pattern.spelled_for(base).is_none() {
+            return as_written;
+        }
+        let args = self.args(program);
+        let mut cache = self.grammar.borrow_mut();
+        if !cache.iter().any(|(program, _)| program == base) {
+            cache.push((base.to_string(), grammar_for(&self.grammars, base)));
+        }
+        let Some((_, grammar)) = cache.iter().find(|(program, _)| program == base) else {
+            return as_written;
+        };
+        let spelled = spell(grammar, &args);
+        as_written.max(pattern.reach_spelled(name, base, &spelled))
+    }
+
+    fn reach_as_written(&self, pattern: &Pattern, program: Option<&'a str>) -> Reach {
         if self.runtime.is_empty() {
             let matches = match program {
                 None => pattern.matches(self.argv),
@@ -287,6 +322,11 @@ impl<'a> RuntimeArgv<'a> {
             };
             return if matches { Reach::Always } else { Reach::Never };
         }
+        pattern.reach(&self.args(program))
+    }
+
+    /// The argv as the matcher's arguments, argv[0] replaced by `program`.
+    fn args(&self, program: Option<&'a str>) -> Vec<Arg<'_>> {
         let mut args: Vec<Arg> = self.argv.iter().map(|a| Arg::Known(a)).collect();
         if let (Some(program), Some(first)) = (program, args.first_mut()) {
             *first = Arg::Known(program);
@@ -300,7 +340,7 @@ impl<'a> RuntimeArgv<'a> {
                 };
             }
         }
-        pattern.reach(&args)
+        args
     }
 }
 

@@ -11,6 +11,7 @@ mod approval;
 mod cases;
 mod diagnostic;
 mod evaluate;
+mod flags;
 mod index;
 mod literal;
 mod normalise;
@@ -94,6 +95,9 @@ pub struct Policy {
     /// `[agents]`: agent integrations (the Claude Code hook).
     #[serde(default)]
     pub agents: Agents,
+    /// `[[options]]`: option grammars the policy adds to the built-in table.
+    #[serde(default)]
+    pub options: Vec<flags::Declared>,
     /// Rules by program name, built at parse time so evaluation only tries rules
     /// that can match (a policy of thousands of rules still decides in microseconds).
     pub index: RuleIndex,

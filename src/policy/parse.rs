@@ -30,6 +30,7 @@ const ROOT_KEYS: &[&str] = &[
     "redact",
     "test",
     "agents",
+    "options",
 ];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
@@ -79,7 +80,17 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         groups: &groups,
         approval: &approval,
     };
-    let rules = read_rules(reader, root.get("rule"), &directory);
+    let options = super::flags::read_declared(reader, root.get("options"));
+    let mut rules = read_rules(reader, root.get("rule"), &directory);
+    let grammars = super::flags::Grammars {
+        declared: &options,
+    };
+    for rule in &mut rules {
+        let broad = rule.action != Action::Allow;
+        for pattern in &mut rule.patterns {
+            pattern.understand_flags(&grammars, broad);
+        }
+    }
     let tests = read_tests(reader, root.get("test"));
     let redact = root
         .get("redact")
@@ -103,6 +114,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         redact,
         tests,
         agents,
+        options,
         index,
     };
     add_implicit_people(&mut policy);

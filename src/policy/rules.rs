@@ -58,7 +58,7 @@ pub(super) fn read_rules(
 }
 
 /// The tables of `[[key]]`, each with the span of its header.
-pub(super) fn array_of_tables<'v, 'i>(
+pub(in crate::policy) fn array_of_tables<'v, 'i>(
     reader: &mut Reader<'_>,
     value: Option<&'v Value<'i>>,
     key: &str,

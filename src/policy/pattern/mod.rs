@@ -6,10 +6,12 @@
 //! matching is a backtracking scan that allocates nothing and is never exponential.
 
 mod compile;
+mod spelled;
 #[cfg(test)]
 mod tests;
 mod unknown;
 
+pub use spelled::{SpelledPattern, grammar_for};
 pub use unknown::{Arg, Reach};
 
 use compile::{compile_glob, compile_token, split_words, unquoted_chars};
@@ -99,6 +101,9 @@ enum Token {
 pub struct Pattern {
     source: String,
     tokens: Vec<Token>,
+    /// The pattern read with the option grammar of each program it names, when
+    /// the policy reader asked for it ([`Pattern::understand_flags`]).
+    spelled: Vec<SpelledPattern>,
 }
 
 impl Pattern {
@@ -118,6 +123,7 @@ impl Pattern {
         Ok(Pattern {
             source: source.to_string(),
             tokens,
+            spelled: Vec::new(),
         })
     }
 

@@ -24,7 +24,7 @@ pub enum Reach {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     /// Some value of every run-time word lets the pattern match.
     Possible,
     /// The pattern matches with every run-time word swallowed by `**` (or a
@@ -34,18 +34,22 @@ enum Mode {
 
 impl Pattern {
     pub fn reach(&self, args: &[Arg]) -> Reach {
-        if self.fits(args, Mode::Certain) {
+        if fits(&self.tokens, args, Mode::Certain, true) {
             Reach::Always
-        } else if self.fits(args, Mode::Possible) {
+        } else if fits(&self.tokens, args, Mode::Possible, true) {
             Reach::Sometimes
         } else {
             Reach::Never
         }
     }
+}
 
-    fn fits(&self, args: &[Arg], mode: Mode) -> bool {
+/// Whether `tokens` match `args` in `mode`; with `program`, the first argument
+/// is a program name (matched by basename unless the token has a slash).
+pub(super) fn fits(tokens: &[Token], args: &[Arg], mode: Mode, program: bool) -> bool {
+    {
         let width = args.len() + 1;
-        let mut seen = vec![false; (self.tokens.len() + 1) * width];
+        let mut seen = vec![false; (tokens.len() + 1) * width];
         let mut todo = vec![(0usize, 0usize)];
         while let Some((t, a)) = todo.pop() {
             let cell = t * width + a;
@@ -53,14 +57,14 @@ impl Pattern {
                 continue;
             }
             seen[cell] = true;
-            if t == self.tokens.len() && a == args.len() {
+            if t == tokens.len() && a == args.len() {
                 return true;
             }
             let arg = args.get(a);
             if matches!(arg, Some(Arg::Many(_))) && mode == Mode::Possible {
                 todo.push((t, a + 1)); // it expands to no more words
             }
-            match (self.tokens.get(t), arg) {
+            match (tokens.get(t), arg) {
                 (Some(Token::AnyArgs), _) => {
                     todo.push((t + 1, a));
                     if arg.is_some() {
@@ -68,7 +72,7 @@ impl Pattern {
                     }
                 }
                 (Some(Token::Arg { glob, has_slash }), Some(arg)) => match (arg, mode) {
-                    (Arg::Known(text), _) if token_matches_arg(glob, *has_slash, text, a == 0) => {
+                    (Arg::Known(text), _) if token_matches_arg(glob, *has_slash, text, program && a == 0) => {
                         todo.push((t + 1, a + 1))
                     }
                     (Arg::One(values), Mode::Possible) if may_meet(glob, *values) => {

@@ -1,0 +1,300 @@
+//! A pattern read with its program's option grammar (see `policy::flags`): the
+//! options it names as a set of canonical words, its other tokens in order. It
+//! matches a command spelled with the same grammar, whatever spelling, cluster,
+//! order or abbreviation the command used.
+//!
+//! What it adds never loosens a rule against the grammar's program: a pattern
+//! still matches everything it matched as written. Two things only widen `deny`
+//! and `approve` rules, where matching more is the safe side: options implied by
+//! others (`--force-with-lease` is a `--force`), a bare option with an optional
+//! value matching every value, and programs the table does not know (their
+//! clusters `-rf` are read as `-r -f`).
+
+use super::unknown::{Mode, fits};
+use super::{Glob, Pattern, Reach, Segment, Token, token_matches_arg};
+use crate::policy::flags::{Grammars, OptWord, PatternWalk, Scope, Spelled, Takes, Value};
+use serde::{Deserialize, Serialize};
+
+/// One pattern read with the grammar of one of the programs it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpelledPattern {
+    /// The program's name (a basename) this reading is for.
+    pub(super) program: String,
+    /// Options the command must give, each a glob over canonical words
+    /// (`--force`, `--namespace=prod`) or, for globs, also the word as typed.
+    pub(super) options: Vec<Glob>,
+    /// The pattern has `**`: options it does not name may be given too.
+    pub(super) extra_options: bool,
+    /// The other tokens, in order; subcommands by their first name.
+    pub(super) operands: Vec<Token>,
+    /// Whether implied options count (deny and approve rules).
+    pub(super) broad: bool,
+    /// Read with the generic grammar (the table does not know the program).
+    pub(super) generic: bool,
+}
+
+/// Which grammar a program is read with: the table's, or the generic one.
+pub fn grammar_for<'g>(grammars: &Grammars<'g>, program: &str) -> std::borrow::Cow<'g, Scope> {
+    grammars
+        .get(program)
+        .unwrap_or_else(|| std::borrow::Cow::Owned(Scope::generic()))
+}
+
+impl Pattern {
+    /// Read this pattern with the grammars of the programs it names. `broad`:
+    /// the rule denies or asks, so what only ever widens it applies too.
+    pub fn understand_flags(&mut self, grammars: &Grammars<'_>, broad: bool) {
+        self.spelled.clear();
+        let Some(names) = self.program_names() else {
+            return;
+        };
+        for name in names {
+            let grammar = grammar_for(grammars, &name);
+            if grammar.style.generic && !(broad && self.names_a_cluster()) {
+                continue;
+            }
+            if let Some(spelled) = spell_pattern(&self.tokens, &grammar, &name, broad) {
+                self.spelled.push(spelled);
+            }
+        }
+    }
+
+    /// Whether a token is a literal `-xy` cluster, the one thing the generic
+    /// grammar reads differently from the pattern as written.
+    fn names_a_cluster(&self) -> bool {
+        self.tokens.iter().skip(1).any(|token| match token {
+            Token::Arg { glob, .. } => glob
+                .literal_text()
+                .is_some_and(|text| !text.starts_with("--") && text.len() > 2 && text.starts_with('-')),
+            Token::AnyArgs => false,
+        })
+    }
+
+    /// The readings of this pattern, for `gate policy lint`.
+    pub fn spelled(&self) -> &[SpelledPattern] {
+        &self.spelled
+    }
+
+    /// Whether the pattern, read with the grammar of the command's program,
+    /// matches the spelled command. `program` is argv[0].
+    pub fn reach_spelled(&self, program: &str, basename: &str, command: &Spelled<'_>) -> Reach {
+        let Some(reading) = self.spelled.iter().find(|s| s.program == basename) else {
+            return Reach::Never;
+        };
+        match self.tokens.first() {
+            Some(Token::Arg { glob, has_slash }) if token_matches_arg(glob, *has_slash, program, true) => {}
+            _ => return Reach::Never,
+        }
+        reading.reach(command)
+    }
+
+    /// Whether this pattern is read with a grammar for `basename`, and which kind.
+    pub fn spelled_for(&self, basename: &str) -> Option<&SpelledPattern> {
+        self.spelled.iter().find(|s| s.program == basename)
+    }
+}
+
+impl SpelledPattern {
+    pub fn is_generic(&self) -> bool {
+        self.generic
+    }
+
+    fn reach(&self, command: &Spelled<'_>) -> Reach {
+        let options = self.options_reach(command);
+        if options == Reach::Never {
+            return Reach::Never;
+        }
+        let operands = if fits(&self.operands, &command.operands, Mode::Certain, false) {
+            Reach::Always
+        } else if fits(&self.operands, &command.operands, Mode::Possible, false) {
+            Reach::Sometimes
+        } else {
+            Reach::Never
+        };
+        options.min(operands)
+    }
+
+    fn options_reach(&self, command: &Spelled<'_>) -> Reach {
+        let counts = |word: &&OptWord<'_>| match word {
+            OptWord::Known { implied, .. } => self.broad || !implied,
+            _ => true,
+        };
+        let given: Vec<&OptWord<'_>> = command.options.iter().filter(counts).collect();
+        let unknown = given.iter().any(|w| !matches!(w, OptWord::Known { .. }));
+        let meets = |glob: &Glob, word: &OptWord<'_>| match word {
+            OptWord::Known {
+                canonical, written, ..
+            } => glob.is_match(canonical) || (!glob.is_literal() && glob.is_match(written)),
+            _ => false,
+        };
+        let all_named_given = self
+            .options
+            .iter()
+            .all(|glob| given.iter().any(|word| meets(glob, word)));
+        let nothing_else = self.extra_options
+            || given.iter().all(|word| match word {
+                OptWord::Known { implied: true, .. } => true,
+                OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
+                _ => false,
+            });
+        let possibly_named = self.options.iter().all(|glob| {
+            given.iter().any(|word| meets(glob, word)) || unknown
+        });
+        let possibly_nothing_else = self.extra_options
+            || given.iter().all(|word| match word {
+                OptWord::Known { implied: true, .. } => true,
+                OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
+                _ => true,
+            });
+        if all_named_given && nothing_else && !(unknown && !self.extra_options) {
+            Reach::Always
+        } else if possibly_named && possibly_nothing_else {
+            Reach::Sometimes
+        } else {
+            Reach::Never
+        }
+    }
+}
+
+/// Read a pattern's tokens after the program with `grammar`. `None` when the
+/// reading would say nothing the pattern as written does not.
+fn spell_pattern(tokens: &[Token], grammar: &Scope, program: &str, broad: bool) -> Option<SpelledPattern> {
+    let mut walk = PatternWalk::new(grammar);
+    let mut reading = SpelledPattern {
+        program: program.to_string(),
+        options: Vec::new(),
+        extra_options: tokens.iter().any(|t| matches!(t, Token::AnyArgs)),
+        operands: Vec::new(),
+        broad,
+        generic: grammar.style.generic,
+    };
+    let mut i = 1;
+    while let Some(token) = tokens.get(i) {
+        i += 1;
+        let Token::Arg { glob, .. } = token else {
+            reading.operands.push(Token::AnyArgs);
+            continue;
+        };
+        let literal = glob.literal_text();
+        if !walk.ended() && literal == Some("--") {
+            walk.end_options();
+            continue;
+        }
+        let option_like = !walk.ended() && glob.starts_with_literal_dash();
+        match literal {
+            Some(text) if option_like && PatternWalk::is_option_word(text) => {
+                for given in walk.options(text) {
+                    let with_value = |value: Glob| value.prefixed(&format!("{}=", given.name));
+                    let option = match given.value {
+                        Some(Value::Attached(value)) => Glob::literal(&format!("{}={value}", given.name)),
+                        Some(Value::Next) => match tokens.get(i) {
+                            Some(Token::Arg { glob: value, .. }) => {
+                                i += 1;
+                                with_value(value.clone())
+                            }
+                            _ => Glob::prefixed_any(&format!("{}=", given.name)),
+                        },
+                        None => {
+                            let optional = given.opt.is_some_and(|o| o.takes == Takes::Attached);
+                            if optional && broad {
+                                Glob::literal(&given.name).or_prefixed_any(&format!("{}=", given.name))
+                            } else {
+                                Glob::literal(&given.name)
+                            }
+                        }
+                    };
+                    reading.options.push(option);
+                }
+            }
+            // A glob over options (`--force*`, `-[rR]*`): it must meet an option
+            // the command gives, by canonical name or as typed.
+            _ if option_like && literal.is_none() => reading.options.push(glob.clone()),
+            Some(text) => {
+                let entered = walk.operand(text);
+                let glob = entered.map_or_else(|| glob.clone(), Glob::literal);
+                reading.operands.push(Token::Arg {
+                    glob,
+                    has_slash: text.contains('/'),
+                });
+            }
+            None => reading.operands.push(token.clone()),
+        }
+    }
+    Some(reading)
+}
+
+impl Glob {
+    /// A glob matching exactly `text`.
+    pub(crate) fn literal(text: &str) -> Glob {
+        Glob {
+            source: text.to_string(),
+            alternatives: vec![vec![Segment::Literal(text.to_string())]],
+        }
+    }
+
+    /// A glob matching `prefix` followed by anything.
+    fn prefixed_any(prefix: &str) -> Glob {
+        Glob {
+            source: format!("{prefix}*"),
+            alternatives: vec![vec![Segment::Literal(prefix.to_string()), Segment::AnyRun]],
+        }
+    }
+
+    /// This glob with `prefix` in front of every alternative.
+    fn prefixed(&self, prefix: &str) -> Glob {
+        let alternatives = self
+            .alternatives
+            .iter()
+            .map(|segs| {
+                let mut out = vec![Segment::Literal(prefix.to_string())];
+                for seg in segs {
+                    match (out.last_mut(), seg) {
+                        (Some(Segment::Literal(prev)), Segment::Literal(next)) => prev.push_str(next),
+                        (_, seg) => out.push(seg.clone()),
+                    }
+                }
+                out
+            })
+            .collect();
+        Glob {
+            source: format!("{prefix}{}", self.source),
+            alternatives,
+        }
+    }
+
+    /// This glob, or `prefix` followed by anything.
+    fn or_prefixed_any(mut self, prefix: &str) -> Glob {
+        self.source = format!("{{{},{prefix}*}}", self.source);
+        self.alternatives
+            .push(vec![Segment::Literal(prefix.to_string()), Segment::AnyRun]);
+        self
+    }
+
+    /// The one string this glob matches, when it has no wildcard or alternative.
+    pub(crate) fn literal_text(&self) -> Option<&str> {
+        match self.alternatives.as_slice() {
+            [segs] => match segs.as_slice() {
+                [Segment::Literal(text)] => Some(text),
+                [] => Some(""),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn is_literal(&self) -> bool {
+        self.alternatives
+            .iter()
+            .all(|segs| segs.iter().all(|s| matches!(s, Segment::Literal(_))))
+    }
+
+    /// Every alternative starts with a literal `-`: the token names options.
+    fn starts_with_literal_dash(&self) -> bool {
+        !self.alternatives.is_empty()
+            && self.alternatives.iter().all(|segs| {
+                matches!(segs.first(), Some(Segment::Literal(text)) if text.starts_with('-') && text != "-")
+                    || matches!(segs.as_slice(), [Segment::Literal(text), _, ..] if text == "-")
+            })
+    }
+
+}
