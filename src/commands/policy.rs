@@ -41,8 +41,19 @@ fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
             color: super::stderr_color(),
         });
     }
+    let warnings = policy.flag_warnings(&text, &label);
+    let color = super::stderr_color();
+    for warning in &warnings {
+        eprint!("{}", warning.render(color));
+    }
     let (rules, tests) = (policy.rules.len(), policy.tests.len());
-    println!("{label}: ok ({rules} rules, {tests} tests pass)");
+    match warnings.len() {
+        0 => println!("{label}: ok ({rules} rules, {tests} tests pass)"),
+        n => println!(
+            "{label}: ok ({rules} rules, {tests} tests pass, {n} warning{})",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
     Ok(exit::OK)
 }
 

@@ -13,6 +13,7 @@ mod diagnostic;
 mod evaluate;
 mod flags;
 mod index;
+mod lint;
 mod literal;
 mod normalise;
 pub(crate) mod parse;

@@ -82,9 +82,7 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
     };
     let options = super::flags::read_declared(reader, root.get("options"));
     let mut rules = read_rules(reader, root.get("rule"), &directory);
-    let grammars = super::flags::Grammars {
-        declared: &options,
-    };
+    let grammars = super::flags::Grammars { declared: &options };
     for rule in &mut rules {
         let broad = rule.action != Action::Allow;
         for pattern in &mut rule.patterns {

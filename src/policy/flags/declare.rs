@@ -14,7 +14,10 @@ use crate::policy::rules::array_of_tables;
 
 const OPTIONS_KEYS: &[&str] = &["program", "flags", "abbreviations"];
 
-pub(in crate::policy) fn read_declared(reader: &mut Reader<'_>, value: Option<&Value<'_>>) -> Vec<Declared> {
+pub(in crate::policy) fn read_declared(
+    reader: &mut Reader<'_>,
+    value: Option<&Value<'_>>,
+) -> Vec<Declared> {
     let mut declared = Vec::new();
     for (header, table) in array_of_tables(reader, value, "options") {
         reader.reject_unknown_keys(table, OPTIONS_KEYS, "[[options]]");

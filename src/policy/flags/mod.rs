@@ -499,6 +499,27 @@ impl<'g> PatternWalk<'g> {
     pub fn is_option_word(word: &str) -> bool {
         is_option_word(word)
     }
+
+    /// Options and operand shapes that imply `canonical` where the walk stands
+    /// (`--force-with-lease`, `+REFSPEC` for git push's `--force`).
+    pub fn implied_by(&self, canonical: &str) -> Vec<String> {
+        let mut by = Vec::new();
+        for scope in &self.0.stack {
+            for opt in scope
+                .options
+                .iter()
+                .filter(|o| o.implies.iter().any(|i| i == canonical))
+            {
+                by.push(opt.canonical().to_string());
+            }
+            for (prefix, implied) in &scope.operand_implies {
+                if implied == canonical {
+                    by.push(format!("{prefix}REFSPEC"));
+                }
+            }
+        }
+        by
+    }
 }
 
 #[cfg(test)]

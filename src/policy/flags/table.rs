@@ -518,8 +518,7 @@ pub struct BadLine {
 
 /// The built-in grammars, read from the table once.
 pub fn builtin() -> &'static [Scope] {
-    static GRAMMARS: LazyLock<Vec<Scope>> =
-        LazyLock::new(|| read_table(TABLE).unwrap_or_default());
+    static GRAMMARS: LazyLock<Vec<Scope>> = LazyLock::new(|| read_table(TABLE).unwrap_or_default());
     &GRAMMARS
 }
 
@@ -655,5 +654,8 @@ pub fn parse_line(line: &str) -> Result<Opt, BadLine> {
 
 /// A single-dash long option (`-auto-approve`, `-chdir`), as Go programs spell them.
 fn go_like(word: &str) -> bool {
-    word.len() > 2 && word[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    word.len() > 2
+        && word[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
 }

@@ -63,9 +63,9 @@ impl Pattern {
     /// grammar reads differently from the pattern as written.
     fn names_a_cluster(&self) -> bool {
         self.tokens.iter().skip(1).any(|token| match token {
-            Token::Arg { glob, .. } => glob
-                .literal_text()
-                .is_some_and(|text| !text.starts_with("--") && text.len() > 2 && text.starts_with('-')),
+            Token::Arg { glob, .. } => glob.literal_text().is_some_and(|text| {
+                !text.starts_with("--") && text.len() > 2 && text.starts_with('-')
+            }),
             Token::AnyArgs => false,
         })
     }
@@ -82,7 +82,8 @@ impl Pattern {
             return Reach::Never;
         };
         match self.tokens.first() {
-            Some(Token::Arg { glob, has_slash }) if token_matches_arg(glob, *has_slash, program, true) => {}
+            Some(Token::Arg { glob, has_slash })
+                if token_matches_arg(glob, *has_slash, program, true) => {}
             _ => return Reach::Never,
         }
         reading.reach(command)
@@ -137,16 +138,17 @@ impl SpelledPattern {
                 OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
                 _ => false,
             });
-        let possibly_named = self.options.iter().all(|glob| {
-            given.iter().any(|word| meets(glob, word)) || unknown
-        });
+        let possibly_named = self
+            .options
+            .iter()
+            .all(|glob| given.iter().any(|word| meets(glob, word)) || unknown);
         let possibly_nothing_else = self.extra_options
             || given.iter().all(|word| match word {
                 OptWord::Known { implied: true, .. } => true,
                 OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
                 _ => true,
             });
-        if all_named_given && nothing_else && !(unknown && !self.extra_options) {
+        if all_named_given && nothing_else {
             Reach::Always
         } else if possibly_named && possibly_nothing_else {
             Reach::Sometimes
@@ -158,7 +160,12 @@ impl SpelledPattern {
 
 /// Read a pattern's tokens after the program with `grammar`. `None` when the
 /// reading would say nothing the pattern as written does not.
-fn spell_pattern(tokens: &[Token], grammar: &Scope, program: &str, broad: bool) -> Option<SpelledPattern> {
+fn spell_pattern(
+    tokens: &[Token],
+    grammar: &Scope,
+    program: &str,
+    broad: bool,
+) -> Option<SpelledPattern> {
     let mut walk = PatternWalk::new(grammar);
     let mut reading = SpelledPattern {
         program: program.to_string(),
@@ -186,7 +193,9 @@ fn spell_pattern(tokens: &[Token], grammar: &Scope, program: &str, broad: bool) 
                 for given in walk.options(text) {
                     let with_value = |value: Glob| value.prefixed(&format!("{}=", given.name));
                     let option = match given.value {
-                        Some(Value::Attached(value)) => Glob::literal(&format!("{}={value}", given.name)),
+                        Some(Value::Attached(value)) => {
+                            Glob::literal(&format!("{}={value}", given.name))
+                        }
                         Some(Value::Next) => match tokens.get(i) {
                             Some(Token::Arg { glob: value, .. }) => {
                                 i += 1;
@@ -197,7 +206,8 @@ fn spell_pattern(tokens: &[Token], grammar: &Scope, program: &str, broad: bool) 
                         None => {
                             let optional = given.opt.is_some_and(|o| o.takes == Takes::Attached);
                             if optional && broad {
-                                Glob::literal(&given.name).or_prefixed_any(&format!("{}=", given.name))
+                                Glob::literal(&given.name)
+                                    .or_prefixed_any(&format!("{}=", given.name))
                             } else {
                                 Glob::literal(&given.name)
                             }
@@ -249,7 +259,9 @@ impl Glob {
                 let mut out = vec![Segment::Literal(prefix.to_string())];
                 for seg in segs {
                     match (out.last_mut(), seg) {
-                        (Some(Segment::Literal(prev)), Segment::Literal(next)) => prev.push_str(next),
+                        (Some(Segment::Literal(prev)), Segment::Literal(next)) => {
+                            prev.push_str(next)
+                        }
                         (_, seg) => out.push(seg.clone()),
                     }
                 }
@@ -296,5 +308,149 @@ impl Glob {
                     || matches!(segs.as_slice(), [Segment::Literal(text), _, ..] if text == "-")
             })
     }
+}
 
+/// What `gate policy lint` says about one token of a pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagNote {
+    /// The token as written in the pattern.
+    pub token: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Pattern {
+    /// Notes on the flags this pattern names: which spellings a literal flag also
+    /// matches, a glob that matches only some spellings of an option, and an
+    /// allow rule's flag cluster for a program the table does not know.
+    pub fn flag_notes(&self, grammars: &Grammars<'_>, allow: bool) -> Vec<FlagNote> {
+        let mut notes = Vec::new();
+        for name in self.program_names().unwrap_or_default() {
+            let grammar = grammar_for(grammars, &name);
+            // `chmod/chown/chgrp` share a grammar: one note for all of them.
+            let program = if grammar.names.is_empty() {
+                name.clone()
+            } else {
+                grammar.names.join("/")
+            };
+            let mut walk = PatternWalk::new(&grammar);
+            let mut i = 1;
+            while let Some(token) = self.tokens.get(i) {
+                i += 1;
+                let Token::Arg { glob, .. } = token else {
+                    continue;
+                };
+                let literal = glob.literal_text();
+                if walk.ended() || literal == Some("--") || !glob.starts_with_literal_dash() {
+                    if let Some(text) = literal.filter(|t| !t.starts_with('-')) {
+                        walk.operand(text);
+                    }
+                    continue;
+                }
+                let note = match literal {
+                    Some(text) if grammar.style.generic => {
+                        (allow && is_short_cluster(text)).then(|| FlagNote {
+                            token: text.to_string(),
+                            message: format!(
+                                "gate's option table does not know {name}: this allow rule \
+                                 matches `{text}` only as written"
+                            ),
+                            hint: format!(
+                                "declare {name}'s options with [[options]] (program = \"{name}\") \
+                                 so every spelling of them matches"
+                            ),
+                        })
+                    }
+                    Some(text) => {
+                        let given = walk.options(text);
+                        if given.iter().any(|g| matches!(g.value, Some(Value::Next))) {
+                            i += 1;
+                        }
+                        let implied: Vec<String> = if allow {
+                            Vec::new()
+                        } else {
+                            given
+                                .iter()
+                                .flat_map(|g| walk.implied_by(&g.name))
+                                .collect()
+                        };
+                        spellings_note(&program, text, &given, &implied)
+                    }
+                    None => partial_glob_note(&program, glob, &grammar),
+                };
+                notes.extend(note);
+            }
+        }
+        notes.dedup();
+        notes
+    }
+}
+
+fn is_short_cluster(text: &str) -> bool {
+    !text.starts_with("--") && text.len() > 2
+}
+
+/// A flag written in a spelling other than its canonical one, or a cluster:
+/// say what it is and which spellings the rule matches too.
+fn spellings_note(
+    program: &str,
+    text: &str,
+    given: &[crate::policy::flags::Given<'_>],
+    implied: &[String],
+) -> Option<FlagNote> {
+    let known: Vec<_> = given.iter().filter_map(|g| g.opt).collect();
+    let canonical: Vec<&str> = known.iter().map(|o| o.canonical()).collect();
+    let as_canonical = given.len() == 1 && canonical.first() == Some(&text);
+    if known.is_empty() || as_canonical {
+        return None;
+    }
+    let described: Vec<String> = known.iter().map(|opt| opt.spellings.join("/")).collect();
+    let mut hint = format!(
+        "it matches {}, clustered or apart, in any order",
+        described.join(" with ")
+    );
+    if !implied.is_empty() {
+        hint.push_str(&format!(", and {} (which imply it)", implied.join(", ")));
+    }
+    hint.push_str(&format!("; write `{}` to say so", canonical.join(" ")));
+    Some(FlagNote {
+        token: text.to_string(),
+        message: format!("`{text}` is {program}'s {}", canonical.join(" ")),
+        hint,
+    })
+}
+
+/// A glob over flags that matches some spellings of an option but not all.
+fn partial_glob_note(program: &str, glob: &Glob, grammar: &Scope) -> Option<FlagNote> {
+    let mut scopes = vec![grammar];
+    let mut i = 0;
+    while let Some(scope) = scopes.get(i) {
+        scopes.extend(scope.subcommands.iter());
+        i += 1;
+    }
+    let opt = scopes.iter().flat_map(|s| &s.options).find(|opt| {
+        let hits = opt.spellings.iter().filter(|s| glob.is_match(s)).count();
+        hits > 0 && hits < opt.spellings.len() && !glob.is_match(opt.canonical())
+    })?;
+    let missed: Vec<&str> = opt
+        .spellings
+        .iter()
+        .filter(|s| !glob.is_match(s))
+        .map(String::as_str)
+        .collect();
+    let short = opt
+        .spellings
+        .iter()
+        .find(|s| !s.starts_with("--"))
+        .unwrap_or(&opt.spellings[0]);
+    Some(FlagNote {
+        token: glob.as_str().to_string(),
+        message: format!(
+            "`{}` matches some spellings of {program}'s {} but not {}",
+            glob.as_str(),
+            opt.canonical(),
+            missed.join(", ")
+        ),
+        hint: format!("write `{short}`, which matches every spelling of it"),
+    })
 }

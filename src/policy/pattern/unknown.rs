@@ -72,7 +72,9 @@ pub(super) fn fits(tokens: &[Token], args: &[Arg], mode: Mode, program: bool) ->
                     }
                 }
                 (Some(Token::Arg { glob, has_slash }), Some(arg)) => match (arg, mode) {
-                    (Arg::Known(text), _) if token_matches_arg(glob, *has_slash, text, program && a == 0) => {
+                    (Arg::Known(text), _)
+                        if token_matches_arg(glob, *has_slash, text, program && a == 0) =>
+                    {
                         todo.push((t + 1, a + 1))
                     }
                     (Arg::One(values), Mode::Possible) if may_meet(glob, *values) => {
