@@ -12,6 +12,7 @@ mod audit_log;
 mod broker;
 mod ci_identity;
 mod examples;
+mod flag_shapes;
 mod forged_approvals;
 mod hook;
 mod inbox;

@@ -307,6 +307,14 @@ const EVERYDAY: &[&[&str]] = &[
     &["rsync", "-avz", "-e", "ssh", "a", "h:b"],
     &["env", "PAGER=cat", "git", "log"],
     &["timeout", "60", "cargo", "test"],
+    &["git", "-C", "repo", "status"],
+    &["git", "push", "-u", "origin", "feature"],
+    &["kubectl", "-n", "dev", "get", "pods", "-o", "wide"],
+    &["terraform", "-chdir=infra", "plan"],
+    &["helm", "list", "-A"],
+    &["rm", "-f", "out.log"],
+    &["curl", "-sSL", "https://example.com/install.txt"],
+    &["docker", "ps", "-a"],
 ];
 
 #[test]

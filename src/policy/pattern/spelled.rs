@@ -386,8 +386,17 @@ impl Pattern {
     }
 }
 
+/// `-ab`, `-xvf`: what reads as a cluster of short flags (`-name` may be one
+/// option of its own; nothing is said about it).
 fn is_short_cluster(text: &str) -> bool {
-    !text.starts_with("--") && text.len() > 2
+    let letters = &text[1..];
+    !text.starts_with("--")
+        && (2..=3).contains(&letters.len())
+        && letters.bytes().all(|b| b.is_ascii_alphabetic())
+        && letters
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| !letters.as_bytes()[..i].contains(&b))
 }
 
 /// A flag written in a spelling other than its canonical one, or a cluster:
@@ -438,11 +447,6 @@ fn partial_glob_note(program: &str, glob: &Glob, grammar: &Scope) -> Option<Flag
         .filter(|s| !glob.is_match(s))
         .map(String::as_str)
         .collect();
-    let short = opt
-        .spellings
-        .iter()
-        .find(|s| !s.starts_with("--"))
-        .unwrap_or(&opt.spellings[0]);
     Some(FlagNote {
         token: glob.as_str().to_string(),
         message: format!(
@@ -451,6 +455,10 @@ fn partial_glob_note(program: &str, glob: &Glob, grammar: &Scope) -> Option<Flag
             opt.canonical(),
             missed.join(", ")
         ),
-        hint: format!("write `{short}`, which matches every spelling of it"),
+        hint: format!(
+            "write `{}`, which matches every spelling of it ({})",
+            opt.canonical(),
+            opt.spellings.join(", ")
+        ),
     })
 }
