@@ -29,8 +29,6 @@ pub struct SpelledPattern {
     pub(super) operands: Vec<Token>,
     /// Whether implied options count (deny and approve rules).
     pub(super) broad: bool,
-    /// Read with the generic grammar (the table does not know the program).
-    pub(super) generic: bool,
 }
 
 /// Which grammar a program is read with: the table's, or the generic one.
@@ -70,11 +68,6 @@ impl Pattern {
         })
     }
 
-    /// The readings of this pattern, for `gate policy lint`.
-    pub fn spelled(&self) -> &[SpelledPattern] {
-        &self.spelled
-    }
-
     /// Whether the pattern, read with the grammar of the command's program,
     /// matches the spelled command. `program` is argv[0].
     pub fn reach_spelled(&self, program: &str, basename: &str, command: &Spelled<'_>) -> Reach {
@@ -96,10 +89,6 @@ impl Pattern {
 }
 
 impl SpelledPattern {
-    pub fn is_generic(&self) -> bool {
-        self.generic
-    }
-
     fn reach(&self, command: &Spelled<'_>) -> Reach {
         let options = self.options_reach(command);
         if options == Reach::Never {
@@ -173,7 +162,6 @@ fn spell_pattern(
         extra_options: tokens.iter().any(|t| matches!(t, Token::AnyArgs)),
         operands: Vec::new(),
         broad,
-        generic: grammar.style.generic,
     };
     let mut i = 1;
     while let Some(token) = tokens.get(i) {
