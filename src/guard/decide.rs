@@ -5,7 +5,7 @@
 //! Touches no audit log and no broker and runs nothing; the only outside state it
 //! reads is the file system, to resolve the program on PATH.
 
-use crate::action::{ActionDigest, DigestKey, ResolveError, resolve_executable};
+use crate::action::{ActionDigest, DigestKey, ResolveError, copy_of, resolve_executable};
 use crate::identity::Requester;
 use crate::policy::{Policy, Request, SimpleCommand, Verdict, normalise_resolved};
 use crate::redact::{BadPattern, Redactor};
@@ -51,13 +51,65 @@ impl Subject {
     pub fn resolve(&self) -> Resolved {
         let program = self.argv.first().map_or("", String::as_str);
         let executable = resolve_executable(program, self.path.as_deref());
-        let name = executable.as_ref().ok().and_then(|path| path.to_str());
+        let real = executable.as_ref().ok().map(|path| identified(path));
+        let name = real.as_ref().and_then(|path| path.to_str());
         let commands = normalise_resolved(&self.argv, name, &self.env);
         Resolved {
             executable,
-            commands,
+            commands: self.resolve_wrapped(commands),
         }
     }
+
+    /// Programs run by wrappers (`sudo ./k -c …`, `env ./build …`) resolved too:
+    /// one that is really a shell or another program normalisation reads (a
+    /// symlink, a copy under another name) is normalised again as that program.
+    fn resolve_wrapped(&self, commands: Vec<SimpleCommand>) -> Vec<SimpleCommand> {
+        let mut todo = commands;
+        todo.reverse();
+        let mut done = Vec::new();
+        let mut renormalised = 0;
+        while let Some(command) = todo.pop() {
+            let wrapped =
+                !command.via.is_empty() && command.opaque.is_none() && command.executable.is_none();
+            let real = wrapped
+                .then(|| self.real_program(&command.argv[0]))
+                .flatten()
+                .filter(|real| basename(real) != basename(Path::new(&command.argv[0])));
+            let (Some(real), true) = (real, renormalised < MAX_RENORMALISED) else {
+                done.push(command);
+                continue;
+            };
+            renormalised += 1;
+            let inner = normalise_resolved(&command.argv, real.to_str(), &self.env);
+            for mut found in inner.into_iter().rev() {
+                found.via = [command.via.clone(), found.via].concat();
+                todo.push(found);
+            }
+        }
+        done
+    }
+
+    /// The file a wrapped program name runs, as what it really is.
+    fn real_program(&self, program: &str) -> Option<PathBuf> {
+        let found = if program.contains('/') {
+            resolve_executable(self.cwd.join(program).to_str()?, None)
+        } else {
+            resolve_executable(program, self.path.as_deref())
+        };
+        found.ok().map(|path| identified(&path))
+    }
+}
+
+/// How many wrapped programs are normalised again as what they really are.
+const MAX_RENORMALISED: usize = 16;
+
+/// `path`, or the system program it is a copy of.
+fn identified(path: &Path) -> PathBuf {
+    copy_of(path).unwrap_or_else(|| path.to_path_buf())
+}
+
+fn basename(path: &Path) -> Option<&std::ffi::OsStr> {
+    path.file_name()
 }
 
 /// What a [`Subject`] runs, found once: the policy load picks its candidate rules

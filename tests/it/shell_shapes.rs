@@ -249,6 +249,39 @@ fn a_shell_given_a_file_or_reached_by_another_name_is_still_a_shell() {
 }
 
 #[test]
+fn a_shell_copied_or_linked_under_another_name_is_a_shell_wherever_it_is_run() {
+    let ctx = TestContext::with_policy(GUARDED);
+    let bash = std::fs::canonicalize(which("bash")).unwrap();
+    // A copy (not a link): the same bytes under a name the requester chose.
+    let copy = ctx.work().join("build");
+    std::fs::copy(&bash, &copy).unwrap();
+    std::os::unix::fs::symlink(&bash, ctx.work().join("k")).unwrap();
+    for argv in [
+        &["./build", "-c", "rm -rf /tmp/x"][..],
+        &["./build", "-lc", "rm -rf /tmp/x"],
+        &["sudo", "./k", "-c", "rm -rf /tmp/x"],
+        &["sudo", "-u", "bob", "./build", "-c", "rm -rf /tmp/x"],
+        &["env", "FOO=1", "./build", "-c", "rm -rf /tmp/x"],
+        &["nice", "-n", "5", "./k", "-c", "rm -rf /tmp/x"],
+        &["timeout", "5", "./build", "-c", "echo $(rm -rf /tmp/x)"],
+        &["bash", "-c", "./build -c 'rm -rf /tmp/x'"],
+        &["xargs", "./k", "-c", "rm -rf /tmp/x"],
+    ] {
+        assert_eq!(ctx.decision(argv), "deny", "{argv:?}");
+    }
+    // What the copy runs decides, as for bash itself.
+    assert_eq!(ctx.decision(&["env", "./build", "-c", "ls"]), "allow");
+    // A script of the requester's own is what it is.
+    let script = ctx.work().join("tool.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    assert_eq!(
+        ctx.decision(&["sudo", "./tool.sh", "-c", "rm -rf /tmp/x"]),
+        "allow"
+    );
+}
+
+#[test]
 fn the_default_policy_root_wipe_deny_holds_against_these_shapes() {
     let ctx = TestContext::new();
     expect_lines(
@@ -281,12 +314,13 @@ fn denied_shapes_run_nothing() {
     let path = ctx.stand_ins(&["rm"]);
     let bash = which("bash");
     std::os::unix::fs::symlink(&bash, ctx.work().join("tool")).unwrap();
-    let shapes: [&[&str]; 6] = [
+    let shapes: [&[&str]; 7] = [
         &["bash", "-c", r"$'\x72m' -rf /tmp/x"],
         &["bash", "-c", "((rm -rf /tmp/x) )"],
         &["bash", "-login", "-c", "rm -rf /tmp/x"],
         &["env", "-S", r"rm\_-rf\_/tmp/x"],
         &["./tool", "-c", "rm -rf /tmp/x"],
+        &["env", "./tool", "-c", "rm -rf /tmp/x"],
         &["bash", "-c", "for d in /tmp/x; do rm -rf \"$d\"; done"],
     ];
     for argv in shapes {

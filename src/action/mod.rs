@@ -8,6 +8,10 @@
 //! secret was redacted (`mysql -p****`) would let anyone holding an export try
 //! candidate secrets until one matched.
 
+mod identify;
+
+pub use identify::copy_of;
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::ffi::OsStr;
