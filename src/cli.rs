@@ -211,6 +211,26 @@ pub enum PolicyCommand {
         /// Policy file (default: the one gate would use).
         file: Option<PathBuf>,
     },
+    /// Propose FILE as the organisation policy: lint it, run its tests, show the
+    /// diff against the version in force, and ask the broker's policy admins.
+    Publish {
+        /// The new organisation policy.
+        file: PathBuf,
+        /// Why it changes (shown to the admins who approve it).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
+    /// List every published organisation policy version, who published it and
+    /// who approved it.
+    History {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        broker: BrokerArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

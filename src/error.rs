@@ -95,6 +95,8 @@ pub enum Error {
     },
     /// A file that decides what runs is writable by others.
     Insecure(InsecureFile),
+    /// Managed mode: the organisation policy cannot be had or does not verify.
+    OrgPolicy(String),
     /// A file could not be read or written.
     Io {
         path: PathBuf,
@@ -145,7 +147,10 @@ impl Error {
             Error::ApprovalTimedOut { .. } => exit::TIMED_OUT,
             Error::Cancelled { .. } => exit::CANCELLED,
             Error::ApprovalInvalid { .. } => exit::APPROVAL_INVALID,
-            Error::Policy { .. } | Error::Config { .. } | Error::Insecure(_) => exit::BAD_POLICY,
+            Error::Policy { .. }
+            | Error::Config { .. }
+            | Error::Insecure(_)
+            | Error::OrgPolicy(_) => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
             Error::Audit { .. } | Error::AuditOutput(_) => exit::AUDIT_FAILED,
@@ -195,6 +200,9 @@ impl Error {
                 "gate serve: the broker config has {n}; fix them and run again",
             ),
             Error::Insecure(file) => format!("gate: refusing insecure file: {file}"),
+            Error::OrgPolicy(detail) => {
+                format!("gate: organisation policy: {detail}")
+            }
             Error::Io {
                 path,
                 action,

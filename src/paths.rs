@@ -152,6 +152,8 @@ pub enum PolicySource {
     File(PathBuf),
     /// No policy file anywhere: the embedded default.
     Builtin,
+    /// Managed mode: the organisation policy the pinned broker serves (its URL).
+    Organisation(String),
 }
 
 impl PolicySource {
@@ -160,6 +162,7 @@ impl PolicySource {
         match self {
             PolicySource::File(path) => path.display().to_string(),
             PolicySource::Builtin => "<built-in default policy>".to_string(),
+            PolicySource::Organisation(url) => format!("organisation policy from {url}"),
         }
     }
 }

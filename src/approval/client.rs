@@ -2,9 +2,10 @@
 //! and the approver commands. Async (reqwest on tokio); callers own the runtime.
 
 use super::protocol::{
-    API_PREFIX, ApiError, Choice, Created, DecideBody, ErrorCode, NewRequest, RequestList,
-    RequestView,
+    API_PREFIX, ApiError, Choice, Created, DecideBody, ErrorCode, NewRequest, PolicyHistory,
+    PublishBody, RequestList, RequestView,
 };
+use super::signed_policy::SignedPolicy;
 use serde::de::DeserializeOwned;
 use std::sync::Once;
 use std::time::Duration;
@@ -172,6 +173,31 @@ impl BrokerClient {
     pub async fn claim(&self, id: &str, token: &str) -> Result<RequestView, ClientError> {
         let url = self.url(&format!("/requests/{id}/claim"));
         let call = self.http.post(&url).bearer_auth(token);
+        self.send(url, call.timeout(READ_GRACE)).await
+    }
+
+    /// `GET /v1/policy`: the organisation policy in force, signed.
+    pub async fn policy(&self) -> Result<SignedPolicy, ClientError> {
+        let url = self.url("/policy");
+        let call = self.http.get(&url).timeout(READ_GRACE);
+        self.send(url, call).await
+    }
+
+    /// `POST /v1/policy` with an approver's token: publish a new version.
+    pub async fn publish_policy(
+        &self,
+        token: &str,
+        body: &PublishBody,
+    ) -> Result<Created, ClientError> {
+        let url = self.url("/policy");
+        let call = self.http.post(&url).bearer_auth(token).json(body);
+        self.send(url, call.timeout(READ_GRACE * 3)).await
+    }
+
+    /// `GET /v1/policy/history` with an approver's token.
+    pub async fn policy_history(&self, token: &str) -> Result<PolicyHistory, ClientError> {
+        let url = self.url("/policy/history");
+        let call = self.http.get(&url).bearer_auth(token);
         self.send(url, call.timeout(READ_GRACE)).await
     }
 

@@ -13,6 +13,7 @@ pub mod client;
 pub mod decision;
 pub mod protocol;
 pub mod request;
+pub mod signed_policy;
 pub mod status;
 pub mod summary;
 pub mod ticket;

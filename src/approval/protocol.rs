@@ -275,3 +275,37 @@ impl std::fmt::Display for ErrorCode {
         f.write_str(self.as_str())
     }
 }
+
+/// `POST /v1/policy`: publish a new version of the organisation policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// The whole policy file.
+    pub text: String,
+    /// Why it changes, shown to the admins who approve it.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// One published version, as `GET /v1/policy/history` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyVersionView {
+    /// Hex SHA-256 of the policy text.
+    pub version: String,
+    pub published_by: String,
+    pub published_at: String,
+    /// The approval request that decided it.
+    pub request_id: Option<String>,
+    /// `pending`, `active`, `refused` or `superseded`.
+    pub state: String,
+    pub decided_at: Option<String>,
+    pub approved_by: Vec<String>,
+}
+
+/// `GET /v1/policy/history`: every published version, newest first, and the
+/// version in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyHistory {
+    pub in_force: String,
+    pub versions: Vec<PolicyVersionView>,
+}

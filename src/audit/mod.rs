@@ -91,6 +91,10 @@ pub struct Entry {
     /// The broker's signed approval, `base64url(payload).hex(signature)`
     /// (`SignedDecision::to_compact`), on `approved` records.
     pub broker_signature: Option<String>,
+    /// Hex SHA-256 of the policy text that decided. Absent in records written
+    /// before gate recorded it (they verify as they always did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
 }
 
 impl Entry {
@@ -120,6 +124,7 @@ impl Entry {
             duration_ms: None,
             decision_seq: None,
             broker_signature: None,
+            policy_version: None,
         }
     }
 }

@@ -131,6 +131,7 @@ mod tests {
             duration_ms: None,
             decision_seq: None,
             broker_signature: None,
+            policy_version: None,
         }
     }
 
@@ -151,6 +152,25 @@ mod tests {
             "ab".repeat(32)
         );
         assert_eq!(String::from_utf8_lossy(&bytes), expected);
+    }
+
+    /// A record that names its policy version adds the key at the end; one that
+    /// does not is byte for byte what older gates wrote.
+    #[test]
+    fn the_policy_version_is_the_last_key_when_present() {
+        let mut named = entry();
+        named.policy_version = Some("ef".repeat(32));
+        let bytes = signed_bytes(1, "2025-01-31T09:15:02.123Z", GENESIS_PREV_HASH, &named);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        assert!(
+            text.ends_with(&format!(
+                "\"broker_signature\":null,\"policy_version\":\"{}\"}}",
+                "ef".repeat(32)
+            )),
+            "{text}"
+        );
+        let body = parse_body(&bytes).expect("parses");
+        assert_eq!(body.entry.policy_version, Some("ef".repeat(32)));
     }
 
     #[test]

@@ -67,7 +67,7 @@ fn decide(
 }
 
 /// The approver token; without one, say how to get one.
-fn token(broker: &BrokerArgs) -> Result<String, Error> {
+pub(super) fn token(broker: &BrokerArgs) -> Result<String, Error> {
     match broker.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => Ok(token.to_string()),
         _ => Err(Error::Refused {
@@ -79,11 +79,11 @@ fn token(broker: &BrokerArgs) -> Result<String, Error> {
     }
 }
 
-fn client(broker: &BrokerArgs) -> Result<BrokerClient, Error> {
+pub(super) fn client(broker: &BrokerArgs) -> Result<BrokerClient, Error> {
     BrokerClient::new(&broker.server).map_err(|e| broker_error(&e, None))
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,7 +92,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 /// A broker failure as one line and its exit code.
-fn broker_error(err: &ClientError, id: Option<&str>) -> Error {
+pub(super) fn broker_error(err: &ClientError, id: Option<&str>) -> Error {
     match err {
         ClientError::Api { .. } => Error::Refused {
             // A refused token is the same fix whatever the call; other codes name the request.

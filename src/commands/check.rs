@@ -14,6 +14,8 @@ struct Explanation<'a> {
     decision: &'static str,
     reason: &'a str,
     policy: String,
+    /// Hex SHA-256 of the policy text that decided.
+    policy_version: &'a str,
     command: Vec<String>,
     requester: &'a Requester,
     rules: &'a [String],
@@ -30,12 +32,13 @@ pub(super) fn check(
     let subject = Subject::this_process(argv.to_vec())?;
     let (loaded, decided) = guard::decide(policy, home, super::stderr_color(), subject)?;
     let verdict = &decided.verdict;
-    let label = loaded.source.label();
+    let label = loaded.describe();
     if json {
         let explanation = Explanation {
             decision: verdict.decision.as_str(),
             reason: &verdict.reason,
             policy: label,
+            policy_version: &loaded.version,
             command: decided.command.clone(),
             requester: &decided.requester,
             rules: &verdict.rules,

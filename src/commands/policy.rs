@@ -1,27 +1,152 @@
-//! `gate policy lint` and `gate policy test`.
+//! `gate policy lint`, `gate policy test`, and the organisation policy's
+//! `gate policy publish` and `gate policy history`.
 
-use crate::cli::PolicyCommand;
+use super::approver;
+use crate::approval::protocol::PublishBody;
+use crate::approval::signed_policy::PolicyPayload;
+use crate::cli::{BrokerArgs, PolicyCommand};
 use crate::error::{Error, exit};
 use crate::guard::read_policy_text;
 use crate::paths::{Home, PolicySource, find_policy};
 use crate::policy::Policy;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub(super) fn policy(command: PolicyCommand, home: &Home) -> Result<u8, Error> {
     match command {
         PolicyCommand::Lint { file } => lint(file, home),
         PolicyCommand::Test { file } => test(file, home),
+        PolicyCommand::Publish {
+            file,
+            reason,
+            broker,
+        } => publish(&file, reason, &broker),
+        PolicyCommand::History { json, broker } => history(json, &broker),
     }
 }
 
 /// The text and label of the policy to examine: the named file, or the one gate would use.
+/// In managed mode, without a file, that is the organisation policy.
 fn source_text(file: Option<PathBuf>, home: &Home) -> Result<(String, String), Error> {
+    if file.is_none()
+        && let Some(config) = crate::guard::managed::find(home)?
+    {
+        let org = crate::guard::managed::fetch(&config, home)?;
+        let label = format!(
+            "organisation policy {} from {}",
+            &org.payload.version[..12],
+            config.url
+        );
+        return Ok((org.payload.text, label));
+    }
     let source = find_policy(file.as_deref(), home);
     let text = match &source {
         PolicySource::File(path) => read_policy_text(path)?,
-        PolicySource::Builtin => crate::policy::DEFAULT_POLICY.to_string(),
+        PolicySource::Builtin | PolicySource::Organisation(_) => {
+            crate::policy::DEFAULT_POLICY.to_string()
+        }
     };
     Ok((text, source.label()))
+}
+
+/// Lint FILE and run its tests here, show what changes, then ask the broker.
+fn publish(file: &Path, reason: Option<String>, broker: &BrokerArgs) -> Result<u8, Error> {
+    let text = read_policy_text(file)?;
+    let label = file.display().to_string();
+    let policy = parse(&text, &label)?;
+    let failures = policy.test_failures_as_diagnostics(&text, &label);
+    if !failures.is_empty() {
+        return Err(Error::Policy {
+            diagnostics: failures,
+            color: super::stderr_color(),
+        });
+    }
+    let token = approver::token(broker)?;
+    let client = approver::client(broker)?;
+    let current =
+        approver::block_on(client.policy()).map_err(|e| approver::broker_error(&e, None))?;
+    // Shown to the publisher only; what comes into force is what the admins approve.
+    let current: Option<PolicyPayload> = serde_json::from_str(&current.payload).ok();
+    let version = crate::approval::signed_policy::policy_version(&text);
+    match &current {
+        Some(current) if current.version == version => {
+            println!(
+                "{label}: already the organisation policy in force ({})",
+                &version[..12]
+            );
+            return Ok(exit::OK);
+        }
+        Some(current) => print!("{}", diff(&current.text, &text, &current.version, &version)),
+        None => {}
+    }
+    let body = PublishBody { text, reason };
+    let created = approver::block_on(client.publish_policy(&token, &body))
+        .map_err(|e| approver::broker_error(&e, None))?;
+    let view = created.request;
+    println!(
+        "published {} as request {}: it comes into force when {} of {} approve{}",
+        &version[..12],
+        view.id,
+        view.quorum,
+        view.approvers.join(", "),
+        if view.url.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", view.url)
+        }
+    );
+    Ok(exit::OK)
+}
+
+/// A unified diff of the policy in force and the new one.
+fn diff(old: &str, new: &str, old_version: &str, new_version: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("in force {}", &old_version[..12]),
+            &format!("published {}", &new_version[..12]),
+        )
+        .to_string()
+}
+
+fn history(json: bool, broker: &BrokerArgs) -> Result<u8, Error> {
+    let token = approver::token(broker)?;
+    let client = approver::client(broker)?;
+    let history = approver::block_on(client.policy_history(&token))
+        .map_err(|e| approver::broker_error(&e, None))?;
+    if json {
+        let text = serde_json::to_string_pretty(&history)
+            .map_err(|e| Error::Internal(format!("cannot encode the history: {e}")))?;
+        println!("{text}");
+        return Ok(exit::OK);
+    }
+    if history.versions.is_empty() {
+        println!(
+            "no version was ever published; in force: {} (the broker's own policy file)",
+            &history.in_force[..12]
+        );
+        return Ok(exit::OK);
+    }
+    println!(
+        "{:<12}  {:<10}  {:<24}  {:<14}  {:<24}  approved by",
+        "version", "state", "published", "by", "decided"
+    );
+    for v in &history.versions {
+        println!(
+            "{:<12}  {:<10}  {:<24}  {:<14}  {:<24}  {}",
+            &v.version[..12],
+            v.state,
+            v.published_at,
+            v.published_by,
+            v.decided_at.as_deref().unwrap_or("-"),
+            if v.approved_by.is_empty() {
+                "-".to_string()
+            } else {
+                v.approved_by.join(", ")
+            }
+        );
+    }
+    Ok(exit::OK)
 }
 
 fn parse(text: &str, label: &str) -> Result<Policy, Error> {

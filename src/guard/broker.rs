@@ -12,7 +12,14 @@ use std::time::Duration;
 
 /// The broker named by `GATE_SERVER` / `GATE_SERVER_KEY`, else by the policy's
 /// `[channels.api]`, with its pinned key loaded.
+///
+/// In managed mode the broker is the one the installer pinned, whatever the
+/// environment says: the requester sets its own environment.
 pub fn channel(loaded: &LoadedPolicy) -> Result<Channel, ChannelError> {
+    if let Some(org) = &loaded.managed {
+        let key = org.config.server_key.display().to_string();
+        return configure(Some(&org.config.url), Some(&key), None, None)?.load();
+    }
     let server = std::env::var("GATE_SERVER").ok();
     let key = std::env::var("GATE_SERVER_KEY").ok();
     configure(

@@ -138,6 +138,8 @@ pub struct Decided {
     /// The digest's key: never recorded, never sent to the broker.
     pub key: DigestKey,
     pub redactor: Redactor,
+    /// Hex SHA-256 of the policy text that decided (set by `guard::decide`).
+    pub policy_version: String,
 }
 
 impl Decided {
@@ -193,6 +195,7 @@ impl Decided {
             digest,
             key,
             redactor,
+            policy_version: String::new(),
         })
     }
 

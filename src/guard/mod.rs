@@ -20,6 +20,7 @@
 
 pub mod broker;
 mod decide;
+pub mod managed;
 mod policy;
 pub mod trail;
 mod verify;
@@ -45,9 +46,10 @@ pub fn decide(
 ) -> Result<(LoadedPolicy, Decided), Error> {
     let resolved = subject.resolve();
     let loaded = load(explicit, home, color, &resolved.commands)?;
-    let decided = Decided::new(&loaded.policy, subject, resolved).map_err(|bad| {
+    let mut decided = Decided::new(&loaded.policy, subject, resolved).map_err(|bad| {
         Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
     })?;
+    decided.policy_version = loaded.version.clone();
     Ok((loaded, decided))
 }
 

@@ -31,11 +31,17 @@ struct CacheEntry<'a> {
     rules: Vec<&'a [u8]>,
 }
 
-/// A policy loaded from somewhere, with its source and exact text.
+/// A policy loaded from somewhere, with its source and version.
 #[derive(Debug)]
 pub struct LoadedPolicy {
     pub policy: Policy,
     pub source: PolicySource,
+    /// Hex SHA-256 of the policy text: what every audit record names.
+    pub version: String,
+    /// In managed mode: the organisation policy and where it came from.
+    pub managed: Option<super::managed::OrgPolicy>,
+    /// Policy choices managed mode ignored (`--policy x.toml`, `GATE_POLICY`, …).
+    pub ignored: Vec<String>,
 }
 
 impl LoadedPolicy {
@@ -43,8 +49,31 @@ impl LoadedPolicy {
     pub fn dir(&self) -> Option<&Path> {
         match &self.source {
             PolicySource::File(path) => path.parent(),
-            PolicySource::Builtin => None,
+            PolicySource::Builtin | PolicySource::Organisation(_) => None,
         }
+    }
+
+    /// Where the policy came from, for `gate check` and messages; in managed
+    /// mode also what was ignored.
+    pub fn describe(&self) -> String {
+        let mut label = self.source.label();
+        if let Some(org) = &self.managed {
+            label = format!(
+                "organisation policy {} from {}",
+                &self.version[..12],
+                org.config.url
+            );
+            if org.stale {
+                label.push_str(" (cached copy: the broker cannot be reached)");
+            }
+            if !self.ignored.is_empty() {
+                label.push_str(&format!(
+                    " (managed mode: {} ignored)",
+                    self.ignored.join(", ")
+                ));
+            }
+        }
+        label
     }
 }
 
@@ -59,18 +88,72 @@ pub fn load(
     color: bool,
     commands: &[SimpleCommand],
 ) -> Result<LoadedPolicy, Error> {
+    if let Some(config) = super::managed::find(home)? {
+        let org = super::managed::fetch(&config, home)?;
+        let source = PolicySource::Organisation(config.url.clone());
+        let label = format!(
+            "organisation policy {} from {}",
+            &org.payload.version[..12],
+            config.url
+        );
+        let policy = cached_parse(&org.payload.text, &label, &home.cache, color, commands)?;
+        if org.stale {
+            eprintln!(
+                "gate: the broker at {} cannot be reached; deciding under the cached organisation \
+                 policy {} fetched {} ago",
+                config.url,
+                &org.payload.version[..12],
+                humantime::format_duration(std::time::Duration::from_secs(
+                    org.fetched_at.elapsed().unwrap_or_default().as_secs()
+                ))
+            );
+        }
+        return Ok(LoadedPolicy {
+            policy,
+            source,
+            version: org.payload.version.clone(),
+            ignored: ignored_choices(explicit, home),
+            managed: Some(org),
+        });
+    }
     let source = find_policy(explicit, home);
     let label = source.label();
-    let policy = match &source {
-        PolicySource::Builtin => {
-            cached_parse(DEFAULT_POLICY, &label, &home.cache, color, commands)?
-        }
+    let (policy, text) = match &source {
+        PolicySource::Builtin | PolicySource::Organisation(_) => (
+            cached_parse(DEFAULT_POLICY, &label, &home.cache, color, commands)?,
+            std::borrow::Cow::Borrowed(DEFAULT_POLICY),
+        ),
         PolicySource::File(path) => {
             let text = read_policy_text(path)?;
-            cached_parse(&text, &label, &home.cache, color, commands)?
+            let policy = cached_parse(&text, &label, &home.cache, color, commands)?;
+            (policy, std::borrow::Cow::Owned(text))
         }
     };
-    Ok(LoadedPolicy { policy, source })
+    Ok(LoadedPolicy {
+        policy,
+        source,
+        version: crate::approval::signed_policy::policy_version(&text),
+        managed: None,
+        ignored: Vec::new(),
+    })
+}
+
+/// The local policy choices a managed gate does not use.
+fn ignored_choices(explicit: Option<&Path>, home: &Home) -> Vec<String> {
+    let mut ignored = Vec::new();
+    if let Some(path) = explicit {
+        ignored.push(format!("--policy {}", path.display()));
+    }
+    if std::env::var_os("GATE_POLICY").is_some_and(|v| !v.is_empty()) {
+        ignored.push("GATE_POLICY".to_string());
+    }
+    if Path::new(".gate/policy.toml").exists() {
+        ignored.push("./.gate/policy.toml".to_string());
+    }
+    if home.policy_file().exists() {
+        ignored.push(home.policy_file().display().to_string());
+    }
+    ignored
 }
 
 /// Read a policy file, refusing one that others could have written.

@@ -29,6 +29,7 @@ pub fn draft(decided: &Decided, reason: Option<&str>) -> Entry {
         decided.verdict.rules.clone(),
     );
     entry.reason = reason.map(|r| decided.redactor.redact(r));
+    entry.policy_version = Some(decided.policy_version.clone()).filter(|v| !v.is_empty());
     entry
 }
 

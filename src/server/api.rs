@@ -8,8 +8,11 @@ use super::state::Broker;
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
+    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, PolicyHistory,
+    PolicyVersionView, PublishBody, RequestList, RequestView,
 };
+use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
+use crate::server::config::OrgPolicy;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +34,8 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/requests/{id}/decision", post(decide))
         .route("/requests/{id}/cancel", post(cancel))
         .route("/requests/{id}/claim", post(claim))
+        .route("/policy", get(policy).post(publish))
+        .route("/policy/history", get(policy_history))
         .route("/pubkey", get(pubkey))
         .route("/health", get(health));
     Router::new()
@@ -170,6 +175,91 @@ async fn requester_change(
         })
         .await?;
     Ok(Json(changed.view.clone()))
+}
+
+/// The organisation policy in force, signed with the broker's key.
+async fn policy(State(broker): Shared) -> Json<SignedPolicy> {
+    let in_force = broker.policy_in_force();
+    let payload = PolicyPayload {
+        kind: "gate-policy".into(),
+        version: in_force.org.version.clone(),
+        text: in_force.org.text.clone(),
+        since: in_force.since.clone(),
+        served_at: rules::rfc3339(SystemTime::now()),
+    };
+    Json(SignedPolicy::sign(&payload, &broker.key))
+}
+
+/// A new version, checked (it parses and its own `[[test]]` cases pass) before
+/// it becomes a request for `[policy] admins`.
+async fn publish(
+    State(broker): Shared,
+    headers: HeaderMap,
+    Body(body): Body<PublishBody>,
+) -> Answer<Response> {
+    let person = approver(&broker, &headers).await?;
+    let label = "the published policy";
+    let org = OrgPolicy::parse(&body.text, label).map_err(|errors| {
+        let first = errors.first().map(|e| e.to_string()).unwrap_or_default();
+        Refusal::field(
+            "text",
+            format!(
+                "the policy does not parse ({} problems); first: {first}",
+                errors.len()
+            ),
+        )
+    })?;
+    let failing: Vec<String> = org
+        .policy
+        .run_tests()
+        .into_iter()
+        .filter(|outcome| !outcome.passed())
+        .map(|outcome| {
+            format!(
+                "line {}: {} -> expected {}, got {}",
+                outcome.case.line,
+                outcome.case.command,
+                outcome.case.expect.as_str(),
+                outcome.actual.as_str()
+            )
+        })
+        .collect();
+    if !failing.is_empty() {
+        return Err(Refusal::field(
+            "text",
+            format!("the policy's own tests fail: {}", failing.join("; ")),
+        ));
+    }
+    let request = broker.publish_policy(&person, org, body.reason).await?;
+    let created = Created {
+        // Nobody claims a publication: the token is never shown.
+        requester_token: String::new(),
+        request: request.view.clone(),
+    };
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Every published version and who published and approved it (approvers only).
+async fn policy_history(State(broker): Shared, headers: HeaderMap) -> Answer<Json<PolicyHistory>> {
+    approver(&broker, &headers).await?;
+    let versions = broker
+        .policy_history()
+        .await?
+        .into_iter()
+        .map(|v| PolicyVersionView {
+            version: v.version,
+            published_by: v.published_by,
+            published_at: v.published_at,
+            request_id: v.request_id,
+            state: v.state,
+            decided_at: v.decided_at,
+            approved_by: v.approved_by,
+        })
+        .collect();
+    Ok(Json(PolicyHistory {
+        in_force: broker.policy_in_force().org.version.clone(),
+        versions,
+    }))
 }
 
 async fn pubkey(State(broker): Shared) -> Json<serde_json::Value> {

@@ -112,6 +112,23 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// A published policy version came into force, or was refused.
+pub fn policy_settled(version: &str, approved: bool, by: &[String]) {
+    if approved {
+        eprintln!(
+            "gate serve: organisation policy {} is now in force (approved by {})",
+            &version[..version.len().min(12)],
+            by.join(", ")
+        );
+    } else {
+        eprintln!(
+            "gate serve: organisation policy {} was not approved; the policy in force is unchanged",
+            &version[..version.len().min(12)]
+        );
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     #[test]

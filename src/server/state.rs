@@ -8,7 +8,7 @@
 //! reading the current request to publishing the new one: the first final
 //! decision wins and versions never go backwards.
 
-use super::config::BrokerConfig;
+use super::config::{BrokerConfig, OrgPolicy};
 use super::events;
 use super::live::Live;
 use super::rules::{self, Refusal, Request};
@@ -49,6 +49,16 @@ pub struct Broker {
     tokens: Mutex<HashMap<[u8; 32], String>>,
     /// Every stored change, for the approval channels.
     changes: broadcast::Sender<Change>,
+    /// The organisation policy new requests are decided under: the config's,
+    /// until a published version is approved.
+    in_force: Mutex<InForce>,
+}
+
+/// The organisation policy in force and since when (RFC 3339).
+#[derive(Debug, Clone)]
+pub struct InForce {
+    pub org: Arc<OrgPolicy>,
+    pub since: String,
 }
 
 impl Broker {
@@ -62,6 +72,25 @@ impl Broker {
     ) -> Result<Broker, String> {
         let version = store.version().map_err(|e| e.to_string())?;
         let pending = store.pending(&public_url).map_err(|e| e.to_string())?;
+        let in_force = match store.active_policy().map_err(|e| e.to_string())? {
+            Some(active) => {
+                let label = format!("published policy {}", &active.version[..12]);
+                let org = OrgPolicy::parse(&active.text, &label).map_err(|errors| {
+                    format!(
+                        "the published policy in force does not parse with this gate: {}",
+                        errors.first().map(|e| e.to_string()).unwrap_or_default()
+                    )
+                })?;
+                InForce {
+                    org: Arc::new(org),
+                    since: active.decided_at.unwrap_or(active.published_at),
+                }
+            }
+            None => InForce {
+                org: Arc::new(config.policy.clone()),
+                since: rules::rfc3339(SystemTime::now()),
+            },
+        };
         let mut live = Live::default();
         for request in pending {
             live.install(Arc::new(request));
@@ -78,6 +107,7 @@ impl Broker {
             shutdown,
             tokens: Mutex::new(HashMap::new()),
             changes: broadcast::Sender::new(CHANGE_BACKLOG),
+            in_force: Mutex::new(in_force),
         })
     }
 
@@ -126,12 +156,14 @@ impl Broker {
     ) -> Result<(String, Arc<Request>), Refusal> {
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
+        let policy = self.policy_in_force().org;
         let admission = rules::Admission {
             url: format!("{}/r/{id}", self.public_url),
             id,
             token_hash: token::hash(&secret),
             now: SystemTime::now(),
             key: &self.key,
+            policy: &policy,
         };
         let writer = self.writer.clone().lock_owned().await;
         let asked = events::Asked::of(&new);
@@ -229,6 +261,12 @@ impl Broker {
                 .await
                 .map_err(internal)?
                 .map_err(internal)?;
+            let settles = rules::is_publication(&request)
+                && request.view.status.is_final()
+                && before.as_ref().is_none_or(|b| !b.view.status.is_final());
+            if settles {
+                broker.settle_publication(&request).await;
+            }
             *writer = request.view.version;
             let mut live = broker.live.lock().expect("live lock");
             live.install(request.clone());
@@ -249,6 +287,115 @@ impl Broker {
             Ok(request)
         });
         task.await.map_err(internal)?
+    }
+
+    /// The organisation policy new requests are decided under.
+    pub fn policy_in_force(&self) -> InForce {
+        self.in_force.lock().expect("policy lock").clone()
+    }
+
+    /// Publish a new version of the organisation policy: a request for
+    /// `[policy] admins` to approve; it comes into force when approved.
+    pub async fn publish_policy(
+        self: &Arc<Self>,
+        publisher: &str,
+        new: OrgPolicy,
+        reason: Option<String>,
+    ) -> Result<Arc<Request>, Refusal> {
+        let id = token::request_id().map_err(internal)?;
+        let secret = token::new_token().map_err(internal)?;
+        let current = self.policy_in_force().org;
+        let now = SystemTime::now();
+        let writer = self.writer.clone().lock_owned().await;
+        let publication = rules::Publication {
+            url: format!("{}/r/{id}", self.public_url),
+            id,
+            token_hash: token::hash(&secret),
+            now,
+            publisher: publisher.to_string(),
+            new: &new,
+            current: &current,
+            reason,
+        };
+        let mut request = rules::admit_publication(&self.config, publication)?;
+        let store = self.store.clone();
+        let (version, text, by, at, id) = (
+            new.version.clone(),
+            new.text.clone(),
+            publisher.to_string(),
+            rules::rfc3339(now),
+            request.view.id.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .expect("store lock")
+                .add_policy(&version, &text, &by, &at, &id)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        request.view.version = *writer + 1;
+        self.publish(writer, None, request).await
+    }
+
+    /// Every published version, newest first.
+    pub async fn policy_history(&self) -> Result<Vec<super::store::PolicyVersion>, Refusal> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.lock().expect("store lock").policies())
+            .await
+            .map_err(internal)?
+            .map_err(internal)
+    }
+
+    /// A publication reached its final decision: the version comes into force or
+    /// is refused. The request is already stored; a store failure here leaves
+    /// the version pending and the policy in force unchanged.
+    async fn settle_publication(&self, request: &Request) {
+        let approved = request.view.status == Status::Approved;
+        let by: Vec<String> = request
+            .view
+            .votes
+            .iter()
+            .filter(|vote| vote.verdict == Choice::Approve)
+            .map(|vote| vote.person.clone())
+            .collect();
+        let (store, id, at, by_) = (
+            self.store.clone(),
+            request.view.id.clone(),
+            rules::rfc3339(SystemTime::now()),
+            by.clone(),
+        );
+        let settled = tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .expect("store lock")
+                .settle_policy(&id, approved, &by_, &at)
+        })
+        .await;
+        let Ok(Ok(Some(version))) = settled else {
+            eprintln!(
+                "gate serve: could not record the decision on policy publication {}",
+                request.view.id
+            );
+            return;
+        };
+        events::policy_settled(&version.version, approved, &by);
+        if !approved {
+            return;
+        }
+        let label = format!("published policy {}", &version.version[..12]);
+        match OrgPolicy::parse(&version.text, &label) {
+            Ok(org) => {
+                *self.in_force.lock().expect("policy lock") = InForce {
+                    org: Arc::new(org),
+                    since: version.decided_at.unwrap_or(version.published_at),
+                }
+            }
+            Err(_) => {
+                eprintln!("gate serve: {label} does not parse; the policy in force is unchanged")
+            }
+        }
     }
 
     /// A request by id: from memory, else from the store.

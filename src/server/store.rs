@@ -59,6 +59,18 @@ CREATE TABLE IF NOT EXISTS channel_messages (
     address TEXT NOT NULL,
     PRIMARY KEY (request_id, channel)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS policies (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    text TEXT NOT NULL,
+    published_by TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    request_id TEXT,
+    state TEXT NOT NULL,
+    decided_at TEXT,
+    approved_by TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS policies_request ON policies(request_id);
 ";
 
 /// Stores made before requests named their policy version get the column.
@@ -369,5 +381,117 @@ fn people(column: Option<String>) -> rusqlite::Result<std::collections::BTreeSet
         None => Ok(Default::default()),
         Some(text) if text.starts_with('[') => from_json(&text),
         Some(name) => Ok([name].into()),
+    }
+}
+
+/// One published version of the organisation's policy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyVersion {
+    pub seq: i64,
+    pub version: String,
+    #[serde(skip)]
+    pub text: String,
+    pub published_by: String,
+    pub published_at: String,
+    /// The approval request that decides whether it comes into force.
+    pub request_id: Option<String>,
+    /// `pending`, `active`, `refused` or `superseded`.
+    pub state: String,
+    pub decided_at: Option<String>,
+    pub approved_by: Vec<String>,
+}
+
+impl Store {
+    /// Record a published version awaiting its approval request's decision.
+    pub fn add_policy(
+        &self,
+        version: &str,
+        text: &str,
+        published_by: &str,
+        published_at: &str,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO policies (version, text, published_by, published_at, request_id, state)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+                params![version, text, published_by, published_at, request_id],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Settle the version published with `request_id`: it comes into force (the
+    /// active one is superseded) or is refused. Returns it when it was pending.
+    pub fn settle_policy(
+        &mut self,
+        request_id: &str,
+        approved: bool,
+        approved_by: &[String],
+        at: &str,
+    ) -> Result<Option<PolicyVersion>, StoreError> {
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| StoreError(e.to_string()))?;
+        let pending: Option<i64> = tx
+            .query_row(
+                "SELECT seq FROM policies WHERE request_id = ?1 AND state = 'pending'",
+                params![request_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| StoreError(e.to_string()))?;
+        let Some(seq) = pending else {
+            return Ok(None);
+        };
+        let state = if approved { "active" } else { "refused" };
+        if approved {
+            tx.execute(
+                "UPDATE policies SET state = 'superseded' WHERE state = 'active'",
+                [],
+            )
+            .map_err(|e| StoreError(e.to_string()))?;
+        }
+        tx.execute(
+            "UPDATE policies SET state = ?1, decided_at = ?2, approved_by = ?3 WHERE seq = ?4",
+            params![state, at, json(&approved_by), seq],
+        )
+        .map_err(|e| StoreError(e.to_string()))?;
+        tx.commit().map_err(|e| StoreError(e.to_string()))?;
+        Ok(self.policies()?.into_iter().find(|p| p.seq == seq))
+    }
+
+    /// The version in force, if one was ever published and approved.
+    pub fn active_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
+        Ok(self.policies()?.into_iter().find(|p| p.state == "active"))
+    }
+
+    /// Every published version, newest first.
+    pub fn policies(&self) -> Result<Vec<PolicyVersion>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT seq, version, text, published_by, published_at, request_id, state,
+                        decided_at, approved_by FROM policies ORDER BY seq DESC",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(PolicyVersion {
+                    seq: row.get(0)?,
+                    version: row.get(1)?,
+                    text: row.get(2)?,
+                    published_by: row.get(3)?,
+                    published_at: row.get(4)?,
+                    request_id: row.get(5)?,
+                    state: row.get(6)?,
+                    decided_at: row.get(7)?,
+                    approved_by: from_json(&row.get::<_, String>(8)?)?,
+                })
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.fail(e))
     }
 }

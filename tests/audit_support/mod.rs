@@ -74,6 +74,7 @@ pub fn entry(n: u64) -> Entry {
         duration_ms: outcome.then_some(1234),
         decision_seq: outcome.then_some(n - 1),
         broker_signature: None,
+        policy_version: None,
     }
 }
 

@@ -65,6 +65,8 @@ pub struct BrokerConfig {
     /// The organisation's policy every new request is evaluated under: the file
     /// `[policy]` names once [`load`] read it, else the embedded default.
     pub policy: OrgPolicy,
+    /// `[policy] admins` and `admin_quorum`: who approves a new version.
+    pub policy_admins: policy::PolicyAdmins,
 }
 
 /// The approval channels the broker posts to.
@@ -192,9 +194,10 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .get("limits")
         .map(|value| read_limits(reader, value))
         .unwrap_or_default();
-    let policy_file = root
+    let (policy_file, policy_admins) = root
         .get("policy")
-        .and_then(|value| policy::read(reader, value));
+        .map(|value| policy::read(reader, value, &people, &groups))
+        .unwrap_or_default();
     BrokerConfig {
         public_url,
         people,
@@ -204,6 +207,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         limits,
         policy_file,
         policy: OrgPolicy::default(),
+        policy_admins,
     }
 }
 

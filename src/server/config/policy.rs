@@ -11,10 +11,9 @@ use crate::approval::protocol::NewRequest;
 use crate::error::Error;
 use crate::policy::read::{Reader, Value};
 use crate::policy::{DEFAULT_POLICY, Diagnostic, Policy, Request, Verdict, normalise};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-const POLICY_KEYS: &[&str] = &["file"];
+const POLICY_KEYS: &[&str] = &["file", "admins", "admin_quorum"];
 
 /// The policy the broker decides under, and which text it was.
 #[derive(Debug, Clone)]
@@ -24,6 +23,8 @@ pub struct OrgPolicy {
     pub version: String,
     /// Where it came from, for messages.
     pub label: String,
+    /// The exact text, as the broker serves it (`GET /v1/policy`).
+    pub text: String,
 }
 
 impl Default for OrgPolicy {
@@ -34,6 +35,7 @@ impl Default for OrgPolicy {
             policy,
             version: version(DEFAULT_POLICY),
             label: label.to_string(),
+            text: DEFAULT_POLICY.to_string(),
         }
     }
 }
@@ -59,6 +61,7 @@ impl OrgPolicy {
             policy: Policy::parse(text, label)?,
             version: version(text),
             label: label.to_string(),
+            text: text.to_string(),
         })
     }
 
@@ -82,15 +85,72 @@ impl OrgPolicy {
 }
 
 fn version(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    crate::approval::signed_policy::policy_version(text)
 }
 
-/// `[policy]`: the policy file's path as written.
-pub(super) fn read(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<PathBuf> {
-    let table = reader.table(value, "policy")?;
+/// Who approves a new version of the organisation's policy (`gate policy
+/// publish`): `[policy] admins` (people or `group:NAME`) and how many of them.
+/// Without admins, publishing is off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyAdmins {
+    pub admins: Vec<String>,
+    pub quorum: u32,
+}
+
+/// `[policy]`: the policy file's path as written, and its admins.
+pub(super) fn read(
+    reader: &mut Reader<'_>,
+    value: &Value<'_>,
+    people: &std::collections::BTreeMap<String, crate::policy::Person>,
+    groups: &std::collections::BTreeMap<String, Vec<String>>,
+) -> (Option<PathBuf>, PolicyAdmins) {
+    let Some(table) = reader.table(value, "policy") else {
+        return Default::default();
+    };
     reader.reject_unknown_keys(table, POLICY_KEYS, "[policy]");
-    let file = table.get("file")?;
-    reader.string(file, "file").map(PathBuf::from)
+    let file = table
+        .get("file")
+        .and_then(|file| reader.string(file, "file"))
+        .map(PathBuf::from);
+    let admins = table
+        .get("admins")
+        .and_then(|value| reader.strings(value, "admins"))
+        .unwrap_or_default();
+    let known = crate::policy::validate::check_approvers(reader, &admins, people, groups);
+    let quorum = table
+        .get("admin_quorum")
+        .and_then(|value| reader.count(value, "admin_quorum"))
+        .unwrap_or(1);
+    let names: Vec<String> = admins.iter().map(|a| a.get_ref().clone()).collect();
+    let mut distinct = std::collections::BTreeSet::new();
+    for name in &names {
+        match name.strip_prefix("group:") {
+            Some(group) => distinct.extend(groups.get(group).into_iter().flatten().cloned()),
+            None => {
+                distinct.insert(name.clone());
+            }
+        }
+    }
+    if known && !names.is_empty() && (distinct.len() as u32) < quorum {
+        let at = table.get("admin_quorum").or(table.get("admins"));
+        if let Some(at) = at {
+            reader.error(
+                at.span(),
+                format!(
+                    "admin_quorum {quorum} cannot be reached: [policy] admins are {} people",
+                    distinct.len()
+                ),
+                Some("lower admin_quorum or add admins".into()),
+            );
+        }
+    }
+    (
+        file,
+        PolicyAdmins {
+            admins: names,
+            quorum,
+        },
+    )
 }
 
 #[cfg(test)]

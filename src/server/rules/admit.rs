@@ -6,7 +6,7 @@ use super::{Refusal, Request, requester_people, resolve_approvers, rfc3339};
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, Vote};
 use crate::policy::Action;
-use crate::server::config::BrokerConfig;
+use crate::server::config::{BrokerConfig, OrgPolicy};
 use ed25519_dalek::SigningKey;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
@@ -20,6 +20,8 @@ pub struct Admission<'a> {
     pub url: String,
     pub now: SystemTime,
     pub key: &'a SigningKey,
+    /// The organisation policy in force (the config's, or a published version).
+    pub policy: &'a OrgPolicy,
 }
 
 /// Check a new request and build it. What it needs (rules, approvers, quorum,
@@ -32,7 +34,7 @@ pub fn admit(
     admission: Admission<'_>,
 ) -> Result<Request, Refusal> {
     check_action(&new)?;
-    let demands = Demands::of(&new, config)?;
+    let demands = Demands::of(&new, config, admission.policy)?;
     let reason = new.reason.filter(|r| !r.trim().is_empty());
     if demands.require_reason && reason.is_none() {
         return Err(Refusal::field(
@@ -80,7 +82,7 @@ pub fn admit(
             action_digest: new.action_digest,
             rules: demands.rules,
             rule_reason: new.rule_reason,
-            policy_version: config.policy.version.clone(),
+            policy_version: admission.policy.version.clone(),
             reason,
             approvers: approvers.into_iter().collect(),
             quorum,
@@ -132,8 +134,8 @@ struct Demands {
 }
 
 impl Demands {
-    fn of(new: &NewRequest, config: &BrokerConfig) -> Result<Demands, Refusal> {
-        let verdict = config.policy.evaluate(new);
+    fn of(new: &NewRequest, config: &BrokerConfig, policy: &OrgPolicy) -> Result<Demands, Refusal> {
+        let verdict = policy.evaluate(new);
         let asked_timeout = match new.timeout_seconds {
             0 => config.defaults.timeout,
             seconds => Duration::from_secs(seconds),

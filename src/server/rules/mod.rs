@@ -12,9 +12,11 @@
 
 mod admit;
 mod decide;
+mod publish;
 
 pub use admit::{Admission, admit};
 pub use decide::{cancel, claim, expire, vote};
+pub use publish::{POLICY_CHANGE_RULE, Publication, admit_publication, is_publication};
 
 use super::config::BrokerConfig;
 use crate::approval::protocol::ErrorCode;

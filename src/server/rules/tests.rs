@@ -73,14 +73,16 @@ fn new_request(user: &str) -> NewRequest {
 
 fn admit_at(new: NewRequest, now: SystemTime) -> Result<Request, Refusal> {
     let key = key();
+    let config = config();
     let admission = Admission {
+        policy: &config.policy,
         id: "r1".into(),
         token_hash: [0; 32],
         url: "http://x/r/r1".into(),
         now,
         key: &key,
     };
-    admit(new, &config(), admission)
+    admit(new, &config, admission)
 }
 
 fn approve() -> DecideBody {
@@ -398,6 +400,7 @@ fn admit_under(org: &str, new: NewRequest) -> Result<Request, Refusal> {
     config.policy = OrgPolicy::parse(org, "org.toml").unwrap();
     let key = key();
     let admission = Admission {
+        policy: &config.policy,
         id: "r1".into(),
         token_hash: [0; 32],
         url: "http://x/r/r1".into(),

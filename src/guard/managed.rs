@@ -1,0 +1,220 @@
+//! Managed mode: a gate whose installer pinned an organisation broker decides
+//! only under the policy that broker serves, signed with its key. `--policy`,
+//! `GATE_POLICY`, `./.gate/policy.toml` and the per-user policy are ignored.
+//!
+//! The switch is a file the installer writes, never an environment variable
+//! (the requester sets its own environment): `/etc/gate/managed.toml`, else
+//! `$GATE_HOME/managed.toml` (which only holds where the agent cannot write
+//! GATE_HOME). Both are refused when others can write them.
+//!
+//! The last verified copy is cached, so the allow path makes no network call
+//! while the copy is younger than `refresh`; when the broker cannot be reached
+//! the copy is used up to `max_age`, then gate fails closed.
+
+use crate::approval::BrokerClient;
+use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
+use crate::error::Error;
+use crate::paths::Home;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The system-wide switch, written by whoever installs gate.
+pub const SYSTEM_MANAGED: &str = "/etc/gate/managed.toml";
+
+/// `managed.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedConfig {
+    /// The file this came from.
+    pub path: PathBuf,
+    /// The broker's base URL.
+    pub url: String,
+    /// The broker's public key (PEM), pinned.
+    pub server_key: PathBuf,
+    /// How old a cached copy may be when the broker cannot be reached.
+    pub max_age: Duration,
+    /// How often to ask the broker for a newer version.
+    pub refresh: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManagedFile {
+    url: String,
+    server_key: PathBuf,
+    #[serde(default)]
+    max_age: Option<String>,
+    #[serde(default)]
+    refresh: Option<String>,
+}
+
+/// The policy a managed gate decides under.
+#[derive(Debug, Clone)]
+pub struct OrgPolicy {
+    pub config: ManagedConfig,
+    pub payload: PolicyPayload,
+    /// When this copy was fetched from the broker.
+    pub fetched_at: SystemTime,
+    /// Fetching failed and this older copy is used (within `max_age`).
+    pub stale: bool,
+}
+
+/// The cache file: the signed copy exactly as served, and when it was fetched.
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    url: String,
+    fetched_at: u64,
+    signed: SignedPolicy,
+}
+
+/// The managed-mode switch, if this installation has one.
+pub fn find(home: &Home) -> Result<Option<ManagedConfig>, Error> {
+    let candidates = [
+        PathBuf::from(SYSTEM_MANAGED),
+        home.config.join("managed.toml"),
+    ];
+    let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let text = crate::files::read_trusted(&path)
+        .map_err(|err| Error::file("read the managed-mode file", err))?;
+    let bad = |detail: String| {
+        Error::OrgPolicy(format!(
+            "{}: {detail} (see docs/policy.md, \"Managed mode\")",
+            path.display()
+        ))
+    };
+    let file: ManagedFile = toml::from_str(&text).map_err(|e| bad(one_line(&e.to_string())))?;
+    let duration = |value: Option<String>, default: &str, key: &str| {
+        humantime::parse_duration(value.as_deref().unwrap_or(default))
+            .map_err(|e| bad(format!("{key}: {e}")))
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    Ok(Some(ManagedConfig {
+        url: file.url,
+        server_key: dir.join(file.server_key),
+        max_age: duration(file.max_age, "24h", "max_age")?,
+        refresh: duration(file.refresh, "5m", "refresh")?,
+        path,
+    }))
+}
+
+/// The organisation policy: the cached copy while it is fresh, else the
+/// broker's, verified with the pinned key; an older cached copy within
+/// `max_age` when the broker cannot be reached. Never a copy that does not verify.
+pub fn fetch(config: &ManagedConfig, home: &Home) -> Result<OrgPolicy, Error> {
+    let key = crate::keys::load_public_key(&config.server_key).map_err(|e| {
+        Error::OrgPolicy(format!(
+            "the pinned broker key {} cannot be used: {e}",
+            config.server_key.display()
+        ))
+    })?;
+    let cache = home.cache.join("org-policy.json");
+    let now = SystemTime::now();
+    let cached = read_cache(&cache, &config.url).and_then(|(signed, at)| {
+        let payload = signed.verify(&key).ok()?;
+        Some((payload, at))
+    });
+    if let Some((payload, at)) = &cached
+        && age(*at, now) < config.refresh
+    {
+        return Ok(OrgPolicy {
+            config: config.clone(),
+            payload: payload.clone(),
+            fetched_at: *at,
+            stale: false,
+        });
+    }
+    let fetched = fetch_signed(&config.url);
+    let failure = match fetched {
+        Ok(signed) => match signed.verify(&key) {
+            Ok(payload) => {
+                write_cache(&cache, &config.url, &signed, now);
+                return Ok(OrgPolicy {
+                    config: config.clone(),
+                    payload,
+                    fetched_at: now,
+                    stale: false,
+                });
+            }
+            // A copy that does not verify is refused outright, cache or not.
+            Err(why) => {
+                return Err(Error::OrgPolicy(format!(
+                    "the broker at {} served a policy gate will not use: {why}",
+                    config.url
+                )));
+            }
+        },
+        Err(detail) => detail,
+    };
+    match cached {
+        Some((payload, at)) if age(at, now) <= config.max_age => Ok(OrgPolicy {
+            config: config.clone(),
+            payload,
+            fetched_at: at,
+            stale: true,
+        }),
+        Some((_, at)) => Err(Error::OrgPolicy(format!(
+            "the broker at {} cannot be reached ({failure}) and the cached policy is {} old, \
+             older than max_age {} in {}; nothing runs until gate can fetch the policy",
+            config.url,
+            humantime::format_duration(Duration::from_secs(age(at, now).as_secs())),
+            humantime::format_duration(config.max_age),
+            config.path.display()
+        ))),
+        None => Err(Error::OrgPolicy(format!(
+            "the broker at {} cannot be reached ({failure}) and there is no cached policy; \
+             nothing runs until gate can fetch the policy",
+            config.url
+        ))),
+    }
+}
+
+fn age(at: SystemTime, now: SystemTime) -> Duration {
+    now.duration_since(at).unwrap_or_default()
+}
+
+fn fetch_signed(url: &str) -> Result<SignedPolicy, String> {
+    let client = BrokerClient::new(url).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime
+        .block_on(client.policy())
+        .map_err(|e| one_line(&e.to_string()))
+}
+
+fn read_cache(path: &Path, url: &str) -> Option<(SignedPolicy, SystemTime)> {
+    let bytes = std::fs::read(path).ok()?;
+    let cached: Cached = serde_json::from_slice(&bytes).ok()?;
+    (cached.url == url).then(|| {
+        (
+            cached.signed,
+            UNIX_EPOCH + Duration::from_secs(cached.fetched_at),
+        )
+    })
+}
+
+/// Best effort: a cache that cannot be written means fetching again next time.
+fn write_cache(path: &Path, url: &str, signed: &SignedPolicy, now: SystemTime) {
+    let cached = Cached {
+        url: url.to_string(),
+        fetched_at: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        signed: signed.clone(),
+    };
+    let Ok(text) = serde_json::to_vec(&cached) else {
+        return;
+    };
+    if let Some(dir) = path.parent() {
+        let _ = crate::files::create_private_dir(dir);
+    }
+    let temporary = path.with_extension("json.tmp");
+    if std::fs::write(&temporary, text).is_ok() {
+        let _ = std::fs::rename(&temporary, path);
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
