@@ -49,7 +49,15 @@ fn runs(program: &str, what: &str, line: Option<&str>) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-fn is_program_name(word: &str) -> bool {
+/// `runs`, for a setting whose program reports its own invocation once: only
+/// what the setting adds.
+pub(super) fn runs_besides(program: &str, what: &str, line: Option<&str>) -> Vec<Step> {
+    let mut steps = runs(program, what, line).unwrap_or_default();
+    steps.retain(|step| !matches!(step, Step::Keep));
+    steps
+}
+
+pub(super) fn is_program_name(word: &str) -> bool {
     word.chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
 }
@@ -479,10 +487,7 @@ const LOADED: &[&str] = &[
 pub(super) fn environment(name: &str, value: &str) -> Vec<Step> {
     if COMMAND_VARIABLES.contains(&name) {
         let line = value.trim_start_matches(['|', '-']);
-        let mut steps = runs("environment", name, Some(line)).unwrap_or_default();
-        // The command itself is reported once, by the caller.
-        steps.retain(|step| !matches!(step, Step::Keep));
-        return steps;
+        return runs_besides("environment", name, Some(line));
     }
     let loads = LOADED.contains(&name)
         || name.starts_with("GIT_CONFIG_KEY_")

@@ -1,6 +1,7 @@
 //! `docker` and `podman`: `run`/`create IMAGE CMD…` and `exec CONTAINER CMD…`
-//! start a command in a container, which is analysed like any other. The local
-//! invocation is kept too, so rules about `docker run` still apply.
+//! start a command in a container, which is analysed like any other (`compose`
+//! is read in `compose`). The local invocation is kept too, so rules about
+//! `docker run` still apply.
 
 use super::Step;
 use super::container_options::{EXEC, GLOBAL, GLOBAL_PROGRAMS, RUN};
@@ -33,6 +34,7 @@ fn engine(argv: &[String]) -> Vec<Step> {
     match argv.get(at).map(String::as_str) {
         Some(sub @ ("run" | "create")) => run(argv, at + 1, label(sub)),
         Some(sub @ "exec") => exec(argv, at + 1, label(sub)),
+        Some(sub @ "compose") => super::compose::compose(argv, at + 1, label(sub)),
         _ => vec![Step::Keep],
     }
 }

@@ -17,7 +17,7 @@ pub(super) enum Language {
     Python,
     Perl,
     Ruby,
-    Node,
+    JavaScript,
     Php,
     Lua,
 }
@@ -94,14 +94,18 @@ fn screen_into(
     if language == Language::Php && code.contains("$") && dollar_call(code) {
         return Err("php code calls a function through a variable".into());
     }
-    if language == Language::Node && code.contains("process[") {
-        return Err("node code looks up a property of process at run time".into());
+    if language == Language::JavaScript {
+        if code.contains("process[") {
+            return Err("javascript code looks up a property of process at run time".into());
+        }
+        super::inline_code_js::runtime_globals(code, screened)?;
+        super::inline_code_js::bun_shell(code, screened)?;
     }
     Ok(())
 }
 
 /// Every identifier and its byte offset.
-fn identifiers(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub(super) fn identifiers(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let bytes = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -119,7 +123,7 @@ fn identifiers(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-fn is_ident(b: u8) -> bool {
+pub(super) fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
@@ -213,7 +217,11 @@ fn string_list(text: &str) -> Option<(Vec<String>, &str)> {
 /// and Ruby need no parentheses). `Some(None)` is a call with no arguments, which
 /// starts nothing (`platform.system()`). `list_has_argv0`: a list after a
 /// program name repeats argv[0] (Python's `os.execvp('rm', ['rm', …])`).
-fn constant_call(code: &str, after_name: usize, list_has_argv0: bool) -> Option<Option<Spawned>> {
+pub(super) fn constant_call(
+    code: &str,
+    after_name: usize,
+    list_has_argv0: bool,
+) -> Option<Option<Spawned>> {
     let rest = code[after_name..].trim_start();
     let (mut rest, parenthesised) = match rest.strip_prefix('(') {
         Some(inner) => (inner, true),
@@ -232,6 +240,14 @@ fn constant_call(code: &str, after_name: usize, list_has_argv0: bool) -> Option<
             rest = after;
         } else if let Some((items, after)) = string_list(rest) {
             list = Some(items);
+            rest = after;
+        } else if let Some((items, after)) = options_object(rest) {
+            if items.is_some() {
+                if list.is_some() {
+                    return None;
+                }
+                list = items;
+            }
             rest = after;
         } else if let Some((key, value, after)) = keyword_argument(rest) {
             match key {
@@ -276,6 +292,36 @@ fn constant_call(code: &str, after_name: usize, list_has_argv0: bool) -> Option<
         _ => return None,
     };
     Some(Some(spawned))
+}
+
+/// An options object of constant values, `{ args: ['-l'], stdout: 'piped' }`
+/// (`Deno.Command`, `Deno.run`, `Bun.spawn`): the list under `args` or `cmd`, if
+/// any, and the rest. Any other key (`env`, `shell`, …) is not read here.
+fn options_object(text: &str) -> Option<(Option<Vec<String>>, &str)> {
+    let mut rest = text.trim_start().strip_prefix('{')?;
+    let mut list = None;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix('}') {
+            return Some((list, after));
+        }
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+        let (key, after) = rest.split_at(end);
+        let value = after.trim_start().strip_prefix(':')?;
+        rest = match key {
+            "args" | "cmd" if list.is_none() => {
+                let (items, after) = string_list(value)?;
+                list = Some(items);
+                after
+            }
+            "stdout" | "stderr" | "stdin" | "stdio" | "cwd" | "encoding" => string_literal(value)
+                .map(|(_, after)| after)
+                .or_else(|| string_list(value).map(|(_, after)| after))?,
+            _ => return None,
+        };
+        rest = rest.trim_start();
+        rest = rest.strip_prefix(',').unwrap_or(rest);
+    }
 }
 
 /// `name=value` (Python) or `{ name: value }` (Node options) with a plain value.
@@ -340,7 +386,7 @@ fn imported(
             }
             vec![name.to_string()]
         }
-        (Language::Ruby | Language::Node, "require") => {
+        (Language::Ruby | Language::JavaScript, "require") => {
             let rest = rest.trim_start();
             let rest = rest.strip_prefix('(').unwrap_or(rest);
             match string_literal(rest) {

@@ -260,7 +260,7 @@ const RUBY: Words = Words {
     ],
 };
 
-const NODE: Words = Words {
+const JAVASCRIPT: Words = Words {
     spawn: &[
         "exec",
         "execSync",
@@ -290,6 +290,7 @@ const NODE: Words = Words {
         "prototype",
         "setTimeout",
         "setInterval",
+        "openInEditor",
     ],
     modules: &[
         "fs",
@@ -382,7 +383,7 @@ pub(super) fn words(language: Language) -> &'static Words {
         Language::Python => &PYTHON,
         Language::Perl => &PERL,
         Language::Ruby => &RUBY,
-        Language::Node => &NODE,
+        Language::JavaScript => &JAVASCRIPT,
         Language::Php => &PHP,
         Language::Lua => &LUA,
     }

@@ -1,7 +1,7 @@
 //! Interpreters given code on the command line (`python -c`, `perl -e`, `ruby -e`,
-//! `node -e/-p`, `php -r`, `lua -e`) or on stdin (`tclsh`, `python -`), and the
-//! small languages with a way out to the shell (awk's `system()` and pipes, sed's
-//! `e`). Inline code is screened by `inline_code`; a script file is kept as a
+//! `node -e/-p`, `php -r`, `lua -e`; deno's and bun's ways are read in
+//! `js_runtimes`) or on stdin (`tclsh`, `python -`), and the small languages with
+//! a way out to the shell (awk's `system()` and pipes, sed's `e`). Inline code is screened by `inline_code`; a script file is kept as a
 //! command like any other program.
 
 use super::Step;
@@ -9,16 +9,18 @@ use super::inline_code::{Language, Spawned, screen};
 
 /// How an interpreter was asked to run.
 #[derive(Debug, Default)]
-struct Invocation {
+pub(super) struct Invocation {
     /// Inline code, in the order given.
-    code: Vec<String>,
+    pub code: Vec<String>,
     /// Modules loaded from the command line (`-MFoo`, `-rfoo`).
-    modules: Vec<String>,
+    pub modules: Vec<String>,
     /// A script file, a module to run (`python -m`), or an option that only
     /// reports (`--version`): what runs is a program, not inline code.
-    program: bool,
+    pub program: bool,
     /// Why the invocation cannot be analysed (stdin, an interactive prompt…).
-    opaque: Option<String>,
+    pub opaque: Option<String>,
+    /// Shell lines the runtime runs itself (`bun exec LINE`), with their labels.
+    pub lines: Vec<(String, String)>,
 }
 
 /// What running `argv` amounts to, if its program is an interpreter.
@@ -55,7 +57,7 @@ fn language(name: &str) -> Option<Language> {
         "python" | "pypy" => Language::Python,
         "perl" => Language::Perl,
         "ruby" => Language::Ruby,
-        "node" | "nodejs" => Language::Node,
+        "node" | "nodejs" | "deno" | "bun" => Language::JavaScript,
         "php" => Language::Php,
         "lua" | "luajit" => Language::Lua,
         _ => return None,
@@ -63,18 +65,26 @@ fn language(name: &str) -> Option<Language> {
 }
 
 fn steps(language: Language, name: &str, invocation: Invocation) -> Vec<Step> {
-    if let Some(reason) = invocation.opaque {
-        return vec![Step::Opaque(reason)];
-    }
+    let lines = invocation
+        .lines
+        .into_iter()
+        .map(|(label, line)| Step::Line { label, line });
     if invocation.code.is_empty() {
-        return vec![Step::Keep];
+        let first = match invocation.opaque {
+            Some(reason) => Step::Opaque(reason),
+            None => Step::Keep,
+        };
+        return std::iter::once(first).chain(lines).collect();
     }
     let screened = screen(language, &invocation.code.join("\n"), &invocation.modules);
     let label = format!("{} inline code", family(name));
-    let mut steps = vec![match screened.opaque {
+    // Code run before a prompt (`deno repl --eval`) is still screened, so a
+    // command in it that a rule denies is denied.
+    let mut steps = vec![match invocation.opaque.or(screened.opaque) {
         Some(reason) => Step::Opaque(reason),
         None => Step::Keep,
     }];
+    steps.extend(lines);
     steps.extend(screened.spawned.into_iter().map(|spawned| match spawned {
         Spawned::Line(line) => Step::Line {
             label: label.clone(),
@@ -89,13 +99,10 @@ fn steps(language: Language, name: &str, invocation: Invocation) -> Vec<Step> {
 }
 
 fn invocation(language: Language, argv: &[String]) -> Invocation {
-    let mut found = match language {
-        Language::Python => python(argv),
-        Language::Perl => perl(argv),
-        Language::Ruby => ruby(argv),
-        Language::Node => node(argv),
-        Language::Php => php(argv),
-        Language::Lua => lua(argv),
+    let mut found = match (family(super::basename(&argv[0])), language) {
+        ("deno", _) => super::js_runtimes::deno(argv),
+        ("bun", _) => super::js_runtimes::bun(argv),
+        (_, language) => by_language(language, argv),
     };
     if found.opaque.is_none() && found.code.is_empty() && !found.program {
         found.opaque = Some(format!(
@@ -104,6 +111,17 @@ fn invocation(language: Language, argv: &[String]) -> Invocation {
         ));
     }
     found
+}
+
+fn by_language(language: Language, argv: &[String]) -> Invocation {
+    match language {
+        Language::Python => python(argv),
+        Language::Perl => perl(argv),
+        Language::Ruby => ruby(argv),
+        Language::JavaScript => node(argv),
+        Language::Php => php(argv),
+        Language::Lua => lua(argv),
+    }
 }
 
 fn value_of(cluster_rest: &str, argv: &[String], at: &mut usize) -> Option<String> {

@@ -4,6 +4,7 @@
 
 use super::Step;
 use super::options::{OptionSpec, Scanned, scan};
+use super::ssh_options::{self, local_effect};
 use super::wrapper_options::EMPTY;
 
 const SSH: OptionSpec = OptionSpec {
@@ -11,9 +12,6 @@ const SSH: OptionSpec = OptionSpec {
     valued: "BbcDEeFIiJLlmOoPpQRSWw",
     ..EMPTY
 };
-
-/// `-o` keys whose value is a command ssh runs on this machine.
-const LOCAL_COMMAND_KEYS: &[&str] = &["proxycommand", "localcommand", "knownhostscommand"];
 
 /// What running `argv` amounts to, if its program runs commands elsewhere.
 pub(super) fn unwrap(name: &str, argv: &[String]) -> Option<Vec<Step>> {
@@ -50,32 +48,16 @@ fn ssh(argv: &[String]) -> Vec<Step> {
     let mut steps = vec![Step::Keep];
     let mut remote = None;
     for (name, value) in &options {
-        let value = value.as_deref().unwrap_or("");
-        match name.as_str() {
-            "-F" if !matches!(value, "/dev/null" | "none") => {
-                return vec![Step::Opaque(
-                    "ssh -F reads a configuration file that may name commands".into(),
-                )];
+        match local_effect("ssh", name, value.as_deref()) {
+            Err(reason) => return vec![Step::Opaque(reason)],
+            Ok(Some(step)) => steps.push(step),
+            Ok(None) => {}
+        }
+        if name == "-o" {
+            let (key, command) = ssh_options::option(value.as_deref().unwrap_or(""));
+            if key == "remotecommand" {
+                remote = Some(command);
             }
-            "-o" => match ssh_option(value) {
-                (key, command)
-                    if LOCAL_COMMAND_KEYS.contains(&key.as_str())
-                        && !command.eq_ignore_ascii_case("none") =>
-                {
-                    steps.push(Step::Line {
-                        label: format!("ssh {key}"),
-                        line: command,
-                    });
-                }
-                (key, command) if key == "remotecommand" => remote = Some(command),
-                (key, _) if matches!(key.as_str(), "include" | "match") => {
-                    return vec![Step::Opaque(format!(
-                        "ssh -o {key} reads configuration that may name commands"
-                    ))];
-                }
-                _ => {}
-            },
-            _ => {}
         }
     }
     let words = &argv[after.operands..];
@@ -99,18 +81,6 @@ fn ssh(argv: &[String]) -> Vec<Step> {
         }
     }
     steps
-}
-
-/// `-o Key=Value` or `-o "Key Value"`: the key lowercased, and the value.
-fn ssh_option(option: &str) -> (String, String) {
-    let option = option.trim_start();
-    let split = option
-        .find(|c: char| c == '=' || c.is_whitespace())
-        .unwrap_or(option.len());
-    let (key, value) = option.split_at(split);
-    let value = value.trim_start_matches(|c: char| c.is_whitespace());
-    let value = value.strip_prefix('=').unwrap_or(value).trim_start();
-    (key.to_ascii_lowercase(), value.to_string())
 }
 
 /// Subcommands that start a process in a container.

@@ -54,7 +54,9 @@ fn others(name: &str, argv: &[String]) -> Option<Vec<Step>> {
     super::sandboxes::unwrap(name, argv)
         .or_else(|| super::tracers::unwrap(name, argv))
         .or_else(|| super::remote::unwrap(name, argv))
+        .or_else(|| super::remote_copy::unwrap(name, argv))
         .or_else(|| super::containers::unwrap(name, argv))
+        .or_else(|| super::compose::unwrap(name, argv))
         .or_else(|| super::config_exec::unwrap(name, argv))
         .or_else(|| super::interpreters::unwrap(name, argv))
 }

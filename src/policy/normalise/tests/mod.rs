@@ -704,6 +704,8 @@ fn gate_itself_runs_the_command_after_its_options() {
     );
 }
 
+mod compose_and_file_copy;
 mod inline_code;
+mod js_runtimes;
 mod programs_that_run_programs;
 mod shell_language;
