@@ -20,7 +20,9 @@ target="$("$root/install.sh" --print-target)"
 flags="$("$root/install.sh" --print-rustflags)"
 echo "bench: gate built for $target with RUSTFLAGS='$flags'" >&2
 (cd "$root" && RUSTFLAGS="$flags" cargo build --release --locked --quiet --target "$target")
-GATE="$root/target/$target/release/gate"
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+GATE="$target_dir/$target/release/gate"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export GATE_HOME="$work/home"

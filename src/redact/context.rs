@@ -8,6 +8,7 @@
 use super::Spec;
 use super::names::{is_secret_flag, is_secret_name, is_secret_parameter};
 use super::rule::{Mode, between_quotes, is_value, unless_variable};
+use super::trigger::{Group, Trigger};
 use regex::{Captures, Regex};
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -55,8 +56,75 @@ const SAME_COMMAND: &str = r"(?:\s+[^\s;&|]+)*?\s+";
 /// Start of a program name in a shell line: line start, whitespace, a path or quote.
 const PROGRAM_START: &str = r#"(?:^|[\s/"'(;&|])"#;
 
-pub(super) fn specs() -> Vec<Spec> {
-    let mysql = MYSQL_CLIENTS.join("|");
+/// One of these is in every URL parameter name [`is_secret_parameter`] accepts:
+/// its own list and every name [`is_secret_name`] accepts.
+const PARAMETER_WORDS: &[&str] = &[
+    "pass", "pw", "secret", "token", "key", "pat", "psk", "auth", "cookie", "cred", "sig", "code",
+    "session",
+];
+
+/// One of these is in every option [`FLAG`] finds.
+const FLAG_WORDS: &[&str] = &["pass", "token", "secret", "key", "bearer", "psk"];
+
+/// One of these is in every name [`NAME`] finds.
+const NAME_WORDS: &[&str] = &[
+    "pass", "pw", "token", "secret", "key", "auth", "cookie", "creds", "pat", "psk", "sig",
+];
+
+/// One of these is in every field name the field detectors find.
+const FIELD_WORDS: &[&str] = &[
+    "pass", "pwd", "token", "secret", "key", "auth", "creds", "cookie", "sig",
+];
+
+/// The context detectors in the order they apply, grouped by the words they
+/// need. The short words (`pat`, `key`, `auth`) also sit inside everyday words
+/// (`path`, `keyboard`, `author`), so their groups also ask for the `-`, `=` or
+/// `:` that an option, an assignment or a field cannot do without.
+pub(super) fn groups() -> Vec<Group> {
+    vec![
+        Group::new(
+            "url-credentials",
+            &[Trigger::words(&["://"]).later(b"@")],
+            url_credentials,
+        ),
+        Group::new(
+            "url-parameter",
+            &[Trigger::words(PARAMETER_WORDS).earlier(b"?&").later(b"=")],
+            url_parameter,
+        ),
+        Group::new(
+            "headers",
+            &[
+                Trigger::words(&["authorization", "api-key", "-token", "cookie"]).later(b":"),
+                Trigger::words(&["bearer"]),
+            ],
+            headers,
+        ),
+        Group::new(
+            "secret-flags",
+            &[Trigger::words(FLAG_WORDS).in_option()],
+            secret_flags,
+        ),
+        Group::new(
+            "secret-assignment",
+            &[Trigger::words(NAME_WORDS).later(b"=")],
+            secret_assignment,
+        ),
+        Group::new(
+            // `=` for Ruby's `=>`.
+            "secret-fields",
+            &[Trigger::words(FIELD_WORDS).later(b":=")],
+            secret_fields,
+        ),
+        Group::new(
+            "password-options",
+            &[Trigger::words(&["mysql", "mariadb", "sshpass", "curl"]).later(b"-")],
+            password_options,
+        ),
+    ]
+}
+
+fn url_credentials() -> Vec<Spec> {
     vec![
         Spec::new(
             "url-credentials",
@@ -70,12 +138,20 @@ pub(super) fn specs() -> Vec<Spec> {
             r#"[A-Za-z][A-Za-z0-9+.-]*://(?P<secret>[^\s/@:"'?#]{16,})(?::[^\s/@"']*)?@"#,
             random_user,
         ),
-        Spec::new(
-            "url-parameter",
-            // AWS SigV4 and GCS V4 presigned URLs, Azure SAS `sig=`, `?token=`.
-            r#"[?&](?P<name>[A-Za-z0-9_.-]+)=(?P<secret>[^&#\s"'`<>]*)"#,
-            parameter_value,
-        ),
+    ]
+}
+
+fn url_parameter() -> Vec<Spec> {
+    vec![Spec::new(
+        "url-parameter",
+        // AWS SigV4 and GCS V4 presigned URLs, Azure SAS `sig=`, `?token=`.
+        r#"[?&](?P<name>[A-Za-z0-9_.-]+)=(?P<secret>[^&#\s"'`<>]*)"#,
+        parameter_value,
+    )]
+}
+
+fn headers() -> Vec<Spec> {
+    vec![
         Spec::new(
             "authorization-header",
             format!(
@@ -101,6 +177,11 @@ pub(super) fn specs() -> Vec<Spec> {
             r"(?i)(?-u:\b)bearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{12,})",
             unless_variable,
         ),
+    ]
+}
+
+fn secret_flags() -> Vec<Spec> {
+    vec![
         Spec::new(
             "secret-flag",
             format!(r#"(?i)(?:^|[\s"'=(])(?P<flag>{FLAG})=(?P<secret>{VALUE})"#),
@@ -111,13 +192,21 @@ pub(super) fn specs() -> Vec<Spec> {
             format!(r#"(?i)(?:^|[\s"'(])(?P<flag>{FLAG})\s+(?P<secret>{NEXT_VALUE})"#),
             flag_value,
         ),
-        Spec::new(
-            // `DB_PASS=x`, `export API_KEY=x`, helm's `--set a.password=x`,
-            // npm's `//registry/:_authToken=x`, Java's `-Ddb.password=x`.
-            "secret-assignment",
-            format!(r"(?i)(?:^|[^a-z0-9_.-]|-[DP])(?P<name>{NAME})=(?P<secret>{VALUE})"),
-            assignment_value,
-        ),
+    ]
+}
+
+fn secret_assignment() -> Vec<Spec> {
+    vec![Spec::new(
+        // `DB_PASS=x`, `export API_KEY=x`, helm's `--set a.password=x`,
+        // npm's `//registry/:_authToken=x`, Java's `-Ddb.password=x`.
+        "secret-assignment",
+        format!(r"(?i)(?:^|[^a-z0-9_.-]|-[DP])(?P<name>{NAME})=(?P<secret>{VALUE})"),
+        assignment_value,
+    )]
+}
+
+fn secret_fields() -> Vec<Spec> {
+    vec![
         Spec::new(
             // `{"password": "x"}`, `{'api_key': 'x'}`, `\"token\":\"x\"` in a `sh -c`.
             "secret-field-quoted",
@@ -135,6 +224,12 @@ pub(super) fn specs() -> Vec<Spec> {
             ),
             field_value,
         ),
+    ]
+}
+
+fn password_options() -> Vec<Spec> {
+    let mysql = MYSQL_CLIENTS.join("|");
+    vec![
         Spec::new(
             "mysql-password",
             format!(r"{PROGRAM_START}(?:{mysql}){SAME_COMMAND}-p(?P<secret>{VALUE})"),

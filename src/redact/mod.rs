@@ -9,12 +9,12 @@
 //! input, or do I/O. Redaction is idempotent: `redact(redact(x)) == redact(x)`.
 //!
 //! Cost: redaction runs on every gate call, and compiling the detectors costs far
-//! more than running them, so text is first checked for the literal words each
-//! group of built-in detectors needs ([`might_hold_secret`] for the shape and
-//! context detectors, the providers table's own prefixes for its keys); only a
-//! group whose word the text has is compiled, as one [`RegexSet`] that finds the
-//! candidates in a single scan, and a detector's own regex only when the set says
-//! it matches.
+//! more than running them, so the built-in detectors come in small groups, each
+//! with the literal words (and the `-`, `=` or `:` around them) its matches need
+//! (`trigger`). A text is first scanned for every group's words at once; only a
+//! group whose trigger the text has is compiled, as one [`RegexSet`] that finds
+//! the candidates in a single scan, and a detector's own regex only when the set
+//! says it matches.
 
 mod argv;
 mod context;
@@ -24,13 +24,15 @@ mod rule;
 mod secret;
 mod tokens;
 mod tools;
+mod trigger;
 mod words;
 
 pub use secret::{Secret, SecretString};
 
 use regex::{Regex, RegexSet};
 use rule::{Mode, Refine, Rule};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
+use trigger::{Group, TriggerIndex};
 
 /// What a redacted secret is replaced with.
 pub const MASK: &str = "****";
@@ -151,16 +153,10 @@ impl Redactor {
     fn one_pass(&self, text: &str, mode: Mode) -> Option<String> {
         let mut current: Option<String> = None;
         let mut builtin = Vec::new();
-        // Each group is compiled only when the text has one of its words.
-        let groups: [(bool, &LazyLock<Result<RuleSet, BadPattern>>); 2] = [
-            (might_hold_secret(text), &SHAPES),
-            (might_hold_provider_key(text), &PROVIDERS),
-        ];
-        for (needed, group) in groups {
-            if !needed {
-                continue;
-            }
-            match LazyLock::force(group) {
+        // Each group is compiled only when the text has one of its triggers.
+        let needed = BUILT_IN.index.needed(text);
+        for group in (0..BUILT_IN.groups.len()).filter(|&g| needed.contains(g)) {
+            match BUILT_IN.rules(group) {
                 Ok(rules) => builtin.push(rules),
                 // A broken built-in detector (a bug the unit tests catch) must not
                 // let secrets through: mask everything instead.
@@ -213,7 +209,7 @@ struct RuleSet {
 #[derive(Debug)]
 struct LazyRule {
     spec: Spec,
-    compiled: std::sync::OnceLock<Result<Rule, BadPattern>>,
+    compiled: OnceLock<Result<Rule, BadPattern>>,
 }
 
 impl Clone for RuleSet {
@@ -224,7 +220,7 @@ impl Clone for RuleSet {
                 .iter()
                 .map(|rule| LazyRule {
                     spec: rule.spec.clone(),
-                    compiled: std::sync::OnceLock::new(),
+                    compiled: OnceLock::new(),
                 })
                 .collect(),
             set: self.set.clone(),
@@ -258,7 +254,7 @@ impl RuleSet {
             .into_iter()
             .map(|spec| LazyRule {
                 spec,
-                compiled: std::sync::OnceLock::new(),
+                compiled: OnceLock::new(),
             })
             .collect();
         Ok(RuleSet { rules, set })
@@ -293,100 +289,37 @@ fn first_line(message: &str) -> &str {
         .unwrap_or(message)
 }
 
-/// Lower-case words at least one of which every built-in detector needs to match
-/// (ASCII case-insensitively). A detector added without its word here fails its
-/// own tests, because [`Redactor::redact`] only runs detectors behind this check.
-const TRIGGERS: &[&str] = &[
-    "-----begin",
-    "akia",
-    "asia",
-    "aws_secret",
-    "ghp_",
-    "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "xox",
-    "xapp-",
-    "hooks.slack",
-    "eyj",
-    "://",
-    "authorization",
-    "token",
-    "bearer",
-    "pass",
-    "pwd",
-    "pw",
-    "psk",
-    "secret",
-    "key",
-    "auth",
-    "cookie",
-    "creds",
-    "pat",
-    "sig",
-    "code=",
-    "session",
-    "curl",
-    "mysql",
-    "mariadb",
-];
-
-/// Whether `text` could hold a secret the shape and context detectors find.
-pub(crate) fn might_hold_secret(text: &str) -> bool {
-    contains_any(text, &TRIGGER_INDEX)
+/// The built-in detectors in the order they apply: the context detectors, the
+/// shape detectors, the providers table. Each group is compiled once per process,
+/// the first time a text has one of its triggers.
+#[derive(Debug)]
+struct BuiltIn {
+    groups: Vec<Group>,
+    compiled: Vec<OnceLock<Result<RuleSet, BadPattern>>>,
+    index: TriggerIndex,
 }
 
-/// Whether `text` could hold a key from the providers table.
-fn might_hold_provider_key(text: &str) -> bool {
-    contains_any(text, &PROVIDER_INDEX)
-}
-
-fn contains_any(text: &str, index: &[Vec<&'static str>]) -> bool {
-    let bytes = text.as_bytes();
-    (0..bytes.len()).any(|i| {
-        let rest = &bytes[i..];
-        index[usize::from(rest[0].to_ascii_lowercase())]
-            .iter()
-            .any(|word| {
-                rest.len() >= word.len() && rest[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-            })
-    })
-}
-
-/// Trigger words by their first byte: one pass over the text, no regex to build
-/// and no allocation, so a clean command costs next to nothing.
-fn index_of(words: impl Iterator<Item = &'static str>) -> Vec<Vec<&'static str>> {
-    let mut index = vec![Vec::new(); 256];
-    for word in words {
-        if let Some(&first) = word.as_bytes().first() {
-            index[usize::from(first)].push(word);
+impl BuiltIn {
+    fn new() -> BuiltIn {
+        let mut groups = context::groups();
+        groups.extend(tokens::groups());
+        groups.extend(providers::groups());
+        BuiltIn {
+            compiled: groups.iter().map(|_| OnceLock::new()).collect(),
+            index: TriggerIndex::new(&groups),
+            groups,
         }
     }
-    index
+
+    /// A group's rules. A failure here is a bug in a built-in pattern: it fails
+    /// the unit tests, and at run time masks whole texts rather than panicking or
+    /// letting a secret through.
+    fn rules(&self, group: usize) -> &Result<RuleSet, BadPattern> {
+        self.compiled[group].get_or_init(|| RuleSet::compile(self.groups[group].specs()))
+    }
 }
 
-static TRIGGER_INDEX: LazyLock<Vec<Vec<&'static str>>> =
-    LazyLock::new(|| index_of(TRIGGERS.iter().copied()));
-
-static PROVIDER_INDEX: LazyLock<Vec<Vec<&'static str>>> =
-    LazyLock::new(|| index_of(providers::triggers()));
-
-/// The shape and context detectors, compiled once per process on first need. A
-/// failure here is a bug in a built-in pattern: it fails the unit tests, and at
-/// run time masks whole texts rather than panicking or letting a secret through.
-static SHAPES: LazyLock<Result<RuleSet, BadPattern>> = LazyLock::new(|| {
-    let mut specs = context::specs();
-    specs.extend(tokens::specs());
-    RuleSet::compile(specs)
-});
-
-/// The providers table's detectors, compiled apart from the others so that a
-/// word that only looks like an option name (`--author`, `path`) does not build
-/// them, and a provider's prefix does not build the rest.
-static PROVIDERS: LazyLock<Result<RuleSet, BadPattern>> =
-    LazyLock::new(|| RuleSet::compile(providers::specs()));
+static BUILT_IN: LazyLock<BuiltIn> = LazyLock::new(BuiltIn::new);
 
 #[cfg(test)]
 mod tests;

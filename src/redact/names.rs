@@ -10,7 +10,7 @@
 /// Whole name segments that hold a secret when they end a name (`DB_PASS`,
 /// `MYSQL_PWD`, `AWS_KEY`). Sources: the variables of libpq, the MySQL and
 /// Redis clients, sshpass, and the `*_SECRET`/`*_KEY` habit of twelve-factor apps.
-const LAST_SEGMENTS: &[&str] = &[
+pub(super) const LAST_SEGMENTS: &[&str] = &[
     "pass",
     "pwd",
     "pw",
@@ -32,7 +32,7 @@ const LAST_SEGMENTS: &[&str] = &[
 
 /// Endings that hold a secret even glued to a word (`PGPASSWORD`, `SSHPASS`,
 /// `GITHUBTOKEN`, `clientSecret`, `apiKey`).
-const ENDINGS: &[&str] = &[
+pub(super) const ENDINGS: &[&str] = &[
     "password",
     "passwd",
     "passphrase",
@@ -46,7 +46,7 @@ const ENDINGS: &[&str] = &[
 ];
 
 /// Words a name may contain anywhere and still be a secret (`*PASSWORD*`).
-const ANYWHERE: &[&str] = &["password", "passwd", "passphrase"];
+pub(super) const ANYWHERE: &[&str] = &["password", "passwd", "passphrase"];
 
 /// Names that end like a secret but are not one.
 const NOT_SECRET: &[&str] = &["pwd", "oldpwd", "bypass", "compass", "multipass", "surpass"];
@@ -74,7 +74,7 @@ pub(crate) fn is_secret_name(name: &str) -> bool {
 /// URL query parameters that carry a signature or a bearer credential, beyond
 /// secret-looking names. Sources: AWS SigV4 presigned URLs, Google Cloud Storage
 /// V4 signed URLs, Azure SAS tokens, CloudFront signed URLs, OAuth 2.0 (RFC 6749).
-const URL_PARAMETERS: &[&str] = &[
+pub(super) const URL_PARAMETERS: &[&str] = &[
     "sig",
     "signature",
     "x-amz-signature",
@@ -103,7 +103,7 @@ pub(crate) fn is_secret_parameter(name: &str) -> bool {
 
 /// Two-word option endings that name a key (`--private-key`, `--api-key`,
 /// `--account-key`); a bare `--key` is usually a file and `--sort-key` a field.
-const KEY_KINDS: &[&str] = &[
+pub(super) const KEY_KINDS: &[&str] = &[
     "api",
     "access",
     "secret",
@@ -122,7 +122,7 @@ const KEY_KINDS: &[&str] = &[
 
 /// Last words of an option that takes a secret (`--password`, `--auth-token`,
 /// `--oauth2-bearer`, `--client-secret`, gpg's `--passphrase`).
-const FLAG_ENDINGS: &[&str] = &[
+pub(super) const FLAG_ENDINGS: &[&str] = &[
     "password",
     "passwd",
     "pass",
@@ -138,7 +138,7 @@ const FLAG_ENDINGS: &[&str] = &[
 ];
 
 /// Java and OpenSSL single-dash options that take a secret (keytool, jarsigner, openssl).
-const JAVA_FLAGS: &[&str] = &[
+pub(super) const JAVA_FLAGS: &[&str] = &[
     "storepass",
     "keypass",
     "srcstorepass",

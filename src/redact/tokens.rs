@@ -2,60 +2,105 @@
 //! JWTs, private key blocks. Vendor prefixes (`ghp_`, `xoxb-`, `AKIA`) are kept
 //! so an approver still sees *what kind* of credential was there.
 //!
-//! Patterns only; compiling and applying them is `super`'s job.
+//! Patterns and the words they need; compiling and applying them is `super`'s job.
 
 use super::Spec;
 use super::rule::{unless_variable, whole};
+use super::trigger::{Group, Trigger};
 
 /// Word boundary in ASCII terms: the Unicode one defeats the lazy DFA.
 const B: &str = r"(?-u:\b)";
 
-pub(super) fn specs() -> Vec<Spec> {
+/// The shape detectors in the order they apply, each compiled on its own when
+/// the text has its vendor prefix or marker.
+pub(super) fn groups() -> Vec<Group> {
     vec![
-        Spec::new(
+        Group::new(
             "private-key-block",
-            // An unterminated block (a truncated paste) is masked to the end of the text.
-            r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?P<secret>.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
-            whole,
+            &[Trigger::words(&["-----begin"])],
+            || {
+                vec![Spec::new(
+                    "private-key-block",
+                    // An unterminated block (a truncated paste) is masked to the end of the text.
+                    r"(?s)-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?P<secret>.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+                    whole,
+                )]
+            },
         ),
-        Spec::new(
+        Group::new(
             "aws-access-key-id",
-            format!("{B}(?:AKIA|ASIA)(?P<secret>[A-Z0-9]{{16}}){B}"),
-            whole,
+            &[Trigger::words(&["akia", "asia"])],
+            || {
+                vec![Spec::new(
+                    "aws-access-key-id",
+                    format!("{B}(?:AKIA|ASIA)(?P<secret>[A-Z0-9]{{16}}){B}"),
+                    whole,
+                )]
+            },
         ),
-        Spec::new(
+        Group::new(
             "aws-secret-access-key",
-            // `aws configure set aws_secret_access_key X`, ini files, JSON: any separator.
-            format!(
-                r#"(?i){B}aws_secret_access_key["']?\s*[=:]?\s*["']?(?P<secret>[A-Za-z0-9/+=]{{40}})"#
-            ),
-            unless_variable,
+            &[Trigger::words(&["aws_secret_access_key"])],
+            || {
+                vec![Spec::new(
+                    "aws-secret-access-key",
+                    // `aws configure set aws_secret_access_key X`, ini files, JSON: any separator.
+                    format!(
+                        r#"(?i){B}aws_secret_access_key["']?\s*[=:]?\s*["']?(?P<secret>[A-Za-z0-9/+=]{{40}})"#
+                    ),
+                    unless_variable,
+                )]
+            },
         ),
-        Spec::new(
+        Group::new(
             "github-token",
-            format!("{B}gh[pousr]_(?P<secret>[A-Za-z0-9]{{36,}}){B}"),
-            whole,
+            &[Trigger::words(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"])],
+            || {
+                vec![Spec::new(
+                    "github-token",
+                    format!("{B}gh[pousr]_(?P<secret>[A-Za-z0-9]{{36,}}){B}"),
+                    whole,
+                )]
+            },
         ),
-        Spec::new(
+        Group::new(
             "github-fine-grained-token",
-            format!("{B}github_pat_(?P<secret>[A-Za-z0-9_]{{22,}})"),
-            whole,
+            &[Trigger::words(&["github_pat_"])],
+            || {
+                vec![Spec::new(
+                    "github-fine-grained-token",
+                    format!("{B}github_pat_(?P<secret>[A-Za-z0-9_]{{22,}})"),
+                    whole,
+                )]
+            },
         ),
-        Spec::new(
-            "slack-token",
-            format!("{B}(?:xox[abeprs]|xapp)-(?P<secret>[A-Za-z0-9-]{{10,}})"),
-            whole,
-        ),
-        Spec::new(
+        Group::new("slack-token", &[Trigger::words(&["xox", "xapp-"])], || {
+            vec![Spec::new(
+                "slack-token",
+                format!("{B}(?:xox[abeprs]|xapp)-(?P<secret>[A-Za-z0-9-]{{10,}})"),
+                whole,
+            )]
+        }),
+        Group::new(
             "slack-webhook",
-            r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9/_-]+)",
-            whole,
+            &[Trigger::words(&["hooks.slack.com/"])],
+            || {
+                vec![Spec::new(
+                    "slack-webhook",
+                    r"(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<secret>[A-Za-z0-9/_-]+)",
+                    whole,
+                )]
+            },
         ),
-        Spec::new(
-            "jwt",
-            format!("{B}(?P<secret>eyJ[A-Za-z0-9_-]{{7,}}\\.[A-Za-z0-9_-]{{2,}}\\.[A-Za-z0-9_-]*)"),
-            whole,
-        ),
+        Group::new("jwt", &[Trigger::words(&["eyj"])], || {
+            vec![Spec::new(
+                "jwt",
+                format!(
+                    "{B}(?P<secret>eyJ[A-Za-z0-9_-]{{7,}}\\.[A-Za-z0-9_-]{{2,}}\\.[A-Za-z0-9_-]*)"
+                ),
+                whole,
+            )]
+        }),
     ]
 }
 

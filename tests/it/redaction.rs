@@ -2,7 +2,8 @@
 //! argv, a `sh -c` line, an `env` assignment and a reason, reach none of what gate
 //! prints or stores: `gate check` text and JSON, the exported log, and the raw
 //! bytes of the SQLite database and its write-ahead log; and on the approval path,
-//! the request at the broker, the broker's log and the Teams card.
+//! the request at the broker, the broker's log, the Teams card and every call to
+//! Slack.
 
 use crate::support::common::*;
 use crate::support::fixtures::POLICY_ALLOW_ALL;
@@ -170,21 +171,30 @@ fn check_shows_the_command_with_only_the_secret_masked() {
 }
 
 /// What leaves the machine on the approval path is redacted too: the request the
-/// broker stores and shows approvers, the broker's own log, and the card it posts
-/// to Teams carry the masked command and reason, never the secret.
+/// broker stores and shows approvers, the broker's own log, the card it posts to
+/// Teams and the Slack message it posts, updates and replies to carry the masked
+/// command and reason, never the secret.
 #[test]
-fn no_secret_reaches_the_broker_its_log_or_the_teams_card() {
+fn no_secret_reaches_the_broker_its_log_teams_or_slack() {
     use crate::support::broker_support::Broker;
+    use crate::support::fake_slack::FakeSlack;
     use crate::support::fake_teams::FakeTeams;
-    use crate::support::fixtures::{POLICY_APPROVE_TOUCH, broker_config_sre_alice_bob_carol_teams};
+    use crate::support::fixtures::{
+        POLICY_APPROVE_TOUCH, broker_config_sre_alice_bob_carol_teams_slack,
+    };
     use crate::support::waiting::Waiting;
 
     let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
     let teams = FakeTeams::start(&[]);
+    let slack = FakeSlack::start();
     let broker = Broker::start_with_env(
         &ctx,
-        &broker_config_sre_alice_bob_carol_teams(),
-        &[("OPS_TEAMS_HOOK", &teams.url())],
+        &broker_config_sre_alice_bob_carol_teams_slack(&slack.url()),
+        &[
+            ("OPS_TEAMS_HOOK", &teams.url()),
+            ("SLACK_BOT_TOKEN", "xoxb-e2e"),
+            ("SLACK_SIGNING_SECRET", "e2e-signing-secret"),
+        ],
     );
     let pin = broker.pin_key(&ctx);
     let secrets = ["hunter2Secret", "Zr8Kp2Lq9Wm4Xv7Tn3Bc", "Kq7Wm2Lp9Zx4"];
@@ -199,6 +209,7 @@ fn no_secret_reaches_the_broker_its_log_or_the_teams_card() {
     let mut waiting = Waiting::spawn(command);
     let id = waiting.expect_request_id();
     let card = teams.wait_for(1);
+    let posted = slack.wait("chat.postMessage", 1);
     let view = broker.get(&format!("/v1/requests/{id}"), Some(&broker.token("alice")));
     assert_eq!(view.status, 200, "{:?}", view.body);
     assert_eq!(
@@ -207,19 +218,24 @@ fn no_secret_reaches_the_broker_its_log_or_the_teams_card() {
     );
     let done = waiting.finish();
     assert_eq!(done.code, 101, "{}", done.stderr);
-    let shown = [
-        card[0].to_string(),
-        view.body.to_string(),
-        broker.log(),
-        done.stderr,
+    // The decision updates the message and replies in its thread.
+    slack.wait("chat.update", 1);
+    slack.wait("chat.postMessage", 2);
+    let mut shown = vec![
+        ("the Teams card".to_string(), card[0].to_string()),
+        ("the request".to_string(), view.body.to_string()),
+        ("the broker log".to_string(), broker.log()),
+        ("stderr".to_string(), done.stderr),
     ];
+    for (method, body) in slack.received() {
+        shown.push((format!("Slack {method}"), body.to_string()));
+    }
     for secret in secrets {
-        for (what, text) in ["the Teams card", "the request", "the broker log", "stderr"]
-            .iter()
-            .zip(&shown)
-        {
+        for (what, text) in &shown {
             assert!(!text.contains(secret), "{secret} in {what}: {text}");
         }
     }
     assert!(view.body.to_string().contains("****"), "{:?}", view.body);
+    // The message shows the command, masked, so the check above has something to read.
+    assert!(posted.to_string().contains("--password=****"), "{posted}");
 }

@@ -4,72 +4,14 @@
 
 use crate::support::broker_support::{Broker, serve_command, write_config};
 use crate::support::common::*;
+use crate::support::fake_slack::{FakeSlack, TS};
 use crate::support::fixtures::{POLICY_APPROVE_TOUCH, broker_config_slack_alice_me};
 use crate::support::waiting::Waiting;
-use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use hmac::{KeyInit, Mac};
-use serde_json::{Value, json};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use serde_json::json;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const SIGNING_SECRET: &str = "e2e-signing-secret";
-
-/// Calls the fake Slack received: (method, JSON body), with a signal per call.
-#[derive(Default)]
-struct Calls {
-    list: Mutex<Vec<(String, Value)>>,
-    grew: Condvar,
-}
-
-impl Calls {
-    /// Wait (up to 10 s) for the `n`th call of `method`; its body.
-    fn wait(&self, method: &str, n: usize) -> Value {
-        let list = self.list.lock().unwrap();
-        let (list, _) = self
-            .grew
-            .wait_timeout_while(list, Duration::from_secs(10), |list| {
-                list.iter().filter(|(m, _)| m == method).count() < n
-            })
-            .unwrap();
-        let found: Vec<&Value> = list
-            .iter()
-            .filter(|(m, _)| m == method)
-            .map(|(_, b)| b)
-            .collect();
-        assert!(
-            found.len() >= n,
-            "{method} called {} times: {list:#?}",
-            found.len()
-        );
-        found[n - 1].clone()
-    }
-}
-
-/// A fake Slack Web API on its own runtime; its base URL.
-fn fake_slack(runtime: &tokio::runtime::Runtime, calls: Arc<Calls>) -> String {
-    async fn answer(
-        State(calls): State<Arc<Calls>>,
-        Path(method): Path<String>,
-        Json(body): Json<Value>,
-    ) -> Json<Value> {
-        let channel = body["channel"].clone();
-        let mut list = calls.list.lock().unwrap();
-        list.push((method, body));
-        calls.grew.notify_all();
-        Json(json!({ "ok": true, "channel": channel, "ts": "1700000000.000100" }))
-    }
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}/api", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/api/{method}", post(answer))
-        .with_state(calls);
-    runtime.spawn(async move { axum::serve(listener, app).await });
-    url
-}
 
 fn signed_click(runtime: &tokio::runtime::Runtime, broker: &str, id: &str) -> u16 {
     let payload = json!({
@@ -122,14 +64,13 @@ fn urlencode(text: &str) -> String {
 #[test]
 fn a_slack_click_approves_a_waiting_command() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let calls = Arc::new(Calls::default());
-    let api_url = fake_slack(&runtime, calls.clone());
+    let slack = FakeSlack::start();
     let ctx = TestContext::with_policy(POLICY_APPROVE_TOUCH);
     let env = [
         ("SLACK_BOT_TOKEN", "xoxb-e2e"),
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
     ];
-    let broker = Broker::start_with_env(&ctx, &broker_config_slack_alice_me(&api_url), &env);
+    let broker = Broker::start_with_env(&ctx, &broker_config_slack_alice_me(&slack.url()), &env);
     let key = broker.pin_key(&ctx);
 
     let marker = ctx.work().join("ran");
@@ -141,7 +82,7 @@ fn a_slack_click_approves_a_waiting_command() {
     let mut waiting = Waiting::spawn(command);
     let id = waiting.expect_request_id();
 
-    let posted = calls.wait("chat.postMessage", 1);
+    let posted = slack.wait("chat.postMessage", 1);
     assert_eq!(posted["channel"], "C0GATE");
     assert_eq!(
         posted["blocks"].as_array().unwrap().last().unwrap()["elements"][0]["value"],
@@ -150,8 +91,8 @@ fn a_slack_click_approves_a_waiting_command() {
     assert!(!marker.exists());
 
     assert_eq!(signed_click(&runtime, &broker.url(), &id), 200);
-    let update = calls.wait("chat.update", 1);
-    assert_eq!(update["ts"], "1700000000.000100");
+    let update = slack.wait("chat.update", 1);
+    assert_eq!(update["ts"], TS);
     assert!(
         update.to_string().contains("*Approved* by alice via slack"),
         "{update}"
@@ -168,8 +109,8 @@ fn a_slack_click_approves_a_waiting_command() {
         record["approvers"],
         json!([{ "name": "alice", "channel": "slack" }])
     );
-    let reply = calls.wait("chat.postMessage", 2);
-    assert_eq!(reply["thread_ts"], "1700000000.000100");
+    let reply = slack.wait("chat.postMessage", 2);
+    assert_eq!(reply["thread_ts"], TS);
     assert!(!broker.log().contains("xoxb-e2e"));
 }
 

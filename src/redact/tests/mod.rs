@@ -7,6 +7,7 @@ mod fields;
 mod flags;
 mod property;
 mod providers;
+mod triggers;
 mod urls;
 mod variables;
 
@@ -179,8 +180,9 @@ fn a_bad_policy_pattern_is_named_in_the_error() {
 
 #[test]
 fn built_in_patterns_compile() {
-    for group in [&*SHAPES, &*PROVIDERS] {
-        let rules = group.as_ref().unwrap_or_else(|err| panic!("{err:?}"));
+    for (i, group) in BUILT_IN.groups.iter().enumerate() {
+        let rules = BUILT_IN.rules(i).as_ref();
+        let rules = rules.unwrap_or_else(|err| panic!("{}: {err:?}", group.name));
         // Each detector is compiled on its own when first needed: all must.
         for lazy in &rules.rules {
             assert!(lazy.rule().is_ok(), "{:?}", lazy.rule().err());

@@ -140,7 +140,7 @@ fn every_row_has_a_source_and_a_sample() {
             "{} has no sample",
             provider.name
         );
-        for trigger in provider.triggers {
+        for trigger in provider.trigger.word_list() {
             assert_eq!(*trigger, trigger.to_ascii_lowercase(), "{}", provider.name);
         }
     }

@@ -269,6 +269,16 @@ pub fn broker_config_sre_alice_bob_carol_teams() -> String {
     )
 }
 
+/// [`broker_config_sre_alice_bob_carol_teams`] also posting to Slack channel
+/// C0GATE through the Web API at `api_url` (bot token and signing secret from
+/// SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET).
+pub fn broker_config_sre_alice_bob_carol_teams_slack(api_url: &str) -> String {
+    format!(
+        "{}[channels.slack]\nchannel = \"C0GATE\"\napi_url = \"{api_url}\"\n",
+        broker_config_sre_alice_bob_carol_teams()
+    )
+}
+
 /// alice and bob, in group `sre`, the default approvers (quorum 1, 15 minutes).
 pub const BROKER_CONFIG_SRE_ALICE_BOB: &str = r#"version = 1
 [people.alice]
