@@ -128,7 +128,6 @@ pub fn policy_settled(version: &str, approved: bool, by: &[String]) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]

@@ -18,6 +18,7 @@ mod hook;
 mod inbox;
 mod install;
 mod mcp;
+mod org_policy;
 mod policy_cli;
 mod redaction;
 mod run;

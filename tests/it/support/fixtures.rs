@@ -546,3 +546,38 @@ pub fn broker_config_forgery_with_policy(ctx: &TestContext) -> String {
         broker_config_forgery()
     )
 }
+
+/// The organisation policy of the managed-mode tests: `curl` is denied, all else allowed.
+pub const ORG_POLICY_DENY_CURL: &str = r#"version = 1
+default = "allow"
+opaque  = "approve"
+
+[[rule]]
+name   = "no downloads"
+action = "deny"
+match  = "curl **"
+"#;
+
+/// The next version of [`ORG_POLICY_DENY_CURL`]: `wget` is denied too.
+pub const ORG_POLICY_DENY_CURL_AND_WGET: &str = r#"version = 1
+default = "allow"
+opaque  = "approve"
+
+[[rule]]
+name   = "no downloads"
+action = "deny"
+match  = ["curl **", "wget **"]
+
+[[test]]
+command = "wget https://example.com/x"
+expect  = "deny"
+"#;
+
+/// A broker deciding under [`ORG_POLICY_DENY_CURL`] (org.toml beside broker.toml)
+/// whose policy changes need one of bob and carol.
+pub fn broker_config_policy_admins(ctx: &TestContext) -> String {
+    ctx.write_private("org.toml", ORG_POLICY_DENY_CURL);
+    format!(
+        "{BROKER_CONFIG_SRE_ALICE_BOB_CAROL}[policy]\nfile = \"org.toml\"\nadmins = [\"bob\", \"carol\"]\nadmin_quorum = 1\n"
+    )
+}
