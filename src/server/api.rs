@@ -8,7 +8,8 @@ use super::state::Broker;
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, RequestList, RequestView,
+    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, OidcInfo, OidcIssuer,
+    RequestList, RequestView,
 };
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -32,6 +33,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/requests/{id}/cancel", post(cancel))
         .route("/requests/{id}/claim", post(claim))
         .route("/pubkey", get(pubkey))
+        .route("/oidc", get(oidc))
         .route("/health", get(health));
     Router::new()
         .nest(API_PREFIX, api)
@@ -175,6 +177,21 @@ async fn requester_change(
 async fn pubkey(State(broker): Shared) -> Json<serde_json::Value> {
     let pem = crate::keys::public_key_pem(&broker.key.verifying_key());
     Json(serde_json::json!({ "public_key_pem": pem }))
+}
+
+/// The trusted issuers and the audience each one's tokens must carry: public
+/// (a job fetches it before it has any credential), and nothing in it is secret.
+async fn oidc(State(broker): Shared) -> Json<OidcInfo> {
+    let issuers = broker
+        .oidc
+        .audiences()
+        .map(|(config, audience)| OidcIssuer {
+            issuer: config.issuer.clone(),
+            system: config.system.as_str().to_string(),
+            audience: audience.to_string(),
+        })
+        .collect();
+    Json(OidcInfo { issuers })
 }
 
 async fn health() -> Json<serde_json::Value> {

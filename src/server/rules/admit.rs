@@ -4,7 +4,7 @@
 use super::decide::finish;
 use super::{Refusal, Request, requester_people, resolve_approvers, rfc3339};
 use crate::approval::protocol::ErrorCode;
-use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, Vote};
+use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, VerifiedCi, Vote};
 use crate::policy::Action;
 use crate::server::config::BrokerConfig;
 use ed25519_dalek::SigningKey;
@@ -20,6 +20,9 @@ pub struct Admission<'a> {
     pub url: String,
     pub now: SystemTime,
     pub key: &'a SigningKey,
+    /// The CI identity the broker verified from the request's ID token; the
+    /// request's CI job already says the same.
+    pub ci_identity: Option<VerifiedCi>,
 }
 
 /// Check a new request and build it. What it needs (rules, approvers, quorum,
@@ -32,7 +35,7 @@ pub fn admit(
     admission: Admission<'_>,
 ) -> Result<Request, Refusal> {
     check_action(&new)?;
-    let demands = Demands::of(&new, config)?;
+    let demands = Demands::of(&new, config, admission.ci_identity.is_some())?;
     let reason = new.reason.filter(|r| !r.trim().is_empty());
     if demands.require_reason && reason.is_none() {
         return Err(Refusal::field(
@@ -81,6 +84,7 @@ pub fn admit(
             rules: demands.rules,
             rule_reason: new.rule_reason,
             policy_version: config.policy.version.clone(),
+            ci_identity: admission.ci_identity,
             reason,
             approvers: approvers.into_iter().collect(),
             quorum,
@@ -132,8 +136,8 @@ struct Demands {
 }
 
 impl Demands {
-    fn of(new: &NewRequest, config: &BrokerConfig) -> Result<Demands, Refusal> {
-        let verdict = config.policy.evaluate(new);
+    fn of(new: &NewRequest, config: &BrokerConfig, ci_verified: bool) -> Result<Demands, Refusal> {
+        let verdict = config.policy.evaluate(new, ci_verified);
         let asked_timeout = match new.timeout_seconds {
             0 => config.defaults.timeout,
             seconds => Duration::from_secs(seconds),
