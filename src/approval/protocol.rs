@@ -5,8 +5,8 @@
 //! Every body the broker accepts is decoded with `deny_unknown_fields`, so a typo
 //! in a client is a 400 that names the field, never a silently ignored setting.
 
-pub use super::decision::{Choice, VerifiedCi};
 use super::decision::SignedDecision;
+pub use super::decision::{Choice, VerifiedCi};
 use crate::identity::Requester;
 use serde::{Deserialize, Serialize};
 

@@ -16,9 +16,7 @@ use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
 use crate::approval::protocol::ErrorCode;
-use crate::approval::protocol::{
-    Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi,
-};
+use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -70,7 +70,11 @@ pub struct OidcIssuerConfig {
 pub(super) fn read(reader: &mut Reader<'_>, value: &Value<'_>) -> Vec<OidcIssuerConfig> {
     let DeValue::Array(items) = value.get_ref() else {
         let hint = "write each trusted issuer as [[oidc]]".to_string();
-        reader.error(value.span(), "\"oidc\" must be an array of tables", Some(hint));
+        reader.error(
+            value.span(),
+            "\"oidc\" must be an array of tables",
+            Some(hint),
+        );
         return Vec::new();
     };
     let mut issuers: Vec<OidcIssuerConfig> = Vec::new();
@@ -270,8 +274,15 @@ audiences = "x"
         )
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(|d| d.message.clone()).collect();
-        assert!(text.iter().any(|m| m.contains("not an https:// URL")), "{text:?}");
-        assert!(text.iter().any(|m| m.contains("cannot tell which CI system")), "{text:?}");
+        assert!(
+            text.iter().any(|m| m.contains("not an https:// URL")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|m| m.contains("cannot tell which CI system")),
+            "{text:?}"
+        );
         assert!(text.iter().any(|m| m.contains("audiences")), "{text:?}");
     }
 
@@ -279,7 +290,9 @@ audiences = "x"
     fn loopback_http_is_trusted_and_nothing_else_plain() {
         assert!(is_trusted_url("http://127.0.0.1:8080/jwks"));
         assert!(is_trusted_url("http://localhost"));
-        assert!(is_trusted_url("https://token.actions.githubusercontent.com"));
+        assert!(is_trusted_url(
+            "https://token.actions.githubusercontent.com"
+        ));
         assert!(!is_trusted_url("http://127.0.0.1.evil.example/"));
         assert!(!is_trusted_url("http://localhost:80@evil.example/"));
         assert!(!is_trusted_url("ftp://127.0.0.1/"));

@@ -133,7 +133,10 @@ mod tests {
     fn without_a_file_the_embedded_policy_decides() {
         let org = OrgPolicy::default();
         assert_eq!(org.version, version(DEFAULT_POLICY));
-        assert_eq!(org.evaluate(&new_request(&["ls"]), false).decision, Action::Allow);
+        assert_eq!(
+            org.evaluate(&new_request(&["ls"]), false).decision,
+            Action::Allow
+        );
         let wipe = org.evaluate(&new_request(&["rm", "-rf", "/"]), false);
         assert_eq!(wipe.decision, Action::Deny);
         let delete = org.evaluate(&new_request(&["rm", "-r", "build"]), false);
@@ -153,7 +156,10 @@ mod tests {
         ));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let org = OrgPolicy::load(&path, false).unwrap();
-        assert_eq!(org.evaluate(&new_request(&["ls"]), false).decision, Action::Deny);
+        assert_eq!(
+            org.evaluate(&new_request(&["ls"]), false).decision,
+            Action::Deny
+        );
         assert_ne!(org.version, OrgPolicy::default().version);
     }
 }

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn githubs_documented_example_maps_to_its_identity() {
-        let github = issuer("https://token.actions.githubusercontent.com", CiSystem::Github);
+        let github = issuer(
+            "https://token.actions.githubusercontent.com",
+            CiSystem::Github,
+        );
         let verified = identity(&claims(GITHUB_EXAMPLE), &github).unwrap();
         assert_eq!(
             verified.identity,
@@ -160,7 +163,9 @@ mod tests {
                 repository: Some("octo-org/octo-repo".into()),
                 branch: Some("main".into()),
                 commit: Some("example-sha".into()),
-                url: Some("https://github.com/octo-org/octo-repo/actions/runs/example-run-id".into()),
+                url: Some(
+                    "https://github.com/octo-org/octo-repo/actions/runs/example-run-id".into()
+                ),
             }
         );
     }
@@ -193,7 +198,10 @@ mod tests {
 
     #[test]
     fn a_token_without_a_subject_is_refused() {
-        let github = issuer("https://token.actions.githubusercontent.com", CiSystem::Github);
+        let github = issuer(
+            "https://token.actions.githubusercontent.com",
+            CiSystem::Github,
+        );
         let err = identity(&claims(r#"{"actor": "octocat"}"#), &github).unwrap_err();
         assert_eq!(err, TokenError::MissingClaim("sub".into()));
     }

@@ -34,9 +34,7 @@ impl KeyCache {
         if let Some(key) = self.find(kid) {
             return Ok(key);
         }
-        let may_fetch = self
-            .fetched
-            .is_none_or(|at| at.elapsed() >= REFETCH_EVERY);
+        let may_fetch = self.fetched.is_none_or(|at| at.elapsed() >= REFETCH_EVERY);
         if !may_fetch {
             return Err(TokenError::UnknownKeyId(kid.to_string()));
         }

@@ -234,7 +234,9 @@ fn segment(text: &str, what: &str) -> Result<serde_json::Value, TokenError> {
     let value: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| TokenError::Malformed(format!("the {what} is not JSON")))?;
     if !value.is_object() {
-        return Err(TokenError::Malformed(format!("the {what} is not an object")));
+        return Err(TokenError::Malformed(format!(
+            "the {what} is not an object"
+        )));
     }
     Ok(value)
 }
