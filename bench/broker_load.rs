@@ -139,6 +139,7 @@ fn new_request(i: usize) -> NewRequest {
         require_reason: false,
         break_glass_allowed: false,
         break_glass: false,
+        id_token: None,
     }
 }
 

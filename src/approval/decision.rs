@@ -70,6 +70,34 @@ pub struct DecisionPayload {
     pub decided_at: String,
     /// RFC 3339 UTC: an approval must be used (the command started) before this.
     pub expires_at: String,
+    /// The requester's CI identity as the broker verified it from an OIDC ID
+    /// token. Absent (and not written, so the signed bytes of a decision on an
+    /// unverified request are what they always were) when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_identity: Option<VerifiedCi>,
+}
+
+/// A CI job identity taken from an ID token whose signature, issuer, audience
+/// and lifetime the broker checked. Every field is the issuer's statement, not
+/// the job's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifiedCi {
+    /// The token's issuer (`iss`).
+    pub issuer: String,
+    /// The token's subject (`sub`), e.g. `repo:acme/app:ref:refs/heads/main`.
+    pub subject: String,
+    /// The CI system the issuer belongs to: `github` or `gitlab`.
+    pub system: String,
+    #[serde(default)]
+    pub actor: Option<String>,
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// The git ref the job runs on, e.g. `refs/heads/main` or `main`.
+    #[serde(default, rename = "ref")]
+    pub git_ref: Option<String>,
+    #[serde(default)]
+    pub workflow: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +263,7 @@ mod tests {
             break_glass: false,
             decided_at: "2026-01-01T00:00:00.000Z".into(),
             expires_at: "2026-01-01T00:10:00.000Z".into(),
+            ci_identity: None,
         }
     }
 

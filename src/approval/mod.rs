@@ -5,12 +5,13 @@
 //! talk to a broker (`client`), finding the broker and its pinned key (`channel`),
 //! the requester's ask-and-wait flow (`request`) and what it shows while waiting
 //! (`status`), and the short descriptions of a request both sides show
-//! (`summary`). The broker itself, with its channels (Slack, Teams, the web
+//! (`summary`), and the CI job's OIDC ID token sent with a request (`id_token`). The broker itself, with its channels (Slack, Teams, the web
 //! page), lives in `crate::server`.
 
 pub mod channel;
 pub mod client;
 pub mod decision;
+pub mod id_token;
 pub mod protocol;
 pub mod request;
 pub mod signed_policy;

@@ -5,8 +5,8 @@
 //! Every body the broker accepts is decoded with `deny_unknown_fields`, so a typo
 //! in a client is a 400 that names the field, never a silently ignored setting.
 
-pub use super::decision::Choice;
 use super::decision::SignedDecision;
+pub use super::decision::{Choice, VerifiedCi};
 use crate::identity::Requester;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +62,52 @@ pub struct NewRequest {
     /// The requester invokes break-glass now (needs `break_glass_allowed` and a reason).
     #[serde(default)]
     pub break_glass: bool,
+    /// The CI job's OIDC ID token (a JWT), when the job has one. The broker
+    /// verifies it against its trusted issuers and replaces the claimed CI actor,
+    /// repository and ref with the token's claims; a token that fails is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<IdToken>,
+}
+
+/// An OIDC ID token as it travels. A secret until the broker verified it (and a
+/// bearer credential for its lifetime after): `Debug` shows `****`, and nothing
+/// stores or logs it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct IdToken(String);
+
+impl IdToken {
+    pub fn new(jwt: String) -> IdToken {
+        IdToken(jwt)
+    }
+
+    /// The compact JWT, for the verifier only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for IdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdToken(****)")
+    }
+}
+
+/// `GET /v1/oidc`: the audience each trusted issuer's tokens must carry, so a
+/// job that mints its token on demand (GitHub Actions) asks for the right one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcInfo {
+    pub issuers: Vec<OidcIssuer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcIssuer {
+    pub issuer: String,
+    /// The CI system whose jobs this issuer signs for: `github` or `gitlab`.
+    pub system: String,
+    pub audience: String,
 }
 
 /// The answer to `POST /v1/requests`. `Debug` never shows the token.
@@ -142,6 +188,10 @@ pub struct RequestView {
     /// SHA-256 (hex) of the broker's policy text the request was evaluated under.
     #[serde(default)]
     pub policy_version: String,
+    /// The CI identity the broker verified from the request's ID token; absent
+    /// when the request carried none (its CI fields are then only a claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_identity: Option<VerifiedCi>,
     pub reason: Option<String>,
     /// Person names who may decide (groups expanded, the requester removed).
     pub approvers: Vec<String>,
@@ -234,6 +284,11 @@ pub enum ErrorCode {
     BreakGlassNotAllowed,
     /// The broker's own policy denies the command: no approval can be asked.
     DeniedByPolicy,
+    /// The request's OIDC ID token failed verification (expired, wrong audience
+    /// or issuer, unknown key id, bad signature, unsupported algorithm, ...).
+    InvalidIdToken,
+    /// The broker could not fetch the token issuer's keys to verify it.
+    IdTokenUnverifiable,
     /// Too many requests are pending (in all, or from this requester); retry
     /// after the `Retry-After` header's seconds.
     TooManyRequests,
@@ -263,6 +318,8 @@ impl ErrorCode {
             ErrorCode::DecisionExpired => "decision_expired",
             ErrorCode::BreakGlassNotAllowed => "break_glass_not_allowed",
             ErrorCode::DeniedByPolicy => "denied_by_policy",
+            ErrorCode::InvalidIdToken => "invalid_id_token",
+            ErrorCode::IdTokenUnverifiable => "id_token_unverifiable",
             ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",

@@ -109,7 +109,8 @@ pub fn ask_with(
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
         let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
-        let created = client.create(request).await.map_err(AskError::Broker)?;
+        let request = with_id_token(request, &channel.url).await;
+        let created = client.create(&request).await.map_err(AskError::Broker)?;
         let token = RequesterToken(created.requester_token.clone());
         let mut ticks = tokio::time::interval(display.tick_every());
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -151,6 +152,16 @@ pub fn redeem(
         }
         Ok(conclude(&client, channel, expected_digest, view, &token.0, true).await)
     })
+}
+
+/// `request` with the CI job's ID token, when it has one, for the broker to
+/// verify. Only requests that go to a broker carry one.
+async fn with_id_token(request: &NewRequest, broker: &str) -> NewRequest {
+    let env = super::id_token::process_environment();
+    NewRequest {
+        id_token: super::id_token::acquire(broker, &env).await,
+        ..request.clone()
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, AskError> {

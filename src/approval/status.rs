@@ -243,6 +243,7 @@ mod tests {
             rules: vec!["production changes".into()],
             rule_reason: "prod".into(),
             policy_version: String::new(),
+            ci_identity: None,
             reason: None,
             approvers: vec!["alice".into(), "bob".into()],
             quorum: 2,

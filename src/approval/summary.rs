@@ -110,6 +110,27 @@ pub fn requester_long(requester: &Requester) -> String {
     text
 }
 
+/// Whether the request's CI identity was verified, for every view of a request
+/// from a CI job: `verified (ISSUER, subject SUB, workflow W)` or `claimed, not
+/// verified`. `None` when no CI job was claimed or verified.
+pub fn ci_identity(request: &RequestView) -> Option<String> {
+    match (&request.ci_identity, &request.requester.ci) {
+        (Some(verified), _) => {
+            let mut text = format!(
+                "verified ({}, subject {}",
+                verified.issuer, verified.subject
+            );
+            if let Some(workflow) = &verified.workflow {
+                text.push_str(&format!(", workflow {workflow}"));
+            }
+            text.push(')');
+            Some(text)
+        }
+        (None, Some(_)) => Some("claimed, not verified (no ID token)".to_string()),
+        (None, None) => None,
+    }
+}
+
 /// Approvals cast so far.
 pub fn approvals(request: &RequestView) -> usize {
     request

@@ -66,6 +66,10 @@ pub fn new_request(
         require_reason: requirement.require_reason,
         break_glass_allowed: asking.offer_break_glass && requirement.break_glass,
         break_glass: asking.break_glass,
+        // Minted or read when the request is sent (`approval::request`): a
+        // GitHub Actions token is fetched over the network, for the audience the
+        // broker names.
+        id_token: None,
     }
 }
 

@@ -172,6 +172,10 @@ impl Decided {
             actor: requester.policy_actor(),
             agent: requester.agent_name(),
             ci: requester.ci_system(),
+            repository: requester.ci_repository(),
+            git_ref: requester.ci_ref(),
+            // The requester cannot verify an ID token; the broker does.
+            ci_verified: None,
             argv,
             cwd,
             env,

@@ -138,6 +138,7 @@ break_glass = true
             break_glass: false,
             decided_at: String::new(),
             expires_at: String::new(),
+            ci_identity: None,
         }
     }
 

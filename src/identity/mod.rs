@@ -75,6 +75,16 @@ impl Requester {
         self.agent.as_ref().map(|agent| agent.name.clone())
     }
 
+    /// What a policy's `repository` condition sees.
+    pub fn ci_repository(&self) -> Option<String> {
+        self.ci.as_ref().and_then(|ci| ci.repository.clone())
+    }
+
+    /// What a policy's `ref` condition sees.
+    pub fn ci_ref(&self) -> Option<String> {
+        self.ci.as_ref().and_then(|ci| ci.branch.clone())
+    }
+
     /// What a policy's `ci` condition sees.
     pub fn ci_system(&self) -> Option<String> {
         self.ci.as_ref().map(|ci| ci.system.clone())

@@ -31,6 +31,7 @@ fn request(id: &str, created: &str, argv: &[&str]) -> RequestView {
         rules: vec!["production changes".into()],
         rule_reason: "production needs a second person".into(),
         policy_version: String::new(),
+        ci_identity: None,
         reason: Some("rotate the leaked key".into()),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: 2,

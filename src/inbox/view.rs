@@ -161,6 +161,9 @@ fn detail(r: &RequestView, width: usize, now: SystemTime) -> Vec<Line> {
             ),
         ),
     ];
+    if let Some(identity) = summary::ci_identity(r) {
+        fields.insert(3, ("CI identity", identity));
+    }
     if r.votes.is_empty() {
         fields.push(("Votes", "none yet".into()));
     }

@@ -157,6 +157,9 @@ fn decide_command(
         if !conditions_hold(&rule.conditions, request) {
             continue;
         }
+        let Some(action) = action_given_verification(rule, request.ci_verified) else {
+            continue;
+        };
         let reach = rule
             .patterns
             .iter()
@@ -167,7 +170,7 @@ fn decide_command(
                 matched.push(index);
                 matches.push(RuleMatch {
                     rule: rule.name.clone(),
-                    action: rule.action,
+                    action,
                     pattern: pattern.as_str().to_string(),
                     reason: rule.reason.clone(),
                 });
@@ -367,6 +370,24 @@ fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
             .is_none_or(|g| g.is_match(&request.actor))
         && detected(&conditions.agent, &request.agent)
         && detected(&conditions.ci, &request.ci)
+        && detected(&conditions.repository, &request.repository)
+        && detected(&conditions.git_ref, &request.git_ref)
+}
+
+/// What a rule does given what is known about CI verification, `None` when it
+/// does not apply. Only the broker knows (`Some`): there the condition simply
+/// holds or not. Where it is unknown (the requester, which cannot verify an ID
+/// token) a `ci_verified` rule never allows, and one that would deny asks for
+/// approval instead, so the broker, which knows, decides.
+fn action_given_verification(rule: &Rule, ci_verified: Option<bool>) -> Option<Action> {
+    match (rule.conditions.ci_verified, ci_verified) {
+        (None, _) => Some(rule.action),
+        (Some(wanted), Some(is)) => (wanted == is).then_some(rule.action),
+        (Some(_), None) => match rule.action {
+            Action::Allow => None,
+            Action::Approve | Action::Deny => Some(Action::Approve),
+        },
+    }
 }
 
 /// The one-line `why` of a command's decision.

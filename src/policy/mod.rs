@@ -175,6 +175,13 @@ pub struct Conditions {
     pub actor: Option<Glob>,
     pub agent: Option<Glob>,
     pub ci: Option<Glob>,
+    /// The CI job's repository (`repository = "acme/*"`).
+    pub repository: Option<Glob>,
+    /// The CI job's branch or ref (`ref = "main"`).
+    pub git_ref: Option<Glob>,
+    /// `ci_verified = true`: the CI identity was verified from an OIDC ID token
+    /// (by the broker); `false`: it was not.
+    pub ci_verified: Option<bool>,
 }
 
 /// A `[[test]]` case: a command line (split like a shell line) and the expected decision.
@@ -212,6 +219,18 @@ pub struct Request {
     pub agent: Option<String>,
     /// Detected CI system, e.g. "github", if any.
     pub ci: Option<String>,
+    /// The CI job's repository, e.g. "acme/app", if known.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// The CI job's branch (or ref), e.g. "main", if known.
+    #[serde(default)]
+    pub git_ref: Option<String>,
+    /// Whether the CI identity above was verified from an OIDC ID token:
+    /// `Some` only at the broker, which verifies tokens. `None` (the requester,
+    /// which cannot verify one) leaves `ci_verified` rules to the broker: such a
+    /// rule never allows, and one that would deny asks for approval instead.
+    #[serde(default)]
+    pub ci_verified: Option<bool>,
 }
 
 /// The resolved approval requirement of an `approve` verdict.

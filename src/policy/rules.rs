@@ -18,6 +18,9 @@ const RULE_KEYS: &[&str] = &[
     "actor",
     "agent",
     "ci",
+    "repository",
+    "ref",
+    "ci_verified",
     "approvers",
     "quorum",
     "timeout",
@@ -195,11 +198,17 @@ fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Condi
         ("actor", &mut conditions.actor),
         ("agent", &mut conditions.agent),
         ("ci", &mut conditions.ci),
+        ("repository", &mut conditions.repository),
+        ("ref", &mut conditions.git_ref),
     ] {
         if let Some(value) = table.get(key) {
             *slot = reader.glob(value, key);
             all_ok &= slot.is_some();
         }
+    }
+    if let Some(value) = table.get("ci_verified") {
+        conditions.ci_verified = reader.bool(value, "ci_verified");
+        all_ok &= conditions.ci_verified.is_some();
     }
     all_ok.then_some(conditions)
 }

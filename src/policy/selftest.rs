@@ -38,6 +38,7 @@ fn request_for(case: &TestCase) -> Request {
         actor: case.actor.clone().unwrap_or_else(|| TEST_ACTOR.to_string()),
         agent: case.agent.clone(),
         ci: case.ci.clone(),
+        ..Request::default()
     }
 }
 

@@ -8,8 +8,8 @@ use super::state::Broker;
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, PolicyHistory,
-    PolicyVersionView, PublishBody, RequestList, RequestView,
+    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, OidcInfo, OidcIssuer,
+    PolicyHistory, PolicyVersionView, PublishBody, RequestList, RequestView,
 };
 use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
 use crate::server::config::OrgPolicy;
@@ -37,6 +37,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/policy", get(policy).post(publish))
         .route("/policy/history", get(policy_history))
         .route("/pubkey", get(pubkey))
+        .route("/oidc", get(oidc))
         .route("/health", get(health));
     Router::new()
         .nest(API_PREFIX, api)
@@ -265,6 +266,21 @@ async fn policy_history(State(broker): Shared, headers: HeaderMap) -> Answer<Jso
 async fn pubkey(State(broker): Shared) -> Json<serde_json::Value> {
     let pem = crate::keys::public_key_pem(&broker.key.verifying_key());
     Json(serde_json::json!({ "public_key_pem": pem }))
+}
+
+/// The trusted issuers and the audience each one's tokens must carry: public
+/// (a job fetches it before it has any credential), and nothing in it is secret.
+async fn oidc(State(broker): Shared) -> Json<OidcInfo> {
+    let issuers = broker
+        .oidc
+        .audiences()
+        .map(|(config, audience)| OidcIssuer {
+            issuer: config.issuer.clone(),
+            system: config.system.as_str().to_string(),
+            audience: audience.to_string(),
+        })
+        .collect();
+    Json(OidcInfo { issuers })
 }
 
 async fn health() -> Json<serde_json::Value> {

@@ -15,6 +15,7 @@ pub mod config;
 mod events;
 mod input;
 mod live;
+pub mod oidc;
 pub mod rules;
 pub mod slack;
 pub mod state;

@@ -11,11 +11,12 @@
 use super::config::{BrokerConfig, OrgPolicy};
 use super::events;
 use super::live::Live;
+use super::oidc::{self, Verifier};
 use super::rules::{self, Refusal, Request};
 use super::store::Store;
 use super::token;
 use crate::approval::protocol::ErrorCode;
-use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status};
+use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
 use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +50,8 @@ pub struct Broker {
     tokens: Mutex<HashMap<[u8; 32], String>>,
     /// Every stored change, for the approval channels.
     changes: broadcast::Sender<Change>,
+    /// The trusted OIDC issuers (`[[oidc]]`) and their cached keys.
+    pub oidc: Verifier,
     /// The organisation policy new requests are decided under: the config's,
     /// until a published version is approved.
     in_force: Mutex<InForce>,
@@ -72,6 +75,7 @@ impl Broker {
     ) -> Result<Broker, String> {
         let version = store.version().map_err(|e| e.to_string())?;
         let pending = store.pending(&public_url).map_err(|e| e.to_string())?;
+        let oidc = Verifier::new(&config.oidc, &public_url)?;
         let in_force = match store.active_policy().map_err(|e| e.to_string())? {
             Some(active) => {
                 let label = format!("published policy {}", &active.version[..12]);
@@ -107,6 +111,7 @@ impl Broker {
             shutdown,
             tokens: Mutex::new(HashMap::new()),
             changes: broadcast::Sender::new(CHANGE_BACKLOG),
+            oidc,
             in_force: Mutex::new(in_force),
         })
     }
@@ -154,6 +159,12 @@ impl Broker {
         self: &Arc<Self>,
         new: NewRequest,
     ) -> Result<(String, Arc<Request>), Refusal> {
+        let asked = events::Asked::of(&new);
+        // Before the write lock: verifying may fetch the issuer's keys.
+        let (new, ci_identity) = self
+            .verify_identity(new)
+            .await
+            .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
         let policy = self.policy_in_force().org;
@@ -164,9 +175,9 @@ impl Broker {
             now: SystemTime::now(),
             key: &self.key,
             policy: &policy,
+            ci_identity,
         };
         let writer = self.writer.clone().lock_owned().await;
-        let asked = events::Asked::of(&new);
         let mut request = self
             .within_limits(&new)
             .and_then(|()| rules::admit(new, &self.config, admission))
@@ -174,6 +185,21 @@ impl Broker {
         request.view.version = *writer + 1;
         let request = self.publish(writer, None, request).await?;
         Ok((secret, request))
+    }
+
+    /// A request without an ID token as it is (its CI fields stay a claim); with
+    /// one, the request with its CI job replaced by the token's verified claims,
+    /// or the refusal naming what failed. The token itself goes no further.
+    async fn verify_identity(
+        &self,
+        mut new: NewRequest,
+    ) -> Result<(NewRequest, Option<VerifiedCi>), Refusal> {
+        let Some(token) = new.id_token.take() else {
+            return Ok((new, None));
+        };
+        let verified = self.oidc.verify(&token).await?;
+        oidc::apply(&mut new.requester, &verified);
+        Ok((new, Some(verified.identity)))
     }
 
     /// Refuse a new request (429, with when to retry) while the broker holds as

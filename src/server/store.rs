@@ -73,13 +73,18 @@ CREATE TABLE IF NOT EXISTS policies (
 CREATE INDEX IF NOT EXISTS policies_request ON policies(request_id);
 ";
 
-/// Stores made before requests named their policy version get the column.
-fn add_policy_version(conn: &Connection) -> rusqlite::Result<()> {
-    let has: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = 'policy_version'")?
-        .exists([])?;
-    if !has {
-        conn.execute_batch("ALTER TABLE requests ADD COLUMN policy_version TEXT")?;
+/// Columns added after the first schema, which older stores get on opening:
+/// the policy version, and the CI identity verified from an ID token (JSON).
+const ADDED_COLUMNS: &[&str] = &["policy_version", "ci_identity"];
+
+fn add_columns(conn: &Connection) -> rusqlite::Result<()> {
+    for column in ADDED_COLUMNS {
+        let has: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('requests') WHERE name = ?1")?
+            .exists([column])?;
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE requests ADD COLUMN {column} TEXT"))?;
+        }
     }
     Ok(())
 }
@@ -114,7 +119,7 @@ impl Store {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
         )
         .and_then(|()| conn.execute_batch(SCHEMA))
-        .and_then(|()| add_policy_version(&conn))
+        .and_then(|()| add_columns(&conn))
         .map_err(|e| fail(&e))?;
         Ok(Store {
             conn,
@@ -161,9 +166,9 @@ impl Store {
             "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
                 requester_person, argv, cwd, action_digest, rules, rule_reason, reason,
                 approvers, quorum, break_glass, created_at, expires_at, decision_payload,
-                decision_signature, policy_version)
+                decision_signature, policy_version, ci_identity)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                ?17, ?18, ?19, ?20, ?21)
+                ?17, ?18, ?19, ?20, ?21, ?22)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status,
                 version = excluded.version, claimed = excluded.claimed,
                 decision_payload = excluded.decision_payload,
@@ -190,6 +195,7 @@ impl Store {
                 view.decision.as_ref().map(|d| &d.payload),
                 view.decision.as_ref().map(|d| &d.signature),
                 view.policy_version,
+                view.ci_identity.as_ref().map(json),
             ],
         )?;
         for vote in &view.votes {
@@ -333,6 +339,10 @@ fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
         policy_version: row
             .get::<_, Option<String>>("policy_version")?
             .unwrap_or_default(),
+        ci_identity: row
+            .get::<_, Option<String>>("ci_identity")?
+            .map(|text| from_json(&text))
+            .transpose()?,
         reason: row.get("reason")?,
         approvers: from_json(&row.get::<_, String>("approvers")?)?,
         quorum: row.get("quorum")?,

@@ -30,6 +30,7 @@ fn request(user: &str) -> NewRequest {
         require_reason: false,
         break_glass_allowed: false,
         break_glass: false,
+        id_token: None,
     }
 }
 

@@ -163,6 +163,7 @@ fn a_rule_matches_only_when_every_condition_holds() {
         ci: Some("github".into()),
         argv: Vec::new(),
         executable: None,
+        ..Request::default()
     };
     assert_eq!(
         decide_lines(&p, &["deploy x"], &matching).decision,
@@ -409,4 +410,51 @@ fn the_candidate_subset_decides_like_the_whole_policy() {
         let subset = full.clone().with_rules(rules);
         assert_eq!(subset.evaluate(&request), full.evaluate(&request), "{line}");
     }
+}
+
+#[test]
+fn ci_verified_holds_at_the_broker_and_is_left_to_it_by_the_requester() {
+    let p = policy(
+        r#"version = 1
+default = "approve"
+
+[[rule]]
+name = "verified bot deploys"
+action = "allow"
+match = "deploy **"
+actor = "deploy-bot"
+repository = "acme/*"
+ref = "main"
+ci_verified = true
+
+[[rule]]
+name = "only verified CI pushes"
+action = "deny"
+match = "push **"
+ci_verified = false
+"#,
+    );
+    let bot = |ci_verified| Request {
+        actor: "deploy-bot".into(),
+        ci: Some("github".into()),
+        repository: Some("acme/payments".into()),
+        git_ref: Some("main".into()),
+        ci_verified,
+        ..request()
+    };
+    let decide = |line: &str, request: &Request| decide_lines(&p, &[line], request).decision;
+    // The broker knows.
+    assert_eq!(decide("deploy x", &bot(Some(true))), Action::Allow);
+    assert_eq!(decide("deploy x", &bot(Some(false))), Action::Approve);
+    assert_eq!(decide("push x", &bot(Some(false))), Action::Deny);
+    assert_eq!(decide("push x", &bot(Some(true))), Action::Approve);
+    // The requester does not: never allow on it, and ask instead of denying.
+    assert_eq!(decide("deploy x", &bot(None)), Action::Approve);
+    assert_eq!(decide("push x", &bot(None)), Action::Approve);
+    // Another repository or ref: the rule does not apply.
+    let fork = Request {
+        repository: Some("evil/payments".into()),
+        ..bot(Some(true))
+    };
+    assert_eq!(decide("deploy x", &fork), Action::Approve);
 }

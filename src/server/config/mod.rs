@@ -5,10 +5,12 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub mod oidc;
 pub mod policy;
 pub mod slack;
 pub mod teams;
 
+pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
 pub use slack::SlackConfig;
 pub use teams::TeamsConfig;
@@ -33,6 +35,7 @@ const ROOT_KEYS: &[&str] = &[
     "channels",
     "policy",
     "limits",
+    "oidc",
 ];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
@@ -62,6 +65,8 @@ pub struct BrokerConfig {
     pub limits: Limits,
     /// `[policy] file` as written (relative to the config's directory).
     pub policy_file: Option<PathBuf>,
+    /// `[[oidc]]`: the issuers whose CI ID tokens the broker verifies.
+    pub oidc: Vec<OidcIssuerConfig>,
     /// The organisation's policy every new request is evaluated under: the file
     /// `[policy]` names once [`load`] read it, else the embedded default.
     pub policy: OrgPolicy,
@@ -198,6 +203,10 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .get("policy")
         .map(|value| policy::read(reader, value, &people, &groups))
         .unwrap_or_default();
+    let oidc = root
+        .get("oidc")
+        .map(|value| oidc::read(reader, value))
+        .unwrap_or_default();
     BrokerConfig {
         public_url,
         people,
@@ -206,6 +215,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         channels,
         limits,
         policy_file,
+        oidc,
         policy: OrgPolicy::default(),
         policy_admins,
     }

@@ -65,8 +65,10 @@ impl OrgPolicy {
         })
     }
 
-    /// The broker's own verdict on a new request: its argv, cwd and requester.
-    pub fn evaluate(&self, new: &NewRequest) -> Verdict {
+    /// The broker's own verdict on a new request: its argv, cwd and requester,
+    /// whose CI job is verified when `ci_verified` (the broker checked its ID
+    /// token and put the token's claims in place of the requester's).
+    pub fn evaluate(&self, new: &NewRequest, ci_verified: bool) -> Verdict {
         let requester = &new.requester;
         let request = Request {
             argv: new.argv.clone(),
@@ -78,6 +80,9 @@ impl OrgPolicy {
             actor: requester.policy_actor(),
             agent: requester.agent_name(),
             ci: requester.ci_system(),
+            repository: requester.ci_repository(),
+            git_ref: requester.ci_ref(),
+            ci_verified: Some(ci_verified),
         };
         self.policy
             .evaluate_commands(normalise(&request.argv), &request)
@@ -180,6 +185,7 @@ mod tests {
             require_reason: false,
             break_glass_allowed: false,
             break_glass: false,
+            id_token: None,
         }
     }
 
@@ -187,10 +193,13 @@ mod tests {
     fn without_a_file_the_embedded_policy_decides() {
         let org = OrgPolicy::default();
         assert_eq!(org.version, version(DEFAULT_POLICY));
-        assert_eq!(org.evaluate(&new_request(&["ls"])).decision, Action::Allow);
-        let wipe = org.evaluate(&new_request(&["rm", "-rf", "/"]));
+        assert_eq!(
+            org.evaluate(&new_request(&["ls"]), false).decision,
+            Action::Allow
+        );
+        let wipe = org.evaluate(&new_request(&["rm", "-rf", "/"]), false);
         assert_eq!(wipe.decision, Action::Deny);
-        let delete = org.evaluate(&new_request(&["rm", "-r", "build"]));
+        let delete = org.evaluate(&new_request(&["rm", "-r", "build"]), false);
         assert_eq!(delete.decision, Action::Approve);
     }
 
@@ -207,7 +216,10 @@ mod tests {
         ));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let org = OrgPolicy::load(&path, false).unwrap();
-        assert_eq!(org.evaluate(&new_request(&["ls"])).decision, Action::Deny);
+        assert_eq!(
+            org.evaluate(&new_request(&["ls"]), false).decision,
+            Action::Deny
+        );
         assert_ne!(org.version, OrgPolicy::default().version);
     }
 }

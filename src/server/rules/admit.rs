@@ -4,7 +4,7 @@
 use super::decide::finish;
 use super::{Refusal, Request, requester_people, resolve_approvers, rfc3339};
 use crate::approval::protocol::ErrorCode;
-use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, Vote};
+use crate::approval::protocol::{Choice, NewRequest, RequestView, Status, VerifiedCi, Vote};
 use crate::policy::Action;
 use crate::server::config::{BrokerConfig, OrgPolicy};
 use ed25519_dalek::SigningKey;
@@ -22,6 +22,9 @@ pub struct Admission<'a> {
     pub key: &'a SigningKey,
     /// The organisation policy in force (the config's, or a published version).
     pub policy: &'a OrgPolicy,
+    /// The CI identity the broker verified from the request's ID token; the
+    /// request's CI job already says the same.
+    pub ci_identity: Option<VerifiedCi>,
 }
 
 /// Check a new request and build it. What it needs (rules, approvers, quorum,
@@ -34,7 +37,7 @@ pub fn admit(
     admission: Admission<'_>,
 ) -> Result<Request, Refusal> {
     check_action(&new)?;
-    let demands = Demands::of(&new, config, admission.policy)?;
+    let demands = Demands::of(&new, config, admission.policy, admission.ci_identity.is_some())?;
     let reason = new.reason.filter(|r| !r.trim().is_empty());
     if demands.require_reason && reason.is_none() {
         return Err(Refusal::field(
@@ -83,6 +86,7 @@ pub fn admit(
             rules: demands.rules,
             rule_reason: new.rule_reason,
             policy_version: admission.policy.version.clone(),
+            ci_identity: admission.ci_identity,
             reason,
             approvers: approvers.into_iter().collect(),
             quorum,
@@ -134,8 +138,13 @@ struct Demands {
 }
 
 impl Demands {
-    fn of(new: &NewRequest, config: &BrokerConfig, policy: &OrgPolicy) -> Result<Demands, Refusal> {
-        let verdict = policy.evaluate(new);
+    fn of(
+        new: &NewRequest,
+        config: &BrokerConfig,
+        policy: &OrgPolicy,
+        ci_verified: bool,
+    ) -> Result<Demands, Refusal> {
+        let verdict = policy.evaluate(new, ci_verified);
         let asked_timeout = match new.timeout_seconds {
             0 => config.defaults.timeout,
             seconds => Duration::from_secs(seconds),

@@ -150,6 +150,7 @@ pub(super) fn finish(
         break_glass: request.view.break_glass,
         decided_at: rfc3339(now),
         expires_at: rfc3339(now + ttl),
+        ci_identity: request.view.ci_identity.clone(),
     };
     request.view.status = match verdict {
         Choice::Approve => Status::Approved,

@@ -104,6 +104,7 @@ pub fn admit_publication(
                 &publication.current.version[..12]
             ),
             policy_version: publication.current.version.clone(),
+            ci_identity: None,
             reason: publication.reason.filter(|r| !r.trim().is_empty()),
             approvers: approvers.into_iter().collect(),
             quorum,

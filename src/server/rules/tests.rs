@@ -68,6 +68,7 @@ fn new_request(user: &str) -> NewRequest {
         require_reason: false,
         break_glass_allowed: false,
         break_glass: false,
+        id_token: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn admit_at(new: NewRequest, now: SystemTime) -> Result<Request, Refusal> {
         url: "http://x/r/r1".into(),
         now,
         key: &key,
+        ci_identity: None,
     };
     admit(new, &config, admission)
 }
@@ -406,6 +408,7 @@ fn admit_under(org: &str, new: NewRequest) -> Result<Request, Refusal> {
         url: "http://x/r/r1".into(),
         now: t(0),
         key: &key,
+        ci_identity: None,
     };
     admit(new, &config, admission)
 }

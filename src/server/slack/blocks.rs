@@ -113,6 +113,9 @@ fn requester(request: &RequestView) -> String {
                 text.push_str(&format!(" · {name} `{}`", escape(value)));
             }
         }
+        if let Some(identity) = summary::ci_identity(request) {
+            text.push_str(&format!("\n*CI identity:* {}", escape(&identity)));
+        }
     }
     if let Some(agent) = &r.agent {
         text.push_str(&format!("\n*Agent:* {}", escape(&agent.name)));

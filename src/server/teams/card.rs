@@ -126,6 +126,9 @@ fn context(view: &RequestView) -> Vec<Value> {
             runs.push(link("(open the job)", url));
         }
         items.push(rich(runs));
+        if let Some(identity) = summary::ci_identity(view) {
+            items.push(line("CI identity", &identity));
+        }
     }
     if let Some(agent) = &requester.agent {
         let mut text = agent.name.clone();

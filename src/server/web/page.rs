@@ -136,7 +136,7 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
         _ => "-".to_string(),
     };
     let command = format!("<pre>{}</pre>", escape(&summary::command_line(&view.argv)));
-    vec![
+    let mut facts = vec![
         ("Status", status_html),
         (
             "Requester",
@@ -157,7 +157,11 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
         ),
         ("Created", escape(&view.created_at)),
         ("Time left", escape(&time_left)),
-    ]
+    ];
+    if let Some(identity) = summary::ci_identity(view) {
+        facts.insert(2, ("CI identity", escape(&identity)));
+    }
+    facts
 }
 
 fn votes(view: &RequestView) -> String {

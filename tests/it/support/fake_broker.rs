@@ -159,6 +159,7 @@ impl FakeBroker {
             break_glass: false,
             decided_at: now(Duration::ZERO),
             expires_at: now(Duration::from_secs(600)),
+            ci_identity: None,
         }
     }
 
@@ -242,6 +243,7 @@ async fn create(State(shared): State<Arc<Shared>>, Json(new): Json<NewRequest>) 
         rules: new.rules.clone(),
         rule_reason: new.rule_reason.clone(),
         policy_version: String::new(),
+        ci_identity: None,
         reason: new.reason.clone(),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: new.quorum.max(1),

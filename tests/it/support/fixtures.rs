@@ -414,6 +414,7 @@ pub fn create_carol_request(broker: &Broker, argv: &[&str], quorum: u32) -> Crea
         require_reason: false,
         break_glass_allowed: false,
         break_glass: false,
+        id_token: None,
     };
     let client = BrokerClient::new(&broker.url()).unwrap();
     block_on(client.create(&request)).expect("create a request")

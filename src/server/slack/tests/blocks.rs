@@ -33,6 +33,7 @@ fn view(argv: Vec<String>) -> RequestView {
         rules: vec!["prod".into()],
         rule_reason: "prod <needs> & review".into(),
         policy_version: String::new(),
+        ci_identity: None,
         reason: Some("x".repeat(5000)),
         approvers: vec!["alice".into(), "bob".into()],
         quorum: 2,

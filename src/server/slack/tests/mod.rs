@@ -199,6 +199,7 @@ pub fn request(user: &str, argv: &[&str], quorum: u32) -> NewRequest {
         require_reason: false,
         break_glass_allowed: false,
         break_glass: false,
+        id_token: None,
     }
 }
 
