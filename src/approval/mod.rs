@@ -3,7 +3,8 @@
 //! Owns: the broker's HTTP API types (`protocol`), the broker's signed decision and
 //! its verification (`decision`), the HTTP client every gate-side command uses to
 //! talk to a broker (`client`), finding the broker and its pinned key (`channel`),
-//! the requester's ask-and-wait flow (`request`) and what it shows while waiting
+//! this machine's enrolled installation and how it signs requests
+//! (`installation`, `signature`), the requester's ask-and-wait flow (`request`) and what it shows while waiting
 //! (`status`), and the short descriptions of a request both sides show
 //! (`summary`). The broker itself, with its channels (Slack, Teams, the web
 //! page), lives in `crate::server`.
@@ -11,8 +12,10 @@
 pub mod channel;
 pub mod client;
 pub mod decision;
+pub mod installation;
 pub mod protocol;
 pub mod request;
+pub mod signature;
 pub mod status;
 pub mod summary;
 pub mod ticket;

@@ -5,23 +5,28 @@
 
 use super::{Decided, LoadedPolicy};
 use crate::approval::protocol::{Choice, NewRequest, RequestView};
-use crate::approval::{Channel, ChannelError, channel::configure};
+use crate::approval::{Channel, ChannelError, channel::configure, installation};
 use crate::audit::ApproverRecord;
+use crate::paths::Home;
 use crate::policy::ApprovalRequirement;
 use std::time::Duration;
 
 /// The broker named by `GATE_SERVER` / `GATE_SERVER_KEY`, else by the policy's
-/// `[channels.api]`, with its pinned key loaded.
+/// `[channels.api]`, with its pinned key loaded, and this machine's enrolled
+/// installation (`$GATE_HOME/installation.key`) to sign with when it enrolled.
 pub fn channel(loaded: &LoadedPolicy) -> Result<Channel, ChannelError> {
     let server = std::env::var("GATE_SERVER").ok();
     let key = std::env::var("GATE_SERVER_KEY").ok();
-    configure(
+    let mut channel = configure(
         server.as_deref(),
         key.as_deref(),
         loaded.policy.channels.api.as_ref(),
         loaded.dir(),
     )?
-    .load()
+    .load()?;
+    channel.installation =
+        installation::load(&Home::from_env()).map_err(ChannelError::Installation)?;
+    Ok(channel)
 }
 
 /// What a front end adds to its verdict when it asks.

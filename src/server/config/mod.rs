@@ -33,6 +33,7 @@ const ROOT_KEYS: &[&str] = &[
     "channels",
     "policy",
     "limits",
+    "require_enrollment",
 ];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
@@ -65,6 +66,22 @@ pub struct BrokerConfig {
     /// The organisation's policy every new request is evaluated under: the file
     /// `[policy]` names once [`load`] read it, else the embedded default.
     pub policy: OrgPolicy,
+    /// `require_enrollment`: whether requests must be signed by an enrolled
+    /// installation.
+    pub require_enrollment: RequireEnrollment,
+}
+
+/// `require_enrollment`: on unless a config turns it off, so a new broker (and
+/// one without a config file) refuses requests no enrolled installation signed.
+/// Off, unsigned requests are accepted and recorded as unverified; a signed
+/// request is verified either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequireEnrollment(pub bool);
+
+impl Default for RequireEnrollment {
+    fn default() -> Self {
+        RequireEnrollment(true)
+    }
 }
 
 /// The approval channels the broker posts to.
@@ -195,6 +212,11 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
     let policy_file = root
         .get("policy")
         .and_then(|value| policy::read(reader, value));
+    let require_enrollment = root
+        .get("require_enrollment")
+        .and_then(|value| reader.bool(value, "require_enrollment"))
+        .map(RequireEnrollment)
+        .unwrap_or_default();
     BrokerConfig {
         public_url,
         people,
@@ -204,6 +226,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         limits,
         policy_file,
         policy: OrgPolicy::default(),
+        require_enrollment,
     }
 }
 
@@ -363,6 +386,21 @@ decision_ttl = "10m"
         let errors = parse(source, "broker.toml").unwrap_err();
         let text: Vec<String> = errors.iter().map(|e| e.render(false)).collect();
         insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn enrollment_is_required_unless_the_config_turns_it_off() {
+        assert!(BrokerConfig::default().require_enrollment.0);
+        assert!(
+            parse("version = 1\n", "b.toml")
+                .unwrap()
+                .require_enrollment
+                .0
+        );
+        let off = parse("version = 1\nrequire_enrollment = false\n", "b.toml").unwrap();
+        assert!(!off.require_enrollment.0);
+        let errors = parse("version = 1\nrequire_enrollment = \"no\"\n", "b.toml").unwrap_err();
+        assert_eq!(errors[0].line, 2, "{errors:?}");
     }
 
     #[test]

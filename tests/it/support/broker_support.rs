@@ -2,7 +2,7 @@
 //! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
 
 use crate::support::common::{TestContext, gate_bin, stderr, stdout};
-use crate::support::fixtures::BROKER_POLICY_BREAK_GLASS;
+use crate::support::fixtures::{BROKER_POLICY_BREAK_GLASS, accepting_unsigned};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -248,9 +248,11 @@ fn spawn_on(
 
 /// Write `config_toml` (mode 0600) beside the context's home, as broker.toml,
 /// and [`BROKER_POLICY_BREAK_GLASS`] beside it for a config that names it.
+/// Unless the config sets `require_enrollment` itself, the broker accepts
+/// unsigned requests ([`accepting_unsigned`]).
 pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
     ctx.write_private("broker-policy.toml", BROKER_POLICY_BREAK_GLASS);
-    ctx.write_private("broker.toml", config_toml)
+    ctx.write_private("broker.toml", &accepting_unsigned(config_toml))
 }
 
 /// `gate serve` on `listen` with a clean environment.

@@ -223,6 +223,15 @@ ci = "github"
 /// "production changes") and `cp` (rule "cp may break glass") need approval and
 /// may break glass; everything else is left to what the request asks.
 /// `write_config` writes it beside every broker.toml as broker-policy.toml.
+/// `config_toml` as the scenarios that send unsigned requests need it: with
+/// `require_enrollment = false` unless the config says otherwise itself.
+pub fn accepting_unsigned(config_toml: &str) -> String {
+    if config_toml.contains("require_enrollment") {
+        return config_toml.to_string();
+    }
+    format!("require_enrollment = false\n{config_toml}")
+}
+
 pub const BROKER_POLICY_BREAK_GLASS: &str = r#"version = 1
 default = "allow"
 opaque = "allow"
