@@ -11,6 +11,7 @@ mod approver;
 mod audit_log;
 mod broker;
 mod ci_identity;
+mod enrollment;
 mod examples;
 mod flag_shapes;
 mod forged_approvals;
