@@ -84,8 +84,21 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Run the approval broker (HTTP API), or manage its tokens and key.
+    /// Run the approval broker (HTTP API), or manage its tokens, key and
+    /// enrolled installations.
     Serve(ServeArgs),
+    /// Enroll this machine with the broker: create its installation key and
+    /// register it with a one-time code from `gate serve enroll NAME`.
+    Enroll {
+        /// The enrollment code (printed once by `gate serve enroll NAME`).
+        code: String,
+        /// The broker's URL (default: $GATE_SERVER, then the policy's
+        /// `[channels.api] url`).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
     /// Approve a pending request.
     Approve {
         /// The request id.
@@ -175,6 +188,43 @@ pub enum ServeCommand {
     Token(TokenCommand),
     /// Print the broker's public key (PEM), to pin in GATE_SERVER_KEY.
     Pubkey,
+    /// Make a one-time enrollment code for installation NAME (printed once), or
+    /// list and revoke enrolled installations.
+    Enroll(EnrollArgs),
+}
+
+/// `gate serve enroll NAME`, `gate serve enroll list`, `gate serve enroll revoke NAME`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct EnrollArgs {
+    #[command(subcommand)]
+    pub command: Option<EnrollCommand>,
+    /// The installation's name: approvers see it as the requester's host.
+    pub name: Option<String>,
+    /// How long the code stays usable.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub expires: String,
+    /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EnrollCommand {
+    /// Show enrolled installations: name, enrolled at, last seen, revoked.
+    List {
+        /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Stop installation NAME at once; it must enroll again with a new code.
+    Revoke {
+        /// The installation.
+        name: String,
+        /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@
 //! server it is meant to authenticate would prove nothing. A key file others can
 //! write is refused.
 
+use super::installation::{Installation, InstallationError};
 use crate::paths::{InsecureFile, ensure_private_write};
 use crate::policy::ApiChannel;
 use ed25519_dalek::VerifyingKey;
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 pub struct Channel {
     pub url: String,
     pub key: VerifyingKey,
+    /// This machine's enrolled installation, which signs what it sends; `None`
+    /// when it never enrolled (the broker may then refuse it).
+    pub installation: Option<Installation>,
 }
 
 /// Where the pinned key comes from, before it is read.
@@ -48,6 +52,8 @@ pub enum ChannelError {
     Insecure(InsecureFile),
     /// The key could not be read or is not an ed25519 public key PEM.
     BadKey { what: String, detail: String },
+    /// This machine enrolled, but its installation key or record cannot be used.
+    Installation(InstallationError),
 }
 
 impl std::fmt::Display for ChannelError {
@@ -69,6 +75,9 @@ impl std::fmt::Display for ChannelError {
                 "cannot use the broker key {what}: {detail}; expected the PEM printed by \
                  `gate serve pubkey`; nothing was run"
             ),
+            ChannelError::Installation(err) => {
+                write!(f, "cannot sign the request, so nothing was run: {err}")
+            }
         }
     }
 }
@@ -122,7 +131,11 @@ impl ChannelConfig {
                 what,
                 detail: format!("not an ed25519 \"PUBLIC KEY\" PEM ({e})"),
             })?;
-        Ok(Channel { url: self.url, key })
+        Ok(Channel {
+            url: self.url,
+            key,
+            installation: None,
+        })
     }
 }
 

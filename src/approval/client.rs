@@ -1,10 +1,12 @@
 //! The HTTP client for the broker's `/v1` API, used by the requester (`gate -- CMD`)
 //! and the approver commands. Async (reqwest on tokio); callers own the runtime.
 
+use super::installation::Installation;
 use super::protocol::{
-    API_PREFIX, ApiError, Choice, Created, DecideBody, ErrorCode, NewRequest, PolicyHistory,
-    PublishBody, RequestList, RequestView,
+    API_PREFIX, ApiError, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode, NewRequest,
+    PolicyHistory, PublishBody, RequestList, RequestView,
 };
+use super::signature;
 use super::signed_policy::SignedPolicy;
 use serde::de::DeserializeOwned;
 use std::sync::Once;
@@ -77,6 +79,8 @@ impl std::error::Error for ClientError {}
 pub struct BrokerClient {
     base: String,
     http: reqwest::Client,
+    /// Signs requests, claims and cancels when this machine is enrolled.
+    installation: Option<Installation>,
 }
 
 impl BrokerClient {
@@ -98,7 +102,17 @@ impl BrokerClient {
                 url: base.clone(),
                 detail: e.to_string(),
             })?;
-        Ok(BrokerClient { base, http })
+        Ok(BrokerClient {
+            base,
+            http,
+            installation: None,
+        })
+    }
+
+    /// The same client, signing what a requester sends as `installation`.
+    pub fn signed_by(mut self, installation: Option<Installation>) -> BrokerClient {
+        self.installation = installation;
+        self
     }
 
     /// The broker's base URL.
@@ -108,8 +122,20 @@ impl BrokerClient {
 
     /// `POST /v1/requests`.
     pub async fn create(&self, request: &NewRequest) -> Result<Created, ClientError> {
-        let url = self.url("/requests");
-        let call = self.http.post(&url).json(request).timeout(READ_GRACE * 3);
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Protocol {
+            url: self.url("/requests"),
+            detail: e.to_string(),
+        })?;
+        let call = self.signed_post("/requests", body)?;
+        self.send(self.url("/requests"), call.timeout(READ_GRACE * 3))
+            .await
+    }
+
+    /// `POST /v1/enroll`: register this installation's public key with a
+    /// one-time code.
+    pub async fn enroll(&self, body: &EnrollBody) -> Result<Enrolled, ClientError> {
+        let url = self.url("/enroll");
+        let call = self.http.post(&url).json(body).timeout(READ_GRACE * 3);
         self.send(url, call).await
     }
 
@@ -163,17 +189,51 @@ impl BrokerClient {
 
     /// `POST /v1/requests/{id}/cancel` with the requester's token.
     pub async fn cancel(&self, id: &str, token: &str) -> Result<RequestView, ClientError> {
-        let url = self.url(&format!("/requests/{id}/cancel"));
-        let call = self.http.post(&url).bearer_auth(token);
-        self.send(url, call.timeout(READ_GRACE)).await
+        let path = format!("/requests/{id}/cancel");
+        let call = self.signed_post(&path, Vec::new())?.bearer_auth(token);
+        self.send(self.url(&path), call.timeout(READ_GRACE)).await
     }
 
     /// `POST /v1/requests/{id}/claim` with the requester's token: use the approval
     /// once. A second claim is refused (409), so an approval runs one command.
     pub async fn claim(&self, id: &str, token: &str) -> Result<RequestView, ClientError> {
-        let url = self.url(&format!("/requests/{id}/claim"));
-        let call = self.http.post(&url).bearer_auth(token);
-        self.send(url, call.timeout(READ_GRACE)).await
+        let path = format!("/requests/{id}/claim");
+        let call = self.signed_post(&path, Vec::new())?.bearer_auth(token);
+        self.send(self.url(&path), call.timeout(READ_GRACE)).await
+    }
+
+    /// A POST of `body` (JSON, or nothing) to `path` under the API, signed by the
+    /// installation when there is one. The signature covers the API path
+    /// (`/v1/...`), whatever prefix the base URL adds in front of it.
+    fn signed_post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let url = self.url(path);
+        let mut call = self.http.post(&url);
+        if let Some(installation) = &self.installation {
+            let signed = signature::sign(
+                &installation.key,
+                &installation.name,
+                "POST",
+                &format!("{API_PREFIX}{path}"),
+                &body,
+            )
+            .map_err(|detail| ClientError::Unreachable {
+                url: url.clone(),
+                detail,
+            })?;
+            for (name, value) in signed.pairs() {
+                call = call.header(name, value);
+            }
+        }
+        if !body.is_empty() {
+            call = call
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        Ok(call)
     }
 
     /// `GET /v1/policy`: the organisation policy in force, signed.

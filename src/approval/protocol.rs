@@ -231,6 +231,28 @@ pub struct DecideBody {
     pub channel: Option<String>,
 }
 
+/// `POST /v1/enroll`: an installation registers its public key with a one-time
+/// code from `gate serve enroll NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollBody {
+    /// The enrollment code, as printed once by `gate serve enroll NAME`.
+    pub code: String,
+    /// The installation's ed25519 public key, SPKI PEM.
+    pub public_key: String,
+}
+
+/// The answer to `POST /v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enrolled {
+    /// The name the broker enrolled the installation under (chosen by the admin
+    /// who made the code); requests signed by it carry this name as their host.
+    pub name: String,
+    /// RFC 3339 UTC.
+    pub enrolled_at: String,
+}
+
 /// A 4xx/5xx answer: what went wrong, and which field when a field was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -292,6 +314,13 @@ pub enum ErrorCode {
     /// Too many requests are pending (in all, or from this requester); retry
     /// after the `Retry-After` header's seconds.
     TooManyRequests,
+    /// The request is not signed by an enrolled installation (unsigned while the
+    /// broker requires enrollment, unknown or revoked installation).
+    NotEnrolled,
+    /// The installation's signature is wrong, stale, or replays an earlier one.
+    BadSignature,
+    /// An enrollment code that is unknown, already used or expired.
+    InvalidEnrollmentCode,
     /// The broker failed on its side.
     Internal,
     /// A code this gate does not know (a newer broker).
@@ -321,6 +350,9 @@ impl ErrorCode {
             ErrorCode::InvalidIdToken => "invalid_id_token",
             ErrorCode::IdTokenUnverifiable => "id_token_unverifiable",
             ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::NotEnrolled => "not_enrolled",
+            ErrorCode::BadSignature => "bad_signature",
+            ErrorCode::InvalidEnrollmentCode => "invalid_enrollment_code",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

@@ -104,7 +104,9 @@ pub fn ask_with(
     display: &mut StatusDisplay,
     options: AskOptions,
 ) -> Result<(Answer, RequesterToken), AskError> {
-    let client = BrokerClient::new(&channel.url).map_err(AskError::Broker)?;
+    let client = BrokerClient::new(&channel.url)
+        .map_err(AskError::Broker)?
+        .signed_by(channel.installation.clone());
     let runtime = runtime()?;
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
@@ -138,7 +140,9 @@ pub fn redeem(
     token: &RequesterToken,
     expected_digest: &str,
 ) -> Result<Answer, AskError> {
-    let client = BrokerClient::new(&channel.url).map_err(AskError::Broker)?;
+    let client = BrokerClient::new(&channel.url)
+        .map_err(AskError::Broker)?
+        .signed_by(channel.installation.clone());
     runtime()?.block_on(async {
         let view = client
             .get(request_id, &token.0, None, None)

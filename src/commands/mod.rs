@@ -7,6 +7,7 @@
 mod approver;
 mod audit;
 mod check;
+mod enroll;
 mod hook;
 mod init;
 mod mcp;
@@ -33,6 +34,11 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Init) => init::init(&home),
         Some(Command::Audit(command)) => audit::audit(command, &home),
         Some(Command::Serve(args)) => serve::serve(args, &home),
+        Some(Command::Enroll {
+            code,
+            server,
+            policy,
+        }) => enroll::enroll(&code, server, policy.policy.as_deref(), &home),
         Some(Command::Approve { id, reason, broker }) => approver::approve(&id, reason, &broker),
         Some(Command::Deny { id, reason, broker }) => approver::deny(&id, reason, &broker),
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),

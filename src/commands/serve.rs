@@ -1,7 +1,8 @@
 //! `gate serve`: run the approval broker, print its public key, create approver
-//! tokens. The broker itself is `crate::server`; this is its command line.
+//! tokens, make enrollment codes and list or revoke installations. The broker
+//! itself is `crate::server`; this is its command line.
 
-use crate::cli::{ServeArgs, ServeCommand, TokenCommand};
+use crate::cli::{EnrollArgs, EnrollCommand, ServeArgs, ServeCommand, TokenCommand};
 use crate::error::Error;
 use crate::paths::Home;
 use crate::server::{self, BrokerConfig};
@@ -31,7 +32,84 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
             println!("{}", server::create_token(&name, &config, home)?);
             Ok(0)
         }
+        Some(ServeCommand::Enroll(args)) => enroll(args, home, color),
     }
+}
+
+/// `gate serve enroll NAME | list | revoke NAME`.
+fn enroll(args: EnrollArgs, home: &Home, color: bool) -> Result<u8, Error> {
+    let config = match &args.command {
+        Some(EnrollCommand::List { config } | EnrollCommand::Revoke { config, .. }) => config,
+        None => &args.config,
+    };
+    // Read like every `gate serve` command, so a broken or insecure config is
+    // refused here too.
+    server::config::load(
+        server::config::find(config.as_deref(), home).as_deref(),
+        color,
+    )?;
+    match args.command {
+        Some(EnrollCommand::List { .. }) => {
+            list_installations(home)?;
+            Ok(0)
+        }
+        Some(EnrollCommand::Revoke { name, .. }) => {
+            server::revoke_installation(&name, home)?;
+            eprintln!("gate: installation {name} is revoked; the broker refuses it from now on");
+            Ok(0)
+        }
+        None => {
+            let Some(name) = args.name else {
+                return Err(Error::Usage(
+                    "serve enroll: name the installation (`gate serve enroll NAME`), or use                      `list` or `revoke NAME`"
+                        .into(),
+                ));
+            };
+            let lifetime = humantime::parse_duration(&args.expires)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "serve enroll: --expires \"{}\" is not a duration like \"30m\" or \"1h\"",
+                        args.expires
+                    ))
+                })?;
+            let code = server::create_enrollment_code(&name, lifetime, home)?;
+            println!("{code}");
+            eprintln!(
+                "gate: enrollment code for {name}, usable once within {}; on that machine run \
+                 `gate enroll --server URL CODE`",
+                args.expires
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn usage(message: String) -> Error {
+    Error::Refused {
+        message,
+        code: crate::error::exit::USAGE,
+    }
+}
+
+fn list_installations(home: &Home) -> Result<(), Error> {
+    let rows = server::installations(home)?;
+    println!(
+        "{:<24} {:<20} {:<20} REVOKED",
+        "NAME", "ENROLLED", "LAST SEEN"
+    );
+    for row in rows {
+        let at = |t: Option<u64>| t.map_or("-".to_string(), server::enrollment::rfc3339);
+        println!(
+            "{:<24} {:<20} {:<20} {}",
+            row.name,
+            server::enrollment::rfc3339(row.enrolled_at),
+            at(row.last_seen),
+            at(row.revoked_at)
+        );
+    }
+    Ok(())
 }
 
 /// Bind `listen` and serve until SIGINT or SIGTERM.

@@ -5,30 +5,39 @@
 
 use super::{Decided, LoadedPolicy};
 use crate::approval::protocol::{Choice, NewRequest, RequestView};
-use crate::approval::{Channel, ChannelError, channel::configure};
+use crate::approval::{Channel, ChannelError, channel::configure, installation};
 use crate::audit::ApproverRecord;
+use crate::paths::Home;
 use crate::policy::ApprovalRequirement;
 use std::time::Duration;
 
 /// The broker named by `GATE_SERVER` / `GATE_SERVER_KEY`, else by the policy's
-/// `[channels.api]`, with its pinned key loaded.
+/// `[channels.api]`, with its pinned key loaded, and this machine's enrolled
+/// installation (`$GATE_HOME/installation.key`) to sign with when it enrolled.
 ///
 /// In managed mode the broker is the one the installer pinned, whatever the
 /// environment says: the requester sets its own environment.
 pub fn channel(loaded: &LoadedPolicy) -> Result<Channel, ChannelError> {
-    if let Some(org) = &loaded.managed {
-        let key = org.config.server_key.display().to_string();
-        return configure(Some(&org.config.url), Some(&key), None, None)?.load();
-    }
-    let server = std::env::var("GATE_SERVER").ok();
-    let key = std::env::var("GATE_SERVER_KEY").ok();
-    configure(
-        server.as_deref(),
-        key.as_deref(),
-        loaded.policy.channels.api.as_ref(),
-        loaded.dir(),
-    )?
-    .load()
+    let mut channel = match &loaded.managed {
+        Some(org) => {
+            let key = org.config.server_key.display().to_string();
+            configure(Some(&org.config.url), Some(&key), None, None)?.load()?
+        }
+        None => {
+            let server = std::env::var("GATE_SERVER").ok();
+            let key = std::env::var("GATE_SERVER_KEY").ok();
+            configure(
+                server.as_deref(),
+                key.as_deref(),
+                loaded.policy.channels.api.as_ref(),
+                loaded.dir(),
+            )?
+            .load()?
+        }
+    };
+    channel.installation =
+        installation::load(&Home::from_env()).map_err(ChannelError::Installation)?;
+    Ok(channel)
 }
 
 /// What a front end adds to its verdict when it asks.

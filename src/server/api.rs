@@ -2,14 +2,15 @@
 //! JSON [`ApiError`]s. Decoding input is `input`'s job, the rules are in `rules`,
 //! the state in `state`; handlers only connect them.
 
+use super::enrollment::{Caller, Signed};
 use super::input::{BODY_LIMIT, Body, Id, LongPoll, RawQuery, bearer, unauthorized};
 use super::rules::{self, Refusal, Request};
 use super::state::Broker;
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
-    API_PREFIX, ApiError, Created, DecideBody, ErrorBody, NewRequest, OidcInfo, OidcIssuer,
-    PolicyHistory, PolicyVersionView, PublishBody, RequestList, RequestView,
+    API_PREFIX, ApiError, Created, DecideBody, EnrollBody, Enrolled, ErrorBody, NewRequest,
+    OidcInfo, OidcIssuer, PolicyHistory, PolicyVersionView, PublishBody, RequestList, RequestView,
 };
 use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
 use crate::server::config::OrgPolicy;
@@ -36,6 +37,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/requests/{id}/claim", post(claim))
         .route("/policy", get(policy).post(publish))
         .route("/policy/history", get(policy_history))
+        .route("/enroll", post(enroll))
         .route("/pubkey", get(pubkey))
         .route("/oidc", get(oidc))
         .route("/health", get(health));
@@ -76,13 +78,24 @@ impl IntoResponse for Refusal {
     }
 }
 
-async fn create(State(broker): Shared, Body(new): Body<NewRequest>) -> Answer<Response> {
+/// A new request, signed by an enrolled installation (or, where the broker does
+/// not require enrollment, unsigned): who asks is recorded as the broker knows it.
+async fn create(
+    State(broker): Shared,
+    Signed(caller, mut new): Signed<NewRequest>,
+) -> Answer<Response> {
+    caller.stamp(&mut new.requester);
     let (requester_token, request) = broker.create(new).await?;
     let created = Created {
         requester_token,
         request: request.view.clone(),
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn enroll(State(broker): Shared, Body(body): Body<EnrollBody>) -> Answer<Response> {
+    let enrolled: Enrolled = broker.enrollments.enroll(body).await?;
+    Ok((StatusCode::CREATED, Json(enrolled)).into_response())
 }
 
 async fn read(
@@ -150,11 +163,17 @@ async fn cancel(
     State(broker): Shared,
     Id(id): Id,
     headers: HeaderMap,
+    _signed: Caller,
 ) -> Answer<Json<RequestView>> {
     requester_change(&broker, &id, &headers, rules::cancel).await
 }
 
-async fn claim(State(broker): Shared, Id(id): Id, headers: HeaderMap) -> Answer<Json<RequestView>> {
+async fn claim(
+    State(broker): Shared,
+    Id(id): Id,
+    headers: HeaderMap,
+    _signed: Caller,
+) -> Answer<Json<RequestView>> {
     let now = SystemTime::now();
     requester_change(&broker, &id, &headers, |request| rules::claim(request, now)).await
 }

@@ -8,10 +8,11 @@
 //! routes), `input` (decoding bodies, queries and tokens), `token` (ids and
 //! secrets), `events` (the log on stderr), `slack` (Block Kit messages and their
 //! callbacks), `teams` (cards posted to a Teams channel), `web` (the approval page
-//! at /r/<id>). The command line, `gate serve`, is `crate::commands`.
+//! at /r/<id>), `enrollment` (installations, their codes and request signatures). The command line, `gate serve`, is `crate::commands`.
 
 mod api;
 pub mod config;
+pub mod enrollment;
 mod events;
 mod input;
 mod live;
@@ -48,7 +49,7 @@ pub fn broker_key(home: &Home) -> Result<SigningKey, Error> {
 }
 
 fn open_store(home: &Home) -> Result<Store, Error> {
-    Store::open(&broker_dir(home).join("broker.db")).map_err(|e| Error::Internal(e.to_string()))
+    Store::open(&store_path(home)).map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// A new approver token for person `name`; only its SHA-256 is stored.
@@ -73,6 +74,43 @@ pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<St
         .add_token(name, &hex::encode(token::hash(&secret)), &created)
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(secret)
+}
+
+/// A one-time enrollment code for installation `name`, good for `lifetime`;
+/// only its SHA-256 is stored.
+pub fn create_enrollment_code(
+    name: &str,
+    lifetime: std::time::Duration,
+    home: &Home,
+) -> Result<String, Error> {
+    enrollment::create_code(&store_path(home), name, lifetime).map_err(|message| Error::Refused {
+        message: format!("serve enroll: {message}"),
+        code: crate::error::exit::USAGE,
+    })
+}
+
+/// Every enrolled installation.
+pub fn installations(home: &Home) -> Result<Vec<enrollment::InstallationRow>, Error> {
+    enrollment::list(&store_path(home)).map_err(Error::Internal)
+}
+
+/// Revoke installation `name` at once (the running broker reads the store on
+/// every request).
+pub fn revoke_installation(name: &str, home: &Home) -> Result<(), Error> {
+    match enrollment::revoke(&store_path(home), name).map_err(Error::Internal)? {
+        true => Ok(()),
+        false => Err(Error::Refused {
+            message: format!(
+                "serve enroll revoke: no installation \"{name}\" is enrolled \
+                 (`gate serve enroll list` shows them)"
+            ),
+            code: crate::error::exit::USAGE,
+        }),
+    }
+}
+
+fn store_path(home: &Home) -> PathBuf {
+    broker_dir(home).join("broker.db")
 }
 
 /// Serve the API on an already-bound `listener` (port 0 in tests) with the key

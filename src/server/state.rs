@@ -9,6 +9,7 @@
 //! decision wins and versions never go backwards.
 
 use super::config::{BrokerConfig, OrgPolicy};
+use super::enrollment::Enrollments;
 use super::events;
 use super::live::Live;
 use super::oidc::{self, Verifier};
@@ -39,6 +40,9 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub key: SigningKey,
     pub public_url: String,
+    /// Enrolled installations; read on every requester call, so a revocation
+    /// holds at once.
+    pub enrollments: Enrollments,
     store: Arc<Mutex<Store>>,
     live: Mutex<Live>,
     /// Held for a whole change; holds the broker-wide version.
@@ -99,10 +103,12 @@ impl Broker {
         for request in pending {
             live.install(Arc::new(request));
         }
+        let enrollments = Enrollments::open(store.path())?;
         Ok(Broker {
             config,
             key,
             public_url,
+            enrollments,
             store: Arc::new(Mutex::new(store)),
             live: Mutex::new(live),
             writer: Arc::new(tokio::sync::Mutex::new(version)),

@@ -127,6 +127,11 @@ impl Store {
         })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn fail(&self, err: rusqlite::Error) -> StoreError {
         StoreError(format!("broker store {}: {err}", self.path.display()))
     }

@@ -7,7 +7,8 @@ use crate::approval::protocol::{Choice, ErrorCode, NewRequest, Status};
 use crate::identity::Requester;
 use std::time::{Duration, SystemTime};
 
-const CONFIG: &str = "version = 1\n[groups]\nsre = [\"alice\", \"bob\"]\n";
+const CONFIG: &str =
+    "version = 1\nrequire_enrollment = false\n[groups]\nsre = [\"alice\", \"bob\"]\n";
 
 fn request(user: &str) -> NewRequest {
     NewRequest {

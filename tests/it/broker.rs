@@ -524,7 +524,7 @@ fn pending_requests_are_capped_per_requester_and_in_all() {
         third.body["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("dave@build-1 has 2 pending requests"),
+            .contains("dave@build-1 (unverified) has 2 pending requests"),
         "{:?}",
         third.body
     );

@@ -135,7 +135,7 @@ fn a_requester_cannot_grant_itself_break_glass() {
     );
     assert!(
         attack.broker.log_has(&format!(
-            "refused a request by {}@agent-box: touch",
+            "refused a request by {}@agent-box (unverified): touch",
             current_login()
         )),
         "{}",

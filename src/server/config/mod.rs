@@ -36,6 +36,7 @@ const ROOT_KEYS: &[&str] = &[
     "policy",
     "limits",
     "oidc",
+    "require_enrollment",
 ];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
@@ -72,6 +73,22 @@ pub struct BrokerConfig {
     pub policy: OrgPolicy,
     /// `[policy] admins` and `admin_quorum`: who approves a new version.
     pub policy_admins: policy::PolicyAdmins,
+    /// `require_enrollment`: whether requests must be signed by an enrolled
+    /// installation.
+    pub require_enrollment: RequireEnrollment,
+}
+
+/// `require_enrollment`: on unless a config turns it off, so a new broker (and
+/// one without a config file) refuses requests no enrolled installation signed.
+/// Off, unsigned requests are accepted and recorded as unverified; a signed
+/// request is verified either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequireEnrollment(pub bool);
+
+impl Default for RequireEnrollment {
+    fn default() -> Self {
+        RequireEnrollment(true)
+    }
 }
 
 /// The approval channels the broker posts to.
@@ -207,6 +224,11 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .get("oidc")
         .map(|value| oidc::read(reader, value))
         .unwrap_or_default();
+    let require_enrollment = root
+        .get("require_enrollment")
+        .and_then(|value| reader.bool(value, "require_enrollment"))
+        .map(RequireEnrollment)
+        .unwrap_or_default();
     BrokerConfig {
         public_url,
         people,
@@ -218,6 +240,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         oidc,
         policy: OrgPolicy::default(),
         policy_admins,
+        require_enrollment,
     }
 }
 
@@ -377,6 +400,21 @@ decision_ttl = "10m"
         let errors = parse(source, "broker.toml").unwrap_err();
         let text: Vec<String> = errors.iter().map(|e| e.render(false)).collect();
         insta::assert_snapshot!(text.join("\n"));
+    }
+
+    #[test]
+    fn enrollment_is_required_unless_the_config_turns_it_off() {
+        assert!(BrokerConfig::default().require_enrollment.0);
+        assert!(
+            parse("version = 1\n", "b.toml")
+                .unwrap()
+                .require_enrollment
+                .0
+        );
+        let off = parse("version = 1\nrequire_enrollment = false\n", "b.toml").unwrap();
+        assert!(!off.require_enrollment.0);
+        let errors = parse("version = 1\nrequire_enrollment = \"no\"\n", "b.toml").unwrap_err();
+        assert_eq!(errors[0].line, 2, "{errors:?}");
     }
 
     #[test]

@@ -37,7 +37,12 @@ pub fn admit(
     admission: Admission<'_>,
 ) -> Result<Request, Refusal> {
     check_action(&new)?;
-    let demands = Demands::of(&new, config, admission.policy, admission.ci_identity.is_some())?;
+    let demands = Demands::of(
+        &new,
+        config,
+        admission.policy,
+        admission.ci_identity.is_some(),
+    )?;
     let reason = new.reason.filter(|r| !r.trim().is_empty());
     if demands.require_reason && reason.is_none() {
         return Err(Refusal::field(

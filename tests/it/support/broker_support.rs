@@ -2,7 +2,7 @@
 //! GATE_HOME, with blocking HTTP helpers, approver tokens, restart, and its log.
 
 use crate::support::common::{TestContext, gate_bin, stderr, stdout};
-use crate::support::fixtures::BROKER_POLICY_BREAK_GLASS;
+use crate::support::fixtures::{BROKER_POLICY_BREAK_GLASS, accepting_unsigned};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -158,6 +158,18 @@ impl Broker {
     /// Send `body` (raw text, as JSON) with an optional bearer token. Blocking; safe
     /// to call from several threads at once (each call has its own runtime).
     pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+        self.call_with(method, path, token, body, &[])
+    }
+
+    /// [`Broker::call`] with extra headers (an installation's signature, say).
+    pub fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, String)],
+    ) -> Reply {
         let url = format!("{}{path}", self.url());
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -175,6 +187,9 @@ impl Broker {
             call = call
                 .header("content-type", "application/json")
                 .body(body.to_string());
+        }
+        for (name, value) in headers {
+            call = call.header(*name, value);
         }
         runtime.block_on(async {
             let response = call.send().await.expect("broker answers");
@@ -209,6 +224,24 @@ impl Broker {
         let id = reply.body["request"]["id"].as_str().unwrap().to_string();
         let token = reply.body["requester_token"].as_str().unwrap().to_string();
         (id, token, reply.body)
+    }
+
+    /// `gate serve enroll ARGS` on the broker's home and config.
+    pub fn serve_enroll(&self, args: &[&str]) -> std::process::Output {
+        let config = self.config.to_str().unwrap();
+        self.gate()
+            .args(["serve", "enroll"])
+            .args(args)
+            .args(["--config", config])
+            .output()
+            .unwrap()
+    }
+
+    /// A one-time enrollment code for installation `name`, from `gate serve enroll`.
+    pub fn enrollment_code(&self, name: &str, expires: &str) -> String {
+        let out = self.serve_enroll(&[name, "--expires", expires]);
+        assert!(out.status.success(), "serve enroll: {}", stderr(&out));
+        stdout(&out).trim().to_string()
     }
 
     /// Cast a verdict ("approve" or "deny") with an approver token.
@@ -248,9 +281,11 @@ fn spawn_on(
 
 /// Write `config_toml` (mode 0600) beside the context's home, as broker.toml,
 /// and [`BROKER_POLICY_BREAK_GLASS`] beside it for a config that names it.
+/// Unless the config sets `require_enrollment` itself, the broker accepts
+/// unsigned requests ([`accepting_unsigned`]).
 pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
     ctx.write_private("broker-policy.toml", BROKER_POLICY_BREAK_GLASS);
-    ctx.write_private("broker.toml", config_toml)
+    ctx.write_private("broker.toml", &accepting_unsigned(config_toml))
 }
 
 /// `gate serve` on `listen` with a clean environment.

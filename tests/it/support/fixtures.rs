@@ -19,6 +19,9 @@ use std::process::Command;
 /// Everything is allowed, for tests about running rather than deciding.
 pub const POLICY_ALLOW_ALL: &str = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n";
 
+/// Every command needs approval.
+pub const POLICY_APPROVE_ALL: &str = "version = 1\ndefault = \"approve\"\nopaque = \"approve\"\n";
+
 /// Everything is denied.
 pub const POLICY_DENY_ALL: &str = "version = 1\ndefault = \"deny\"\nopaque = \"deny\"\n";
 
@@ -223,6 +226,15 @@ ci = "github"
 /// "production changes") and `cp` (rule "cp may break glass") need approval and
 /// may break glass; everything else is left to what the request asks.
 /// `write_config` writes it beside every broker.toml as broker-policy.toml.
+/// `config_toml` as the scenarios that send unsigned requests need it: with
+/// `require_enrollment = false` unless the config says otherwise itself.
+pub fn accepting_unsigned(config_toml: &str) -> String {
+    if config_toml.contains("require_enrollment") {
+        return config_toml.to_string();
+    }
+    format!("require_enrollment = false\n{config_toml}")
+}
+
 pub const BROKER_POLICY_BREAK_GLASS: &str = r#"version = 1
 default = "allow"
 opaque = "allow"
@@ -359,6 +371,14 @@ timeout = "15m"
 /// alice alone approves.
 pub const BROKER_CONFIG_ALICE_APPROVES: &str =
     "version = 1\n[people.alice]\n[defaults]\napprovers = [\"alice\"]\n";
+
+/// alice alone approves, and only enrolled installations may ask.
+pub const BROKER_CONFIG_ALICE_APPROVES_ENROLLED_ONLY: &str = "version = 1\nrequire_enrollment = true\n\
+     [people.alice]\n[defaults]\napprovers = [\"alice\"]\n";
+
+/// alice alone approves; unsigned requests are accepted, recorded as unverified.
+pub const BROKER_CONFIG_ALICE_APPROVES_UNSIGNED_TOO: &str = "version = 1\nrequire_enrollment = false\n\
+     [people.alice]\n[defaults]\napprovers = [\"alice\"]\n";
 
 /// The login gate will report as the requester: the person running the tests.
 pub fn current_login() -> String {

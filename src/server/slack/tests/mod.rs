@@ -148,6 +148,7 @@ async fn launch(dir: &std::path::Path, slack: &FakeSlack, mode: &str) -> Launche
         cache: dir.join("cache"),
     };
     let mut config = broker_config::parse(&config_toml(&slack.url, mode), "b.toml").unwrap();
+    config.require_enrollment = broker_config::RequireEnrollment(false);
     // The broker's own policy: restarts may break glass; the rest is as asked.
     let org = "version = 1\ndefault = \"allow\"\n[[rule]]\nname = \"restarts\"\n\
                action = \"approve\"\nmatch = \"systemctl restart **\"\nbreak_glass = true\n";
