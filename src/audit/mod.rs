@@ -95,6 +95,11 @@ pub struct Entry {
     /// before gate recorded it (they verify as they always did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<String>,
+    /// The CI identity the broker verified from the job's OIDC ID token, on
+    /// records of requests the broker decided; absent when none was verified
+    /// (`requester.ci` is then the job's own claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_identity: Option<crate::approval::protocol::VerifiedCi>,
 }
 
 impl Entry {
@@ -125,6 +130,7 @@ impl Entry {
             decision_seq: None,
             broker_signature: None,
             policy_version: None,
+            ci_identity: None,
         }
     }
 }

@@ -132,6 +132,7 @@ mod tests {
             decision_seq: None,
             broker_signature: None,
             policy_version: None,
+            ci_identity: None,
         }
     }
 

@@ -224,6 +224,7 @@ impl Run<'_> {
                     .collect();
                 entry.break_glass = payload.break_glass;
                 entry.broker_signature = Some(signed.to_compact());
+                entry.ci_identity = payload.ci_identity.clone();
                 let seq = trail.append(&entry, true).map_err(refused_audit)?;
                 if self.invocation.json {
                     eprintln!("{}", self.approved_json(&request_id, &entry));
@@ -235,6 +236,7 @@ impl Run<'_> {
                 let reason = reason.map(|r| self.decided.redactor.redact(&r));
                 entry.decision = Decision::Rejected.into();
                 entry.approvers = by.clone();
+                entry.ci_identity = view.ci_identity.clone();
                 let said = reason
                     .as_deref()
                     .map(|r| format!(": {r}"))

@@ -75,6 +75,7 @@ pub fn entry(n: u64) -> Entry {
         decision_seq: outcome.then_some(n - 1),
         broker_signature: None,
         policy_version: None,
+        ci_identity: None,
     }
 }
 

@@ -215,7 +215,17 @@ fn gate_sends_the_token_from_gate_id_token_and_never_shows_it() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert!(dir.exists());
     assert!(!done.stderr.contains(&token), "{}", done.stderr);
-    let records = serde_json::to_string(&setup.ctx.records()).unwrap();
+    let records = setup.ctx.records();
+    let approved_record = records
+        .iter()
+        .find(|r| r["decision"] == "approved")
+        .expect("an approved record");
+    // The audit record says the identity was verified, and by whom.
+    assert_eq!(
+        approved_record["ci_identity"]["actor"], "deploy-bot",
+        "{approved_record}"
+    );
+    let records = serde_json::to_string(&records).unwrap();
     assert!(!records.contains(&token));
     let approved = setup.view(&id);
     let payload = approved["decision"]["payload"].as_str().unwrap();
