@@ -61,6 +61,27 @@ fn python_verifier_accepts_an_intact_log() {
     assert_eq!(python_verify(&log), (0, "ok: 9 records".to_owned()));
 }
 
+/// Records written before and after `policy_version` and `ci_identity` existed
+/// verify alike; a signed record whose policy version is not a digest does not.
+#[test]
+fn python_verifier_reads_the_optional_keys() {
+    require_python_cryptography();
+    let log = TestLog::with_records(6);
+    assert_eq!(python_verify(&log), (0, "ok: 6 records".to_owned()));
+    let mut bad = audit_support::entry(7);
+    bad.policy_version = Some("not a digest".into());
+    let mut store = gate::audit::AuditLog::open(&log.path).expect("open log");
+    store.append(&bad, &log.key, true).expect("append");
+    drop(store);
+    assert_eq!(
+        python_verify(&log),
+        (
+            1,
+            "record 7: policy_version is not 64 hex digits".to_owned()
+        )
+    );
+}
+
 #[test]
 fn python_verifier_accepts_an_empty_log() {
     require_python_cryptography();

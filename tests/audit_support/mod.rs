@@ -74,8 +74,20 @@ pub fn entry(n: u64) -> Entry {
         duration_ms: outcome.then_some(1234),
         decision_seq: outcome.then_some(n - 1),
         broker_signature: None,
-        policy_version: None,
-        ci_identity: None,
+        // Records before the policy version was recorded, and after.
+        policy_version: (n > 3).then(|| "cd".repeat(32)),
+        ci_identity: (n == 5).then(|| {
+            serde_json::from_value(serde_json::json!({
+                "issuer": "https://token.actions.githubusercontent.com",
+                "subject": "repo:acme/app:ref:refs/heads/main",
+                "system": "github",
+                "actor": "deploy-bot",
+                "repository": "acme/app",
+                "ref": "main",
+                "workflow": "deploy"
+            }))
+            .expect("a verified CI identity")
+        }),
     }
 }
 

@@ -98,6 +98,20 @@ def check_columns(parsed, columns):
             raise Bad(f"column `{name}` differs from the signed record (edited?)")
 
 
+def check_optional_fields(parsed):
+    """Keys a record carries only when set (docs/audit-format.md)."""
+    if "policy_version" in parsed:
+        version = parsed["policy_version"]
+        if not isinstance(version, str) or len(version) != 64 or not set(version) <= HEX:
+            raise Bad("policy_version is not 64 hex digits")
+    if "ci_identity" in parsed:
+        identity = parsed["ci_identity"]
+        if not isinstance(identity, dict) or not all(
+            isinstance(identity.get(k), str) for k in ("issuer", "subject", "system")
+        ):
+            raise Bad("ci_identity lacks its issuer, subject or system")
+
+
 def check_row(key, row, expected, prev):
     seq, time, kind, user, decision, body, signature, stored_hash = row
     check_seq(seq, expected)
@@ -109,6 +123,7 @@ def check_row(key, row, expected, prev):
     parsed = parse_body(body)
     check_position(parsed, seq, prev)
     check_columns(parsed, {"time": time, "kind": kind, "user": user, "decision": decision})
+    check_optional_fields(parsed)
     return record_hash
 
 
