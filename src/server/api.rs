@@ -10,7 +10,7 @@ use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{
     API_PREFIX, ApiError, Created, DecideBody, EnrollBody, Enrolled, ErrorBody, NewRequest,
-    OidcInfo, OidcIssuer, PolicyHistory, PolicyVersionView, PublishBody, RequestList, RequestView,
+    OidcInfo, OidcIssuer, PolicyHistory, PublishBody, RequestList, RequestView,
 };
 use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
 use crate::server::config::OrgPolicy;
@@ -266,15 +266,7 @@ async fn policy_history(State(broker): Shared, headers: HeaderMap) -> Answer<Jso
         .policy_history()
         .await?
         .into_iter()
-        .map(|v| PolicyVersionView {
-            version: v.version,
-            published_by: v.published_by,
-            published_at: v.published_at,
-            request_id: v.request_id,
-            state: v.state,
-            decided_at: v.decided_at,
-            approved_by: v.approved_by,
-        })
+        .map(|version| version.view)
         .collect();
     Ok(Json(PolicyHistory {
         in_force: broker.policy_in_force().org.version.clone(),

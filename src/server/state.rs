@@ -82,7 +82,7 @@ impl Broker {
         let oidc = Verifier::new(&config.oidc, &public_url)?;
         let in_force = match store.active_policy().map_err(|e| e.to_string())? {
             Some(active) => {
-                let label = format!("published policy {}", &active.version[..12]);
+                let label = format!("published policy {}", &active.view.version[..12]);
                 let org = OrgPolicy::parse(&active.text, &label).map_err(|errors| {
                     format!(
                         "the published policy in force does not parse with this gate: {}",
@@ -91,7 +91,7 @@ impl Broker {
                 })?;
                 InForce {
                     org: Arc::new(org),
-                    since: active.decided_at.unwrap_or(active.published_at),
+                    since: active.view.decided_at.unwrap_or(active.view.published_at),
                 }
             }
             None => InForce {
@@ -412,16 +412,16 @@ impl Broker {
             );
             return;
         };
-        events::policy_settled(&version.version, approved, &by);
+        events::policy_settled(&version.view.version, approved, &by);
         if !approved {
             return;
         }
-        let label = format!("published policy {}", &version.version[..12]);
+        let label = format!("published policy {}", &version.view.version[..12]);
         match OrgPolicy::parse(&version.text, &label) {
             Ok(org) => {
                 *self.in_force.lock().expect("policy lock") = InForce {
                     org: Arc::new(org),
-                    since: version.decided_at.unwrap_or(version.published_at),
+                    since: version.view.decided_at.unwrap_or(version.view.published_at),
                 }
             }
             Err(_) => {

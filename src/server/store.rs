@@ -9,7 +9,7 @@
 
 use super::rules::Request;
 use crate::approval::SignedDecision;
-use crate::approval::protocol::{RequestView, Status, Vote};
+use crate::approval::protocol::{PolicyVersionView, RequestView, Status, Vote};
 use crate::files::{create_private_dir, create_private_file};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
@@ -399,21 +399,13 @@ fn people(column: Option<String>) -> rusqlite::Result<std::collections::BTreeSet
     }
 }
 
-/// One published version of the organisation's policy.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// One published version of the organisation's policy: what the history lists,
+/// with its text and its place in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyVersion {
     pub seq: i64,
-    pub version: String,
-    #[serde(skip)]
     pub text: String,
-    pub published_by: String,
-    pub published_at: String,
-    /// The approval request that decides whether it comes into force.
-    pub request_id: Option<String>,
-    /// `pending`, `active`, `refused` or `superseded`.
-    pub state: String,
-    pub decided_at: Option<String>,
-    pub approved_by: Vec<String>,
+    pub view: PolicyVersionView,
 }
 
 impl Store {
@@ -479,7 +471,10 @@ impl Store {
 
     /// The version in force, if one was ever published and approved.
     pub fn active_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
-        Ok(self.policies()?.into_iter().find(|p| p.state == "active"))
+        Ok(self
+            .policies()?
+            .into_iter()
+            .find(|p| p.view.state == "active"))
     }
 
     /// Every published version, newest first.
@@ -495,14 +490,16 @@ impl Store {
             .query_map([], |row| {
                 Ok(PolicyVersion {
                     seq: row.get(0)?,
-                    version: row.get(1)?,
                     text: row.get(2)?,
-                    published_by: row.get(3)?,
-                    published_at: row.get(4)?,
-                    request_id: row.get(5)?,
-                    state: row.get(6)?,
-                    decided_at: row.get(7)?,
-                    approved_by: from_json(&row.get::<_, String>(8)?)?,
+                    view: PolicyVersionView {
+                        version: row.get(1)?,
+                        published_by: row.get(3)?,
+                        published_at: row.get(4)?,
+                        request_id: row.get(5)?,
+                        state: row.get(6)?,
+                        decided_at: row.get(7)?,
+                        approved_by: from_json(&row.get::<_, String>(8)?)?,
+                    },
                 })
             })
             .map_err(|e| self.fail(e))?;

@@ -6,56 +6,19 @@
 //! a pattern matches.
 
 use crate::support::common::*;
+use crate::support::fixtures::POLICY_SHAPES_GUARDED;
 
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque  = "approve"
-
-[[rule]]
-name   = "no recursive force delete"
-action = "deny"
-match  = "rm ** -rf **"
-
-[[rule]]
-name   = "cluster deletes"
-action = "approve"
-match  = "kubectl ** delete **"
-
-[[rule]]
-name   = "terraform apply"
-action = "approve"
-match  = "terraform apply **"
-
-[[rule]]
-name   = "force push"
-action = "approve"
-match  = "git push ** --force **"
-
-[[rule]]
-name   = "production namespace"
-action = "deny"
-match  = "kubectl ** -n prod **"
-"#;
-
-fn expect_all(ctx: &TestContext, expected: &str, shapes: &[&[&str]]) {
-    let wrong: Vec<String> = shapes
-        .iter()
-        .map(|argv| (argv, ctx.decision(argv)))
-        .filter(|(_, got)| got != expected)
-        .map(|(argv, got)| format!("{argv:?} -> {got}"))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "expected {expected}:\n{}",
-        wrong.join("\n")
-    );
+/// The shapes policy, and a namespace rule whose flag takes a value.
+fn policy() -> String {
+    format!(
+        "{POLICY_SHAPES_GUARDED}\n[[rule]]\nname = \"production namespace\"\naction = \"deny\"\nmatch = \"kubectl ** -n prod **\"\n"
+    )
 }
 
 #[test]
 fn every_spelling_of_a_denied_flag_is_denied() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(&policy());
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -78,8 +41,8 @@ fn every_spelling_of_a_denied_flag_is_denied() {
 
 #[test]
 fn every_spelling_of_an_approved_shape_needs_approval() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(&policy());
+    expect_decisions(
         &ctx,
         "approve",
         &[
@@ -112,8 +75,8 @@ fn every_spelling_of_an_approved_shape_needs_approval() {
 
 #[test]
 fn other_flags_and_lookalikes_stay_allowed() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(&policy());
+    expect_decisions(
         &ctx,
         "allow",
         &[
@@ -135,7 +98,7 @@ fn other_flags_and_lookalikes_stay_allowed() {
 
 #[test]
 fn a_denied_spelling_runs_nothing_and_an_allowed_one_runs() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(&policy());
     let path = ctx.stand_ins(&["rm", "git", "kubectl"]);
     let shapes: &[&[&str]] = &[
         &["rm", "-fr", "/srv"],
@@ -191,7 +154,7 @@ action = "deny"
 match  = "deployctl ** --env prod ** --yes **"
 "#,
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -200,7 +163,7 @@ match  = "deployctl ** --env prod ** --yes **"
             &["deployctl", "-ye", "prod"],
         ],
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "allow",
         &[

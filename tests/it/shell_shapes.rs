@@ -4,34 +4,11 @@
 //! everyday commands that must stay allowed.
 
 use crate::support::common::{TestContext, code, stderr, stdout};
+use crate::support::fixtures::POLICY_SHAPES_GUARDED;
 use serde_json::Value;
 use std::path::Path;
 
-const GUARDED: &str = r#"
-version = 1
-default = "allow"
-opaque = "approve"
-
-[[rule]]
-name = "no rm -rf"
-action = "deny"
-match = "rm ** -rf **"
-
-[[rule]]
-name = "kubectl delete"
-action = "approve"
-match = "kubectl ** delete **"
-
-[[rule]]
-name = "terraform apply"
-action = "approve"
-match = "terraform apply **"
-
-[[rule]]
-name = "force push"
-action = "approve"
-match = "git push ** --force **"
-"#;
+const GUARDED: &str = POLICY_SHAPES_GUARDED;
 
 const PERMISSIVE: &str = r#"
 version = 1

@@ -5,48 +5,14 @@
 //! stay allowed under the embedded default and a permissive policy.
 
 use crate::support::common::*;
-
-const POLICY: &str = r#"
-version = 1
-default = "allow"
-opaque  = "approve"
-
-[[rule]]
-name   = "no recursive force delete"
-action = "deny"
-match  = "rm ** -rf **"
-
-[[rule]]
-name   = "cluster deletes"
-action = "approve"
-match  = "kubectl ** delete **"
-
-[[rule]]
-name   = "terraform apply"
-action = "approve"
-match  = "terraform apply **"
-"#;
+use crate::support::fixtures::POLICY_SHAPES_GUARDED;
 
 const PERMISSIVE: &str = "version = 1\ndefault = \"allow\"\nopaque = \"approve\"\n";
 
-fn expect_all(ctx: &TestContext, expected: &str, shapes: &[&[&str]]) {
-    let wrong: Vec<String> = shapes
-        .iter()
-        .map(|argv| (argv, ctx.decision(argv)))
-        .filter(|(_, got)| got != expected)
-        .map(|(argv, got)| format!("{argv:?} -> {got}"))
-        .collect();
-    assert!(
-        wrong.is_empty(),
-        "expected {expected}:\n{}",
-        wrong.join("\n")
-    );
-}
-
 #[test]
 fn wrappers_are_judged_by_the_command_they_run() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(POLICY_SHAPES_GUARDED);
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -73,7 +39,7 @@ fn wrappers_are_judged_by_the_command_they_run() {
             &["firejail", "--noprofile", "rm", "-rf", "/"],
         ],
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "approve",
         &[
@@ -90,8 +56,8 @@ fn wrappers_are_judged_by_the_command_they_run() {
 
 #[test]
 fn remote_and_container_commands_are_judged_by_the_inner_command() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(POLICY_SHAPES_GUARDED);
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -164,7 +130,7 @@ fn remote_and_container_commands_are_judged_by_the_inner_command() {
             ],
         ],
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "approve",
         &[
@@ -191,8 +157,8 @@ fn remote_and_container_commands_are_judged_by_the_inner_command() {
 
 #[test]
 fn configuration_that_runs_commands_is_opaque() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(POLICY_SHAPES_GUARDED);
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -214,7 +180,7 @@ fn configuration_that_runs_commands_is_opaque() {
             &["find", ".", "-okdir", "rm", "-rf", "{}", ";"],
         ],
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "approve",
         &[
@@ -229,8 +195,8 @@ fn configuration_that_runs_commands_is_opaque() {
 
 #[test]
 fn inline_interpreter_code_is_screened() {
-    let ctx = TestContext::with_policy(POLICY);
-    expect_all(
+    let ctx = TestContext::with_policy(POLICY_SHAPES_GUARDED);
+    expect_decisions(
         &ctx,
         "deny",
         &[
@@ -274,7 +240,7 @@ fn inline_interpreter_code_is_screened() {
             &["deno", "task", "--eval", "rm -rf /"],
         ],
     );
-    expect_all(
+    expect_decisions(
         &ctx,
         "approve",
         &[
@@ -297,7 +263,9 @@ fn inline_interpreter_code_is_screened() {
 
 #[test]
 fn inline_code_setting_opaque_makes_other_inline_code_opaque() {
-    let ctx = TestContext::with_policy(&format!("inline_code = \"opaque\"\n{POLICY}"));
+    let ctx = TestContext::with_policy(&format!(
+        "inline_code = \"opaque\"\n{POLICY_SHAPES_GUARDED}"
+    ));
     assert_eq!(ctx.decision(&["python3", "-c", "print(1+1)"]), "approve");
     assert_eq!(ctx.decision(&["python3", "script.py"]), "allow");
     let lint = ctx
@@ -307,14 +275,16 @@ fn inline_code_setting_opaque_makes_other_inline_code_opaque() {
         .output()
         .unwrap();
     assert_eq!(code(&lint), 0, "{}", stderr(&lint));
-    ctx.write_policy(&format!("inline_code = \"strict\"\n{POLICY}"));
+    ctx.write_policy(&format!(
+        "inline_code = \"strict\"\n{POLICY_SHAPES_GUARDED}"
+    ));
     let out = ctx.gate().args(["check", "--", "true"]).output().unwrap();
     assert!(stderr(&out).contains("inline_code"), "{}", stderr(&out));
 }
 
 #[test]
 fn denied_shapes_run_nothing() {
-    let ctx = TestContext::with_policy(POLICY);
+    let ctx = TestContext::with_policy(POLICY_SHAPES_GUARDED);
     let names = [
         "ssh", "docker", "kubectl", "strace", "git", "tar", "python3", "parallel",
     ];
@@ -414,10 +384,10 @@ const EVERYDAY: &[&[&str]] = &[
 
 #[test]
 fn everyday_commands_stay_allowed_under_the_embedded_default() {
-    expect_all(&TestContext::new(), "allow", EVERYDAY);
+    expect_decisions(&TestContext::new(), "allow", EVERYDAY);
 }
 
 #[test]
 fn everyday_commands_stay_allowed_under_a_permissive_policy() {
-    expect_all(&TestContext::with_policy(PERMISSIVE), "allow", EVERYDAY);
+    expect_decisions(&TestContext::with_policy(PERMISSIVE), "allow", EVERYDAY);
 }

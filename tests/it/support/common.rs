@@ -145,3 +145,18 @@ pub fn stderr(out: &Output) -> String {
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
+
+/// Each argv must get `expected` from `gate check --json`; all wrong ones are listed.
+pub fn expect_decisions(ctx: &TestContext, expected: &str, shapes: &[&[&str]]) {
+    let wrong: Vec<String> = shapes
+        .iter()
+        .map(|argv| (argv, ctx.decision(argv)))
+        .filter(|(_, got)| got != expected)
+        .map(|(argv, got)| format!("{argv:?} -> {got}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "expected {expected}:\n{}",
+        wrong.join("\n")
+    );
+}

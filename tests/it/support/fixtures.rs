@@ -602,3 +602,31 @@ pub fn broker_config_policy_admins(ctx: &TestContext) -> String {
         "{BROKER_CONFIG_SRE_ALICE_BOB_CAROL}[policy]\nfile = \"org.toml\"\nadmins = [\"bob\", \"carol\"]\nadmin_quorum = 1\n"
     )
 }
+
+/// The shapes tests' policy: `rm -rf` denied; kubectl deletes, terraform apply
+/// and force pushes need approval; everything else allowed, opaque approved.
+pub const POLICY_SHAPES_GUARDED: &str = r#"
+version = 1
+default = "allow"
+opaque = "approve"
+
+[[rule]]
+name = "no rm -rf"
+action = "deny"
+match = "rm ** -rf **"
+
+[[rule]]
+name = "kubectl delete"
+action = "approve"
+match = "kubectl ** delete **"
+
+[[rule]]
+name = "terraform apply"
+action = "approve"
+match = "terraform apply **"
+
+[[rule]]
+name = "force push"
+action = "approve"
+match = "git push ** --force **"
+"#;
