@@ -3,9 +3,9 @@
 //!
 //! Parsing a large policy costs far more than deciding with it, so a successfully
 //! parsed policy is stored (postcard) under the cache directory, named by the SHA-256
-//! of the exact policy bytes and the gate version. A changed file has a different
-//! name, so a cached entry can never give a stale decision; a missing, unreadable or
-//! undecodable entry just means parsing again.
+//! of the exact policy bytes (the version audit records name) and the gate version.
+//! A changed file has a different name, so a cached entry can never give a stale
+//! decision; a missing, unreadable or undecodable entry just means parsing again.
 //!
 //! Each rule is encoded on its own, so a command is decided after decoding only the
 //! rules the policy's index says it could match (see `Policy::candidate_rules`);
@@ -96,7 +96,15 @@ pub fn load(
             &org.payload.version[..12],
             config.url
         );
-        let policy = cached_parse(&org.payload.text, &label, &home.cache, color, commands)?;
+        let version = &org.payload.version;
+        let policy = cached_parse(
+            &org.payload.text,
+            version,
+            &label,
+            &home.cache,
+            color,
+            commands,
+        )?;
         if org.stale {
             eprintln!(
                 "gate: the broker at {} cannot be reached; deciding under the cached organisation \
@@ -118,21 +126,19 @@ pub fn load(
     }
     let source = find_policy(explicit, home);
     let label = source.label();
-    let (policy, text) = match &source {
-        PolicySource::Builtin | PolicySource::Organisation(_) => (
-            cached_parse(DEFAULT_POLICY, &label, &home.cache, color, commands)?,
-            std::borrow::Cow::Borrowed(DEFAULT_POLICY),
-        ),
-        PolicySource::File(path) => {
-            let text = read_policy_text(path)?;
-            let policy = cached_parse(&text, &label, &home.cache, color, commands)?;
-            (policy, std::borrow::Cow::Owned(text))
+    let text = match &source {
+        PolicySource::Builtin | PolicySource::Organisation(_) => {
+            std::borrow::Cow::Borrowed(DEFAULT_POLICY)
         }
+        PolicySource::File(path) => std::borrow::Cow::Owned(read_policy_text(path)?),
     };
+    // One hash of the text: the version records name, which also names the cache.
+    let version = crate::approval::signed_policy::policy_version(&text);
+    let policy = cached_parse(&text, &version, &label, &home.cache, color, commands)?;
     Ok(LoadedPolicy {
         policy,
         source,
-        version: crate::approval::signed_policy::policy_version(&text),
+        version,
         managed: None,
         ignored: Vec::new(),
     })
@@ -165,14 +171,16 @@ fn parse(text: &str, label: &str, color: bool) -> Result<Policy, Error> {
     Policy::parse(text, label).map_err(|diagnostics| Error::Policy { diagnostics, color })
 }
 
+/// The policy in `text`, whose SHA-256 is `version`.
 fn cached_parse(
     text: &str,
+    version: &str,
     label: &str,
     cache_dir: &Path,
     color: bool,
     commands: &[SimpleCommand],
 ) -> Result<Policy, Error> {
-    let entry = cache_entry(cache_dir, text);
+    let entry = cache_entry(cache_dir, version);
     if let Some(policy) = read_cached(&entry, commands) {
         return Ok(policy);
     }
@@ -182,13 +190,15 @@ fn cached_parse(
     Ok(policy)
 }
 
-fn cache_entry(cache_dir: &Path, text: &str) -> PathBuf {
+/// The cache file for the policy whose text has SHA-256 `version`, under this
+/// cache format and gate version.
+fn cache_entry(cache_dir: &Path, version: &str) -> PathBuf {
     let mut hasher = Sha256::new();
     hasher.update(CACHE_FORMAT.as_bytes());
     hasher.update([0]);
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update([0]);
-    hasher.update(text.as_bytes());
+    hasher.update(version.as_bytes());
     let digest = hasher.finalize();
     let name = hex::encode(digest);
     cache_dir.join(format!("policy-{name}.bin"))
