@@ -189,6 +189,10 @@ fn configuration_that_runs_commands_is_opaque() {
             &["make", "--eval=all:; true", "all"],
             &["env", "GIT_EXTERNAL_DIFF=sh ./x.sh", "git", "diff"],
             &["find", "/", "-name", "rm", "-exec", "{}", "-rf", "/", ";"],
+            // rsync runs its remote shell as `PROGRAM HOST rsync --server …`.
+            &["rsync", "-e", "strace", "a", "h:b"],
+            &["rsync", "--rsh=bash", "a", "h:b"],
+            &["rsync", "-e", "bash -c x", "a", "h:b"],
         ],
     );
 }
@@ -355,6 +359,7 @@ const EVERYDAY: &[&[&str]] = &[
     &["perl", "-lne", "print if /x/", "f"],
     &["tar", "-czf", "out.tgz", "dir"],
     &["rsync", "-avz", "-e", "ssh", "a", "h:b"],
+    &["rsync", "-az", "-e", "ssh -p 2222", "a", "h:b"],
     &["env", "PAGER=cat", "git", "log"],
     &["timeout", "60", "cargo", "test"],
     &["git", "-C", "repo", "status"],

@@ -360,7 +360,7 @@ fn make(argv: &[String]) -> Option<Vec<Step>> {
 /// `--rsync-path` and `-M`/`--remote-option` choose what runs over there.
 fn rsync(argv: &[String]) -> Option<Vec<Step>> {
     if let Some(command) = long_value(argv, "rsh", 3) {
-        return runs("rsync", "--rsh", Some(command));
+        return remote_shell("--rsh", Some(command));
     }
     for name in ["rsync-path", "remote-option"] {
         if long_value(argv, name, 3).is_some() {
@@ -380,13 +380,49 @@ fn rsync(argv: &[String]) -> Option<Vec<Step>> {
                 Some(rest)
             };
             match &cluster[i..i + 1] {
-                "e" => return runs("rsync", "-e", value),
+                "e" => return remote_shell("-e", value),
                 "M" => return runs("rsync", "-M", None),
                 _ => {}
             }
         }
     }
     None
+}
+
+/// rsync's remote shell: run as `PROGRAM HOST rsync --server …`, so a program
+/// that is not a remote shell (`-e strace`, `-e bash`) runs the host word as a
+/// command. Only a remote shell's name is judged as that program.
+fn remote_shell(what: &str, line: Option<&str>) -> Option<Vec<Step>> {
+    const REMOTE_SHELLS: &[&str] = &["ssh", "rsh", "autossh", "dbclient", "plink"];
+    let line = line.map(str::trim).unwrap_or_default();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let plain = words.iter().all(|w| {
+        w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+=,:@".contains(c))
+    });
+    let remote = words
+        .first()
+        .is_some_and(|program| REMOTE_SHELLS.contains(&super::basename(program)));
+    match words.as_slice() {
+        [program] if plain && !remote => Some(vec![
+            Step::Opaque(format!(
+                "rsync {what} {program} runs {program} with the host name as its command"
+            )),
+            Step::Run {
+                label: format!("rsync {what}"),
+                argv: vec![program.to_string()],
+            },
+        ]),
+        // `-e 'ssh -p 2222'`: the remote shell with its options, judged as itself.
+        [_, _, ..] if plain && remote => Some(vec![
+            Step::Keep,
+            Step::Run {
+                label: format!("rsync {what}"),
+                argv: words.iter().map(|w| w.to_string()).collect(),
+            },
+        ]),
+        _ => runs("rsync", what, Some(line)),
+    }
 }
 
 /// `less '+!CMD'` / `'+|CMD'` runs a shell command from less's own command line;
