@@ -221,9 +221,27 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// A duration written as a string with units (`"15m"`, `"1h30m"`). A bare number
+    /// is refused with the same hint: its unit would be a guess.
     pub fn duration(&mut self, value: &Value<'_>, key: &str) -> Option<std::time::Duration> {
-        let text = self.string(value, key)?;
-        let hint = Some("write a duration such as \"90s\", \"15m\" or \"1h30m\"".to_string());
+        let hint = Some(DURATION_HINT.to_string());
+        let text = match value.get_ref() {
+            DeValue::String(text) => text.to_string(),
+            DeValue::Integer(n) => {
+                let message = format!("\"{key}\" must be a duration with a unit, not a number");
+                let hint = format!("write {key} = \"{n}m\" for {n} minutes; {DURATION_HINT}");
+                self.error(value.span(), message, Some(hint));
+                return None;
+            }
+            other => {
+                let message = format!(
+                    "\"{key}\" must be a duration string, not {}",
+                    type_name(other)
+                );
+                self.error(value.span(), message, hint);
+                return None;
+            }
+        };
         match humantime::parse_duration(&text) {
             Ok(duration) if duration.is_zero() => {
                 self.error(
@@ -235,7 +253,7 @@ impl<'s> Reader<'s> {
             }
             Ok(duration) => Some(duration),
             Err(err) => {
-                let message = format!("invalid {key} \"{text}\": {err}");
+                let message = format!("{key} \"{text}\" is not a duration: {err}");
                 self.error(value.span(), message, hint);
                 None
             }
@@ -257,6 +275,10 @@ impl<'s> Reader<'s> {
         self.error(position..end, message, err.hint);
     }
 }
+
+/// What a duration looks like, for every message about one.
+const DURATION_HINT: &str =
+    "write a duration as a string with units, such as \"90s\", \"15m\" or \"1h30m\"";
 
 /// `did you mean "x"?` for the candidate closest to `word`, if any is close enough.
 pub(crate) fn did_you_mean<'a>(

@@ -19,3 +19,41 @@ fn a_directory_given_as_the_policy_is_called_a_directory() {
     );
     assert!(!err.contains("chmod"), "{err}");
 }
+
+const DURATION_LOOKS_LIKE: &str = "such as \"90s\", \"15m\" or \"1h30m\"";
+
+#[test]
+fn a_timeout_without_a_unit_or_in_words_says_what_a_duration_looks_like() {
+    for timeout in ["15", "\"fifteen\""] {
+        let ctx =
+            TestContext::with_policy(&format!("version = 1\n[approval]\ntimeout = {timeout}\n"));
+        let out = ctx.run(&["policy", "lint"]);
+        assert_eq!(code(&out), 105);
+        let err = stderr(&out);
+        assert!(
+            err.contains(":3:11: ") && err.contains(DURATION_LOOKS_LIKE),
+            "{err}"
+        );
+
+        let config = ctx.write_private(
+            "broker.toml",
+            &format!(
+                "version = 1\n[people.alice]\nunix = \"alice\"\n[defaults]\ntimeout = {timeout}\n"
+            ),
+        );
+        let out = ctx.run(&[
+            "serve",
+            "token",
+            "create",
+            "alice",
+            "--config",
+            config.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&out), 105);
+        let err = stderr(&out);
+        assert!(
+            err.contains("broker.toml:5:11: ") && err.contains(DURATION_LOOKS_LIKE),
+            "{err}"
+        );
+    }
+}
