@@ -179,20 +179,17 @@ impl<'s> Reader<'s> {
         Some(strings)
     }
 
-    /// A positive whole number.
-    pub fn count(&mut self, value: &Value<'_>, key: &str) -> Option<u32> {
+    /// A positive whole number; `if_zero` is the hint for a 0, which depends on
+    /// where the key is: a rule, a default for every request, a limit.
+    pub fn count(&mut self, value: &Value<'_>, key: &str, if_zero: &str) -> Option<u32> {
         let DeValue::Integer(integer) = value.get_ref() else {
             self.wrong_type(value, key, "a whole number");
             return None;
         };
         match u32::from_str_radix(integer.as_str(), integer.radix()) {
             Ok(0) => {
-                let hint = format!("{key} = 1 needs one approval; remove the rule to need none");
-                self.error(
-                    value.span(),
-                    format!("{key} must be at least 1"),
-                    Some(hint),
-                );
+                let message = format!("{key} must be at least 1");
+                self.error(value.span(), message, Some(if_zero.to_string()));
                 None
             }
             Ok(count) => Some(count),

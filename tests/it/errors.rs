@@ -57,3 +57,17 @@ fn a_timeout_without_a_unit_or_in_words_says_what_a_duration_looks_like() {
         );
     }
 }
+
+#[test]
+fn a_zero_default_quorum_asks_for_one_or_more_and_not_to_remove_a_rule() {
+    let ctx = TestContext::with_policy("version = 1\n[approval]\nquorum = 0\n");
+    let out = ctx.run(&["policy", "lint"]);
+    assert_eq!(code(&out), 105);
+    let err = stderr(&out);
+    assert!(err.contains("quorum must be at least 1"), "{err}");
+    assert!(
+        err.contains("[approval] quorum is the number of approvals"),
+        "{err}"
+    );
+    assert!(!err.contains("remove the rule"), "{err}");
+}

@@ -296,13 +296,19 @@ fn match_must_not_be_empty() {
 
 #[test]
 fn quorum_must_be_at_least_one() {
+    let message = "quorum must be at least 1";
+    let hint = "[approval] quorum is the number of approvals a request needs when its rule \
+                sets none: 1 or more";
     assert_error(
         "version = 1\n[approval]\nquorum = 0\n",
         3,
         10,
-        "quorum must be at least 1",
-        None,
+        message,
+        Some(hint),
     );
+    let rule = format!("version = 1\n{RULE}quorum = 0\n");
+    let hint = "quorum = 1 needs one approval; to need none, make the rule action = \"allow\"";
+    assert_error(&rule, 6, 10, message, Some(hint));
 }
 
 #[test]
