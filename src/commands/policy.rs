@@ -55,9 +55,10 @@ fn publish(file: &Path, reason: Option<String>, broker: &BrokerArgs) -> Result<u
     let policy = parse(&text, &label)?;
     let failures = policy.test_failures_as_diagnostics(&text, &label);
     if !failures.is_empty() {
-        return Err(Error::Policy {
+        return Err(Error::PolicyLint {
             diagnostics: failures,
             color: super::stderr_color(),
+            failing_tests: true,
         });
     }
     let token = approver::token(broker)?;
@@ -150,9 +151,10 @@ fn history(json: bool, broker: &BrokerArgs) -> Result<u8, Error> {
 }
 
 fn parse(text: &str, label: &str) -> Result<Policy, Error> {
-    Policy::parse(text, label).map_err(|diagnostics| Error::Policy {
+    Policy::parse(text, label).map_err(|diagnostics| Error::PolicyLint {
         diagnostics,
         color: super::stderr_color(),
+        failing_tests: false,
     })
 }
 
@@ -161,9 +163,10 @@ fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let policy = parse(&text, &label)?;
     let failures = policy.test_failures_as_diagnostics(&text, &label);
     if !failures.is_empty() {
-        return Err(Error::Policy {
+        return Err(Error::PolicyLint {
             diagnostics: failures,
             color: super::stderr_color(),
+            failing_tests: true,
         });
     }
     let warnings = policy.flag_warnings(&text, &label);

@@ -71,3 +71,36 @@ fn a_zero_default_quorum_asks_for_one_or_more_and_not_to_remove_a_rule() {
     );
     assert!(!err.contains("remove the rule"), "{err}");
 }
+
+#[test]
+fn lint_counts_the_problems_and_says_the_policy_is_unusable_not_that_nothing_ran() {
+    let ctx = TestContext::with_policy("version = 1\ndefault = \"alow\"\nopaque = \"maybe\"\n");
+    let out = ctx.run(&["policy", "lint"]);
+    assert_eq!(code(&out), 105);
+    let last = stderr(&out)
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        last,
+        "gate: the policy has 2 errors; until they are fixed gate refuses every command under it"
+    );
+
+    let out = ctx.run(&["policy", "test"]);
+    assert_eq!(code(&out), 105);
+    assert!(
+        !stderr(&out).contains("nothing was run"),
+        "{}",
+        stderr(&out)
+    );
+
+    let ctx = TestContext::with_policy(
+        "version = 1\ndefault = \"deny\"\n[[test]]\ncommand = \"ls\"\nexpect = \"allow\"\n",
+    );
+    let out = ctx.run(&["policy", "lint"]);
+    let err = stderr(&out);
+    assert!(err.contains("gate: 1 policy test failed;"), "{err}");
+    assert!(!err.contains("nothing was run"), "{err}");
+}
