@@ -104,3 +104,28 @@ fn lint_counts_the_problems_and_says_the_policy_is_unusable_not_that_nothing_ran
     assert!(err.contains("gate: 1 policy test failed;"), "{err}");
     assert!(!err.contains("nothing was run"), "{err}");
 }
+
+#[test]
+fn a_program_where_a_subcommand_belongs_is_shown_after_the_separator() {
+    let ctx = TestContext::with_policy(crate::support::fixtures::POLICY_ALLOW_ALL);
+    let cases = [
+        (&["ls", "-la"][..], "gate -- ls -la"),
+        (&["kubectl", "get", "pods"][..], "gate -- kubectl get pods"),
+    ];
+    for (args, suggestion) in cases {
+        let out = ctx.run(args);
+        assert_eq!(code(&out), 110, "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("'{}' is not a gate command", args[0]))
+                && err.contains(suggestion),
+            "{err}"
+        );
+    }
+    let out = ctx.run(&["polcy", "lint"]);
+    assert_eq!(code(&out), 110);
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "gate: unknown command 'polcy', did you mean 'policy'?"
+    );
+}
