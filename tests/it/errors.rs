@@ -129,3 +129,28 @@ fn a_program_where_a_subcommand_belongs_is_shown_after_the_separator() {
         "gate: unknown command 'polcy', did you mean 'policy'?"
     );
 }
+
+#[test]
+fn approver_usage_shows_the_token_may_come_from_gate_token() {
+    let ctx = TestContext::new();
+    for command in ["approve", "deny", "pending", "inbox"] {
+        let out = ctx.run(&[command, "--help"]);
+        assert_eq!(code(&out), 0);
+        let help = stdout(&out);
+        let usage = help
+            .lines()
+            .find(|l| l.starts_with("Usage:"))
+            .unwrap_or_default();
+        assert!(
+            usage.contains("[--token TOKEN | GATE_TOKEN]"),
+            "{command}: {usage}"
+        );
+    }
+    let out = ctx.run(&["approve"]);
+    assert_eq!(code(&out), 110);
+    assert!(
+        stderr(&out).contains("[--token TOKEN | GATE_TOKEN]"),
+        "{}",
+        stderr(&out)
+    );
+}
