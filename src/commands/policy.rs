@@ -191,12 +191,16 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let outcomes = policy.run_tests();
     let mut failed = 0;
     for outcome in &outcomes {
+        let case = match outcome.case.context() {
+            context if context.is_empty() => outcome.case.command.clone(),
+            context => format!("{} {context}", outcome.case.command),
+        };
         if outcome.passed() {
             println!(
                 "PASS  {}:{}: {} -> {}",
                 label,
                 outcome.case.line,
-                outcome.case.command,
+                case,
                 outcome.actual.as_str()
             );
         } else {
@@ -205,7 +209,7 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
                 "FAIL  {}:{}: {} -> expected {}, got {}: {}",
                 label,
                 outcome.case.line,
-                outcome.case.command,
+                case,
                 outcome.case.expect.as_str(),
                 outcome.actual.as_str(),
                 outcome.reason

@@ -154,3 +154,39 @@ fn approver_usage_shows_the_token_may_come_from_gate_token() {
         stderr(&out)
     );
 }
+
+#[test]
+fn policy_test_lines_show_the_context_that_sets_cases_apart() {
+    let ctx = TestContext::with_policy(
+        r#"version = 1
+default = "allow"
+[[rule]]
+name = "prod"
+action = "deny"
+match = "kubectl delete **"
+env = { KUBE_CONTEXT = "prod-*" }
+[[test]]
+command = "kubectl delete ns a"
+expect = "allow"
+[[test]]
+command = "kubectl delete ns a"
+expect = "deny"
+env = { KUBE_CONTEXT = "prod-east" }
+actor = "deploy-bot"
+cwd = "/srv"
+"#,
+    );
+    let out = ctx.run(&["policy", "test"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert!(
+        lines[0].ends_with(": kubectl delete ns a -> allow"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].ends_with(
+            ": kubectl delete ns a [env KUBE_CONTEXT=prod-east, actor deploy-bot, cwd /srv] -> deny"
+        ),
+        "{lines:?}"
+    );
+}
