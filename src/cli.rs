@@ -100,6 +100,9 @@ pub enum Command {
         policy: PolicyArg,
     },
     /// Approve a pending request.
+    #[command(
+        override_usage = "gate approve [--reason TEXT] [--server URL] [--token TOKEN | GATE_TOKEN] ID"
+    )]
     Approve {
         /// The request id.
         id: String,
@@ -110,6 +113,9 @@ pub enum Command {
         broker: BrokerArgs,
     },
     /// Deny a pending request; the requester's command does not run.
+    #[command(
+        override_usage = "gate deny --reason TEXT [--server URL] [--token TOKEN | GATE_TOKEN] ID"
+    )]
     Deny {
         /// The request id.
         id: String,
@@ -120,6 +126,7 @@ pub enum Command {
         broker: BrokerArgs,
     },
     /// List the requests waiting for a decision.
+    #[command(override_usage = "gate pending [--json] [--server URL] [--token TOKEN | GATE_TOKEN]")]
     Pending {
         /// Print the broker's JSON instead of a table.
         #[arg(long)]
@@ -128,6 +135,7 @@ pub enum Command {
         broker: BrokerArgs,
     },
     /// Full-screen terminal inbox for approvers: pending requests, live.
+    #[command(override_usage = "gate inbox [--server URL] [--token TOKEN | GATE_TOKEN]")]
     Inbox {
         #[command(flatten)]
         broker: BrokerArgs,
@@ -154,7 +162,8 @@ pub struct BrokerArgs {
         default_value = "http://127.0.0.1:8787"
     )]
     pub server: String,
-    /// Your approver token (from `gate serve token create NAME`).
+    /// Your approver token (from `gate serve token create NAME`); --token or
+    /// GATE_TOKEN, one of the two.
     #[arg(long, env = "GATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 }
@@ -263,6 +272,9 @@ pub enum PolicyCommand {
     },
     /// Propose FILE as the organisation policy: lint it, run its tests, show the
     /// diff against the version in force, and ask the broker's policy admins.
+    #[command(
+        override_usage = "gate policy publish [--reason REASON] [--server URL] [--token TOKEN | GATE_TOKEN] FILE"
+    )]
     Publish {
         /// The new organisation policy.
         file: PathBuf,
@@ -274,6 +286,9 @@ pub enum PolicyCommand {
     },
     /// List every published organisation policy version, who published it and
     /// who approved it.
+    #[command(
+        override_usage = "gate policy history [--json] [--server URL] [--token TOKEN | GATE_TOKEN]"
+    )]
     History {
         /// Print JSON.
         #[arg(long)]

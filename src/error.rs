@@ -88,6 +88,13 @@ pub enum Error {
         diagnostics: Vec<Diagnostic>,
         color: bool,
     },
+    /// `gate policy lint|test|publish` found problems in the policy it examined
+    /// (nothing was ever going to run): errors, or `[[test]]` cases that fail.
+    PolicyLint {
+        diagnostics: Vec<Diagnostic>,
+        color: bool,
+        failing_tests: bool,
+    },
     /// The broker config file is invalid; every diagnostic, rendered.
     Config {
         diagnostics: Vec<Diagnostic>,
@@ -148,6 +155,7 @@ impl Error {
             Error::Cancelled { .. } => exit::CANCELLED,
             Error::ApprovalInvalid { .. } => exit::APPROVAL_INVALID,
             Error::Policy { .. }
+            | Error::PolicyLint { .. }
             | Error::Config { .. }
             | Error::Insecure(_)
             | Error::OrgPolicy(_) => exit::BAD_POLICY,
@@ -194,6 +202,28 @@ impl Error {
                 *color,
                 "gate: the policy has {n}; nothing was run",
             ),
+            Error::PolicyLint {
+                diagnostics,
+                color,
+                failing_tests: false,
+            } => render_diagnostics(
+                diagnostics,
+                *color,
+                "gate: the policy has {n}; until they are fixed gate refuses every command under it",
+            ),
+            Error::PolicyLint {
+                diagnostics,
+                color,
+                failing_tests: true,
+            } => {
+                let n = diagnostics.len();
+                let summary = format!(
+                    "gate: {n} policy test{} failed; the rules do not decide as the [[test]] \
+                     cases expect: fix the rules or the cases",
+                    if n == 1 { "" } else { "s" }
+                );
+                render_diagnostics(diagnostics, *color, &summary)
+            }
             Error::Config { diagnostics, color } => render_diagnostics(
                 diagnostics,
                 *color,

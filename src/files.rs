@@ -113,8 +113,30 @@ pub fn sync_dir(dir: &Path) {
 pub fn read_trusted(path: &Path) -> Result<String, FileError> {
     let mut file = fs::File::open(path).map_err(|err| FileError::io(path, err))?;
     let meta = file.metadata().map_err(|err| FileError::io(path, err))?;
+    // Checked before the permissions: a directory's (/tmp is world-writable) would
+    // send the user to chmod something that was never a policy.
+    if meta.is_dir() {
+        let err = std::io::Error::new(
+            ErrorKind::IsADirectory,
+            "is a directory; name the file inside it (a policy or config must be a file)",
+        );
+        return Err(FileError::io(path, err));
+    }
     ensure_private_write(path, &meta)?;
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).map_err(|err| FileError::io(path, err))?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_is_not_read_as_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_trusted(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("is a directory"), "{err}");
+        assert!(!err.to_string().contains("chmod"), "{err}");
+    }
 }

@@ -29,6 +29,10 @@ pub fn run() -> ExitCode {
     let cli = match wrap_fast_path().map_or_else(cli::Cli::try_parse, Ok) {
         Ok(cli) => cli,
         Err(e) => {
+            if let Some(line) = misplaced_command(&e) {
+                eprintln!("{line}");
+                return ExitCode::from(error::exit::USAGE);
+            }
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
                 error::exit::USAGE
@@ -44,6 +48,26 @@ pub fn run() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// A clearer line than clap's "unexpected argument 'ls' found" when the first word
+/// is a program to run or a misspelt subcommand.
+fn misplaced_command(err: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+    if !matches!(
+        err.kind(),
+        ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand
+    ) {
+        return None;
+    }
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let cli = cli::Cli::command();
+    let subcommands: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+    commands::misplaced_command(&args, &subcommands)
 }
 
 /// `gate -- CMD...`, the call agents and scripts make on every command, needs no

@@ -38,6 +38,14 @@ impl ClientError {
         }
     }
 
+    /// The broker's own one-line explanation, if it answered.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { error, .. } => Some(&error.error.message),
+            _ => None,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } => Some(*status),

@@ -203,7 +203,15 @@ pub fn refusal(err: &ClientError, id: &str) -> String {
         ErrorCode::SelfApproval => {
             format!("request {id} is your own; another approver must decide it")
         }
-        ErrorCode::AlreadyDecided => format!("request {id} is already decided"),
+        // The broker says how it ended and by whom: "the request is already
+        // approved by bob".
+        ErrorCode::AlreadyDecided => match err.message() {
+            Some(how) => match how.strip_prefix("the request ") {
+                Some(rest) => format!("request {id} {rest}"),
+                None => format!("request {id}: {how}"),
+            },
+            None => format!("request {id} is already decided"),
+        },
         ErrorCode::AlreadyVoted => format!("you have already voted on request {id}"),
         ErrorCode::NotFound => {
             format!("no request {id} on the broker (check the id with `gate pending`)")

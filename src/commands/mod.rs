@@ -14,6 +14,9 @@ mod mcp;
 mod policy;
 mod run;
 mod serve;
+mod usage;
+
+pub use usage::misplaced_command;
 
 use crate::cli::{Cli, Command, HookCommand};
 use crate::error::Error;

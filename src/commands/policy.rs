@@ -55,9 +55,10 @@ fn publish(file: &Path, reason: Option<String>, broker: &BrokerArgs) -> Result<u
     let policy = parse(&text, &label)?;
     let failures = policy.test_failures_as_diagnostics(&text, &label);
     if !failures.is_empty() {
-        return Err(Error::Policy {
+        return Err(Error::PolicyLint {
             diagnostics: failures,
             color: super::stderr_color(),
+            failing_tests: true,
         });
     }
     let token = approver::token(broker)?;
@@ -150,9 +151,10 @@ fn history(json: bool, broker: &BrokerArgs) -> Result<u8, Error> {
 }
 
 fn parse(text: &str, label: &str) -> Result<Policy, Error> {
-    Policy::parse(text, label).map_err(|diagnostics| Error::Policy {
+    Policy::parse(text, label).map_err(|diagnostics| Error::PolicyLint {
         diagnostics,
         color: super::stderr_color(),
+        failing_tests: false,
     })
 }
 
@@ -161,9 +163,10 @@ fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let policy = parse(&text, &label)?;
     let failures = policy.test_failures_as_diagnostics(&text, &label);
     if !failures.is_empty() {
-        return Err(Error::Policy {
+        return Err(Error::PolicyLint {
             diagnostics: failures,
             color: super::stderr_color(),
+            failing_tests: true,
         });
     }
     let warnings = policy.flag_warnings(&text, &label);
@@ -188,12 +191,16 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     let outcomes = policy.run_tests();
     let mut failed = 0;
     for outcome in &outcomes {
+        let case = match outcome.case.context() {
+            context if context.is_empty() => outcome.case.command.clone(),
+            context => format!("{} {context}", outcome.case.command),
+        };
         if outcome.passed() {
             println!(
                 "PASS  {}:{}: {} -> {}",
                 label,
                 outcome.case.line,
-                outcome.case.command,
+                case,
                 outcome.actual.as_str()
             );
         } else {
@@ -202,7 +209,7 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
                 "FAIL  {}:{}: {} -> expected {}, got {}: {}",
                 label,
                 outcome.case.line,
-                outcome.case.command,
+                case,
                 outcome.case.expect.as_str(),
                 outcome.actual.as_str(),
                 outcome.reason

@@ -57,3 +57,51 @@ fn read_test(
         command_span: command_value?.span(),
     })
 }
+
+impl TestCase {
+    /// The request context the case sets beyond its command, as
+    /// `[env K=V, actor A, agent G, ci C, cwd D]`; empty when it sets none. Cases
+    /// that differ only here would otherwise read as the same line.
+    pub fn context(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.env.is_empty() {
+            let vars: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            parts.push(format!("env {}", vars.join(" ")));
+        }
+        let settings = [
+            ("actor", &self.actor),
+            ("agent", &self.agent),
+            ("ci", &self.ci),
+            ("cwd", &self.cwd),
+        ];
+        for (key, value) in settings {
+            if let Some(value) = value {
+                parts.push(format!("{key} {value}"));
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::policy::Policy;
+
+    #[test]
+    fn a_case_shows_the_context_it_sets() {
+        let source = "version = 1\n\
+            [[test]]\ncommand = \"ls\"\nexpect = \"allow\"\n\
+            [[test]]\ncommand = \"ls\"\nexpect = \"allow\"\nactor = \"bot\"\ncwd = \"/srv\"\n\
+            env = { B = \"2\", A = \"1\" }\nci = \"github\"\nagent = \"claude-code\"\n";
+        let policy = Policy::parse(source, "p.toml").unwrap();
+        assert_eq!(policy.tests[0].context(), "");
+        assert_eq!(
+            policy.tests[1].context(),
+            "[env A=1 B=2, actor bot, agent claude-code, ci github, cwd /srv]"
+        );
+    }
+}

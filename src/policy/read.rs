@@ -179,20 +179,17 @@ impl<'s> Reader<'s> {
         Some(strings)
     }
 
-    /// A positive whole number.
-    pub fn count(&mut self, value: &Value<'_>, key: &str) -> Option<u32> {
+    /// A positive whole number; `if_zero` is the hint for a 0, which depends on
+    /// where the key is: a rule, a default for every request, a limit.
+    pub fn count(&mut self, value: &Value<'_>, key: &str, if_zero: &str) -> Option<u32> {
         let DeValue::Integer(integer) = value.get_ref() else {
             self.wrong_type(value, key, "a whole number");
             return None;
         };
         match u32::from_str_radix(integer.as_str(), integer.radix()) {
             Ok(0) => {
-                let hint = format!("{key} = 1 needs one approval; remove the rule to need none");
-                self.error(
-                    value.span(),
-                    format!("{key} must be at least 1"),
-                    Some(hint),
-                );
+                let message = format!("{key} must be at least 1");
+                self.error(value.span(), message, Some(if_zero.to_string()));
                 None
             }
             Ok(count) => Some(count),
@@ -221,9 +218,27 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// A duration written as a string with units (`"15m"`, `"1h30m"`). A bare number
+    /// is refused with the same hint: its unit would be a guess.
     pub fn duration(&mut self, value: &Value<'_>, key: &str) -> Option<std::time::Duration> {
-        let text = self.string(value, key)?;
-        let hint = Some("write a duration such as \"90s\", \"15m\" or \"1h30m\"".to_string());
+        let hint = Some(DURATION_HINT.to_string());
+        let text = match value.get_ref() {
+            DeValue::String(text) => text.to_string(),
+            DeValue::Integer(n) => {
+                let message = format!("\"{key}\" must be a duration with a unit, not a number");
+                let hint = format!("write {key} = \"{n}m\" for {n} minutes; {DURATION_HINT}");
+                self.error(value.span(), message, Some(hint));
+                return None;
+            }
+            other => {
+                let message = format!(
+                    "\"{key}\" must be a duration string, not {}",
+                    type_name(other)
+                );
+                self.error(value.span(), message, hint);
+                return None;
+            }
+        };
         match humantime::parse_duration(&text) {
             Ok(duration) if duration.is_zero() => {
                 self.error(
@@ -235,7 +250,7 @@ impl<'s> Reader<'s> {
             }
             Ok(duration) => Some(duration),
             Err(err) => {
-                let message = format!("invalid {key} \"{text}\": {err}");
+                let message = format!("{key} \"{text}\" is not a duration: {err}");
                 self.error(value.span(), message, hint);
                 None
             }
@@ -257,6 +272,10 @@ impl<'s> Reader<'s> {
         self.error(position..end, message, err.hint);
     }
 }
+
+/// What a duration looks like, for every message about one.
+const DURATION_HINT: &str =
+    "write a duration as a string with units, such as \"90s\", \"15m\" or \"1h30m\"";
 
 /// `did you mean "x"?` for the candidate closest to `word`, if any is close enough.
 pub(crate) fn did_you_mean<'a>(

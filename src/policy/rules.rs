@@ -243,7 +243,11 @@ fn read_approval_overrides(
     };
     let overrides = Overrides {
         approvers: approvers.map(|list| list.into_iter().map(Spanned::into_inner).collect()),
-        quorum: table.get("quorum").and_then(|v| reader.count(v, "quorum")),
+        quorum: table.get("quorum").and_then(|v| {
+            let if_zero =
+                "quorum = 1 needs one approval; to need none, make the rule action = \"allow\"";
+            reader.count(v, "quorum", if_zero)
+        }),
         timeout: table
             .get("timeout")
             .and_then(|v| reader.duration(v, "timeout")),

@@ -30,7 +30,13 @@ pub(crate) fn read_approvers_and_quorum(
         .is_some_and(|entries| check_approvers(reader, entries, people, groups));
     let quorum = table
         .get("quorum")
-        .and_then(|v| reader.count(v, "quorum"))
+        .and_then(|v| {
+            let if_zero = format!(
+                "{section} quorum is the number of approvals a request needs when its rule \
+                 sets none: 1 or more"
+            );
+            reader.count(v, "quorum", &if_zero)
+        })
         .unwrap_or(quorum);
     let approvers: Vec<String> = entries
         .unwrap_or_default()

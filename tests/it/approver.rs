@@ -118,10 +118,10 @@ fn refusals_by_the_broker_are_one_line_and_exit_1() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let out = as_approver(&ctx, &broker, "bob", &["deny", &id, "--reason", "late"]);
     assert_eq!(code(&out), 1);
-    assert!(
-        stderr(&out).contains("is already decided"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!("gate: request {id} is already approved by alice"),
+        "how it was decided and by whom"
     );
     assert_eq!(fetch_request(&broker, &created).status, Status::Approved);
 }

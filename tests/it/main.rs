@@ -13,6 +13,7 @@ mod broker;
 mod ci_identity;
 mod ci_oidc;
 mod enrollment;
+mod errors;
 mod examples;
 mod flag_shapes;
 mod forged_approvals;

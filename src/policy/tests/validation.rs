@@ -168,12 +168,9 @@ fn durations_must_parse_and_be_positive() {
     assert!(
         found[0]
             .message
-            .starts_with("invalid timeout \"15 minutes please\"")
+            .starts_with("timeout \"15 minutes please\" is not a duration")
     );
-    assert_eq!(
-        found[0].hint.as_deref(),
-        Some("write a duration such as \"90s\", \"15m\" or \"1h30m\"")
-    );
+    assert_eq!(found[0].hint.as_deref(), Some(DURATION_HINT));
     assert_error(
         "version = 1\n[approval]\ntimeout = \"0s\"\n",
         3,
@@ -181,6 +178,31 @@ fn durations_must_parse_and_be_positive() {
         "timeout must be longer than zero",
         None,
     );
+}
+
+const DURATION_HINT: &str =
+    "write a duration as a string with units, such as \"90s\", \"15m\" or \"1h30m\"";
+
+#[test]
+fn a_duration_that_is_a_word_or_a_bare_number_says_what_a_duration_looks_like() {
+    let found = errors("version = 1\n[approval]\ntimeout = \"fifteen\"\n");
+    assert!(
+        found[0]
+            .message
+            .starts_with("timeout \"fifteen\" is not a duration")
+    );
+    assert_eq!(found[0].hint.as_deref(), Some(DURATION_HINT));
+    let hint = format!("write timeout = \"15m\" for 15 minutes; {DURATION_HINT}");
+    let message = "\"timeout\" must be a duration with a unit, not a number";
+    assert_error(
+        "version = 1\n[approval]\ntimeout = 15\n",
+        3,
+        11,
+        message,
+        Some(&hint),
+    );
+    let rule = format!("version = 1\n{RULE}timeout = 15\n");
+    assert_error(&rule, 6, 11, message, Some(&hint));
 }
 
 #[test]
@@ -274,13 +296,19 @@ fn match_must_not_be_empty() {
 
 #[test]
 fn quorum_must_be_at_least_one() {
+    let message = "quorum must be at least 1";
+    let hint = "[approval] quorum is the number of approvals a request needs when its rule \
+                sets none: 1 or more";
     assert_error(
         "version = 1\n[approval]\nquorum = 0\n",
         3,
         10,
-        "quorum must be at least 1",
-        None,
+        message,
+        Some(hint),
     );
+    let rule = format!("version = 1\n{RULE}quorum = 0\n");
+    let hint = "quorum = 1 needs one approval; to need none, make the rule action = \"allow\"";
+    assert_error(&rule, 6, 10, message, Some(hint));
 }
 
 #[test]

@@ -281,7 +281,11 @@ fn read_limits(reader: &mut Reader<'_>, value: &Value<'_>) -> Limits {
     };
     reader.reject_unknown_keys(table, LIMITS_KEYS, "[limits]");
     let mut count = |key: &str, slot: &mut u32| {
-        if let Some(found) = table.get(key).and_then(|value| reader.count(value, key)) {
+        let if_zero = format!("{key} = 0 would refuse every request; use 1 or more");
+        if let Some(found) = table
+            .get(key)
+            .and_then(|value| reader.count(value, key, &if_zero))
+        {
             *slot = found;
         }
     };

@@ -124,7 +124,10 @@ pub(super) fn read(
     let known = crate::policy::validate::check_approvers(reader, &admins, people, groups);
     let quorum = table
         .get("admin_quorum")
-        .and_then(|value| reader.count(value, "admin_quorum"))
+        .and_then(|value| {
+            let if_zero = "a new organisation policy needs at least one admin's approval";
+            reader.count(value, "admin_quorum", if_zero)
+        })
         .unwrap_or(1);
     let names: Vec<String> = admins.iter().map(|a| a.get_ref().clone()).collect();
     let mut distinct = std::collections::BTreeSet::new();

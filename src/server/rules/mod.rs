@@ -19,8 +19,7 @@ pub use decide::{cancel, claim, expire, vote};
 pub use publish::{POLICY_CHANGE_RULE, Publication, admit_publication, is_publication};
 
 use super::config::BrokerConfig;
-use crate::approval::protocol::ErrorCode;
-use crate::approval::protocol::RequestView;
+use crate::approval::protocol::{Choice, ErrorCode, RequestView, Status};
 use crate::identity::Requester;
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
@@ -68,13 +67,45 @@ impl Refusal {
         }
     }
 
+    /// 409 `already_decided`, saying how the request ended and whose votes ended it.
     fn already_decided(request: &Request) -> Refusal {
-        let status = request.view.status.as_str();
-        Refusal::new(
-            409,
-            ErrorCode::AlreadyDecided,
-            format!("the request is already {status}"),
-        )
+        let message = format!("the request is already {}", how_it_ended(&request.view));
+        Refusal::new(409, ErrorCode::AlreadyDecided, message)
+    }
+}
+
+/// "approved by bob, carol", "denied by bob: not during the freeze", "timed out",
+/// "cancelled by its requester": what an approver arriving late needs to know.
+fn how_it_ended(view: &RequestView) -> String {
+    let voters = |verdict: Choice| {
+        view.votes
+            .iter()
+            .filter(|vote| vote.verdict == verdict)
+            .map(|vote| vote.person.as_str())
+            .collect::<Vec<_>>()
+    };
+    match view.status {
+        Status::Approved => match voters(Choice::Approve) {
+            people if people.is_empty() => "approved".to_string(),
+            people => format!("approved by {}", people.join(", ")),
+        },
+        Status::Denied => match view.votes.iter().find(|v| v.verdict == Choice::Deny) {
+            Some(vote) => match &vote.reason {
+                Some(reason) => format!("denied by {}: {reason}", vote.person),
+                None => format!("denied by {}", vote.person),
+            },
+            None => "denied".to_string(),
+        },
+        Status::TimedOut => match voters(Choice::Approve) {
+            people if people.is_empty() => "timed out with no decision".to_string(),
+            people => format!(
+                "timed out short of its quorum of {} (approved by {})",
+                view.quorum,
+                people.join(", ")
+            ),
+        },
+        Status::Cancelled => "cancelled by its requester".to_string(),
+        Status::Pending => "pending".to_string(),
     }
 }
 

@@ -302,6 +302,27 @@ fn the_first_final_decision_wins() {
     let approved = cast(&request, "bob", approve(), 1).unwrap();
     let err = cast(&approved, "carol", deny(), 2).unwrap_err();
     assert_eq!((err.status, err.code), (409, ErrorCode::AlreadyDecided));
+    assert_eq!(err.message, "the request is already approved by bob");
+}
+
+#[test]
+fn already_decided_says_how_and_by_whom() {
+    let request = admit_at(new_request("alice"), t(0)).unwrap();
+    let denied = cast(&request, "bob", deny(), 1).unwrap();
+    let err = cast(&denied, "carol", approve(), 2).unwrap_err();
+    assert_eq!(err.message, "the request is already denied by bob: no");
+    let timed_out = expire(&request, t(60)).unwrap();
+    let err = cancel(&timed_out).unwrap_err();
+    assert_eq!(
+        err.message,
+        "the request is already timed out with no decision"
+    );
+    let cancelled = cancel(&request).unwrap();
+    let err = cast(&cancelled, "bob", approve(), 1).unwrap_err();
+    assert_eq!(
+        err.message,
+        "the request is already cancelled by its requester"
+    );
 }
 
 #[test]
