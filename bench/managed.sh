@@ -27,14 +27,19 @@ cp "$work/policy.toml" "$work/org.toml"
 printf 'version = 1\nrequire_enrollment = false\n[people.alice]\nunix = "alice"\n[defaults]\napprovers = ["alice"]\nquorum = 1\ntimeout = "1m"\n[policy]\nfile = "org.toml"\n' \
   > "$work/broker.toml"
 chmod 600 "$work/broker.toml" "$work/org.toml"
-GATE_HOME="$broker_home" "$GATE" serve --listen 127.0.0.1:0 --config "$work/broker.toml" \
-  2> "$work/broker.log" &
-broker_pid=$!
+broker_pid=
 cleanup() {
-  kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
+  if [ -n "$broker_pid" ]; then
+    kill "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+GATE_HOME="$broker_home" "$GATE" serve --listen 127.0.0.1:0 --config "$work/broker.toml" \
+  2> "$work/broker.log" &
+broker_pid=$!
 broker_url=
 for _ in $(seq 100); do
   broker_url="$(sed -n 's/^gate serve: listening on //p' "$work/broker.log")"
@@ -84,8 +89,9 @@ PY
 done
 [ -f "$home_cached/cache/org-policy.json" ] \
   || { echo "bench: managed mode wrote no cached policy" >&2; exit 1; }
-stamp() { stat -c %y "$home_cached/cache/org-policy.json"; }
-cached_at="$(stamp)"
+stamp() { stat -c %y "$1/cache/org-policy.json"; }
+cached_at="$(stamp "$home_cached")"
+fetched_at="$(stamp "$home_fetch")"
 
 measure() {  # measure NAME ROUND HOME [GATE_POLICY]
   GATE_HOME="$3" GATE_POLICY="${4:-}" hyperfine -N --style none --warmup 20 \
@@ -100,9 +106,16 @@ for r in $(seq "$rounds"); do
   measure cached "$r" "$home_cached"
   measure fetch "$r" "$home_fetch"
 done
-# Setup (2) must not have fetched: the cache file is rewritten only by a fetch.
-[ "$(stamp)" = "$cached_at" ] \
+# The cache file is rewritten only by a fetch: setup (2) must not have fetched, and
+# setup (3) must have (a broker that went away would leave it deciding, more
+# quickly, under its cached copy).
+[ "$(stamp "$home_cached")" = "$cached_at" ] \
   || { echo "bench: setup (2) fetched the policy; its cached copy was rewritten" >&2; exit 1; }
+if ! kill -0 "$broker_pid" 2>/dev/null || [ "$(stamp "$home_fetch")" = "$fetched_at" ]; then
+  echo "bench: the broker stopped answering during the run; its log:" >&2
+  cat "$work/broker.log" >&2
+  exit 1
+fi
 
 python3 - "$work" "$rounds" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import json, math, statistics as st, sys
