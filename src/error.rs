@@ -97,6 +97,12 @@ pub enum Error {
     Insecure(InsecureFile),
     /// Managed mode: the organisation policy cannot be had or does not verify.
     OrgPolicy(String),
+    /// A policy or other config file could not be read; nothing ran.
+    ConfigUnreadable {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
     /// A file could not be read or written.
     Io {
         path: PathBuf,
@@ -150,7 +156,8 @@ impl Error {
             Error::Policy { .. }
             | Error::Config { .. }
             | Error::Insecure(_)
-            | Error::OrgPolicy(_) => exit::BAD_POLICY,
+            | Error::OrgPolicy(_)
+            | Error::ConfigUnreadable { .. } => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
             Error::Audit { .. } | Error::AuditOutput(_) => exit::AUDIT_FAILED,
@@ -203,6 +210,17 @@ impl Error {
             Error::OrgPolicy(detail) => {
                 format!("gate: organisation policy: {detail}")
             }
+            Error::ConfigUnreadable {
+                path,
+                action,
+                source,
+            } => {
+                format!(
+                    "gate: cannot {action} {}: {}; nothing was run",
+                    path.display(),
+                    io_reason(source)
+                )
+            }
             Error::Io {
                 path,
                 action,
@@ -238,10 +256,10 @@ impl Error {
 }
 
 impl Error {
-    /// A private file that could not be read for `action` ("read policy").
+    /// A policy or config file that could not be read for `action` ("read policy").
     pub fn file(action: &'static str, err: crate::files::FileError) -> Error {
         match err {
-            crate::files::FileError::Io { path, source } => Error::Io {
+            crate::files::FileError::Io { path, source } => Error::ConfigUnreadable {
                 path,
                 action,
                 source,
@@ -254,6 +272,15 @@ impl Error {
 impl From<InsecureFile> for Error {
     fn from(file: InsecureFile) -> Error {
         Error::Insecure(file)
+    }
+}
+
+/// "no such file", "permission denied": the OS reason without Rust's "(os error 2)".
+fn io_reason(source: &std::io::Error) -> String {
+    let text = source.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 

@@ -146,3 +146,42 @@ fn a_refusal_record_keeps_the_policy_and_requester_reasons() {
     assert!(reason.contains("cleanup"), "{reason}");
     assert_eq!(records[0]["rules"], serde_json::json!(["never wipe"]));
 }
+
+#[test]
+fn a_missing_policy_is_a_bad_policy_naming_the_file() {
+    let ctx = TestContext::new();
+    let out = ctx.run(&["--policy", "missing.toml", "--", "true"]);
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("missing.toml") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let out = ctx
+        .gate()
+        .env("GATE_POLICY", "/nonexistent")
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreadable_policy_is_a_bad_policy_naming_the_file() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let path = ctx.policy_path();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    if std::fs::read(&path).is_ok() {
+        return; // root reads any file
+    }
+    let out = ctx.run(&["--", "true"]);
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&*path.to_string_lossy()),
+        "{}",
+        stderr(&out)
+    );
+}
