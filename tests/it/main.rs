@@ -19,6 +19,7 @@ mod forged_approvals;
 mod hook;
 mod inbox;
 mod install;
+mod key_files;
 mod mcp;
 mod org_policy;
 mod policy_cli;
