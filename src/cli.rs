@@ -325,7 +325,9 @@ pub struct FilterArgs {
     /// Only records at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only records with this decision (allow, deny, approved, exited, …).
+    /// Only records with this decision: a record value (allow, deny, approved, rejected,
+    /// exited, …; docs/audit-format.md) or a word for one (denied = rejected, the
+    /// denial by an approver; allowed = allow; timeout = timed-out, …).
     #[arg(long, value_name = "DECISION")]
     pub decision: Option<String>,
     /// Only records of this user.

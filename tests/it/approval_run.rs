@@ -165,6 +165,11 @@ fn a_denial_exits_101_and_records_who() {
     let record = setup.last_record();
     assert_eq!(record["decision"], "rejected");
     assert_eq!(record["approvers"][0]["name"], "bob");
+    // "denied", as the CLI says it, finds the record.
+    let shown = setup.ctx.run(&["audit", "show", "--decision", "denied"]);
+    assert_eq!(code(&shown), 0, "{}", stderr(&shown));
+    assert_eq!(stdout(&shown).lines().count(), 2, "{}", stdout(&shown));
+    assert!(stdout(&shown).contains("rejected"), "{}", stdout(&shown));
 }
 
 #[test]
