@@ -12,6 +12,7 @@ mod audit_log;
 mod broker;
 mod ci_identity;
 mod ci_oidc;
+mod closed_pipe;
 mod enrollment;
 mod examples;
 mod flag_shapes;
