@@ -36,7 +36,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 
-    /// Print gate's own result as one JSON object on stderr instead of text.
+    /// When nothing runs (refused, or the command cannot be started), report it as
+    /// one JSON object on stdout instead of a line on stderr; an approved command's
+    /// approval is one JSON line on stderr (stdout is the command's).
     #[arg(long)]
     pub json: bool,
 

@@ -141,6 +141,9 @@ pub enum Error {
         code: u8,
     },
     Internal(String),
+    /// `gate --json`: the failure was already printed as one JSON object on stdout,
+    /// which is then gate's only report of it (no line on stderr).
+    ShownAsJson(Box<Error>),
 }
 
 impl Error {
@@ -166,6 +169,15 @@ impl Error {
             Error::NotExecutable { .. } => exit::NOT_EXECUTABLE,
             Error::BrokerKey(_) => exit::INTERNAL,
             Error::Refused { code, .. } => *code,
+            Error::ShownAsJson(error) => error.exit_code(),
+        }
+    }
+
+    /// The text for stderr, unless it was already reported another way.
+    pub fn stderr_text(&self) -> Option<String> {
+        match self {
+            Error::ShownAsJson(_) => None,
+            _ => Some(self.render()),
         }
     }
 
@@ -251,6 +263,7 @@ impl Error {
             Error::BrokerKey(source) => format!("gate: broker key: {source}"),
             Error::Refused { message, .. } => format!("gate: {message}"),
             Error::Internal(message) => format!("gate: internal error: {message}"),
+            Error::ShownAsJson(error) => error.render(),
         }
     }
 }

@@ -185,3 +185,47 @@ fn an_unreadable_policy_is_a_bad_policy_naming_the_file() {
         stderr(&out)
     );
 }
+
+/// `--json`: when nothing runs, one JSON object on stdout is gate's whole report.
+fn json_only(ctx: &TestContext, args: &[&str], code_wanted: i32) -> serde_json::Value {
+    let out = ctx.run(args);
+    assert_eq!(code(&out), code_wanted, "{args:?}: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "{args:?}: no text line besides the JSON");
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["ran"], false, "{value}");
+    assert_eq!(value["exit_code"], code_wanted, "{value}");
+    assert!(
+        value["message"].as_str().unwrap().starts_with("gate: "),
+        "{value}"
+    );
+    value
+}
+
+#[test]
+fn json_reports_a_refusal_only_as_json_on_stdout() {
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
+    let denied = json_only(&ctx, &["--json", "--", "rm", "-rf", "/"], 100);
+    assert_eq!(denied["decision"], "deny");
+    let missing = json_only(&ctx, &["--json", "--", "nosuchcmd-gate-test"], 127);
+    assert_eq!(missing["decision"], "allow");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("command not found"),
+        "{missing}"
+    );
+    let bad = json_only(
+        &ctx,
+        &["--json", "--policy", "missing.toml", "--", "true"],
+        105,
+    );
+    assert!(
+        bad["message"].as_str().unwrap().contains("missing.toml"),
+        "{bad}"
+    );
+    let ran = ctx.run(&["--json", "--", "echo", "hi"]);
+    assert_eq!((code(&ran), stdout(&ran)), (0, "hi\n".to_string()));
+}
