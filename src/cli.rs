@@ -59,8 +59,11 @@ pub struct RunArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PolicyArg {
-    /// Policy file (default: $GATE_POLICY, ./.gate/policy.toml, the XDG config
-    /// policy, then the built-in default).
+    /// Policy file. Default, first found: $GATE_POLICY, ./.gate/policy.toml,
+    /// $GATE_HOME/policy.toml (where `gate init` writes; without GATE_HOME
+    /// $XDG_CONFIG_HOME/gate/policy.toml), then the built-in default. A managed gate
+    /// (/etc/gate/managed.toml or $GATE_HOME/managed.toml) ignores all of these and
+    /// uses its organisation's signed policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 }

@@ -229,3 +229,36 @@ fn json_reports_a_refusal_only_as_json_on_stdout() {
     let ran = ctx.run(&["--json", "--", "echo", "hi"]);
     assert_eq!((code(&ran), stdout(&ran)), (0, "hi\n".to_string()));
 }
+
+#[test]
+fn policy_help_lists_the_whole_lookup_order() {
+    let ctx = TestContext::new();
+    for args in [&["--help"][..], &["-h"], &["check", "--help"]] {
+        let help = stdout(&ctx.run(args));
+        let order = [
+            "$GATE_POLICY",
+            "./.gate/policy.toml",
+            "$GATE_HOME/policy.toml",
+            "$XDG_CONFIG_HOME/gate/policy.toml",
+            "built-in default",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|item| help.find(item).unwrap_or_else(|| panic!("{item} in {args:?}: {help}")))
+            .collect();
+        assert!(at.is_sorted(), "in lookup order: {help}");
+        assert!(help.contains("managed.toml"), "{help}");
+    }
+}
+
+#[test]
+fn init_writes_the_policy_that_the_lookup_then_finds() {
+    let ctx = TestContext::new();
+    assert_eq!(code(&ctx.run(&["init"])), 0);
+    let out = ctx.run(&["check", "--", "ls"]);
+    assert!(
+        stdout(&out).contains(&*ctx.home().join("policy.toml").to_string_lossy()),
+        "{}",
+        stdout(&out)
+    );
+}
