@@ -244,7 +244,10 @@ fn policy_help_lists_the_whole_lookup_order() {
         ];
         let at: Vec<usize> = order
             .iter()
-            .map(|item| help.find(item).unwrap_or_else(|| panic!("{item} in {args:?}: {help}")))
+            .map(|item| {
+                help.find(item)
+                    .unwrap_or_else(|| panic!("{item} in {args:?}: {help}"))
+            })
             .collect();
         assert!(at.is_sorted(), "in lookup order: {help}");
         assert!(help.contains("managed.toml"), "{help}");
@@ -252,9 +255,29 @@ fn policy_help_lists_the_whole_lookup_order() {
 }
 
 #[test]
-fn init_writes_the_policy_that_the_lookup_then_finds() {
+fn init_writes_the_users_own_policy_described_as_it_behaves() {
     let ctx = TestContext::new();
-    assert_eq!(code(&ctx.run(&["init"])), 0);
+    let out = ctx.run(&["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("commands no rule names run"),
+        "{}",
+        stdout(&out)
+    );
+    let path = ctx.home().join("policy.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# Your gate policy"), "{text}");
+    assert!(!text.contains("built-in policy: used only when"), "{text}");
+    assert!(text.contains("default = \"allow\""), "{text}");
+    let path = path.to_str().unwrap();
+    for args in [["policy", "lint", path], ["policy", "test", path]] {
+        let out = ctx.run(&args);
+        assert_eq!(code(&out), 0, "{args:?}: {}{}", stdout(&out), stderr(&out));
+    }
+    // As described: a command no rule names runs, a listed one waits for a person.
+    assert_eq!(ctx.decision(&["touch", "notes.txt"]), "allow");
+    assert_eq!(ctx.decision(&["rm", "-rf", "build"]), "approve");
+    assert_eq!(ctx.decision(&["rm", "-rf", "/"]), "deny");
     let out = ctx.run(&["check", "--", "ls"]);
     assert!(
         stdout(&out).contains(&*ctx.home().join("policy.toml").to_string_lossy()),
