@@ -13,6 +13,7 @@ mod broker;
 mod ci_identity;
 mod ci_oidc;
 mod closed_pipe;
+mod docs_agree;
 mod enrollment;
 mod examples;
 mod flag_shapes;
