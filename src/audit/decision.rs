@@ -97,10 +97,9 @@ pub const RECORD_VALUES: [RecordDecision; 11] = [
 
 /// The words people use for a record value, as the CLI and docs say them
 /// ("denied by an approver" is `rejected`), and their record value.
-pub const USER_WORDS: [(&str, RecordDecision); 7] = [
+pub const USER_WORDS: [(&str, RecordDecision); 6] = [
     ("allowed", RecordDecision::Decision(Decision::Allow)),
     ("denied", RecordDecision::Decision(Decision::Rejected)),
-    ("approve", RecordDecision::Decision(Decision::NeedsApproval)),
     ("timeout", RecordDecision::Decision(Decision::TimedOut)),
     ("expired", RecordDecision::Decision(Decision::TimedOut)),
     ("canceled", RecordDecision::Decision(Decision::Cancelled)),
