@@ -16,7 +16,8 @@ use std::path::PathBuf;
 gate's own outcomes: 100 denied by policy, 101 denied by a person, 102 approval timed out,\n\
 103 needs approval (no request made), 104 cancelled, 105 bad policy, 106 audit failure,\n\
 107 audit verification failed, 108 policy tests failed, 109 approval invalid, 110 usage,\n\
-111 internal error, 126 not executable, 127 not found."
+111 internal error, 126 not executable, 127 not found.\n\
+A subcommand whose reader goes away (`gate audit show | head -1`) ends quietly by SIGPIPE."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -228,7 +228,7 @@ impl Error {
                 source,
             } => {
                 format!(
-                    "gate: cannot {action} {}: {}; nothing was run",
+                    "gate: cannot {action} {}: {}",
                     path.display(),
                     io_reason(source)
                 )
