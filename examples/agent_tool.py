@@ -3,7 +3,9 @@
 
 gate decides from its policy: allowed commands run, denied ones come back with
 the reason (give it to the model so it chooses another way), others wait for a
-person's approval. `--json` makes gate's own refusal one JSON object on stdout.
+person's approval. With `--json`, whenever nothing ran (refused, or the command
+could not be started) gate's only report is one JSON object on stdout with
+`"ran": false`, its exit code and a one-line `message`.
 
     from agent_tool import run_command
     result = run_command(["kubectl", "get", "pods"], reason="check the rollout")
@@ -15,10 +17,12 @@ import json
 import subprocess
 import sys
 
-# gate's own outcomes (see the README's exit codes): nothing ran.
+# gate's own outcomes (see the README's exit codes): nothing ran. 126 and 127 are
+# also a command's own codes, so the JSON's "ran" decides.
 REFUSED = {100: "denied by policy", 101: "denied by a person", 102: "approval timed out",
            103: "needs approval", 104: "cancelled", 105: "bad policy", 106: "audit failure",
-           109: "approval invalid", 110: "usage", 111: "internal error"}
+           109: "approval invalid", 110: "usage", 111: "internal error",
+           126: "not executable", 127: "command not found"}
 LIMIT = 64 * 1024
 
 
@@ -36,8 +40,7 @@ def run_command(argv, reason=None, cwd=None, timeout=None):
         except ValueError:
             refusal = None
         if isinstance(refusal, dict) and refusal.get("ran") is False:
-            why = next((l for l in reversed(done.stderr.splitlines()) if l.startswith("gate: ")),
-                       refusal.get("reason", ""))
+            why = refusal.get("message") or refusal.get("reason") or ""
             return {"ran": False, "outcome": REFUSED[done.returncode], "exit_code": done.returncode,
                     "reason": why, "advice": "Do not retry this command unchanged."}
     return {"ran": True, "exit_code": done.returncode,

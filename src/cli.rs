@@ -16,7 +16,8 @@ use std::path::PathBuf;
 gate's own outcomes: 100 denied by policy, 101 denied by a person, 102 approval timed out,\n\
 103 needs approval (no request made), 104 cancelled, 105 bad policy, 106 audit failure,\n\
 107 audit verification failed, 108 policy tests failed, 109 approval invalid, 110 usage,\n\
-111 internal error, 126 not executable, 127 not found."
+111 internal error, 126 not executable, 127 not found.\n\
+A subcommand whose reader goes away (`gate audit show | head -1`) ends quietly by SIGPIPE."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,7 +37,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 
-    /// Print gate's own result as one JSON object on stderr instead of text.
+    /// When nothing runs (refused, or the command cannot be started), report it as
+    /// one JSON object on stdout instead of a line on stderr; an approved command's
+    /// approval is one JSON line on stderr (stdout is the command's).
     #[arg(long)]
     pub json: bool,
 
@@ -57,8 +60,11 @@ pub struct RunArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct PolicyArg {
-    /// Policy file (default: $GATE_POLICY, ./.gate/policy.toml, the XDG config
-    /// policy, then the built-in default).
+    /// Policy file. Default, first found: $GATE_POLICY, ./.gate/policy.toml,
+    /// $GATE_HOME/policy.toml (where `gate init` writes; without GATE_HOME
+    /// $XDG_CONFIG_HOME/gate/policy.toml), then the built-in default. A managed gate
+    /// (/etc/gate/managed.toml or $GATE_HOME/managed.toml) ignores all of these and
+    /// uses its organisation's signed policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 }
@@ -340,7 +346,9 @@ pub struct FilterArgs {
     /// Only records at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only records with this decision (allow, deny, approved, exited, …).
+    /// Only records with this decision: a record value (allow, deny, approved, rejected,
+    /// exited, …; docs/audit-format.md) or a word for one (denied = rejected, the
+    /// denial by an approver; allowed = allow; timeout = timed-out, …).
     #[arg(long, value_name = "DECISION")]
     pub decision: Option<String>,
     /// Only records of this user.

@@ -104,6 +104,12 @@ pub enum Error {
     Insecure(InsecureFile),
     /// Managed mode: the organisation policy cannot be had or does not verify.
     OrgPolicy(String),
+    /// A policy or other config file could not be read; nothing ran.
+    ConfigUnreadable {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
     /// A file could not be read or written.
     Io {
         path: PathBuf,
@@ -142,6 +148,9 @@ pub enum Error {
         code: u8,
     },
     Internal(String),
+    /// `gate --json`: the failure was already printed as one JSON object on stdout,
+    /// which is then gate's only report of it (no line on stderr).
+    ShownAsJson(Box<Error>),
 }
 
 impl Error {
@@ -158,7 +167,8 @@ impl Error {
             | Error::PolicyLint { .. }
             | Error::Config { .. }
             | Error::Insecure(_)
-            | Error::OrgPolicy(_) => exit::BAD_POLICY,
+            | Error::OrgPolicy(_)
+            | Error::ConfigUnreadable { .. } => exit::BAD_POLICY,
             Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
             Error::PolicyTests { .. } => exit::POLICY_TESTS_FAILED,
             Error::Audit { .. } | Error::AuditOutput(_) => exit::AUDIT_FAILED,
@@ -167,6 +177,15 @@ impl Error {
             Error::NotExecutable { .. } => exit::NOT_EXECUTABLE,
             Error::BrokerKey(_) => exit::INTERNAL,
             Error::Refused { code, .. } => *code,
+            Error::ShownAsJson(error) => error.exit_code(),
+        }
+    }
+
+    /// The text for stderr, unless it was already reported another way.
+    pub fn stderr_text(&self) -> Option<String> {
+        match self {
+            Error::ShownAsJson(_) => None,
+            _ => Some(self.render()),
         }
     }
 
@@ -233,6 +252,17 @@ impl Error {
             Error::OrgPolicy(detail) => {
                 format!("gate: organisation policy: {detail}")
             }
+            Error::ConfigUnreadable {
+                path,
+                action,
+                source,
+            } => {
+                format!(
+                    "gate: cannot {action} {}: {}",
+                    path.display(),
+                    io_reason(source)
+                )
+            }
             Error::Io {
                 path,
                 action,
@@ -263,15 +293,16 @@ impl Error {
             Error::BrokerKey(source) => format!("gate: broker key: {source}"),
             Error::Refused { message, .. } => format!("gate: {message}"),
             Error::Internal(message) => format!("gate: internal error: {message}"),
+            Error::ShownAsJson(error) => error.render(),
         }
     }
 }
 
 impl Error {
-    /// A private file that could not be read for `action` ("read policy").
+    /// A policy or config file that could not be read for `action` ("read policy").
     pub fn file(action: &'static str, err: crate::files::FileError) -> Error {
         match err {
-            crate::files::FileError::Io { path, source } => Error::Io {
+            crate::files::FileError::Io { path, source } => Error::ConfigUnreadable {
                 path,
                 action,
                 source,
@@ -284,6 +315,15 @@ impl Error {
 impl From<InsecureFile> for Error {
     fn from(file: InsecureFile) -> Error {
         Error::Insecure(file)
+    }
+}
+
+/// "no such file", "permission denied": the OS reason without Rust's "(os error 2)".
+fn io_reason(source: &std::io::Error) -> String {
+    let text = source.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 

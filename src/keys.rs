@@ -2,13 +2,19 @@
 //! once (PKCS#8 PEM, mode 0600, never overwriting), load it, and read/write the
 //! public half as SPKI PEM for verifiers.
 //!
+//! Keys are written as RFC 8410 PKCS#8 v1 (the private key only), the form OpenSSL
+//! and Python `cryptography` load; v2 files (public key embedded), which earlier
+//! versions of gate wrote, are still read.
+//!
 //! Never overwrites an existing key, never accepts a key file that others could
 //! change or read, and never prints private key material.
 
 use crate::files::{self, FileError};
 use crate::paths::{InsecureFile, ensure_private_write};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, KeypairBytes,
+};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use std::fs;
 use std::io::ErrorKind;
@@ -174,12 +180,10 @@ fn create(path: &Path) -> Result<SigningKey, KeyError> {
     getrandom::fill(&mut seed).map_err(|err| KeyError::Random(err.to_string()))?;
     let key = SigningKey::from_bytes(&seed);
     seed.fill(0);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|err| KeyError::Invalid {
-            path: path.to_path_buf(),
-            detail: err.to_string(),
-        })?;
+    let pem = private_key_pem(&key).map_err(|err| KeyError::Invalid {
+        path: path.to_path_buf(),
+        detail: err.to_string(),
+    })?;
     let tmp = temp_name(path)?;
     if let Err(err) = files::write_new(&tmp, pem.as_bytes()) {
         let _ = fs::remove_file(&tmp);
@@ -195,6 +199,19 @@ fn create(path: &Path) -> Result<SigningKey, KeyError> {
         Err(err) if err.kind() == ErrorKind::AlreadyExists => load_signing_key(path),
         Err(err) => Err(KeyError::io(path, err)),
     }
+}
+
+/// The private key as an RFC 8410 PKCS#8 v1 PEM ("-----BEGIN PRIVATE KEY-----"):
+/// no embedded public key, which OpenSSL 3 and Python `cryptography` refuse.
+pub fn private_key_pem(
+    key: &SigningKey,
+) -> Result<ed25519_dalek::pkcs8::spki::der::zeroize::Zeroizing<String>, ed25519_dalek::pkcs8::Error>
+{
+    KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    }
+    .to_pkcs8_pem(LineEnding::LF)
 }
 
 /// A sibling name no other process or thread will pick.

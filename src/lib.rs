@@ -44,7 +44,9 @@ pub fn run() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("{}", err.render());
+            if let Some(text) = err.stderr_text() {
+                eprintln!("{text}");
+            }
             ExitCode::from(err.exit_code())
         }
     }

@@ -80,6 +80,49 @@ impl RecordDecision {
     }
 }
 
+/// Every record value, in the order `--decision`'s error lists them.
+pub const RECORD_VALUES: [RecordDecision; 11] = [
+    RecordDecision::Decision(Decision::Allow),
+    RecordDecision::Decision(Decision::Deny),
+    RecordDecision::Decision(Decision::NeedsApproval),
+    RecordDecision::Decision(Decision::Approved),
+    RecordDecision::Decision(Decision::Rejected),
+    RecordDecision::Decision(Decision::TimedOut),
+    RecordDecision::Decision(Decision::Cancelled),
+    RecordDecision::Decision(Decision::ApprovalInvalid),
+    RecordDecision::Outcome(Outcome::Exited),
+    RecordDecision::Outcome(Outcome::Signalled),
+    RecordDecision::Outcome(Outcome::Failed),
+];
+
+/// The words people use for a record value, as the CLI and docs say them
+/// ("denied by an approver" is `rejected`), and their record value.
+pub const USER_WORDS: [(&str, RecordDecision); 6] = [
+    ("allowed", RecordDecision::Decision(Decision::Allow)),
+    ("denied", RecordDecision::Decision(Decision::Rejected)),
+    ("timeout", RecordDecision::Decision(Decision::TimedOut)),
+    ("expired", RecordDecision::Decision(Decision::TimedOut)),
+    ("canceled", RecordDecision::Decision(Decision::Cancelled)),
+    ("signaled", RecordDecision::Outcome(Outcome::Signalled)),
+];
+
+impl RecordDecision {
+    /// The record value a user's word names (`gate audit show --decision WORD`):
+    /// a record value itself, or one of [`USER_WORDS`], in any case.
+    pub fn from_user_word(word: &str) -> Option<RecordDecision> {
+        let word = word.trim().to_ascii_lowercase();
+        RECORD_VALUES
+            .into_iter()
+            .find(|value| value.as_str() == word)
+            .or_else(|| {
+                USER_WORDS
+                    .into_iter()
+                    .find(|(alias, _)| *alias == word)
+                    .map(|(_, value)| value)
+            })
+    }
+}
+
 impl From<Decision> for RecordDecision {
     fn from(decision: Decision) -> RecordDecision {
         RecordDecision::Decision(decision)
@@ -101,6 +144,19 @@ impl std::fmt::Display for RecordDecision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_words_name_record_values() {
+        let word = |w| RecordDecision::from_user_word(w).map(RecordDecision::as_str);
+        assert_eq!(word("denied"), Some("rejected"));
+        assert_eq!(word("Rejected"), Some("rejected"));
+        assert_eq!(word("deny"), Some("deny"));
+        assert_eq!(word("allowed"), Some("allow"));
+        assert_eq!(word("bogus"), None);
+        for value in RECORD_VALUES {
+            assert_eq!(word(value.as_str()), Some(value.as_str()));
+        }
+    }
 
     const DECISIONS: [Decision; 8] = [
         Decision::Allow,

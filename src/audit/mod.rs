@@ -20,7 +20,7 @@ mod show;
 mod store;
 mod verify;
 
-pub use decision::{Decision, Outcome, RecordDecision};
+pub use decision::{Decision, Outcome, RECORD_VALUES, RecordDecision, USER_WORDS};
 pub use error::AuditError;
 pub use export::{export_csv, export_jsonl};
 pub use query::Filter;

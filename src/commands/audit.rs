@@ -63,11 +63,31 @@ fn filter(args: &FilterArgs) -> Result<Filter, Error> {
     Ok(Filter {
         limit: args.limit,
         since,
-        decision: args.decision.clone(),
+        decision: args.decision.as_deref().map(decision_filter).transpose()?,
         user: args.user.clone(),
         command: args.command.clone(),
         ..Filter::default()
     })
+}
+
+/// `--decision WORD`: the record value it names, or a usage error listing them all.
+fn decision_filter(word: &str) -> Result<String, Error> {
+    use crate::audit::{RECORD_VALUES, RecordDecision, USER_WORDS};
+    match RecordDecision::from_user_word(word) {
+        Some(value) => Ok(value.as_str().to_string()),
+        None => {
+            let values: Vec<&str> = RECORD_VALUES.iter().map(|v| v.as_str()).collect();
+            let words: Vec<String> = USER_WORDS
+                .iter()
+                .map(|(alias, value)| format!("{alias} = {value}"))
+                .collect();
+            Err(Error::Usage(format!(
+                "gate: --decision {word:?} is not a decision; use one of {} (also {})",
+                values.join(", "),
+                words.join(", ")
+            )))
+        }
+    }
 }
 
 fn show(args: &FilterArgs, home: &Home) -> Result<u8, Error> {

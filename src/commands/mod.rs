@@ -18,13 +18,16 @@ mod usage;
 
 pub use usage::misplaced_command;
 
-use crate::cli::{Cli, Command, HookCommand};
+use crate::cli::{Cli, Command, HookCommand, ServeArgs};
 use crate::error::Error;
 use crate::paths::Home;
 use std::io::IsTerminal;
 
 /// Run the parsed command line; `Ok` carries the exit code.
 pub fn dispatch(cli: Cli) -> Result<u8, Error> {
+    if prints_for_a_reader(&cli.command) {
+        end_quietly_when_the_reader_goes();
+    }
     let home = Home::from_env();
     match cli.command {
         None => run::wrap(cli.run, &home),
@@ -50,6 +53,34 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
             Ok(hook::claude_code(policy.policy.as_deref(), &home))
         }
         Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
+    }
+}
+
+/// Commands whose output is read by another program (`gate audit show | head -1`).
+/// Not `gate --` (its stdout and stderr belong to the command it runs, and gate must
+/// outlive a closed pipe to write the outcome record), nor what serves a peer
+/// (`serve`, `mcp`, the hook, the inbox), which must not end when one goes away.
+fn prints_for_a_reader(command: &Option<Command>) -> bool {
+    match command {
+        None
+        | Some(Command::Serve(ServeArgs { command: None, .. }))
+        | Some(Command::Mcp { .. })
+        | Some(Command::Hook(_))
+        | Some(Command::Inbox { .. }) => false,
+        Some(_) => true,
+    }
+}
+
+/// A reader that stops reading (`head`, a pager quit early) ends gate as it ends
+/// `cat` or `grep`: quietly, by SIGPIPE (a shell reports 141). The Rust runtime
+/// ignores SIGPIPE, which turns the closed pipe into an error on every later write
+/// and a panic in `println!`; restoring the default is the one mechanism that
+/// covers every write of every such command.
+fn end_quietly_when_the_reader_goes() {
+    // SAFETY: setting a signal's disposition to SIG_DFL has no preconditions; gate
+    // installs no SIGPIPE handler that this could replace.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

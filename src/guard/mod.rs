@@ -30,7 +30,7 @@ pub use decide::{Decided, Resolved, Subject};
 pub use policy::{LoadedPolicy, load, read_policy_text};
 pub use trail::Trail;
 pub use verify::check_approval;
-pub use wrap::{Invocation, wrap};
+pub use wrap::{Invocation, shown_as_json, wrap};
 
 use crate::error::Error;
 use crate::paths::Home;

@@ -25,7 +25,8 @@ use std::path::Path;
 pub struct Invocation {
     /// `--reason`: the requester's justification.
     pub reason: Option<String>,
-    /// `--json`: a refusal is one JSON object on stdout.
+    /// `--json`: when nothing runs, gate's report is one JSON object on stdout
+    /// (and nothing on stderr); an approved command's approval is one on stderr.
     pub json: bool,
     /// `--break-glass`.
     pub break_glass: bool,
@@ -290,7 +291,7 @@ impl Run<'_> {
             let mut value = self.refusal_json(&error);
             value["request_id"] = request_id.into();
             value["status"] = entry.decision.as_str().into();
-            println!("{value}");
+            return Err(shown_as_json(&value, error));
         }
         Err(error)
     }
@@ -305,7 +306,7 @@ impl Run<'_> {
                 trail
                     .failed(entry, seq, exit::NOT_FOUND)
                     .map_err(refused_audit)?;
-                return Err(Error::NotFound {
+                return self.refuse(Error::NotFound {
                     program: argv[0].clone(),
                 });
             }
@@ -314,7 +315,7 @@ impl Run<'_> {
                     .failed(entry, seq, exit::NOT_EXECUTABLE)
                     .map_err(refused_audit)?;
                 let source = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
-                return Err(Error::NotExecutable {
+                return self.refuse(Error::NotExecutable {
                     program: path.display().to_string(),
                     source,
                 });
@@ -341,7 +342,7 @@ impl Run<'_> {
                 };
                 trail.failed(entry, seq, code).map_err(refused_audit)?;
                 let program = argv[0].clone();
-                return Err(if code == exit::NOT_FOUND {
+                return self.refuse(if code == exit::NOT_FOUND {
                     Error::NotFound { program }
                 } else {
                     Error::NotExecutable { program, source }
@@ -394,11 +395,11 @@ impl Run<'_> {
         self.refuse(error)
     }
 
-    /// Print the refusal as JSON on stdout when asked (nothing ran, so stdout is
-    /// free), and return the error for the one stderr line and the exit code.
+    /// Nothing ran: the error for the one stderr line and the exit code, or with
+    /// `--json` one JSON object on stdout instead of that line (stdout is free).
     fn refuse(&self, error: Error) -> Result<u8, Error> {
         if self.invocation.json {
-            println!("{}", self.refusal_json(&error));
+            return Err(shown_as_json(&self.refusal_json(&error), error));
         }
         Err(error)
     }
@@ -410,6 +411,7 @@ impl Run<'_> {
             "decision": verdict.decision.as_str(),
             "ran": false,
             "exit_code": error.exit_code(),
+            "message": error.render(),
             "reason": verdict.reason,
             "rules": verdict.rules,
             "commands": verdict
@@ -432,6 +434,15 @@ impl Run<'_> {
             "rules": self.decided.verdict.rules,
         })
     }
+}
+
+/// Print `value` as gate's one report of `error` (on stdout, where a reader of
+/// `--json` looks); a closed stdout loses it, as it would lose the text line.
+pub fn shown_as_json(value: &serde_json::Value, error: Error) -> Error {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}").and_then(|()| out.flush());
+    Error::ShownAsJson(Box::new(error))
 }
 
 fn rule_names(requirement: &ApprovalRequirement) -> String {

@@ -52,9 +52,16 @@ fn an_approval_from_the_broker_runs_the_command_once_and_is_recorded() {
     let (payload, hex) = signature.split_once('.').unwrap();
     assert_eq!(hex.len(), 128, "{signature}");
     assert!(!payload.contains('='), "unpadded base64url: {payload}");
+    // As docs/audit-format.md says: the reason is the requester's own (the request
+    // id is in the broker's signed payload), and the outcome repeats the decision's
+    // approvers and broker signature.
+    assert_eq!(decision["reason"], "ticket 7");
     let outcome = &records[records.len() - 1];
     assert_eq!(outcome["decision"], "exited");
     assert_eq!(outcome["exit_code"], 3);
+    assert_eq!(outcome["approvers"], decision["approvers"]);
+    assert_eq!(outcome["broker_signature"], decision["broker_signature"]);
+    assert_eq!(outcome["reason"], decision["reason"]);
     let verify = setup.ctx.run(&["audit", "verify"]);
     assert_eq!(code(&verify), 0, "{}", stderr(&verify));
 }
@@ -165,6 +172,11 @@ fn a_denial_exits_101_and_records_who() {
     let record = setup.last_record();
     assert_eq!(record["decision"], "rejected");
     assert_eq!(record["approvers"][0]["name"], "bob");
+    // "denied", as the CLI says it, finds the record.
+    let shown = setup.ctx.run(&["audit", "show", "--decision", "denied"]);
+    assert_eq!(code(&shown), 0, "{}", stderr(&shown));
+    assert_eq!(stdout(&shown).lines().count(), 2, "{}", stdout(&shown));
+    assert!(stdout(&shown).contains("rejected"), "{}", stdout(&shown));
 }
 
 #[test]

@@ -213,6 +213,31 @@ fn show_and_csv_export_from_the_command_line() {
     assert_eq!(code(&bad), 110, "{}", stderr(&bad));
 }
 
+#[test]
+fn an_unknown_decision_filter_is_refused_with_the_valid_ones() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    for args in [&["show"][..], &["export", "--format", "jsonl"]] {
+        let out = ctx
+            .gate()
+            .arg("audit")
+            .args(args)
+            .args(["--decision", "bogus"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 110, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("\"bogus\""), "{err}");
+        assert!(
+            err.contains("allow, deny,") && err.contains("denied = rejected"),
+            "{err}"
+        );
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    }
+    let allowed = stdout(&ctx.run(&["audit", "show", "--decision", "allowed"]));
+    assert_eq!(allowed.lines().count(), 2, "{allowed}");
+}
+
 /// A redacted weak secret cannot be guessed back from an export: the action
 /// digest in each record is keyed with a random per-request key that is written
 /// nowhere, so even knowing the exact command one cannot reproduce it, and the

@@ -46,6 +46,16 @@ fn the_python_agent_tool_reports_runs_and_refusals() {
         refused["reason"].as_str().unwrap().contains("no rm"),
         "{refused}"
     );
+    let missing = run(&["nosuchcmd-gate-test"]);
+    assert_eq!(missing["ran"], false, "{missing}");
+    assert_eq!(missing["exit_code"], 127);
+    assert!(
+        missing["reason"]
+            .as_str()
+            .unwrap()
+            .contains("command not found"),
+        "{missing}"
+    );
 }
 
 #[test]

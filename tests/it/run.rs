@@ -146,3 +146,137 @@ fn a_refusal_record_keeps_the_policy_and_requester_reasons() {
     assert!(reason.contains("cleanup"), "{reason}");
     assert_eq!(records[0]["rules"], serde_json::json!(["never wipe"]));
 }
+
+#[test]
+fn a_missing_policy_is_a_bad_policy_naming_the_file() {
+    let ctx = TestContext::new();
+    let out = ctx.run(&["--policy", "missing.toml", "--", "true"]);
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("missing.toml") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let out = ctx
+        .gate()
+        .env("GATE_POLICY", "/nonexistent")
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert!(stderr(&out).contains("/nonexistent"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unreadable_policy_is_a_bad_policy_naming_the_file() {
+    // Unreadable even for root: a path through a file ("Not a directory").
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let path = ctx.policy_path().join("policy.toml");
+    let path = path.to_str().unwrap();
+    let out = ctx.run(&["--policy", path, "--", "true"]);
+    assert_eq!(code(&out), 105, "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains(path), "{}", stderr(&out));
+}
+
+/// `--json`: when nothing runs, one JSON object on stdout is gate's whole report.
+fn json_only(ctx: &TestContext, args: &[&str], code_wanted: i32) -> serde_json::Value {
+    let out = ctx.run(args);
+    assert_eq!(code(&out), code_wanted, "{args:?}: {}", stderr(&out));
+    assert_eq!(stderr(&out), "", "{args:?}: no text line besides the JSON");
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["ran"], false, "{value}");
+    assert_eq!(value["exit_code"], code_wanted, "{value}");
+    assert!(
+        value["message"].as_str().unwrap().starts_with("gate: "),
+        "{value}"
+    );
+    value
+}
+
+#[test]
+fn json_reports_a_refusal_only_as_json_on_stdout() {
+    let ctx = TestContext::with_policy(POLICY_DENY_WIPE_APPROVE_TOUCH_AND_OPAQUE);
+    let denied = json_only(&ctx, &["--json", "--", "rm", "-rf", "/"], 100);
+    assert_eq!(denied["decision"], "deny");
+    let missing = json_only(&ctx, &["--json", "--", "nosuchcmd-gate-test"], 127);
+    assert_eq!(missing["decision"], "allow");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .contains("command not found"),
+        "{missing}"
+    );
+    let bad = json_only(
+        &ctx,
+        &["--json", "--policy", "missing.toml", "--", "true"],
+        105,
+    );
+    assert!(
+        bad["message"].as_str().unwrap().contains("missing.toml"),
+        "{bad}"
+    );
+    let ran = ctx.run(&["--json", "--", "echo", "hi"]);
+    assert_eq!((code(&ran), stdout(&ran)), (0, "hi\n".to_string()));
+}
+
+#[test]
+fn policy_help_lists_the_whole_lookup_order() {
+    let ctx = TestContext::new();
+    for args in [&["--help"][..], &["-h"], &["check", "--help"]] {
+        let help = stdout(&ctx.run(args));
+        let order = [
+            "$GATE_POLICY",
+            "./.gate/policy.toml",
+            "$GATE_HOME/policy.toml",
+            "$XDG_CONFIG_HOME/gate/policy.toml",
+            "built-in default",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|item| {
+                help.find(item)
+                    .unwrap_or_else(|| panic!("{item} in {args:?}: {help}"))
+            })
+            .collect();
+        assert!(at.is_sorted(), "in lookup order: {help}");
+        assert!(help.contains("managed.toml"), "{help}");
+    }
+}
+
+#[test]
+fn init_writes_the_users_own_policy_described_as_it_behaves() {
+    let ctx = TestContext::new();
+    let out = ctx.run(&["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("commands no rule names run"),
+        "{}",
+        stdout(&out)
+    );
+    let path = ctx.home().join("policy.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("# Your gate policy"), "{text}");
+    assert!(!text.contains("built-in policy: used only when"), "{text}");
+    assert!(text.contains("default = \"allow\""), "{text}");
+    let path = path.to_str().unwrap();
+    for args in [["policy", "lint", path], ["policy", "test", path]] {
+        let out = ctx.run(&args);
+        assert_eq!(code(&out), 0, "{args:?}: {}{}", stdout(&out), stderr(&out));
+    }
+    // As described: a command no rule names runs, a listed one waits for a person.
+    assert_eq!(ctx.decision(&["touch", "notes.txt"]), "allow");
+    assert_eq!(ctx.decision(&["rm", "-rf", "build"]), "approve");
+    assert_eq!(ctx.decision(&["rm", "-rf", "/"]), "deny");
+    let out = ctx.run(&["check", "--", "ls"]);
+    assert!(
+        stdout(&out).contains(&*ctx.home().join("policy.toml").to_string_lossy()),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -189,11 +189,50 @@ fn approving_with_the_form_decides_through_the_web_channel() {
         "POST",
         &format!("/r/{id}/decision"),
         Some(&cookie),
-        Some(&[("verdict", "deny"), ("reason", ""), ("csrf", &token)]),
+        Some(&[
+            ("verdict", "deny"),
+            ("reason", "too late"),
+            ("csrf", &token),
+        ]),
         None,
     );
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.body.contains("already approved"), "{}", again.body);
+}
+
+#[test]
+fn a_deny_without_a_reason_is_refused_on_the_page() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
+    let cookie = sign_in(&broker, &id, &bob);
+    let token = csrf(&open_page(&broker, &id, &cookie));
+    let path = format!("/r/{id}/decision");
+    for reason in ["", "  \n "] {
+        let form = [("verdict", "deny"), ("reason", reason), ("csrf", &token)];
+        let refused = send(&broker, "POST", &path, Some(&cookie), Some(&form), None);
+        assert_eq!(refused.status, 400, "{}", refused.body);
+        assert!(
+            refused.body.contains("A deny needs a reason"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("value=\"deny\""),
+            "the form is still there"
+        );
+    }
+    assert_eq!(view(&broker, &id, &bob)["status"], "pending");
+
+    let form = [
+        ("verdict", "deny"),
+        ("reason", "not today"),
+        ("csrf", &token),
+    ];
+    let denied = send(&broker, "POST", &path, Some(&cookie), Some(&form), None);
+    assert_eq!(denied.status, 303, "{}", denied.body);
+    assert_eq!(view(&broker, &id, &bob)["status"], "denied");
 }
 
 #[test]

@@ -130,8 +130,8 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or(-1)
 }
 
-/// gate refused (nothing ran): its JSON on stdout says `"ran": false`; the reason
-/// is gate's own `gate: ...` line on stderr.
+/// gate refused (nothing ran): its JSON on stdout says `"ran": false` and its
+/// `message` is gate's one-line reason (else gate's own `gate: ...` line on stderr).
 fn refusal(code: i32, stdout: &str, stderr: &str) -> Option<String> {
     let gate_code = (i32::from(exit::DENIED)..=i32::from(exit::INTERNAL)).contains(&code);
     let not_found = code == i32::from(exit::NOT_FOUND) || code == i32::from(exit::NOT_EXECUTABLE);
@@ -140,22 +140,27 @@ fn refusal(code: i32, stdout: &str, stderr: &str) -> Option<String> {
         .as_ref()
         .and_then(|v| v.get("ran"))
         .and_then(Value::as_bool);
-    let refused = (gate_code && (ran == Some(false) || stdout.trim().is_empty()))
+    let refused = ((gate_code || not_found) && ran == Some(false))
+        || (gate_code && stdout.trim().is_empty())
         || (not_found && stdout.is_empty() && stderr.lines().any(|l| l.starts_with("gate: ")));
     if !refused {
         return None;
     }
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("gate: "))
-        .map(str::to_string)
+    let field = |name: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let line = field("message")
         .or_else(|| {
-            json.as_ref()
-                .and_then(|v| v.get("reason"))
-                .and_then(Value::as_str)
-                .map(|r| format!("gate: {r}"))
+            stderr
+                .lines()
+                .rev()
+                .find(|l| l.starts_with("gate: "))
+                .map(str::to_string)
         })
+        .or_else(|| field("reason").map(|r| format!("gate: {r}")))
         .unwrap_or_else(|| format!("gate: refused (exit {code})"));
     Some(format!("{line} (gate exit code {code})"))
 }

@@ -183,6 +183,14 @@ async fn decide(
         }
     };
     let reason = Some(form.reason.trim().to_string()).filter(|reason| !reason.is_empty());
+    if verdict == Choice::Deny && reason.is_none() {
+        // As `gate deny` and the inbox: the requester is told why, so a deny says why.
+        let text = "A deny needs a reason: write why in the Reason box (the requester \
+                    sees it) and press Deny again; nothing was decided.";
+        return web
+            .render(&id, &session, Some(text.into()), StatusCode::BAD_REQUEST)
+            .await;
+    }
     match web
         .broker
         .vote(&id, &session.person, verdict, reason, "web")

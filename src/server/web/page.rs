@@ -192,7 +192,7 @@ fn decision_form(id: &str, csrf: &str) -> String {
     format!(
         "<form method=\"post\" action=\"{id}/decision\">\n\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
-<label for=\"reason\">Reason (recorded with your vote)</label>\n\
+<label for=\"reason\">Reason (recorded with your vote; required to deny)</label>\n\
 <textarea id=\"reason\" name=\"reason\" rows=\"2\" maxlength=\"2000\"></textarea>\n\
 <button type=\"submit\" name=\"verdict\" value=\"approve\">Approve</button>\
 <button type=\"submit\" name=\"verdict\" value=\"deny\">Deny</button>\n</form>\n",
