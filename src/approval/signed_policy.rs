@@ -1,7 +1,11 @@
 //! The organisation's policy as the broker serves it (`GET /v1/policy`): the
-//! policy text with its version (the SHA-256 of the text), signed with the
-//! broker's key so a gate in managed mode uses only a policy its pinned broker
+//! policy text, and its version (the SHA-256 of the text) signed with the
+//! broker's key, so a gate in managed mode uses only a policy its pinned broker
 //! vouched for. A policy whose signature does not verify is never used.
+//!
+//! The signature covers a small payload naming the text's digest, not the text:
+//! checking a cached copy costs the one hash of the text every decision needs
+//! anyway (it is the version records name) and a signature over a few bytes.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -16,21 +20,29 @@ pub const POLICY_CONTEXT: &[u8] = b"gate-policy-v1\n";
 pub struct PolicyPayload {
     /// Always `"gate-policy"`.
     pub kind: String,
-    /// Hex SHA-256 of `text`.
+    /// Hex SHA-256 of the policy text.
     pub version: String,
-    pub text: String,
     /// When this version came into force at the broker (RFC 3339).
     pub since: String,
     /// When the broker served it (RFC 3339): how old a cached copy is.
     pub served_at: String,
 }
 
-/// A payload, serialised, and the broker's signature over those exact bytes.
+/// A payload, serialised, the broker's signature over those exact bytes, and
+/// the policy text the payload names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedPolicy {
     pub payload: String,
     /// Hex ed25519 signature over [`POLICY_CONTEXT`] and `payload`.
     pub signature: String,
+    pub text: String,
+}
+
+/// A policy whose signature and digest verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPolicy {
+    pub payload: PolicyPayload,
+    pub text: String,
 }
 
 /// Hex SHA-256 of a policy text: its version everywhere gate names one.
@@ -39,17 +51,19 @@ pub fn policy_version(text: &str) -> String {
 }
 
 impl SignedPolicy {
-    pub fn sign(payload: &PolicyPayload, key: &SigningKey) -> SignedPolicy {
-        let text = serde_json::to_string(payload).expect("a policy payload always serialises");
+    /// Sign `payload`, which must name `text`'s digest.
+    pub fn sign(payload: &PolicyPayload, text: &str, key: &SigningKey) -> SignedPolicy {
+        let json = serde_json::to_string(payload).expect("a policy payload always serialises");
         SignedPolicy {
-            signature: hex::encode(key.sign(&message(&text)).to_bytes()),
-            payload: text,
+            signature: hex::encode(key.sign(&message(&json)).to_bytes()),
+            payload: json,
+            text: text.to_string(),
         }
     }
 
-    /// The payload, when the signature verifies with `key` and the version is
-    /// the text's digest; otherwise one line saying what is wrong.
-    pub fn verify(&self, key: &VerifyingKey) -> Result<PolicyPayload, String> {
+    /// The payload and text, when the signature verifies with `key` and the text
+    /// is the one the payload names; otherwise one line saying what is wrong.
+    pub fn verify(self, key: &VerifyingKey) -> Result<VerifiedPolicy, String> {
         let bad = || {
             "the organisation policy's signature does not verify with the pinned broker key \
              (forged, altered, or signed by another broker)"
@@ -67,10 +81,13 @@ impl SignedPolicy {
                 payload.kind
             ));
         }
-        if payload.version != policy_version(&payload.text) {
-            return Err("the organisation policy's version is not the digest of its text".into());
+        if payload.version != policy_version(&self.text) {
+            return Err("the organisation policy's text is not the one its signature names".into());
         }
-        Ok(payload)
+        Ok(VerifiedPolicy {
+            payload,
+            text: self.text,
+        })
     }
 }
 
@@ -90,44 +107,44 @@ mod tests {
         PolicyPayload {
             kind: "gate-policy".into(),
             version: policy_version(text),
-            text: text.into(),
             since: "2026-11-30T00:00:00Z".into(),
             served_at: "2026-11-30T01:00:00Z".into(),
         }
     }
 
+    fn signed(text: &str) -> SignedPolicy {
+        SignedPolicy::sign(&payload(text), text, &key(1))
+    }
+
     #[test]
     fn a_signed_policy_verifies_with_its_key_only() {
-        let signed = SignedPolicy::sign(&payload("version = 1\n"), &key(1));
-        assert_eq!(
-            signed.verify(&key(1).verifying_key()).unwrap().text,
-            "version = 1\n"
-        );
+        let signed = signed("version = 1\n");
+        let verified = signed.clone().verify(&key(1).verifying_key()).unwrap();
+        assert_eq!(verified.text, "version = 1\n");
+        assert_eq!(verified.payload.version, policy_version("version = 1\n"));
         assert!(signed.verify(&key(2).verifying_key()).is_err());
     }
 
     #[test]
-    fn an_altered_text_or_version_is_refused() {
-        let signed = SignedPolicy::sign(&payload("version = 1\n"), &key(1));
-        let mut altered = signed.clone();
-        altered.payload = altered.payload.replace("version = 1", "version = 2");
+    fn an_altered_text_or_payload_is_refused() {
+        let mut altered = signed("version = 1\n");
+        altered.text = "version = 1\ndefault = \"allow\"\n".into();
+        let err = altered.verify(&key(1).verifying_key()).unwrap_err();
+        assert!(err.contains("not the one its signature names"), "{err}");
+        let mut altered = signed("version = 1\n");
+        altered.payload = altered.payload.replace("2026-11-30T01", "2030-11-30T01");
         assert!(altered.verify(&key(1).verifying_key()).is_err());
-        // Signed, but the version is not the text's digest.
-        let mut lying = payload("version = 1\n");
-        lying.text = "version = 1\ndefault = \"allow\"\n".into();
-        let signed = SignedPolicy::sign(&lying, &key(1));
-        let err = signed.verify(&key(1).verifying_key()).unwrap_err();
-        assert!(err.contains("not the digest"), "{err}");
     }
 
     #[test]
     fn a_decision_signature_is_not_a_policy_signature() {
-        let text = serde_json::to_string(&payload("version = 1\n")).unwrap();
-        let as_decision =
-            key(1).sign(&[crate::approval::decision::DECISION_CONTEXT, text.as_bytes()].concat());
+        let json = serde_json::to_string(&payload("version = 1\n")).unwrap();
+        let context = crate::approval::decision::DECISION_CONTEXT;
+        let as_decision = key(1).sign(&[context, json.as_bytes()].concat());
         let forged = SignedPolicy {
-            payload: text,
+            payload: json,
             signature: hex::encode(as_decision.to_bytes()),
+            text: "version = 1\n".into(),
         };
         assert!(forged.verify(&key(1).verifying_key()).is_err());
     }

@@ -36,7 +36,7 @@ fn source_text(file: Option<PathBuf>, home: &Home) -> Result<(String, String), E
             &org.payload.version[..12],
             config.url
         );
-        return Ok((org.payload.text, label));
+        return Ok((org.text, label));
     }
     let source = find_policy(file.as_deref(), home);
     let text = match &source {
@@ -66,17 +66,17 @@ fn publish(file: &Path, reason: Option<String>, broker: &BrokerArgs) -> Result<u
     let current =
         approver::block_on(client.policy()).map_err(|e| approver::broker_error(&e, None))?;
     // Shown to the publisher only; what comes into force is what the admins approve.
-    let current: Option<PolicyPayload> = serde_json::from_str(&current.payload).ok();
+    let current_version = crate::approval::signed_policy::policy_version(&current.text);
     let version = crate::approval::signed_policy::policy_version(&text);
-    match &current {
-        Some(current) if current.version == version => {
+    match serde_json::from_str::<PolicyPayload>(&current.payload).ok() {
+        Some(_) if current_version == version => {
             println!(
                 "{label}: already the organisation policy in force ({})",
                 &version[..12]
             );
             return Ok(exit::OK);
         }
-        Some(current) => print!("{}", diff(&current.text, &text, &current.version, &version)),
+        Some(_) => print!("{}", diff(&current.text, &text, &current_version, &version)),
         None => {}
     }
     let body = PublishBody { text, reason };

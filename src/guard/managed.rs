@@ -12,7 +12,7 @@
 //! the copy is used up to `max_age`, then gate fails closed.
 
 use crate::approval::BrokerClient;
-use crate::approval::signed_policy::{PolicyPayload, SignedPolicy};
+use crate::approval::signed_policy::{PolicyPayload, SignedPolicy, VerifiedPolicy};
 use crate::error::Error;
 use crate::paths::Home;
 use serde::{Deserialize, Serialize};
@@ -53,18 +53,23 @@ struct ManagedFile {
 pub struct OrgPolicy {
     pub config: ManagedConfig,
     pub payload: PolicyPayload,
+    /// The policy text, whose SHA-256 is `payload.version`.
+    pub text: String,
     /// When this copy was fetched from the broker.
     pub fetched_at: SystemTime,
     /// Fetching failed and this older copy is used (within `max_age`).
     pub stale: bool,
 }
 
-/// The cache file: the signed copy exactly as served, and when it was fetched.
+/// The cache: the signed payload and when it was fetched, beside the policy
+/// text in a file of its own (`org-policy.toml`), so reading it back costs no
+/// unescaping of the text.
 #[derive(Serialize, Deserialize)]
 struct Cached {
     url: String,
     fetched_at: u64,
-    signed: SignedPolicy,
+    payload: String,
+    signature: String,
 }
 
 /// The managed-mode switch, if this installation has one.
@@ -109,33 +114,25 @@ pub fn fetch(config: &ManagedConfig, home: &Home) -> Result<OrgPolicy, Error> {
             config.server_key.display()
         ))
     })?;
-    let cache = home.cache.join("org-policy.json");
+    let cache = Cache::under(home);
     let now = SystemTime::now();
-    let cached = read_cache(&cache, &config.url).and_then(|(signed, at)| {
-        let payload = signed.verify(&key).ok()?;
-        Some((payload, at))
-    });
-    if let Some((payload, at)) = &cached
-        && age(*at, now) < config.refresh
-    {
-        return Ok(OrgPolicy {
-            config: config.clone(),
-            payload: payload.clone(),
-            fetched_at: *at,
-            stale: false,
-        });
+    let cached = cache.read(&config.url);
+    let verified = |(signed, at): (SignedPolicy, SystemTime)| {
+        let verified = signed.verify(&key).ok()?;
+        Some((verified, at))
+    };
+    let (cached, stale_copy) = match cached {
+        Some(copy) if age(copy.1, now) < config.refresh => (verified(copy), None),
+        other => (None, other),
+    };
+    if let Some((policy, at)) = cached {
+        return Ok(org(config, policy, at, false));
     }
-    let fetched = fetch_signed(&config.url);
-    let failure = match fetched {
-        Ok(signed) => match signed.verify(&key) {
-            Ok(payload) => {
-                write_cache(&cache, &config.url, &signed, now);
-                return Ok(OrgPolicy {
-                    config: config.clone(),
-                    payload,
-                    fetched_at: now,
-                    stale: false,
-                });
+    let failure = match fetch_signed(&config.url) {
+        Ok(signed) => match signed.clone().verify(&key) {
+            Ok(policy) => {
+                cache.write(&config.url, &signed, now);
+                return Ok(org(config, policy, now, false));
             }
             // A copy that does not verify is refused outright, cache or not.
             Err(why) => {
@@ -147,13 +144,8 @@ pub fn fetch(config: &ManagedConfig, home: &Home) -> Result<OrgPolicy, Error> {
         },
         Err(detail) => detail,
     };
-    match cached {
-        Some((payload, at)) if age(at, now) <= config.max_age => Ok(OrgPolicy {
-            config: config.clone(),
-            payload,
-            fetched_at: at,
-            stale: true,
-        }),
+    match stale_copy.and_then(verified) {
+        Some((policy, at)) if age(at, now) <= config.max_age => Ok(org(config, policy, at, true)),
         Some((_, at)) => Err(Error::OrgPolicy(format!(
             "the broker at {} cannot be reached ({failure}) and the cached policy is {} old, \
              older than max_age {} in {}; nothing runs until gate can fetch the policy",
@@ -167,6 +159,16 @@ pub fn fetch(config: &ManagedConfig, home: &Home) -> Result<OrgPolicy, Error> {
              nothing runs until gate can fetch the policy",
             config.url
         ))),
+    }
+}
+
+fn org(config: &ManagedConfig, policy: VerifiedPolicy, at: SystemTime, stale: bool) -> OrgPolicy {
+    OrgPolicy {
+        config: config.clone(),
+        payload: policy.payload,
+        text: policy.text,
+        fetched_at: at,
+        stale,
     }
 }
 
@@ -185,34 +187,59 @@ fn fetch_signed(url: &str) -> Result<SignedPolicy, String> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
-fn read_cache(path: &Path, url: &str) -> Option<(SignedPolicy, SystemTime)> {
-    let bytes = std::fs::read(path).ok()?;
-    let cached: Cached = serde_json::from_slice(&bytes).ok()?;
-    (cached.url == url).then(|| {
-        (
-            cached.signed,
-            UNIX_EPOCH + Duration::from_secs(cached.fetched_at),
-        )
-    })
+/// The two cache files under `$GATE_HOME/cache`.
+struct Cache {
+    signed: PathBuf,
+    text: PathBuf,
 }
 
-/// Best effort: a cache that cannot be written means fetching again next time.
-fn write_cache(path: &Path, url: &str, signed: &SignedPolicy, now: SystemTime) {
-    let cached = Cached {
-        url: url.to_string(),
-        fetched_at: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        signed: signed.clone(),
-    };
-    let Ok(text) = serde_json::to_vec(&cached) else {
-        return;
-    };
-    if let Some(dir) = path.parent() {
-        let _ = crate::files::create_private_dir(dir);
+impl Cache {
+    fn under(home: &Home) -> Cache {
+        Cache {
+            signed: home.cache.join("org-policy.json"),
+            text: home.cache.join("org-policy.toml"),
+        }
     }
-    let temporary = path.with_extension("json.tmp");
-    if std::fs::write(&temporary, text).is_ok() {
-        let _ = std::fs::rename(&temporary, path);
+
+    /// The cached copy for `url`, unverified, and when it was fetched.
+    fn read(&self, url: &str) -> Option<(SignedPolicy, SystemTime)> {
+        let bytes = std::fs::read(&self.signed).ok()?;
+        let cached: Cached = serde_json::from_slice(&bytes).ok()?;
+        if cached.url != url {
+            return None;
+        }
+        let text = std::fs::read_to_string(&self.text).ok()?;
+        let signed = SignedPolicy {
+            payload: cached.payload,
+            signature: cached.signature,
+            text,
+        };
+        Some((signed, UNIX_EPOCH + Duration::from_secs(cached.fetched_at)))
     }
+
+    /// Best effort: a cache that cannot be written means fetching again next
+    /// time. The text goes first, so a copy read half-written fails to verify.
+    fn write(&self, url: &str, signed: &SignedPolicy, now: SystemTime) {
+        let cached = Cached {
+            url: url.to_string(),
+            fetched_at: now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            payload: signed.payload.clone(),
+            signature: signed.signature.clone(),
+        };
+        let Ok(json) = serde_json::to_vec(&cached) else {
+            return;
+        };
+        if let Some(dir) = self.signed.parent() {
+            let _ = crate::files::create_private_dir(dir);
+        }
+        let _ = replace(&self.text, signed.text.as_bytes()) && replace(&self.signed, &json);
+    }
+}
+
+/// Write `path` through a temporary file and a rename.
+fn replace(path: &Path, bytes: &[u8]) -> bool {
+    let temporary = path.with_extension("tmp");
+    std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_ok()
 }
 
 fn one_line(text: &str) -> String {

@@ -97,14 +97,7 @@ pub fn load(
             config.url
         );
         let version = &org.payload.version;
-        let policy = cached_parse(
-            &org.payload.text,
-            version,
-            &label,
-            &home.cache,
-            color,
-            commands,
-        )?;
+        let policy = cached_parse(&org.text, version, &label, &home.cache, color, commands)?;
         if org.stale {
             eprintln!(
                 "gate: the broker at {} cannot be reached; deciding under the cached organisation \

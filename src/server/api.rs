@@ -203,11 +203,14 @@ async fn policy(State(broker): Shared) -> Json<SignedPolicy> {
     let payload = PolicyPayload {
         kind: "gate-policy".into(),
         version: in_force.org.version.clone(),
-        text: in_force.org.text.clone(),
         since: in_force.since.clone(),
         served_at: rules::rfc3339(SystemTime::now()),
     };
-    Json(SignedPolicy::sign(&payload, &broker.key))
+    Json(SignedPolicy::sign(
+        &payload,
+        &in_force.org.text,
+        &broker.key,
+    ))
 }
 
 /// A new version, checked (it parses and its own `[[test]]` cases pass) before

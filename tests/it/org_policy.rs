@@ -129,7 +129,7 @@ fn a_policy_whose_signature_does_not_verify_is_never_used() {
     // A forged cache file is refused the same way: nothing is used unverified.
     std::fs::write(ctx.home().join("../broker.pub"), broker.pubkey_pem()).unwrap();
     assert_eq!(code(&ctx.run(&["check", "--", "true"])), 0);
-    let cache = ctx.home().join("cache/org-policy.json");
+    let cache = ctx.home().join("cache/org-policy.toml");
     let text = std::fs::read_to_string(&cache).unwrap();
     let forged = text.replace("curl **", "nothing **");
     assert_ne!(text, forged);
