@@ -165,18 +165,16 @@ pub struct Declared {
 impl<'a> Grammars<'a> {
     /// The grammar of `program` (a basename), if the table or the policy has one.
     pub fn get(&self, program: &str) -> Option<Cow<'a, Scope>> {
-        let builtin = builtin()
-            .iter()
-            .find(|scope| scope.names.iter().any(|name| name == program));
+        let builtin = builtin(program);
         let mut declared = self
             .declared
             .iter()
             .filter(|d| d.path.first().is_some_and(|p| p == program))
             .peekable();
         if declared.peek().is_none() {
-            return builtin.map(Cow::Borrowed);
+            return builtin.map(Cow::Owned);
         }
-        let mut scope = builtin.cloned().unwrap_or_else(|| Scope {
+        let mut scope = builtin.unwrap_or_else(|| Scope {
             names: vec![program.to_string()],
             ..Scope::default()
         });

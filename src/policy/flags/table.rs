@@ -17,7 +17,6 @@
 //! `gcloud help`, psql(1), mysql(1), curl(1), chmod(1)), as of late 2026.
 
 use super::{Opt, Scope, Style, Takes};
-use std::sync::LazyLock;
 
 const TABLE: &str = r"
 # GNU coreutils: getopt_long, clusters, unique prefixes of long options.
@@ -516,10 +515,32 @@ pub struct BadLine {
     pub hint: String,
 }
 
-/// The built-in grammars, read from the table once.
-pub fn builtin() -> &'static [Scope] {
-    static GRAMMARS: LazyLock<Vec<Scope>> = LazyLock::new(|| read_table(TABLE).unwrap_or_default());
-    &GRAMMARS
+/// The built-in grammar of `program`, read from its own section of the table
+/// only: a command costs the lines of the programs it names, not the table.
+pub fn builtin(program: &str) -> Option<Scope> {
+    let mut section: Option<usize> = None;
+    let mut end = TABLE.len();
+    let mut offset = 0;
+    for line in TABLE.split_inclusive('\n') {
+        if let Some(names) = line.trim().strip_prefix("program ") {
+            if section.is_some() {
+                end = offset;
+                break;
+            }
+            let names = names.split_whitespace().next().unwrap_or_default();
+            if names.split('|').any(|name| name == program) {
+                section = Some(offset);
+            }
+        }
+        offset += line.len();
+    }
+    read_table(&TABLE[section?..end]).ok()?.into_iter().next()
+}
+
+/// Every built-in grammar (for the table's own tests).
+#[cfg(test)]
+pub fn all() -> Vec<Scope> {
+    read_table(TABLE).expect("the option table reads")
 }
 
 /// Read the table. A line it cannot read is a bug in the table (the unit tests

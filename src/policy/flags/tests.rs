@@ -2,6 +2,7 @@
 //! matches, nothing a program reads differently does, and `allow` rules never
 //! match more than the grammar says.
 
+use super::table::all;
 use super::table::read_table;
 use super::{Grammars, OptWord, Scope, builtin, spell};
 use crate::policy::pattern::Arg;
@@ -44,7 +45,7 @@ fn assert_all(policy: &Policy, expect: Action, lines: &[&str]) {
 
 #[test]
 fn the_table_reads_and_every_program_has_options() {
-    let programs = builtin();
+    let programs = all();
     let names: Vec<&str> = programs.iter().map(|p| p.names[0].as_str()).collect();
     for expected in [
         "rm",
@@ -65,7 +66,7 @@ fn the_table_reads_and_every_program_has_options() {
             "{expected} missing from {names:?}"
         );
     }
-    for program in programs {
+    for program in &programs {
         assert!(
             !program.options.is_empty() || !program.subcommands.is_empty(),
             "{:?}",
@@ -85,6 +86,13 @@ fn the_table_reads_and_every_program_has_options() {
         scope.subcommands.iter().for_each(unique);
     }
     programs.iter().for_each(unique);
+    // Each program's own section reads as the whole table does.
+    for program in &programs {
+        for name in &program.names {
+            assert_eq!(builtin(name).as_ref(), Some(program), "{name}");
+        }
+    }
+    assert_eq!(builtin("not-in-the-table"), None);
 }
 
 #[test]
