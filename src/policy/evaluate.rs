@@ -298,7 +298,12 @@ impl<'a> RuntimeArgv<'a> {
         }
         let name = program.unwrap_or_else(|| self.argv.first().map_or("", String::as_str));
         let base = super::pattern::basename(name);
-        if pattern.spelled_for(base).is_none() {
+        let possible = if self.runtime.is_empty() {
+            pattern.may_match_spelled(base, &self.argv[1..])
+        } else {
+            pattern.spelled_for(base).is_some()
+        };
+        if !possible {
             return as_written;
         }
         let args = self.args(program);

@@ -485,8 +485,9 @@ impl<'g> PatternWalk<'g> {
     }
 
     /// A literal operand: the subcommand's first name if it enters one.
-    pub fn operand(&mut self, word: &str) -> Option<&'g str> {
-        self.0.enter(word)
+    pub fn operand(&mut self, word: &str) -> Option<&'g [String]> {
+        self.0.enter(word)?;
+        self.0.stack.last().map(|scope| scope.names.as_slice())
     }
 
     /// A word that runs options together: what it gives.

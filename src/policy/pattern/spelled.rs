@@ -29,6 +29,9 @@ pub struct SpelledPattern {
     pub(super) operands: Vec<Token>,
     /// Whether implied options count (deny and approve rules).
     pub(super) broad: bool,
+    /// The words a command must contain for this reading to match it: each
+    /// literal operand, as any of its spellings (a subcommand's aliases).
+    pub(super) needs: Vec<Vec<String>>,
 }
 
 /// Which grammar a program is read with: the table's, or the generic one.
@@ -82,7 +85,21 @@ impl Pattern {
         reading.reach(command)
     }
 
-    /// Whether this pattern is read with a grammar for `basename`, and which kind.
+    /// Whether this pattern has a reading for `basename` that could match
+    /// `argv` (all of whose words are known): every literal operand it names
+    /// appears in `argv` in one of its spellings. A cheap test before the
+    /// command is spelled.
+    pub fn may_match_spelled(&self, basename: &str, argv: &[String]) -> bool {
+        self.spelled.iter().any(|reading| {
+            reading.program == basename
+                && reading
+                    .needs
+                    .iter()
+                    .all(|spellings| argv.iter().any(|word| spellings.contains(word)))
+        })
+    }
+
+    /// Whether this pattern is read with a grammar for `basename`.
     pub fn spelled_for(&self, basename: &str) -> Option<&SpelledPattern> {
         self.spelled.iter().find(|s| s.program == basename)
     }
@@ -162,6 +179,7 @@ fn spell_pattern(
         extra_options: tokens.iter().any(|t| matches!(t, Token::AnyArgs)),
         operands: Vec::new(),
         broad,
+        needs: Vec::new(),
     };
     let mut i = 1;
     while let Some(token) = tokens.get(i) {
@@ -208,8 +226,11 @@ fn spell_pattern(
             // the command gives, by canonical name or as typed.
             _ if option_like && literal.is_none() => reading.options.push(glob.clone()),
             Some(text) => {
-                let entered = walk.operand(text);
-                let glob = entered.map_or_else(|| glob.clone(), Glob::literal);
+                let (glob, spellings) = match walk.operand(text) {
+                    Some(names) => (Glob::literal(&names[0]), names.to_vec()),
+                    None => (glob.clone(), vec![text.to_string()]),
+                };
+                reading.needs.push(spellings);
                 reading.operands.push(Token::Arg {
                     glob,
                     has_slash: text.contains('/'),
