@@ -89,6 +89,18 @@ impl Scope {
         }
     }
 
+    /// Every name of every subcommand, at any depth, that `word` names.
+    pub fn aliases_of(&self, word: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for sub in &self.subcommands {
+            if sub.names.iter().any(|name| name == word) {
+                found.extend(sub.names.iter().cloned());
+            }
+            found.extend(sub.aliases_of(word));
+        }
+        found
+    }
+
     fn subcommand(&self, word: &str) -> Option<&Scope> {
         self.subcommands
             .iter()

@@ -230,6 +230,14 @@ fn subcommands_are_found_past_global_options_and_by_alias() {
             "helm -n prod del x",
         ],
     );
+    // Alternatives are subcommands too, with their aliases.
+    let p = one_rule("approve", "helm ** {uninstall,rollback} **");
+    assert_all(
+        &p,
+        Action::Approve,
+        &["helm un x", "helm -n prod del x", "helm rollback x 1"],
+    );
+    assert_eq!(decide(&p, "helm list"), Action::Allow);
     let p = one_rule("approve", "kubectl delete **");
     assert_all(
         &p,

@@ -236,7 +236,18 @@ fn spell_pattern(
                     has_slash: text.contains('/'),
                 });
             }
-            None => reading.operands.push(token.clone()),
+            None => {
+                // `{install,upgrade}`: the command holds one of them, or an alias.
+                if let Some(alternatives) = glob.literals() {
+                    let mut spellings = Vec::new();
+                    for word in &alternatives {
+                        spellings.extend(grammar.aliases_of(word));
+                    }
+                    spellings.extend(alternatives);
+                    reading.needs.push(spellings);
+                }
+                reading.operands.push(token.clone());
+            }
         }
     }
     Some(reading)
