@@ -516,8 +516,24 @@ pub struct BadLine {
 }
 
 /// The built-in grammar of `program`, read from its own section of the table
-/// only: a command costs the lines of the programs it names, not the table.
+/// only (a command costs the lines of the programs it names, not the table),
+/// once per program per thread (a policy of thousands of rules names few programs).
 pub fn builtin(program: &str) -> Option<Scope> {
+    thread_local! {
+        static READ: std::cell::RefCell<std::collections::HashMap<String, Option<Scope>>> =
+            std::cell::RefCell::default();
+    }
+    READ.with(|read| {
+        if let Some(found) = read.borrow().get(program) {
+            return found.clone();
+        }
+        let found = section(program);
+        read.borrow_mut().insert(program.to_string(), found.clone());
+        found
+    })
+}
+
+fn section(program: &str) -> Option<Scope> {
     let mut section: Option<usize> = None;
     let mut end = TABLE.len();
     let mut offset = 0;
