@@ -275,6 +275,9 @@ pub enum PolicyCommand {
     Test {
         /// Policy file (default: the one gate would use).
         file: Option<PathBuf>,
+        /// Print one JSON object: every case with its expected and actual decision.
+        #[arg(long)]
+        json: bool,
     },
     /// Propose FILE as the organisation policy: lint it, run its tests, show the
     /// diff against the version in force, and ask the broker's policy admins.

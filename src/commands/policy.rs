@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub(super) fn policy(command: PolicyCommand, home: &Home) -> Result<u8, Error> {
     match command {
         PolicyCommand::Lint { file } => lint(file, home),
-        PolicyCommand::Test { file } => test(file, home),
+        PolicyCommand::Test { file, json } => test(file, json, home),
         PolicyCommand::Publish {
             file,
             reason,
@@ -185,10 +185,52 @@ fn lint(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
     Ok(exit::OK)
 }
 
-fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
+/// One case in `gate policy test --json`.
+#[derive(serde::Serialize)]
+struct CaseJson<'a> {
+    line: usize,
+    command: &'a str,
+    env: &'a std::collections::BTreeMap<String, String>,
+    actor: &'a Option<String>,
+    agent: &'a Option<String>,
+    ci: &'a Option<String>,
+    cwd: &'a Option<String>,
+    expect: &'static str,
+    actual: &'static str,
+    passed: bool,
+    reason: &'a str,
+}
+
+fn test(file: Option<PathBuf>, json: bool, home: &Home) -> Result<u8, Error> {
     let (text, label) = source_text(file, home)?;
     let policy = parse(&text, &label)?;
     let outcomes = policy.run_tests();
+    let total = outcomes.len();
+    if json {
+        let cases: Vec<CaseJson<'_>> = outcomes
+            .iter()
+            .map(|outcome| CaseJson {
+                line: outcome.case.line,
+                command: &outcome.case.command,
+                env: &outcome.case.env,
+                actor: &outcome.case.actor,
+                agent: &outcome.case.agent,
+                ci: &outcome.case.ci,
+                cwd: &outcome.case.cwd,
+                expect: outcome.case.expect.as_str(),
+                actual: outcome.actual.as_str(),
+                passed: outcome.passed(),
+                reason: &outcome.reason,
+            })
+            .collect();
+        let failed = cases.iter().filter(|case| !case.passed).count();
+        let report = serde_json::json!({ "policy": label, "total": total, "failed": failed, "cases": cases });
+        println!("{report:#}");
+        return match failed {
+            0 => Ok(exit::OK),
+            _ => Ok(exit::POLICY_TESTS_FAILED),
+        };
+    }
     let mut failed = 0;
     for outcome in &outcomes {
         let case = match outcome.case.context() {
@@ -216,7 +258,6 @@ fn test(file: Option<PathBuf>, home: &Home) -> Result<u8, Error> {
             );
         }
     }
-    let total = outcomes.len();
     if failed > 0 {
         return Err(Error::PolicyTests { failed, total });
     }

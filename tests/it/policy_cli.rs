@@ -118,6 +118,25 @@ fn lint_and_test_report_a_failing_test_case() {
         "{}",
         stderr(&out)
     );
+
+    // The same, as JSON for tools: every case, the failing one marked.
+    let out = ctx.run(&["policy", "test", "--json"]);
+    assert_eq!(code(&out), 108, "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (report["total"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let failing: Vec<&serde_json::Value> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| case["passed"] == false)
+        .collect();
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0]["command"], "kubectl delete ns x");
+    assert_eq!(failing[0]["expect"], "allow");
+    assert_eq!(failing[0]["actual"], "deny");
 }
 
 #[test]
