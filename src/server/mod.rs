@@ -131,6 +131,14 @@ pub async fn serve(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
+    if config.people.is_empty() {
+        // Requests would wait for approvers the broker does not know.
+        eprintln!(
+            "gate serve: no people are configured, so nobody can approve a request; \
+             add [people.NAME] to broker.toml (--config, see docs/broker.md) and give each \
+             a token with `gate serve token create NAME`"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let slack = config.channels.slack.clone();
     let broker =

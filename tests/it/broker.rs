@@ -545,3 +545,22 @@ fn pending_requests_are_capped_per_requester_and_in_all() {
     assert_eq!(broker.decide(&id, &bob, "deny").status, 200);
     broker.create(&delete_payments_request("frank"));
 }
+
+#[test]
+fn a_broker_nobody_can_use_says_so_at_start_up() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, "version = 1\n");
+    assert!(
+        broker.log_has("no people are configured, so nobody can approve a request"),
+        "{}",
+        broker.log()
+    );
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    assert!(broker.log_has("listening on"), "{}", broker.log());
+    assert!(
+        !broker.log().contains("no people are configured"),
+        "{}",
+        broker.log()
+    );
+}
