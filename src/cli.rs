@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(
     name = "gate",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("GATE_COMMIT"), ")"),
     about = "Put a verified human decision in front of privileged commands",
     long_about = None,
     args_conflicts_with_subcommands = true,
@@ -323,6 +323,10 @@ pub enum AuditCommand {
         /// The log must hold at least this many records.
         #[arg(long, value_name = "N")]
         expect_count: Option<u64>,
+        /// Verify this log file (e.g. one copied from another machine) instead of
+        /// $GATE_HOME/audit.db; give its public key with --key.
+        #[arg(long, value_name = "FILE", requires = "key")]
+        db: Option<PathBuf>,
     },
     /// Export records as JSON lines or CSV.
     Export {

@@ -13,12 +13,14 @@ pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
             key,
             head,
             expect_count,
+            db,
         } => {
             let expect = audit::Expect {
                 head,
                 min_records: expect_count,
             };
-            verify(key.as_deref(), &expect, home)
+            let path = db.unwrap_or_else(|| home.log_file());
+            verify(key.as_deref(), &path, &expect, home)
         }
         AuditCommand::Export { format, filter } => export(format, &filter, home),
         AuditCommand::Pubkey => pubkey(home),
@@ -112,15 +114,19 @@ fn export(format: ExportFormat, args: &FilterArgs, home: &Home) -> Result<u8, Er
     Ok(exit::OK)
 }
 
-fn verify(key: Option<&std::path::Path>, expect: &audit::Expect, home: &Home) -> Result<u8, Error> {
+fn verify(
+    key: Option<&std::path::Path>,
+    path: &std::path::Path,
+    expect: &audit::Expect,
+    home: &Home,
+) -> Result<u8, Error> {
     let public = match key {
         Some(path) => crate::keys::load_public_key(path).map_err(audit_error)?,
         None => crate::keys::load_signing_key(&home.key_file())
             .map_err(audit_error)?
             .verifying_key(),
     };
-    let path = home.log_file();
-    let report = audit::verify_with(&path, &public, expect).map_err(audit_error)?;
+    let report = audit::verify_with(path, &public, expect).map_err(audit_error)?;
     if let Some(problem) = report.problem {
         return Err(Error::Verify(problem));
     }

@@ -282,3 +282,56 @@ fn a_redacted_secret_cannot_be_recovered_from_the_digest() {
     assert_ne!(first, &serde_json::json!(guessable));
     assert_ne!(second, &serde_json::json!(guessable));
 }
+
+#[test]
+fn a_log_copied_elsewhere_verifies_with_db_and_its_key() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    let pubkey = ctx.run(&["audit", "pubkey"]);
+    let key = ctx.write_private("audit.pub", &stdout(&pubkey));
+    let copy = ctx.work().join("copied.db");
+    // The log and its write-ahead log, as a backup would take them.
+    for suffix in ["", "-wal"] {
+        let from = ctx.home().join(format!("audit.db{suffix}"));
+        if from.exists() {
+            std::fs::copy(&from, ctx.work().join(format!("copied.db{suffix}"))).unwrap();
+        }
+    }
+    let (copy_arg, key_arg) = (copy.to_str().unwrap(), key.to_str().unwrap());
+    let out = ctx.run(&["audit", "verify", "--db", copy_arg, "--key", key_arg]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("copied.db"), "{}", stdout(&out));
+    // Without the key, --db is a usage error: the local key says nothing about another log.
+    let out = ctx.run(&["audit", "verify", "--db", copy_arg]);
+    assert_eq!(code(&out), 110, "{}", stderr(&out));
+    // A record edited in the copy is found.
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for trigger in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER \"{trigger}\""))
+            .unwrap();
+    }
+    conn.execute("UPDATE records SET user = 'mallory' WHERE seq = 1", [])
+        .unwrap();
+    drop(conn);
+    let out = ctx.run(&["audit", "verify", "--db", copy_arg, "--key", key_arg]);
+    assert_eq!(code(&out), 107, "{}", stdout(&out));
+}
+
+#[test]
+fn the_version_names_the_commit() {
+    let out = TestContext::new().run(&["--version"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(&format!("gate {} (", env!("CARGO_PKG_VERSION")))
+            && text.trim_end().ends_with(')'),
+        "{text}"
+    );
+}
