@@ -252,6 +252,14 @@ pub enum TokenCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// List approver tokens: whose, created when, last used when, revoked or not.
+    List,
+    /// Revoke every token of a person, at once (a running broker refuses them on
+    /// the next call).
+    Revoke {
+        /// The person whose tokens stop working.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

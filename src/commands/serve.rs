@@ -32,6 +32,41 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
             println!("{}", server::create_token(&name, &config, home)?);
             Ok(0)
         }
+        Some(ServeCommand::Token(TokenCommand::List)) => {
+            let tokens = server::tokens(home)?;
+            if tokens.is_empty() {
+                println!("no approver tokens; create one with `gate serve token create NAME`");
+            }
+            for t in tokens {
+                println!(
+                    "{:<16} {}  created {}  last used {}{}",
+                    t.person,
+                    t.id,
+                    t.created,
+                    t.last_used.as_deref().unwrap_or("never"),
+                    t.revoked
+                        .map(|at| format!("  REVOKED {at}"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(0)
+        }
+        Some(ServeCommand::Token(TokenCommand::Revoke { name })) => {
+            match server::revoke_tokens(&name, home)? {
+                0 => Err(Error::Refused {
+                    message: format!(
+                        "serve token revoke: {name} has no token in force (see `gate serve token list`)"
+                    ),
+                    code: crate::error::exit::USAGE,
+                }),
+                n => {
+                    eprintln!(
+                        "gate: revoked {n} token(s) of {name}; the broker refuses them from now on"
+                    );
+                    Ok(0)
+                }
+            }
+        }
         Some(ServeCommand::Enroll(args)) => enroll(args, home, color),
     }
 }

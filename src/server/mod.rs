@@ -76,6 +76,21 @@ pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<St
     Ok(secret)
 }
 
+/// Every approver token in the store (never the secrets).
+pub fn tokens(home: &Home) -> Result<Vec<store::TokenInfo>, Error> {
+    open_store(home)?
+        .tokens()
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Revoke every token of `person`; how many were in force.
+pub fn revoke_tokens(person: &str, home: &Home) -> Result<usize, Error> {
+    let at = rules::rfc3339(std::time::SystemTime::now());
+    open_store(home)?
+        .revoke_tokens(person, &at)
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// A one-time enrollment code for installation `name`, good for `lifetime`;
 /// only its SHA-256 is stored.
 pub fn create_enrollment_code(

@@ -19,7 +19,6 @@ use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
 use ed25519_dalek::SigningKey;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, OwnedMutexGuard, broadcast, watch};
@@ -50,8 +49,6 @@ pub struct Broker {
     version: watch::Sender<u64>,
     sweep: Notify,
     shutdown: watch::Receiver<bool>,
-    /// Approver token hash -> person, filled from the store on first use.
-    tokens: Mutex<HashMap<[u8; 32], String>>,
     /// Every stored change, for the approval channels.
     changes: broadcast::Sender<Change>,
     /// The trusted OIDC issuers (`[[oidc]]`) and their cached keys.
@@ -115,7 +112,6 @@ impl Broker {
             version: watch::Sender::new(version),
             sweep: Notify::new(),
             shutdown,
-            tokens: Mutex::new(HashMap::new()),
             changes: broadcast::Sender::new(CHANGE_BACKLOG),
             oidc,
             in_force: Mutex::new(in_force),
@@ -513,29 +509,18 @@ impl Broker {
     /// The person an approver token belongs to, if it is valid and they are still
     /// in the config.
     pub async fn approver(&self, secret: &str) -> Result<Option<String>, Refusal> {
-        let hash = token::hash(secret);
-        let cached = self.tokens.lock().expect("tokens lock").get(&hash).cloned();
-        let person = match cached {
-            Some(person) => Some(person),
-            None => {
-                let store = self.store.clone();
-                let hex = hex::encode(hash);
-                let found = tokio::task::spawn_blocking(move || {
-                    store.lock().expect("store lock").token_person(&hex)
-                })
-                .await
-                .map_err(|e| internal(e.to_string()))?
-                .map_err(|e| internal(e.to_string()))?;
-                if let Some(person) = &found {
-                    self.tokens
-                        .lock()
-                        .expect("tokens lock")
-                        .insert(hash, person.clone());
-                }
-                found
-            }
-        };
-        Ok(person.filter(|name| self.config.people.contains_key(name)))
+        // Read from the store every time, so a token revoked by another process
+        // (`gate serve token revoke`) stops working at once.
+        let store = self.store.clone();
+        let hex = hex::encode(token::hash(secret));
+        let now = rules::rfc3339(SystemTime::now());
+        let found = tokio::task::spawn_blocking(move || {
+            store.lock().expect("store lock").token_person(&hex, &now)
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?
+        .map_err(|e| internal(e.to_string()))?;
+        Ok(found.filter(|name| self.config.people.contains_key(name)))
     }
 
     /// Store where approval `channel` posted request `id` (its message address),

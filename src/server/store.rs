@@ -89,6 +89,31 @@ fn add_columns(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Stores made before tokens could be revoked get the columns.
+fn add_token_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('tokens') WHERE name = 'revoked'")?
+        .exists([])?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE tokens ADD COLUMN last_used TEXT;
+             ALTER TABLE tokens ADD COLUMN revoked TEXT;",
+        )?;
+    }
+    Ok(())
+}
+
+/// One approver token as `gate serve token list` shows it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub person: String,
+    /// The first 8 hex digits of the token's SHA-256, to tell tokens apart.
+    pub id: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: Option<String>,
+}
+
 /// A store failure, naming the database file.
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -120,6 +145,7 @@ impl Store {
         )
         .and_then(|()| conn.execute_batch(SCHEMA))
         .and_then(|()| add_columns(&conn))
+        .and_then(|()| add_token_columns(&conn))
         .map_err(|e| fail(&e))?;
         Ok(Store {
             conn,
@@ -315,10 +341,52 @@ impl Store {
     }
 
     /// The person a token hash belongs to.
-    pub fn token_person(&self, hash: &str) -> Result<Option<String>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT person FROM tokens WHERE hash = ?1")
+    /// The person behind a token that is not revoked; notes its use at `now`.
+    pub fn token_person(&self, hash: &str, now: &str) -> Result<Option<String>, StoreError> {
+        let person: Option<String> = self
+            .conn
+            .prepare_cached("SELECT person FROM tokens WHERE hash = ?1 AND revoked IS NULL")
             .and_then(|mut s| s.query_row([hash], |r| r.get(0)).optional())
+            .map_err(|e| self.fail(e))?;
+        if person.is_some() {
+            self.conn
+                .prepare_cached("UPDATE tokens SET last_used = ?2 WHERE hash = ?1")
+                .and_then(|mut s| s.execute([hash, now]))
+                .map_err(|e| self.fail(e))?;
+        }
+        Ok(person)
+    }
+
+    /// Every token, oldest first.
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT person, hash, created, last_used, revoked FROM tokens ORDER BY created",
+            )
+            .map_err(|e| self.fail(e))?;
+        let rows = statement
+            .query_map([], |row| {
+                let hash: String = row.get(1)?;
+                Ok(TokenInfo {
+                    person: row.get(0)?,
+                    id: hash.chars().take(8).collect(),
+                    created: row.get(2)?,
+                    last_used: row.get(3)?,
+                    revoked: row.get(4)?,
+                })
+            })
+            .map_err(|e| self.fail(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.fail(e))
+    }
+
+    /// Revoke every token of `person` still in force; how many.
+    pub fn revoke_tokens(&self, person: &str, at: &str) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE tokens SET revoked = ?2 WHERE person = ?1 AND revoked IS NULL",
+                params![person, at],
+            )
             .map_err(|e| self.fail(e))
     }
 }

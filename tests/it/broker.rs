@@ -564,3 +564,44 @@ fn a_broker_nobody_can_use_says_so_at_start_up() {
         broker.log()
     );
 }
+
+#[test]
+fn a_revoked_token_stops_at_once_and_the_list_shows_its_use() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    assert_eq!(
+        broker.get("/v1/requests?status=pending", Some(&bob)).status,
+        200
+    );
+    let list = ctx.run(&["serve", "token", "list"]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    let text = crate::support::common::stdout(&list);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("bob"))
+        .expect("bob's token");
+    assert!(!line.contains("last used never"), "{text}");
+    assert!(!line.contains(&bob), "the secret is never listed: {text}");
+    // Revoked from another process, with the broker running: refused on the next call.
+    let out = ctx.run(&["serve", "token", "revoke", "bob"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        broker.get("/v1/requests?status=pending", Some(&bob)).status,
+        401
+    );
+    let text = crate::support::common::stdout(&ctx.run(&["serve", "token", "list"]));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bob") && l.contains("REVOKED")),
+        "{text}"
+    );
+    // Nothing left to revoke is a usage error naming the person.
+    let out = ctx.run(&["serve", "token", "revoke", "bob"]);
+    assert_eq!(code(&out), 110, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bob has no token in force"),
+        "{}",
+        stderr(&out)
+    );
+}
