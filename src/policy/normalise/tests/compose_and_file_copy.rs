@@ -4,16 +4,6 @@
 
 use super::*;
 
-fn any_opaque(found: &[Seen]) -> bool {
-    found.iter().any(|(_, _, opaque)| *opaque)
-}
-
-fn finds(found: &[Seen], argv: &str) -> bool {
-    found
-        .iter()
-        .any(|(words, _, opaque)| !opaque && words.join(" ") == argv)
-}
-
 #[test]
 fn compose_run_and_exec_analyse_the_service_command() {
     let inner = |argv: &[&str]| finds(&run(argv), "rm -rf /");

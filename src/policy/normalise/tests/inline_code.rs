@@ -3,16 +3,6 @@
 
 use super::*;
 
-fn any_opaque(found: &[Seen]) -> bool {
-    found.iter().any(|(_, _, opaque)| *opaque)
-}
-
-fn finds(found: &[Seen], argv: &str) -> bool {
-    found
-        .iter()
-        .any(|(words, _, opaque)| !opaque && words.join(" ") == argv)
-}
-
 #[test]
 fn constant_commands_in_inline_code_are_analysed() {
     for argv in [

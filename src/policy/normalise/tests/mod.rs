@@ -3,6 +3,18 @@ use super::*;
 /// A command as (argv, via, opaque?), the shape every assertion compares.
 type Seen = (Vec<String>, Vec<String>, bool);
 
+/// Whether any command found is opaque.
+fn any_opaque(found: &[Seen]) -> bool {
+    found.iter().any(|(_, _, opaque)| *opaque)
+}
+
+/// Whether `argv` (as words) is among the commands found, analysed.
+fn finds(found: &[Seen], argv: &str) -> bool {
+    found
+        .iter()
+        .any(|(words, _, opaque)| !opaque && words.join(" ") == argv)
+}
+
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }

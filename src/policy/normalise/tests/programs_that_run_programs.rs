@@ -3,18 +3,6 @@
 
 use super::*;
 
-/// Whether any command found is opaque.
-fn any_opaque(found: &[Seen]) -> bool {
-    found.iter().any(|(_, _, opaque)| *opaque)
-}
-
-/// Whether `argv` (as words) is among the commands found, analysed.
-fn finds(found: &[Seen], argv: &str) -> bool {
-    found
-        .iter()
-        .any(|(words, _, opaque)| !opaque && words.join(" ") == argv)
-}
-
 #[test]
 fn sandbox_wrappers_unwrap_with_their_options() {
     let cases: &[&[&str]] = &[
