@@ -138,25 +138,20 @@ impl SpelledPattern {
             .options
             .iter()
             .all(|glob| given.iter().any(|word| meets(glob, word)));
-        let nothing_else = self.extra_options
+        // Every option the command is known to give is one the pattern names
+        // (or merely implied), unless the pattern allows others.
+        let known_ones_named = self.extra_options
             || given.iter().all(|word| match word {
-                OptWord::Known { implied: true, .. } => true,
-                OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
-                _ => false,
-            });
-        let possibly_named = self
-            .options
-            .iter()
-            .all(|glob| given.iter().any(|word| meets(glob, word)) || unknown);
-        let possibly_nothing_else = self.extra_options
-            || given.iter().all(|word| match word {
-                OptWord::Known { implied: true, .. } => true,
-                OptWord::Known { .. } => self.options.iter().any(|glob| meets(glob, word)),
+                OptWord::Known { implied: false, .. } => {
+                    self.options.iter().any(|glob| meets(glob, word))
+                }
                 _ => true,
             });
+        let nothing_else = known_ones_named && (self.extra_options || !unknown);
+        let possibly_named = all_named_given || unknown;
         if all_named_given && nothing_else {
             Reach::Always
-        } else if possibly_named && possibly_nothing_else {
+        } else if possibly_named && known_ones_named {
             Reach::Sometimes
         } else {
             Reach::Never
