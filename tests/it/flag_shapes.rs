@@ -107,31 +107,15 @@ fn a_denied_spelling_runs_nothing_and_an_allowed_one_runs() {
         &["kubectl", "--namespace=prod", "get", "pods"],
     ];
     for argv in shapes {
-        let out = ctx
-            .gate()
-            .env("PATH", &path)
-            .arg("--")
-            .args(*argv)
-            .output()
-            .unwrap();
+        let out = ctx.run_with_path(&path, argv);
         assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
     }
     // An approval nobody can give (no broker configured) runs nothing either.
-    let out = ctx
-        .gate()
-        .env("PATH", &path)
-        .args(["--", "git", "-C", ".", "push", "origin", "+main"])
-        .output()
-        .unwrap();
+    let out = ctx.run_with_path(&path, &["git", "-C", ".", "push", "origin", "+main"]);
     assert_ne!(code(&out), 0, "{}", stderr(&out));
     let ran = ctx.stand_ins_ran();
     assert!(ran.is_empty(), "stand-ins ran: {ran:?}");
-    let out = ctx
-        .gate()
-        .env("PATH", &path)
-        .args(["--", "rm", "-f", "x"])
-        .output()
-        .unwrap();
+    let out = ctx.run_with_path(&path, &["rm", "-f", "x"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(ctx.stand_ins_ran(), ["rm"]);
 }

@@ -301,23 +301,12 @@ fn denied_shapes_run_nothing() {
         &["bash", "-c", "for d in /tmp/x; do rm -rf \"$d\"; done"],
     ];
     for argv in shapes {
-        let out = ctx
-            .gate()
-            .env("PATH", &path)
-            .arg("--")
-            .args(argv)
-            .output()
-            .unwrap();
+        let out = ctx.run_with_path(&path, argv);
         assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
         assert!(ctx.stand_ins_ran().is_empty(), "{argv:?} ran");
     }
     // The stand-in does run when allowed, so its silence above means something.
-    let out = ctx
-        .gate()
-        .env("PATH", &path)
-        .args(["--", "rm", "-f", "x"])
-        .output()
-        .unwrap();
+    let out = ctx.run_with_path(&path, &["rm", "-f", "x"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(ctx.stand_ins_ran(), ["rm"]);
 }

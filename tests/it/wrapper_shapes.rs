@@ -305,24 +305,13 @@ fn denied_shapes_run_nothing() {
         &["docker", "compose", "run", "--rm", "web", "rm", "-rf", "/"],
     ];
     for argv in shapes {
-        let out = ctx
-            .gate()
-            .env("PATH", &path)
-            .arg("--")
-            .args(*argv)
-            .output()
-            .unwrap();
+        let out = ctx.run_with_path(&path, argv);
         assert_eq!(code(&out), 100, "{argv:?}: {}", stderr(&out));
     }
     let ran = ctx.stand_ins_ran();
     assert!(ran.is_empty(), "stand-ins ran: {ran:?}");
     // The stand-ins do run when the shape is allowed.
-    let out = ctx
-        .gate()
-        .env("PATH", &path)
-        .args(["--", "ssh", "host", "uptime"])
-        .output()
-        .unwrap();
+    let out = ctx.run_with_path(&path, &["ssh", "host", "uptime"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(ctx.stand_ins_ran(), ["ssh"]);
 }

@@ -91,6 +91,16 @@ impl TestContext {
         )
     }
 
+    /// `gate -- ARGV` with `path` (from [`TestContext::stand_ins`]) as PATH.
+    pub fn run_with_path(&self, path: &str, argv: &[&str]) -> Output {
+        self.gate()
+            .env("PATH", path)
+            .arg("--")
+            .args(argv)
+            .output()
+            .unwrap()
+    }
+
     /// The names of the stand-ins that ran.
     pub fn stand_ins_ran(&self) -> Vec<String> {
         let mut ran: Vec<String> = std::fs::read_dir(self.dir.path().join("ran"))
