@@ -31,11 +31,7 @@ fn source_text(file: Option<PathBuf>, home: &Home) -> Result<(String, String), E
         && let Some(config) = crate::guard::managed::find(home)?
     {
         let org = crate::guard::managed::fetch(&config, home)?;
-        let label = format!(
-            "organisation policy {} from {}",
-            &org.payload.version[..12],
-            config.url
-        );
+        let label = org.label();
         return Ok((org.text, label));
     }
     let source = find_policy(file.as_deref(), home);

@@ -61,6 +61,17 @@ pub struct OrgPolicy {
     pub stale: bool,
 }
 
+impl OrgPolicy {
+    /// How messages and diagnostics name this policy.
+    pub fn label(&self) -> String {
+        format!(
+            "organisation policy {} from {}",
+            &self.payload.version[..12],
+            self.config.url
+        )
+    }
+}
+
 /// The cache: the signed payload and when it was fetched, beside the policy
 /// text in a file of its own (`org-policy.toml`), so reading it back costs no
 /// unescaping of the text.

@@ -58,11 +58,7 @@ impl LoadedPolicy {
     pub fn describe(&self) -> String {
         let mut label = self.source.label();
         if let Some(org) = &self.managed {
-            label = format!(
-                "organisation policy {} from {}",
-                &self.version[..12],
-                org.config.url
-            );
+            label = org.label();
             if org.stale {
                 label.push_str(" (cached copy: the broker cannot be reached)");
             }
@@ -91,11 +87,7 @@ pub fn load(
     if let Some(config) = super::managed::find(home)? {
         let org = super::managed::fetch(&config, home)?;
         let source = PolicySource::Organisation(config.url.clone());
-        let label = format!(
-            "organisation policy {} from {}",
-            &org.payload.version[..12],
-            config.url
-        );
+        let label = org.label();
         let version = &org.payload.version;
         let policy = cached_parse(&org.text, version, &label, &home.cache, color, commands)?;
         if org.stale {
