@@ -1,9 +1,13 @@
 //! What the requester sees on stderr while gate waits for a decision.
 //!
-//! On a terminal: one status line redrawn in place (spinner, what it waits for,
-//! who can approve, time left, request id, link). Otherwise (CI logs, agents): one
-//! plain line per change — created, each vote, broker lost — and a heartbeat every
-//! 30 seconds, so a log shows progress without a wall of redraws. Never writes to
+//! Both modes print one plain line per event that stays on screen: the request was
+//! created (its rule, id, approvers and link, whole however narrow the terminal:
+//! it wraps rather than being cut) and each vote, so who approved is always shown
+//! before the command starts. On a terminal a short status line below them is
+//! redrawn in place (spinner, approvals so far, time left, request id), fitted to
+//! the terminal's width by shortening the list of approvers first, never the id.
+//! Otherwise (CI logs, agents) a heartbeat line every 30 seconds shows progress
+//! without a wall of redraws. Never writes to
 //! stdout, which belongs to the command. The line texts are pure functions of the
 //! request view so they can be tested.
 
@@ -68,10 +72,6 @@ impl StatusDisplay {
 
     /// A new view of the request arrived.
     pub fn update(&mut self, view: &RequestView) {
-        if self.live {
-            self.redraw(view);
-            return;
-        }
         let mut lines = Vec::new();
         if !self.created_shown {
             self.created_shown = true;
@@ -82,8 +82,13 @@ impl StatusDisplay {
         }
         self.votes_shown = view.votes.len();
         if !lines.is_empty() {
+            // Above the live line, which is redrawn below them.
+            self.clear();
             self.last_plain = Instant::now();
             eprintln!("{}", lines.join("\n"));
+        }
+        if self.live {
+            self.redraw(view);
         }
     }
 
@@ -134,11 +139,9 @@ impl StatusDisplay {
             .filter(|&w| w > 0)
             .unwrap_or(usize::MAX);
         let spinner = SPINNER[self.frame % SPINNER.len()];
-        let mut text = live_line(view, SystemTime::now());
-        if self.lost.is_some() {
-            text = format!("broker unreachable, retrying · {text}");
-        }
-        let text = truncate(&text, width.saturating_sub(3));
+        // The spinner, a space, and a column spare so the cursor never wraps.
+        let room = width.saturating_sub(3);
+        let text = live_line(view, SystemTime::now(), self.lost.is_some(), room);
         let line = if self.color {
             format!("\x1b[36m{spinner}\x1b[0m {text}")
         } else {
@@ -167,18 +170,45 @@ fn rules(view: &RequestView) -> String {
     }
 }
 
-/// The live status line (without the spinner).
-pub fn live_line(view: &RequestView, now: SystemTime) -> String {
-    format!(
-        "waiting for approval ({}): {}/{} from {} · {} left · {} · {}",
-        rules(view),
+/// The live status line (without the spinner), at most `width` characters:
+/// `waiting for alice, bob: 1/2 approvals · 14m 32s left · ID`. What gives way
+/// when it is too wide: the approvers' names, then the words around them; the
+/// id goes last, so approvers always see which request this is.
+pub fn live_line(view: &RequestView, now: SystemTime, lost: bool, width: usize) -> String {
+    let lost = if lost {
+        "broker unreachable, retrying · "
+    } else {
+        ""
+    };
+    let tail = format!(
+        "{}/{} approvals · {} left · {}",
         approvals(view),
         view.quorum,
-        who(view),
         time_left(&view.expires_at, now),
-        view.id,
-        view.url
-    )
+        view.id
+    );
+    let full = format!("{lost}waiting for {}: {tail}", who(view));
+    if full.chars().count() <= width {
+        return full;
+    }
+    // Shorten the names: "waiting for alice, b…: 1/2 approvals · …".
+    let fixed = format!("{lost}waiting for : {tail}").chars().count();
+    const FEWEST_NAME_CHARS: usize = 8;
+    if width >= fixed + FEWEST_NAME_CHARS {
+        let names = truncate(&who(view), width - fixed);
+        return format!("{lost}waiting for {names}: {tail}");
+    }
+    let short = format!("{lost}{tail}");
+    if short.chars().count() <= width {
+        return short;
+    }
+    // Narrower than the facts themselves: keep the end, which holds the id.
+    let keep = width.saturating_sub(1);
+    let skip = tail.chars().count().saturating_sub(keep);
+    if width == 0 {
+        return String::new();
+    }
+    format!("…{}", tail.chars().skip(skip).collect::<String>())
 }
 
 pub fn created_line(view: &RequestView) -> String {
@@ -272,12 +302,43 @@ mod tests {
     }
 
     #[test]
-    fn the_live_line_says_what_who_how_long_and_where() {
+    fn the_live_line_says_who_how_many_how_long_and_which() {
         let v = view(vec![vote("alice", Choice::Approve, None)]);
+        let now = at("2026-01-01T00:00:28Z");
         assert_eq!(
-            live_line(&v, at("2026-01-01T00:00:28Z")),
-            "waiting for approval (rule \"production changes\"): 1/2 from alice, bob · 14m 32s left · r-7Hq2 · http://broker:8787/r/r-7Hq2"
+            live_line(&v, now, false, 200),
+            "waiting for alice, bob: 1/2 approvals · 14m 32s left · r-7Hq2"
         );
+        assert_eq!(
+            live_line(&v, now, true, 200),
+            "broker unreachable, retrying · waiting for alice, bob: 1/2 approvals · 14m 32s left · r-7Hq2"
+        );
+    }
+
+    #[test]
+    fn a_narrow_terminal_shortens_the_names_never_the_id() {
+        let mut v = view(vec![]);
+        v.id = "0123456789abcdef0123456789abcdef".into();
+        v.approvers = ["alice-the-platform-lead", "bob", "carol", "dave", "erin"]
+            .map(String::from)
+            .to_vec();
+        let now = at("2026-01-01T00:00:28Z");
+        for width in [0, 1, 5, 30, 45, 60, 77, 80, 90, 95, 100, 120] {
+            let line = live_line(&v, now, false, width);
+            assert!(line.chars().count() <= width, "{width}: {line}");
+        }
+        let line = live_line(&v, now, false, 90);
+        assert!(line.starts_with("waiting for alice-the-pl…: "), "{line}");
+        assert!(line.contains("…: 0/2 approvals · 14m 32s left · "), "{line}");
+        assert!(line.ends_with(&v.id), "{line}");
+        // Too narrow for names (an 80-column terminal): the facts, the id whole.
+        let line = live_line(&v, now, false, 77);
+        assert_eq!(line, format!("0/2 approvals · 14m 32s left · {}", v.id));
+        let line = live_line(&v, now, true, 95);
+        assert!(line.ends_with(&v.id), "{line}");
+        // Narrower than the facts: the end, which holds the id, survives.
+        let line = live_line(&v, now, false, 40);
+        assert!(line.starts_with('…') && line.ends_with(&v.id), "{line}");
     }
 
     #[test]

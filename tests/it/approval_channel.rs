@@ -140,11 +140,11 @@ fn the_policy_names_the_broker_and_a_key_beside_it() {
 
 /// Run `gate -- touch MARKER` under a pseudo-terminal (`script`), approve it once
 /// it polls, and return everything the terminal showed.
-fn on_a_terminal(setup: &FakeBrokerSetup, color: bool) -> String {
+fn on_a_terminal(setup: &FakeBrokerSetup, color: bool, cols: usize) -> String {
     use std::io::Read;
     let gate = gate_bin().to_str().unwrap().to_string();
     let line = format!(
-        "stty cols 200 rows 40; {gate} -- touch {}",
+        "stty cols {cols} rows 40; {gate} -- sh -c 'echo command-started; touch {}'",
         setup.marker().display()
     );
     let mut command = setup.ctx.command("script");
@@ -175,23 +175,53 @@ fn on_a_terminal(setup: &FakeBrokerSetup, color: bool) -> String {
 #[test]
 fn a_terminal_gets_one_live_line_redrawn_in_place() {
     let setup = FakeBrokerSetup::new();
-    let shown = on_a_terminal(&setup, true);
+    let shown = on_a_terminal(&setup, true, 200);
     assert!(setup.marker().exists());
-    let live = "waiting for approval (rule \"touch needs approval\"): 0/1 from alice, bob · ";
+    let live = "waiting for alice, bob: 0/1 approvals · ";
     assert!(shown.contains(live), "{shown:?}");
-    assert!(
-        shown.contains("· req-1 · http://broker.test/r/req-1"),
-        "{shown:?}"
-    );
+    assert!(shown.contains(" left · req-1"), "{shown:?}");
     assert!(shown.contains("\r\x1b[2K"), "redrawn in place: {shown:?}");
     assert!(shown.contains("\x1b[36m"), "coloured spinner: {shown:?}");
+    // The id and the link stay on screen above the live line.
     assert!(
-        !shown.contains("gate: approval requested"),
-        "no plain lines: {shown:?}"
+        shown.contains("gate: approval requested (rule \"touch needs approval\"): request req-1, needs 1 of alice, bob; approve at http://broker.test/r/req-1\r\n"),
+        "{shown:?}"
     );
 
     let plain = FakeBrokerSetup::new();
-    let shown = on_a_terminal(&plain, false);
+    let shown = on_a_terminal(&plain, false, 200);
     assert!(shown.contains(live), "{shown:?}");
     assert!(!shown.contains("\x1b[36m"), "NO_COLOR: {shown:?}");
+}
+
+#[test]
+fn an_80_column_terminal_keeps_the_id_and_link_and_says_who_approved_first() {
+    let setup = FakeBrokerSetup::new();
+    let shown = on_a_terminal(&setup, false, 80);
+    assert!(setup.marker().exists());
+    // The request line is printed whole (the terminal wraps it), never cut.
+    assert!(shown.contains("request req-1,"), "{shown:?}");
+    assert!(
+        shown.contains("approve at http://broker.test/r/req-1\r\n"),
+        "{shown:?}"
+    );
+    // Every redraw of the live line fits the width, id included.
+    let redraws: Vec<&str> = shown
+        .split("\r\x1b[2K")
+        .skip(1)
+        .map(|part| part.split(['\r', '\n']).next().unwrap_or(""))
+        // A redraw starts with the spinner (Braille); the rest are plain lines.
+        .filter(|part| part.starts_with(|c| ('\u{2800}'..='\u{28ff}').contains(&c)))
+        .collect();
+    assert!(!redraws.is_empty(), "{shown:?}");
+    for line in &redraws {
+        assert!(line.chars().count() < 80, "wider than 80: {line:?}");
+        assert!(line.ends_with("req-1"), "the id is cut: {line:?}");
+    }
+    // Who approved is on screen before the command's first output.
+    let approved = shown
+        .find("gate: alice approved via")
+        .unwrap_or_else(|| panic!("no vote line: {shown:?}"));
+    let started = shown.find("command-started").expect("the command ran");
+    assert!(approved < started, "{shown:?}");
 }
