@@ -329,7 +329,10 @@ mod tests {
         }
         let line = live_line(&v, now, false, 90);
         assert!(line.starts_with("waiting for alice-the-pl…: "), "{line}");
-        assert!(line.contains("…: 0/2 approvals · 14m 32s left · "), "{line}");
+        assert!(
+            line.contains("…: 0/2 approvals · 14m 32s left · "),
+            "{line}"
+        );
         assert!(line.ends_with(&v.id), "{line}");
         // Too narrow for names (an 80-column terminal): the facts, the id whole.
         let line = live_line(&v, now, false, 77);

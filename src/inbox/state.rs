@@ -38,6 +38,12 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Browse,
+    /// `a` was pressed on request `id`: `y` or Enter approves it, anything else
+    /// cancels. Bound to the id, so a list that changes meanwhile cannot move the
+    /// approval to another request.
+    ConfirmApprove {
+        id: String,
+    },
     /// Typing the reason to deny request `id`.
     DenyReason {
         id: String,
@@ -99,7 +105,7 @@ impl Inbox {
             self.selected = at;
         }
         self.selected = self.selected.min(self.requests.len().saturating_sub(1));
-        if let Mode::DenyReason { id, .. } = &self.mode
+        if let Mode::DenyReason { id, .. } | Mode::ConfirmApprove { id } = &self.mode
             && !self.requests.iter().any(|r| &r.id == id)
         {
             self.notice = Some(Notice::Info(format!("{id} was decided meanwhile")));
@@ -126,6 +132,7 @@ impl Inbox {
         }
         match self.mode.clone() {
             Mode::Browse => self.browse_key(key),
+            Mode::ConfirmApprove { id } => self.confirm_key(key, id),
             Mode::DenyReason { id, text } => self.reason_key(key, id, text),
         }
     }
@@ -138,15 +145,10 @@ impl Inbox {
             }
             Key::Char('q') => return Effect::Quit,
             Key::Char('a') => {
-                let Some(id) = self.selected_id() else {
-                    return Effect::None;
-                };
-                self.notice = Some(Notice::Info(format!("approving {id}…")));
-                return Effect::Decide {
-                    id,
-                    verdict: Choice::Approve,
-                    reason: None,
-                };
+                if let Some(id) = self.selected_id() {
+                    self.mode = Mode::ConfirmApprove { id };
+                    self.notice = None;
+                }
             }
             Key::Char('d') => {
                 if let Some(id) = self.selected_id() {
@@ -159,6 +161,20 @@ impl Inbox {
             }
             _ => {}
         }
+        Effect::None
+    }
+
+    fn confirm_key(&mut self, key: Key, id: String) -> Effect {
+        self.mode = Mode::Browse;
+        if matches!(key, Key::Enter | Key::Char('y' | 'Y')) {
+            self.notice = Some(Notice::Info(format!("approving {id}…")));
+            return Effect::Decide {
+                id,
+                verdict: Choice::Approve,
+                reason: None,
+            };
+        }
+        self.notice = Some(Notice::Info(format!("not approved: {id}")));
         Effect::None
     }
 

@@ -142,10 +142,23 @@ fn selection_follows_its_request_when_the_list_changes() {
 }
 
 #[test]
-fn approve_asks_for_the_selected_request() {
+fn approve_asks_for_confirmation_of_the_selected_request() {
     let mut inbox = two_requests();
     inbox.key(Key::Down);
-    let effect = inbox.key(Key::Char('a'));
+    assert_eq!(inbox.key(Key::Char('a')), Effect::None, "not at once");
+    assert_eq!(
+        inbox.mode,
+        Mode::ConfirmApprove {
+            id: "r2bbbbbbbbbbbbbbbbbbbb".into()
+        }
+    );
+    let lines = view::render(&inbox, 80, 24, now());
+    assert_eq!(
+        lines[22].text,
+        "Approve r2bbbbbb…: terraform apply -auto-approve -var region=eu-west-1 infra/p…?"
+    );
+    assert_eq!(lines[23].text, "y or Enter approve   any other key cancels");
+    let effect = inbox.key(Key::Char('y'));
     assert_eq!(
         effect,
         Effect::Decide {
@@ -154,6 +167,99 @@ fn approve_asks_for_the_selected_request() {
             reason: None,
         }
     );
+    assert_eq!(inbox.mode, Mode::Browse);
+    // Enter confirms too.
+    inbox.key(Key::Char('a'));
+    assert!(matches!(inbox.key(Key::Enter), Effect::Decide { .. }));
+}
+
+#[test]
+fn any_other_key_cancels_an_approval() {
+    for key in [
+        Key::Char('n'),
+        Key::Esc,
+        Key::Char('a'),
+        Key::Down,
+        Key::Char('q'),
+    ] {
+        let mut inbox = two_requests();
+        inbox.key(Key::Char('a'));
+        assert_eq!(inbox.key(key), Effect::None, "{key:?}");
+        assert_eq!(inbox.mode, Mode::Browse, "{key:?}");
+        assert_eq!(
+            inbox.notice,
+            Some(Notice::Info("not approved: r1aaaaaaaaaaaaaaaaaaaa".into())),
+            "{key:?}"
+        );
+    }
+}
+
+#[test]
+fn a_confirmation_stays_with_its_request_when_the_list_changes() {
+    let mut inbox = two_requests();
+    inbox.key(Key::Char('a'));
+    // A newer request arrives and the confirmed one is still pending.
+    let mut list = inbox.requests.clone();
+    list.insert(
+        0,
+        request("r0cccccccccccccccccccc", "2026-03-01T11:50:00Z", &["true"]),
+    );
+    inbox.list(RequestList {
+        version: 8,
+        requests: list,
+    });
+    assert_eq!(
+        inbox.key(Key::Char('y')),
+        Effect::Decide {
+            id: "r1aaaaaaaaaaaaaaaaaaaa".into(),
+            verdict: Choice::Approve,
+            reason: None,
+        }
+    );
+    // Decided elsewhere while confirming: the prompt ends, nothing is sent.
+    inbox.key(Key::Char('a'));
+    let others: Vec<_> = inbox
+        .requests
+        .iter()
+        .filter(|r| r.id != inbox.requests[inbox.selected].id)
+        .cloned()
+        .collect();
+    inbox.list(RequestList {
+        version: 9,
+        requests: others,
+    });
+    assert_eq!(inbox.mode, Mode::Browse);
+    assert_eq!(inbox.key(Key::Char('y')), Effect::None);
+}
+
+#[test]
+fn columns_give_the_rule_room_on_a_wide_terminal_and_fit_a_narrow_one() {
+    let mut inbox = two_requests();
+    inbox.requests[0].rules = vec!["production namespaces need two people".into()];
+    let row = |width: usize| {
+        let lines = view::render(&inbox, width, 24, now());
+        for line in &lines {
+            assert!(
+                line.text.chars().count() <= width,
+                "{width}: {:?}",
+                line.text
+            );
+        }
+        lines[2].text.clone()
+    };
+    // Wide: the whole rule, and the whole command.
+    let wide = row(160);
+    assert!(
+        wide.contains("production namespaces need two people"),
+        "{wide}"
+    );
+    assert!(wide.contains("kubectl delete namespace payments"), "{wide}");
+    // 80 columns: both cut, the command keeps a fair share.
+    let narrow = row(80);
+    assert!(narrow.contains("kubectl delete namespace"), "{narrow}");
+    assert!(narrow.contains("production"), "{narrow}");
+    // Very narrow: still one line per request, never wider than the screen.
+    row(40);
 }
 
 #[test]

@@ -37,8 +37,6 @@ impl Line {
 }
 
 const AGE: usize = 4;
-const REQUESTER: usize = 18;
-const RULE: usize = 16;
 const LEFT: usize = 8;
 /// Width of the labels in the detail pane.
 const LABEL: usize = 11;
@@ -52,8 +50,9 @@ pub fn render(state: &Inbox, width: usize, height: usize, now: SystemTime) -> Ve
     let list_rows = (body * 2 / 5).max(3).min(body - 1);
     let detail_rows = body - list_rows;
 
-    let mut lines = vec![header(state, width), column_heads(width)];
-    lines.extend(list(state, width, list_rows, now));
+    let columns = Columns::fit(state, width);
+    let mut lines = vec![header(state, width), columns.heads(width)];
+    lines.extend(list(state, &columns, width, list_rows, now));
     let title = "── details ";
     let rule = "─".repeat(width.saturating_sub(title.chars().count()));
     lines.push(Line::new(format!("{title}{rule}"), Style::Heading, width));
@@ -83,22 +82,81 @@ fn header(state: &Inbox, width: usize) -> Line {
     Line::new(text, Style::Header, width)
 }
 
-fn column_heads(width: usize) -> Line {
-    let command = command_width(width);
-    let text = format!(
-        "  {:<AGE$} {:<REQUESTER$} {:<command$} {:<RULE$} {:<LEFT$}",
-        "AGE", "REQUESTER", "COMMAND", "RULE", "LEFT"
-    );
-    Line::new(text.trim_end(), Style::Heading, width)
+/// The list's column widths. Age and time left are fixed; the requester and the
+/// rule get what their longest values need (the rule up to a quarter of the
+/// screen), and the command takes the rest, so a wide terminal shows whole rules
+/// rather than an ever longer command column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Columns {
+    requester: usize,
+    command: usize,
+    rule: usize,
 }
 
-fn command_width(width: usize) -> usize {
-    width
-        .saturating_sub(2 + AGE + REQUESTER + RULE + LEFT + 4)
-        .max(10)
+impl Columns {
+    /// Neither the requester nor the rule shrinks below this to make room.
+    const SHRINK_TO: usize = 12;
+
+    fn fit(state: &Inbox, width: usize) -> Columns {
+        let longest = |heading: &str, value: &dyn Fn(&RequestView) -> usize| {
+            state
+                .requests
+                .iter()
+                .map(value)
+                .chain([heading.chars().count(), Self::SHRINK_TO])
+                .max()
+                .unwrap_or(0)
+        };
+        let requester = longest("REQUESTER", &|r| {
+            summary::requester_short(&r.requester).chars().count()
+        })
+        .min((width / 5).clamp(Self::SHRINK_TO, 24));
+        let rule = longest("RULE", &|r| summary::rules(r).chars().count())
+            .min((width / 4).max(Self::SHRINK_TO));
+        let command = longest("COMMAND", &|r| {
+            summary::command_line(&r.argv).chars().count()
+        });
+        // Marker, spaces between the five columns, age and time left.
+        let fixed = 2 + 4 + AGE + LEFT;
+        let mut columns = Columns {
+            requester,
+            rule,
+            command: width.saturating_sub(fixed + requester + rule),
+        };
+        // The command wants up to three tenths of the screen: the rule, then the
+        // requester give way for it.
+        let wanted = command.min(width * 3 / 10);
+        for column in [&mut columns.rule, &mut columns.requester] {
+            let give = wanted
+                .saturating_sub(columns.command)
+                .min(column.saturating_sub(Self::SHRINK_TO));
+            *column -= give;
+            columns.command += give;
+        }
+        columns.command = columns.command.max(10);
+        columns
+    }
+
+    fn row(&self, marker: &str, cells: [&str; 5]) -> String {
+        let [age, requester, command, rule, left] = cells;
+        let (req, cmd, rul) = (self.requester, self.command, self.rule);
+        format!(
+            "{marker} {:<AGE$} {:<req$} {:<cmd$} {:<rul$} {:<LEFT$}",
+            age,
+            summary::truncate(requester, req),
+            summary::truncate(command, cmd),
+            summary::truncate(rule, rul),
+            left,
+        )
+    }
+
+    fn heads(&self, width: usize) -> Line {
+        let text = self.row(" ", ["AGE", "REQUESTER", "COMMAND", "RULE", "LEFT"]);
+        Line::new(text.trim_end(), Style::Heading, width)
+    }
 }
 
-fn list(state: &Inbox, width: usize, rows: usize, now: SystemTime) -> Vec<Line> {
+fn list(state: &Inbox, columns: &Columns, width: usize, rows: usize, now: SystemTime) -> Vec<Line> {
     if state.requests.is_empty() {
         let text = match state.connection {
             Connection::Live => "  No pending requests; new ones appear here as they arrive.",
@@ -110,7 +168,6 @@ fn list(state: &Inbox, width: usize, rows: usize, now: SystemTime) -> Vec<Line> 
     }
     // Scroll so the selected row is always visible.
     let first = (state.selected + 1).saturating_sub(rows);
-    let command = command_width(width);
     let mut lines: Vec<Line> = state
         .requests
         .iter()
@@ -119,14 +176,15 @@ fn list(state: &Inbox, width: usize, rows: usize, now: SystemTime) -> Vec<Line> 
         .take(rows)
         .map(|(at, r)| {
             let selected = at == state.selected;
-            let text = format!(
-                "{} {:<AGE$} {:<REQUESTER$} {:<command$} {:<RULE$} {:<LEFT$}",
+            let text = columns.row(
                 if selected { ">" } else { " " },
-                summary::age(&r.created_at, now),
-                summary::truncate(&summary::requester_short(&r.requester), REQUESTER),
-                summary::truncate(&summary::command_line(&r.argv), command),
-                summary::truncate(&summary::rules(r), RULE),
-                summary::time_left(&r.expires_at, now),
+                [
+                    &summary::age(&r.created_at, now),
+                    &summary::requester_short(&r.requester),
+                    &summary::command_line(&r.argv),
+                    &summary::rules(r),
+                    &summary::time_left(&r.expires_at, now),
+                ],
             );
             let style = if selected {
                 Style::Selected
@@ -228,6 +286,18 @@ fn fit(mut lines: Vec<Line>, rows: usize, width: usize) -> Vec<Line> {
 }
 
 fn status(state: &Inbox, width: usize) -> Line {
+    if let Mode::ConfirmApprove { id } = &state.mode {
+        let command = state
+            .requests
+            .iter()
+            .find(|r| &r.id == id)
+            .map(|r| summary::command_line(&r.argv))
+            .unwrap_or_default();
+        let question = format!("Approve {}: ", summary::truncate(id, 9));
+        let room = width.saturating_sub(question.chars().count() + 1);
+        let command = summary::truncate(&command, room);
+        return Line::new(format!("{question}{command}?"), Style::Selected, width);
+    }
     if let Mode::DenyReason { id, text } = &state.mode {
         return Line::new(
             format!("Deny {}, reason: {text}_", summary::truncate(id, 9)),
@@ -253,6 +323,7 @@ fn status(state: &Inbox, width: usize) -> Line {
 fn footer(state: &Inbox, width: usize) -> Line {
     let text = match state.mode {
         Mode::Browse => "↑/↓ j/k select   a approve   d deny   q quit",
+        Mode::ConfirmApprove { .. } => "y or Enter approve   any other key cancels",
         Mode::DenyReason { .. } => "type the reason   Enter deny   Esc cancel",
     };
     Line::new(text, Style::Footer, width)

@@ -102,8 +102,18 @@ fn approves_and_denies_live_requests_and_restores_the_terminal() {
     pty.wait_for("terraform apply prod");
     pty.wait_for("2 pending");
 
-    // `a` approves the selected (oldest) request.
+    // `a` asks first; any key but `y`/Enter leaves the request pending.
     pty.send("a");
+    pty.wait_for("y or Enter approve");
+    pty.send("n");
+    pty.wait_for(&format!("not approved: {}", first.request.id));
+    assert_eq!(fetch_request(&broker, &first).status, Status::Pending);
+    assert!(fetch_request(&broker, &first).votes.is_empty());
+
+    // `a` then `y` approves the selected (oldest) request.
+    pty.send("a");
+    pty.wait_for("y or Enter approve");
+    pty.send("y");
     pty.wait_for(&format!("approved {}", first.request.id));
     pty.wait_gone("kubectl delete ns first");
     let view = fetch_request(&broker, &first);
@@ -144,11 +154,15 @@ fn refusals_show_in_the_status_line_and_esc_cancels_a_deny() {
     let mut pty = Pty::start(&ctx, &broker.url(), &broker.token("alice"));
     pty.wait_for("reboot db-1");
     pty.send("a");
+    pty.wait_for("y or Enter approve");
+    pty.send("\r");
     pty.wait_for(&format!(
         "approved {id} (1 of 2 approvals): waiting for 1 more"
     ));
     // A second vote by the same person: the broker refuses, the inbox says so and carries on.
     pty.send("a");
+    pty.wait_for("y or Enter approve");
+    pty.send("y");
     pty.wait_for(&format!("you have already voted on request {id}"));
     pty.send("d");
     pty.wait_for("Enter deny");
