@@ -54,6 +54,15 @@ fn open_store(home: &Home) -> Result<Store, Error> {
 
 /// A new approver token for person `name`; only its SHA-256 is stored.
 pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String, Error> {
+    let store = open_store(home)?;
+    // A published version of the organisation policy may name people the file
+    // does not; they are people of this broker too.
+    let published = store
+        .active_policy()
+        .map_err(|e| Error::Internal(e.to_string()))?
+        .and_then(|active| config::OrgPolicy::parse(&active.text, "the published policy").ok())
+        .and_then(|org| config.with_policy(&org).ok());
+    let config = published.as_ref().unwrap_or(config);
     if !config.people.contains_key(name) {
         let known: Vec<&str> = config.people.keys().map(String::as_str).collect();
         let known = if known.is_empty() {
@@ -63,14 +72,14 @@ pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<St
         };
         return Err(Error::Refused {
             message: format!(
-                "serve token create: \"{name}\" is not a person in the broker config ({known}); add [people.{name}] first"
+                "serve token create: \"{name}\" is not a person in the broker config ({known}); add [people.{name}] to broker.toml or the organisation policy first"
             ),
             code: crate::error::exit::USAGE,
         });
     }
     let secret = token::new_token().map_err(Error::Internal)?;
     let created = rules::rfc3339(std::time::SystemTime::now());
-    open_store(home)?
+    store
         .add_token(name, &hex::encode(token::hash(&secret)), &created)
         .map_err(|e| Error::Internal(e.to_string()))?;
     Ok(secret)

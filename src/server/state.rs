@@ -63,6 +63,9 @@ pub struct Broker {
 pub struct InForce {
     pub org: Arc<OrgPolicy>,
     pub since: String,
+    /// The broker's config beside it: its people and groups merged with the
+    /// policy's ([`BrokerConfig::with_policy`]).
+    pub config: Arc<BrokerConfig>,
 }
 
 impl Broker {
@@ -86,14 +89,22 @@ impl Broker {
                         errors.first().map(|e| e.to_string()).unwrap_or_default()
                     )
                 })?;
+                let beside = config.with_policy(&org).map_err(|problems| {
+                    format!(
+                        "broker.toml does not agree with the published policy in force: {}",
+                        problems.join("; ")
+                    )
+                })?;
                 InForce {
                     org: Arc::new(org),
                     since: active.view.decided_at.unwrap_or(active.view.published_at),
+                    config: Arc::new(beside),
                 }
             }
             None => InForce {
                 org: Arc::new(config.policy.clone()),
                 since: rules::rfc3339(SystemTime::now()),
+                config: Arc::new(config.clone()),
             },
         };
         let mut live = Live::default();
@@ -139,7 +150,8 @@ impl Broker {
             reason,
             channel: Some(channel.to_string()),
         };
-        let (config, key) = (&self.config, &self.key);
+        let config = self.policy_in_force().config;
+        let (config, key) = (&*config, &self.key);
         let voted = self
             .change(id, |request| {
                 rules::vote(request, person, &body, SystemTime::now(), config, key)
@@ -169,7 +181,11 @@ impl Broker {
             .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
-        let policy = self.policy_in_force().org;
+        let InForce {
+            org: policy,
+            config,
+            ..
+        } = self.policy_in_force();
         let admission = rules::Admission {
             url: format!("{}/r/{id}", self.public_url),
             id,
@@ -182,7 +198,7 @@ impl Broker {
         let writer = self.writer.clone().lock_owned().await;
         let mut request = self
             .within_limits(&new)
-            .and_then(|()| rules::admit(new, &self.config, admission))
+            .and_then(|()| rules::admit(new, &config, admission))
             .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
         request.view.version = *writer + 1;
         let request = self.publish(writer, None, request).await?;
@@ -332,7 +348,15 @@ impl Broker {
     ) -> Result<Arc<Request>, Refusal> {
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
-        let current = self.policy_in_force().org;
+        let InForce {
+            org: current,
+            config,
+            ..
+        } = self.policy_in_force();
+        // The new version must agree with broker.toml's people and groups.
+        if let Err(problems) = self.config.with_policy(&new) {
+            return Err(Refusal::field("text", problems.join("; ")));
+        }
         let now = SystemTime::now();
         let writer = self.writer.clone().lock_owned().await;
         let publication = rules::Publication {
@@ -345,7 +369,7 @@ impl Broker {
             current: &current,
             reason,
         };
-        let mut request = rules::admit_publication(&self.config, publication)?;
+        let mut request = rules::admit_publication(&config, publication)?;
         let store = self.store.clone();
         let (version, text, by, at, id) = (
             new.version.clone(),
@@ -413,16 +437,25 @@ impl Broker {
             return;
         }
         let label = format!("published policy {}", &version.view.version[..12]);
-        match OrgPolicy::parse(&version.text, &label) {
-            Ok(org) => {
+        let org = match OrgPolicy::parse(&version.text, &label) {
+            Ok(org) => org,
+            Err(_) => {
+                eprintln!("gate serve: {label} does not parse; the policy in force is unchanged");
+                return;
+            }
+        };
+        match self.config.with_policy(&org) {
+            Ok(beside) => {
                 *self.in_force.lock().expect("policy lock") = InForce {
                     org: Arc::new(org),
                     since: version.view.decided_at.unwrap_or(version.view.published_at),
+                    config: Arc::new(beside),
                 }
             }
-            Err(_) => {
-                eprintln!("gate serve: {label} does not parse; the policy in force is unchanged")
-            }
+            Err(problems) => eprintln!(
+                "gate serve: {label} does not agree with broker.toml ({}); the policy in force is unchanged",
+                problems.join("; ")
+            ),
         }
     }
 
@@ -520,7 +553,8 @@ impl Broker {
         .await
         .map_err(|e| internal(e.to_string()))?
         .map_err(|e| internal(e.to_string()))?;
-        Ok(found.filter(|name| self.config.people.contains_key(name)))
+        let config = self.policy_in_force().config;
+        Ok(found.filter(|name| config.people.contains_key(name)))
     }
 
     /// Store where approval `channel` posted request `id` (its message address),

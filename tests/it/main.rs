@@ -28,6 +28,7 @@ mod org_policy;
 mod policy_cli;
 mod redaction;
 mod run;
+mod shared_people;
 mod shell_shapes;
 mod signals;
 mod slack;

@@ -5,11 +5,13 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub mod directory;
 pub mod oidc;
 pub mod policy;
 pub mod slack;
 pub mod teams;
 
+pub use directory::Directory;
 pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
 pub use slack::SlackConfig;
@@ -57,8 +59,14 @@ const LONGEST: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
 pub struct BrokerConfig {
     /// Base of the links to approval pages; `None`: `http://<listen address>`.
     pub public_url: Option<String>,
+    /// Everyone the broker knows: the organisation policy's people and
+    /// broker.toml's, merged ([`directory::merge`]).
     pub people: BTreeMap<String, Person>,
+    /// The policy's groups and broker.toml's.
     pub groups: BTreeMap<String, Vec<String>>,
+    /// broker.toml's own `[people]` and `[groups]`, as written: merged again with
+    /// each new version of the organisation policy ([`BrokerConfig::with_policy`]).
+    pub own: Directory,
     pub defaults: Defaults,
     /// Where requests are announced besides the API: `[channels.NAME]`.
     pub channels: Channels,
@@ -155,27 +163,100 @@ pub fn find(explicit: Option<&Path>, home: &Home) -> Option<PathBuf> {
 }
 
 /// Read and validate the config at `path` (refusing one others could change).
+/// The policy file it names is read first: its people and groups are the
+/// broker's too, so broker.toml may refer to them.
 pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
     let Some(path) = path else {
         return Ok(BrokerConfig::default());
     };
     let source = crate::files::read_trusted(path)
         .map_err(|err| Error::file("read the broker config", err))?;
-    let mut config = parse(&source, &path.display().to_string())
-        .map_err(|diagnostics| Error::Config { diagnostics, color })?;
-    if let Some(file) = &config.policy_file {
-        let file = path.parent().unwrap_or(Path::new(".")).join(file);
-        config.policy = OrgPolicy::load(&file, color)?;
-    }
-    Ok(config)
+    let policy = match named_policy_file(&source) {
+        Some(file) => {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            OrgPolicy::load(&file, color)?
+        }
+        None => OrgPolicy::default(),
+    };
+    parse_with(&source, &path.display().to_string(), policy)
+        .map_err(|diagnostics| Error::Config { diagnostics, color })
+}
+
+/// `[policy] file` if the text names one; a config too broken to say is read
+/// (and its errors reported) without a policy.
+fn named_policy_file(source: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(source).ok()?;
+    let file = table.get("policy")?.get("file")?.as_str()?;
+    Some(file.to_string())
 }
 
 /// Parse config text; every problem found, sorted by position, on failure.
 pub fn parse(source: &str, path: &str) -> Result<BrokerConfig, Vec<Diagnostic>> {
-    read_document(source, path, read_config)
+    parse_with(source, path, OrgPolicy::default())
 }
 
-fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
+/// Parse config text beside the organisation policy it names, whose people and
+/// groups its own are merged with.
+pub fn parse_with(
+    source: &str,
+    path: &str,
+    policy: OrgPolicy,
+) -> Result<BrokerConfig, Vec<Diagnostic>> {
+    let base = Directory {
+        people: policy.policy.people.clone(),
+        groups: policy.policy.groups.clone(),
+    };
+    let mut config = read_document(source, path, |reader, root| {
+        read_config(reader, root, &base, &policy.label)
+    })?;
+    config.policy = policy;
+    Ok(config)
+}
+
+impl BrokerConfig {
+    /// This config beside `org`, a new organisation policy: broker.toml's own
+    /// people and groups merged with the policy's, and every approver broker.toml
+    /// names still known. One line per problem otherwise.
+    pub fn with_policy(&self, org: &OrgPolicy) -> Result<BrokerConfig, Vec<String>> {
+        let base = Directory {
+            people: org.policy.people.clone(),
+            groups: org.policy.groups.clone(),
+        };
+        let merged = directory::merge(&base, &self.own, &org.label)?;
+        let mut problems = Vec::new();
+        for (role, entries) in [
+            ("[defaults] approvers", &self.defaults.approvers),
+            ("[policy] admins", &self.policy_admins.admins),
+        ] {
+            for entry in entries {
+                let known = match entry.strip_prefix("group:") {
+                    Some(group) => merged.groups.contains_key(group),
+                    None => merged.people.contains_key(entry),
+                };
+                if !known {
+                    problems.push(format!(
+                        "{role} in broker.toml names \"{entry}\", which neither broker.toml nor {} defines",
+                        org.label
+                    ));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut config = self.clone();
+        config.people = merged.people;
+        config.groups = merged.groups;
+        Ok(config)
+    }
+}
+
+fn read_config(
+    reader: &mut Reader<'_>,
+    root: &DeTable<'_>,
+    base: &Directory,
+    label: &str,
+) -> BrokerConfig {
     reader.reject_unknown_keys(root, ROOT_KEYS, "the top level of a broker config");
     reader.version(root, VERSION, "broker config", "broker configs");
     let public_url = root
@@ -185,32 +266,33 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .get("people")
         .map(|value| read_people(reader, value))
         .unwrap_or_default();
+    // Names are checked against the policy's people and groups as well.
+    let mut known_people = base.people.clone();
+    known_people.extend(people.clone());
     let groups = root
         .get("groups")
-        .map(|value| read_groups(reader, value, &people))
+        .map(|value| read_groups(reader, value, &known_people))
         .unwrap_or_default();
+    let mut known_groups = base.groups.clone();
+    known_groups.extend(groups.clone());
     let defaults = root
         .get("defaults")
-        .map(|value| read_defaults(reader, value, &people, &groups))
+        .map(|value| read_defaults(reader, value, &known_people, &known_groups))
         .unwrap_or_default();
     let channels = root
         .get("channels")
         .map(|value| read_channels(reader, value))
         .unwrap_or_default();
-    // A group member or default approver without [people.NAME] is known by login.
+    // A group member or default approver nobody describes is known by login.
     let implicit: Vec<String> = groups
         .values()
         .chain(std::iter::once(&defaults.approvers))
         .flatten()
-        .filter(|name| !name.contains(':') && !people.contains_key(*name))
+        .filter(|name| !name.contains(':') && !known_people.contains_key(*name))
         .cloned()
         .collect();
     for name in implicit {
         people.entry(name).or_default();
-    }
-    // `unix` defaults to the person's name.
-    for (name, person) in &mut people {
-        person.unix.get_or_insert_with(|| name.clone());
     }
     let limits = root
         .get("limits")
@@ -218,7 +300,7 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .unwrap_or_default();
     let (policy_file, policy_admins) = root
         .get("policy")
-        .map(|value| policy::read(reader, value, &people, &groups))
+        .map(|value| policy::read(reader, value, &known_people, &known_groups))
         .unwrap_or_default();
     let oidc = root
         .get("oidc")
@@ -229,10 +311,22 @@ fn read_config(reader: &mut Reader<'_>, root: &DeTable<'_>) -> BrokerConfig {
         .and_then(|value| reader.bool(value, "require_enrollment"))
         .map(RequireEnrollment)
         .unwrap_or_default();
+    let own = Directory { people, groups };
+    let merged = directory::merge(base, &own, label).unwrap_or_else(|problems| {
+        let at = root
+            .get("people")
+            .or_else(|| root.get("groups"))
+            .map_or(0..0, |value| value.span());
+        for problem in problems {
+            reader.error(at.clone(), problem, None);
+        }
+        Directory::default()
+    });
     BrokerConfig {
         public_url,
-        people,
-        groups,
+        people: merged.people,
+        groups: merged.groups,
+        own,
         defaults,
         channels,
         limits,

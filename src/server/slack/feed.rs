@@ -55,10 +55,11 @@ impl Slack {
         body["ts"] = json!(posted.ts);
         self.send("chat.update", &body).await;
         if !before.view.status.is_final() && after.view.status.is_final() {
+            let config = self.broker.policy_in_force().config;
             let requester = after
                 .requester_people
                 .iter()
-                .filter_map(|name| self.broker.config.people.get(name))
+                .filter_map(|name| config.people.get(name))
                 .find_map(|person| person.slack.as_deref());
             let reply = json!({
                 "channel": posted.channel,

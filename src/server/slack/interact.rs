@@ -41,7 +41,8 @@ pub async fn handle(slack: Arc<Slack>, payload: Value) {
 
 /// Vote for the person behind `user`; the explanation when the vote is refused.
 async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Choice) -> Option<String> {
-    let people = &slack.broker.config.people;
+    let config = slack.broker.policy_in_force().config;
+    let people = &config.people;
     let Some(person) = people
         .iter()
         .find(|(_, person)| person.slack.as_deref() == Some(user))

@@ -145,14 +145,18 @@ impl Broker {
 
     /// A new approver token for `person`, from `gate serve token create`.
     pub fn token(&self, person: &str) -> String {
-        let config = self.config.to_str().unwrap();
-        let out = self
-            .gate()
-            .args(["serve", "token", "create", person, "--config", config])
-            .output()
-            .unwrap();
+        let out = self.token_create(person);
         assert!(out.status.success(), "token create: {}", stderr(&out));
         stdout(&out).trim().to_string()
+    }
+
+    /// `gate serve token create PERSON` against this broker's config and store.
+    pub fn token_create(&self, person: &str) -> std::process::Output {
+        let config = self.config.to_str().unwrap();
+        self.gate()
+            .args(["serve", "token", "create", person, "--config", config])
+            .output()
+            .unwrap()
     }
 
     /// Send `body` (raw text, as JSON) with an optional bearer token. Blocking; safe
