@@ -22,10 +22,10 @@ pub(super) fn man(dir: Option<&Path>) -> Result<u8, Error> {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(command, dir))
                 .map_err(|source| Error::Io {
-                path: dir.to_path_buf(),
-                action: "write man pages into",
-                source,
-            })?;
+                    path: dir.to_path_buf(),
+                    action: "write man pages into",
+                    source,
+                })?;
         }
     }
     Ok(exit::OK)

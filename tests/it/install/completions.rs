@@ -84,16 +84,29 @@ fn every_completion_and_man_page_is_installed_from_the_built_gate() {
         (installed.fish(), "fish"),
     ] {
         let generated = run_ok(Command::new(gate_bin()).args(["completions", shell]));
-        assert_eq!(std::fs::read_to_string(&file).unwrap(), generated, "{shell}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            generated,
+            "{shell}"
+        );
         assert!(
             text.contains(&format!("installed {shell} completion {}", file.display())),
             "{text}"
         );
     }
-    for page in ["gate.1", "gate-policy.1", "gate-policy-lint.1", "gate-audit-verify.1"] {
+    for page in [
+        "gate.1",
+        "gate-policy.1",
+        "gate-policy-lint.1",
+        "gate-audit-verify.1",
+    ] {
         assert!(installed.man_dir().join(page).is_file(), "{page}");
     }
-    assert!(stderr(&installed.output).is_empty(), "{}", stderr(&installed.output));
+    assert!(
+        stderr(&installed.output).is_empty(),
+        "{}",
+        stderr(&installed.output)
+    );
 }
 
 #[test]
@@ -158,7 +171,10 @@ printf '%s\\n' \"${{COMPREPLY[@]}}\"",
 #[test]
 fn the_bash_completion_completes_subcommands() {
     let installed = Installed::new(&[]);
-    assert_eq!(bash_completes(&installed.bash(), &["gate", "po"]), ["policy"]);
+    assert_eq!(
+        bash_completes(&installed.bash(), &["gate", "po"]),
+        ["policy"]
+    );
     let policy = bash_completes(&installed.bash(), &["gate", "policy", ""]);
     for sub in ["lint", "test", "publish", "history"] {
         assert!(policy.iter().any(|w| w == sub), "{sub} in {policy:?}");
@@ -176,9 +192,15 @@ fn the_zsh_and_fish_completions_parse() {
     let offered = run_ok(tool("fish", "fish").args([
         "--no-config",
         "-c",
-        &format!("source '{}'; complete -C 'gate po'", installed.fish().display()),
+        &format!(
+            "source '{}'; complete -C 'gate po'",
+            installed.fish().display()
+        ),
     ]));
-    assert!(offered.lines().any(|l| l.starts_with("policy")), "{offered}");
+    assert!(
+        offered.lines().any(|l| l.starts_with("policy")),
+        "{offered}"
+    );
 }
 
 /// The top-level subcommands, as `gate --help` lists them.
@@ -210,7 +232,11 @@ fn the_man_pages_render_without_warnings_and_name_every_subcommand() {
     assert!(pages.len() > 20, "{pages:?}");
     for page in &pages {
         // -k: preconv, as man(1) runs it, for the UTF-8 in the help text.
-        run_ok(tool("groff", "groff-base").args(["-k", "-man", "-Tutf8", "-ww", "-z"]).arg(page));
+        run_ok(
+            tool("groff", "groff-base")
+                .args(["-k", "-man", "-Tutf8", "-ww", "-z"])
+                .arg(page),
+        );
     }
     let text = run_ok(
         tool("groff", "groff-base")
@@ -218,7 +244,10 @@ fn the_man_pages_render_without_warnings_and_name_every_subcommand() {
             .arg(installed.man_dir().join("gate.1")),
     );
     for sub in top_level_subcommands() {
-        assert!(text.contains(&format!("gate-{sub}(1)")), "gate-{sub}(1) in\n{text}");
+        assert!(
+            text.contains(&format!("gate-{sub}(1)")),
+            "gate-{sub}(1) in\n{text}"
+        );
         assert!(
             installed.man_dir().join(format!("gate-{sub}.1")).is_file(),
             "gate-{sub}.1"
