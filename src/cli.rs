@@ -155,8 +155,8 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArg,
     },
-    /// Print a shell completion script, generated from these definitions
-    /// (install.sh installs them).
+    /// Print a shell completion script (install.sh installs bash's, zsh's and
+    /// fish's).
     Completions {
         /// The shell to complete in.
         #[arg(value_enum)]
