@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Build gate from this checkout and install it into $PREFIX/bin (default ~/.local/bin).
-# Safe to run again: it rebuilds and replaces the binary, nothing else.
+# Safe to run again: it rebuilds and replaces the binary, its shell completions and
+# its man pages, nothing else. Completions and man pages come from the gate just
+# built (`gate completions SHELL`, `gate man --dir DIR`) and go to
+#   bash  ${XDG_DATA_HOME:-~/.local/share}/bash-completion/completions/gate
+#   zsh   $PREFIX/share/zsh/site-functions/_gate
+#   fish  ${XDG_CONFIG_HOME:-~/.config}/fish/completions/gate.fish
+#   man   $PREFIX/share/man/man1/gate.1 and gate-SUBCOMMAND.1
+# A failure there is a warning: the install itself has succeeded.
 #
 #   ./install.sh                 build and install
 #   ./install.sh --print-target  print the target triple it would build, and exit
@@ -94,3 +101,39 @@ case ":$PATH:" in
     echo "  echo 'export PATH=\"$BIN_DIR:\$PATH\"' >> ~/.bashrc && export PATH=\"$BIN_DIR:\$PATH\""
     ;;
 esac
+
+# Completions and man pages: extras. Each failure warns and the next goes on.
+warn() { echo "install.sh: warning: $*" >&2; }
+install_output() {  # FILE COMMAND...: COMMAND's stdout becomes FILE, whole or not at all
+  local file="$1"; shift
+  mkdir -p "$(dirname "$file")" && "$@" > "$file.tmp" && mv -f "$file.tmp" "$file"
+}
+data_home="${XDG_DATA_HOME:-$HOME/.local/share}"
+config_home="${XDG_CONFIG_HOME:-$HOME/.config}"
+zsh_dir="$PREFIX/share/zsh/site-functions"
+for pair in "bash $data_home/bash-completion/completions/gate" \
+            "zsh $zsh_dir/_gate" \
+            "fish $config_home/fish/completions/gate.fish"; do
+  shell="${pair%% *}" file="${pair#* }"
+  if install_output "$file" "$BIN_DIR/gate" completions "$shell"; then
+    echo "installed $shell completion $file"
+  else
+    rm -f "$file.tmp"
+    warn "could not install the $shell completion $file (gate works without it)"
+  fi
+done
+man_dir="$PREFIX/share/man/man1"
+if "$BIN_DIR/gate" man --dir "$man_dir"; then
+  echo "installed man pages $man_dir/gate.1 and gate-*.1 (man gate)"
+else
+  warn "could not install the man pages into $man_dir (gate --help has the same text)"
+fi
+# zsh loads _gate only from a directory on its fpath: the built-in one (zsh -f) or
+# one ~/.zshrc adds.
+if command -v zsh >/dev/null 2>&1 \
+  && ! zsh -fc 'print -rl -- $fpath' 2>/dev/null | grep -qxF "$zsh_dir" \
+  && ! grep -qsF -e "$zsh_dir" -e "${zsh_dir/#"$HOME"/\~}" -e "${zsh_dir/#"$HOME"/\$HOME}" "${ZDOTDIR:-$HOME}/.zshrc"; then
+  echo
+  echo "note: for zsh completion add $zsh_dir to fpath, in ~/.zshrc before compinit:"
+  echo "  fpath=($zsh_dir \$fpath)"
+fi

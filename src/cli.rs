@@ -155,6 +155,20 @@ pub enum Command {
         #[command(flatten)]
         policy: PolicyArg,
     },
+    /// Print a shell completion script (install.sh installs bash's, zsh's and
+    /// fish's).
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the gate(1) man page, or with --dir write it and one page per
+    /// subcommand (gate-audit-verify.1, …) into DIR.
+    Man {
+        /// Write gate.1 and every gate-SUBCOMMAND.1 into this directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Where the broker is and who the approver is. `Debug` never shows the token.

@@ -7,9 +7,11 @@
 mod approver;
 mod audit;
 mod check;
+mod completions;
 mod enroll;
 mod hook;
 mod init;
+mod man;
 mod mcp;
 mod policy;
 mod run;
@@ -53,6 +55,8 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
             Ok(hook::claude_code(policy.policy.as_deref(), &home))
         }
         Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
+        Some(Command::Completions { shell }) => completions::print(shell),
+        Some(Command::Man { dir }) => man::man(dir.as_deref()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! install.sh, run against stand-in `cargo`, `rustc` and `rustup` programs that
 //! record how they were called (a real release build takes minutes).
 
+mod completions;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,7 +25,9 @@ impl Sandbox {
         std::fs::create_dir_all(sandbox.home()).unwrap();
         // Only the utilities install.sh uses, so a cargo or musl-gcc installed on
         // this machine cannot leak in.
-        for utility in ["dirname", "sed", "grep", "mkdir", "chmod", "cat", "tr"] {
+        for utility in [
+            "dirname", "sed", "grep", "mkdir", "chmod", "cat", "tr", "mv", "rm", "cp",
+        ] {
             let found = ["/usr/bin", "/bin"]
                 .iter()
                 .map(|dir| Path::new(dir).join(utility))
