@@ -242,6 +242,49 @@ pub struct EnrollBody {
     pub public_key: String,
 }
 
+/// `POST /v1/audit/records`: an installation forwards its signed audit records,
+/// exactly as stored, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardBody {
+    /// The installation's name: its enrolled name (the signature's, which wins),
+    /// or for a broker without enrollment a name pinned in broker.toml.
+    pub installation: String,
+    /// The public half of the key the records are signed with (SPKI PEM). An
+    /// enrolled installation's first push registers it; later pushes must match.
+    pub audit_public_key: String,
+    pub records: Vec<ForwardedRecord>,
+}
+
+/// One audit record as stored: the signed body (the JSON after the
+/// `gate-audit-v1\n` prefix), its signature and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardedRecord {
+    pub seq: u64,
+    pub body: String,
+    pub signature: String,
+    pub hash: String,
+}
+
+/// The newest record of an installation the broker holds: where its chain
+/// continues. `seq` 0 (and the genesis hash) when it holds none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    pub installation: String,
+    pub seq: u64,
+    pub hash: String,
+    /// `ok`, or `broken` once a record that did not extend the chain arrived.
+    pub status: String,
+}
+
+/// `POST /v1/audit/head`: which installation's head (an enrolled caller's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadQuery {
+    pub installation: String,
+}
+
 /// The answer to `POST /v1/enroll`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -321,6 +364,10 @@ pub enum ErrorCode {
     BadSignature,
     /// An enrollment code that is unknown, already used or expired.
     InvalidEnrollmentCode,
+    /// A forwarded audit record that does not extend the chain the broker holds
+    /// for its installation (a truncated, rewritten or forked log), or whose
+    /// signature does not verify. Kept by the broker as evidence.
+    ChainBroken,
     /// The broker failed on its side.
     Internal,
     /// A code this gate does not know (a newer broker).
@@ -353,6 +400,7 @@ impl ErrorCode {
             ErrorCode::NotEnrolled => "not_enrolled",
             ErrorCode::BadSignature => "bad_signature",
             ErrorCode::InvalidEnrollmentCode => "invalid_enrollment_code",
+            ErrorCode::ChainBroken => "chain_broken",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }

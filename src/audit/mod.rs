@@ -14,6 +14,7 @@
 mod decision;
 mod error;
 mod export;
+mod forward;
 mod query;
 mod record;
 mod show;
@@ -23,6 +24,7 @@ mod verify;
 pub use decision::{Decision, Outcome, RECORD_VALUES, RecordDecision, USER_WORDS};
 pub use error::AuditError;
 pub use export::{export_csv, export_jsonl};
+pub use forward::{Forwarded, RawRecord, check_record};
 pub use query::Filter;
 pub use record::{DOMAIN, GENESIS_PREV_HASH, Record, RecordBody};
 pub use show::show;

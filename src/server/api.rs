@@ -38,6 +38,8 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/policy", get(policy).post(publish))
         .route("/policy/history", get(policy_history))
         .route("/enroll", post(enroll))
+        .route("/audit/records", post(forward))
+        .route("/audit/head", post(head))
         .route("/pubkey", get(pubkey))
         .route("/oidc", get(oidc))
         .route("/health", get(health));
@@ -96,6 +98,36 @@ async fn create(
 async fn enroll(State(broker): Shared, Body(body): Body<EnrollBody>) -> Answer<Response> {
     let enrolled: Enrolled = broker.enrollments.enroll(body).await?;
     Ok((StatusCode::CREATED, Json(enrolled)).into_response())
+}
+
+/// `POST /v1/audit/records`: an installation forwards its signed audit records.
+async fn forward(
+    State(broker): Shared,
+    Signed(caller, body): Signed<crate::approval::protocol::ForwardBody>,
+) -> Answer<Json<crate::approval::protocol::ChainHead>> {
+    let sender = match caller {
+        Caller::Enrolled(name) => super::ledger::Sender::Enrolled(name),
+        Caller::Unverified => super::ledger::Sender::Unsigned,
+    };
+    let now = rules::rfc3339(SystemTime::now());
+    Ok(Json(broker.ledger.ingest(sender, body, now).await?))
+}
+
+/// `POST /v1/audit/head`: the newest record the broker holds of an installation
+/// (an enrolled caller may ask only for its own).
+async fn head(
+    State(broker): Shared,
+    Signed(caller, query): Signed<crate::approval::protocol::HeadQuery>,
+) -> Answer<Json<crate::approval::protocol::ChainHead>> {
+    if let Caller::Enrolled(name) = &caller
+        && *name != query.installation
+    {
+        return Err(Refusal::field(
+            "installation",
+            format!("installation \"{name}\" may ask only for its own head"),
+        ));
+    }
+    Ok(Json(broker.ledger.head(query.installation).await?))
 }
 
 async fn read(

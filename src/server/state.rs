@@ -42,6 +42,8 @@ pub struct Broker {
     /// Enrolled installations; read on every requester call, so a revocation
     /// holds at once.
     pub enrollments: Enrollments,
+    /// Every installation's forwarded audit records and chain head.
+    pub ledger: super::ledger::Ledger,
     store: Arc<Mutex<Store>>,
     live: Mutex<Live>,
     /// Held for a whole change; holds the broker-wide version.
@@ -112,11 +114,13 @@ impl Broker {
             live.install(Arc::new(request));
         }
         let enrollments = Enrollments::open(store.path())?;
+        let ledger = super::ledger::Ledger::open(store.path(), config.installation_keys.clone())?;
         Ok(Broker {
             config,
             key,
             public_url,
             enrollments,
+            ledger,
             store: Arc::new(Mutex::new(store)),
             live: Mutex::new(live),
             writer: Arc::new(tokio::sync::Mutex::new(version)),

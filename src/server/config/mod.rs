@@ -39,7 +39,9 @@ const ROOT_KEYS: &[&str] = &[
     "limits",
     "oidc",
     "require_enrollment",
+    "installations",
 ];
+const INSTALLATION_KEYS: &[&str] = &["audit_key"];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
 const CHANNEL_KEYS: &[&str] = &["slack", "teams"];
 const DEFAULTS_KEYS: &[&str] = &[
@@ -84,6 +86,12 @@ pub struct BrokerConfig {
     /// `require_enrollment`: whether requests must be signed by an enrolled
     /// installation.
     pub require_enrollment: RequireEnrollment,
+    /// `[installations.NAME] audit_key`: audit public key files as written
+    /// (relative to the config's directory), for installations that forward
+    /// their audit log to a broker without enrollment.
+    pub installation_key_files: BTreeMap<String, PathBuf>,
+    /// Those keys, once [`load`] read them.
+    pub installation_keys: BTreeMap<String, ed25519_dalek::VerifyingKey>,
 }
 
 /// `require_enrollment`: on unless a config turns it off, so a new broker (and
@@ -178,8 +186,20 @@ pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
         }
         None => OrgPolicy::default(),
     };
-    parse_with(&source, &path.display().to_string(), policy)
-        .map_err(|diagnostics| Error::Config { diagnostics, color })
+    let mut config = parse_with(&source, &path.display().to_string(), policy)
+        .map_err(|diagnostics| Error::Config { diagnostics, color })?;
+    for (name, file) in &config.installation_key_files {
+        let file = path.parent().unwrap_or(Path::new(".")).join(file);
+        let key = crate::keys::load_public_key(&file).map_err(|err| Error::Refused {
+            message: format!(
+                "[installations.{name}] audit_key: {err}; give the file `gate audit pubkey` \
+                 printed on that installation"
+            ),
+            code: crate::error::exit::BAD_POLICY,
+        })?;
+        config.installation_keys.insert(name.clone(), key);
+    }
+    Ok(config)
 }
 
 /// `[policy] file` if the text names one; a config too broken to say is read
@@ -311,6 +331,10 @@ fn read_config(
         .and_then(|value| reader.bool(value, "require_enrollment"))
         .map(RequireEnrollment)
         .unwrap_or_default();
+    let installation_key_files = root
+        .get("installations")
+        .map(|value| read_installations(reader, value))
+        .unwrap_or_default();
     let own = Directory { people, groups };
     let merged = directory::merge(base, &own, label).unwrap_or_else(|problems| {
         let at = root
@@ -335,7 +359,44 @@ fn read_config(
         policy: OrgPolicy::default(),
         policy_admins,
         require_enrollment,
+        installation_key_files,
+        installation_keys: BTreeMap::new(),
     }
+}
+
+/// `[installations.NAME] audit_key = "FILE"`: the audit public key of an
+/// installation that forwards its log without being enrolled.
+fn read_installations(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<String, PathBuf> {
+    let mut found = BTreeMap::new();
+    let Some(table) = reader.table(value, "installations") else {
+        return found;
+    };
+    for (name, entry) in table {
+        let name: &str = name.get_ref();
+        if !crate::approval::signature::valid_name(name) {
+            let message = format!("\"{name}\" is not an installation name");
+            let hint = "use letters, digits, '.', '-' and '_'";
+            reader.error(entry.span(), message, Some(hint.to_string()));
+            continue;
+        }
+        let Some(fields) = reader.table(entry, &format!("installations.{name}")) else {
+            continue;
+        };
+        reader.reject_unknown_keys(fields, INSTALLATION_KEYS, &format!("[installations.{name}]"));
+        match fields.get("audit_key") {
+            Some(file) => {
+                if let Some(file) = reader.string(file, "audit_key") {
+                    found.insert(name.to_string(), PathBuf::from(file));
+                }
+            }
+            None => {
+                let message = format!("[installations.{name}] needs audit_key");
+                let hint = "the file with that installation's `gate audit pubkey`";
+                reader.error(entry.span(), message, Some(hint.to_string()));
+            }
+        }
+    }
+    found
 }
 
 /// `[channels]`: one table per channel, each read by its own module.
