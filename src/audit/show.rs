@@ -133,10 +133,10 @@ fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] 
         short -= give;
     }
     let room = limit.saturating_sub(total(&widths) - widths[COMMAND] - widths[REASON]);
-    let room = room.max(want);
-    // The reason gets a third at most; the command what is left, then the reason
-    // takes back whatever the command does not need.
-    let reason = natural[REASON].min((room / 3).max(FLOOR));
+    let room = room.max(4);
+    // The reason gets a third, at least FLOOR while the command keeps as much; the
+    // command what is left, then the reason takes back what the command does not need.
+    let reason = natural[REASON].min((room / 3).max(FLOOR).min(room / 2));
     widths[COMMAND] = natural[COMMAND].min(room.saturating_sub(reason));
     widths[REASON] = natural[REASON].min(room - widths[COMMAND]);
     widths
