@@ -225,3 +225,106 @@ pub(crate) fn printable(text: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{ApproverRecord, Entry, RecordBody};
+    use crate::identity::Requester;
+
+    fn record(seq: u64, command: &str, reason: Option<&str>) -> Record {
+        let requester = Requester {
+            user: "alice".into(),
+            host: "build-box".into(),
+            ci: None,
+            agent: None,
+        };
+        let words = command.split(' ').map(String::from).collect();
+        let rules = vec!["deploys need approval".into()];
+        let mut entry = Entry::draft(requester, words, String::new(), "/".into(), rules);
+        entry.decision = RecordDecision::Decision(Decision::Approved);
+        entry.approvers = ["bob", "carol"]
+            .map(|name| ApproverRecord {
+                name: name.into(),
+                channel: "slack".into(),
+            })
+            .to_vec();
+        entry.reason = reason.map(String::from);
+        Record {
+            seq,
+            hash: String::new(),
+            signature: String::new(),
+            body: RecordBody {
+                v: 1,
+                seq,
+                time: "2026-11-30T09:15:02.123Z".into(),
+                prev_hash: String::new(),
+                entry,
+            },
+        }
+    }
+
+    fn table(records: &[Record], width: Option<usize>) -> String {
+        let mut out = Vec::new();
+        show(records, &mut out, false, width).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn approvers_are_joined_and_a_missing_reason_is_a_dash() {
+        let shown = table(&[record(7, "kubectl apply -f x.yaml", None)], None);
+        let row = shown.lines().nth(1).unwrap();
+        assert!(
+            row.contains("  approved  bob, carol  deploys need approval  "),
+            "{row}"
+        );
+        assert!(row.ends_with("kubectl apply -f x.yaml  -"), "{row}");
+        assert!(
+            row.starts_with("  7  2026-11-30 09:15:02  alice@build-box  "),
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn a_narrow_terminal_cuts_command_and_reason_and_keeps_names() {
+        let long = format!("terraform apply {}", "-var x=1 ".repeat(20));
+        let reason = "the quarterly rotation of every database credential";
+        let records = [record(1, &long, Some(reason))];
+        let shown = table(&records, Some(120));
+        for line in shown.lines() {
+            assert!(line.chars().count() <= 120, "{line}");
+        }
+        let row = shown.lines().nth(1).unwrap();
+        assert!(
+            row.contains("  bob, carol  deploys need approval  terraform apply"),
+            "{row}"
+        );
+        let command = row
+            .split("  ")
+            .find(|c| c.starts_with("terraform"))
+            .unwrap();
+        let reason_cell = row.rsplit("  ").next().unwrap();
+        assert!(
+            command.ends_with('…') && reason_cell.ends_with('…'),
+            "{row}"
+        );
+        assert!(
+            command.chars().count() > reason_cell.chars().count(),
+            "{row}"
+        );
+        // Too narrow even for that: every line still fits.
+        for line in table(&records, Some(80)).lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        assert_eq!(table(&records, Some(400)), table(&records, None));
+    }
+
+    #[test]
+    fn control_characters_show_escaped() {
+        let shown = table(&[record(1, "echo \x1b[2J", Some("a\nb"))], None);
+        assert!(
+            shown.contains("echo \\u{1b}[2J") && shown.contains("a\\nb"),
+            "{shown:?}"
+        );
+    }
+}
