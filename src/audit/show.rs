@@ -107,11 +107,16 @@ fn cells(record: &Record) -> [String; COLUMNS] {
 /// what is left (the command two thirds). Columns give way to the command down to
 /// [`FLOOR`]; a terminal too narrow for even that gets longer lines.
 fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] {
-    let mut widths = HEADERS.map(|h| h.chars().count());
+    // The widest cell of each column, and with its header.
+    let mut content = [1; COLUMNS];
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
+        for (width, cell) in content.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
+    }
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for (width, cell) in widths.iter_mut().zip(content) {
+        *width = (*width).max(cell);
     }
     let Some(limit) = limit else {
         return widths;
@@ -127,10 +132,16 @@ fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] 
     let others = total(&widths) - widths[COMMAND] - widths[REASON];
     let want = natural[COMMAND].min(COMMAND_FLOOR) + natural[REASON].min(FLOOR);
     let mut short = (others + want).saturating_sub(limit);
-    for (column, _) in READABLE {
-        let give = widths[column].saturating_sub(FLOOR).min(short);
-        widths[column] -= give;
-        short -= give;
+    // Cut headers wider than their cells first, then the cells down to FLOOR.
+    for floor in [
+        READABLE.map(|(column, _)| content[column].max(FLOOR)),
+        [FLOOR; 3],
+    ] {
+        for ((column, _), floor) in READABLE.into_iter().zip(floor) {
+            let give = widths[column].saturating_sub(floor).min(short);
+            widths[column] -= give;
+            short -= give;
+        }
     }
     let room = limit.saturating_sub(total(&widths) - widths[COMMAND] - widths[REASON]);
     let room = room.max(4);

@@ -108,15 +108,17 @@ fn show(args: &ShowArgs, home: &Home) -> Result<u8, Error> {
     }
     let found = log.newest(&filter).map_err(audit_error)?;
     let screen = terminal::size();
-    let width = match args.wide {
-        true => None,
-        false => terminal::columns().or(screen.map(|s| s.columns)),
+    let width = if args.wide {
+        None
+    } else {
+        terminal::columns().or(screen.map(|s| s.columns))
     };
     let mut table = Vec::new();
     audit::show(&found.records, &mut table, super::stdout_color(), width).map_err(output_error)?;
     let lines = table.iter().filter(|&&b| b == b'\n').count();
-    let long = screen.is_some_and(|s| s.rows > 0 && lines >= s.rows);
-    if !(long && !args.no_pager && pager::page(&table)) {
+    let longer_than_the_screen = screen.is_some_and(|s| s.rows > 0 && lines >= s.rows);
+    let paged = longer_than_the_screen && !args.no_pager && pager::page(&table);
+    if !paged {
         let mut out = std::io::stdout().lock();
         out.write_all(&table).map_err(output_error)?;
         out.flush().map_err(output_error)?;
