@@ -331,7 +331,7 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Show records as a table, oldest first.
+    /// Show records as a table, newest first (the newest 20 unless --limit or --all).
     Show(ShowArgs),
     /// Check every signature and the hash chain.
     Verify {
@@ -365,6 +365,15 @@ pub enum AuditCommand {
 pub struct ShowArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Every matching record, not only the newest 20.
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
+    /// Never cut long columns to fit the terminal.
+    #[arg(long)]
+    pub wide: bool,
+    /// Print straight to the terminal, not through $PAGER.
+    #[arg(long)]
+    pub no_pager: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -372,7 +381,8 @@ pub struct FilterArgs {
     /// Only the newest N records.
     #[arg(long, short = 'n', value_name = "N")]
     pub limit: Option<usize>,
-    /// Only records at or after this time (RFC 3339, e.g. 2026-01-31T00:00:00Z).
+    /// Only records at or after this time: a duration back from now (90m, 2d, 1w),
+    /// a date (2026-11-01, midnight UTC) or an instant (2026-11-01T09:30:00Z).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// Only records with this decision: a record value (allow, deny, approved, rejected,

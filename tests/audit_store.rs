@@ -165,7 +165,7 @@ fn show_prints_one_line_per_record_without_escapes() {
     writer.append(&hostile, &log.key, false).expect("append");
     let records = writer.records(&Filter::default()).expect("records");
     let mut out = Vec::new();
-    gate::audit::show(&records, &mut out, false).expect("show");
+    gate::audit::show(&records, &mut out, false, None).expect("show");
     let text = String::from_utf8(out).expect("utf8");
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(!text.contains('\x1b'), "{text}");

@@ -25,7 +25,7 @@ pub use decision::{Decision, Outcome, RECORD_VALUES, RecordDecision, USER_WORDS}
 pub use error::AuditError;
 pub use export::{export_csv, export_jsonl};
 pub use forward::{Forwarded, RawRecord, check_record};
-pub use query::Filter;
+pub use query::{Filter, Newest, SINCE_FORMS, parse_since};
 pub use record::{DOMAIN, GENESIS_PREV_HASH, Record, RecordBody};
 pub use show::show;
 pub use store::{AuditLog, FORMAT_VERSION, use_one_command_heap};

@@ -192,25 +192,294 @@ fn show_and_csv_export_from_the_command_line() {
     let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
     assert_eq!(code(&ctx.run(&["--", "sh", "-c", "exit 4"])), 4);
     assert_eq!(code(&ctx.run(&["--", "true"])), 0);
-    let shown = stdout(&ctx.run(&["audit", "show"]));
+    let out = ctx.run(&["audit", "show"]);
+    let shown = stdout(&out);
     let lines: Vec<&str> = shown.lines().collect();
     assert_eq!(
         lines.len(),
         5,
-        "header and four records, oldest first: {shown}"
+        "header and four records, newest first: {shown}"
     );
-    assert!(lines[1].contains("sh -c"), "{shown}");
+    assert_eq!(stderr(&out), "", "nothing was left out");
     assert!(
-        lines[4].trim_end().ends_with("true"),
-        "newest last: {shown}"
+        lines[1].contains(" exit 0 ") && lines[1].contains(" true "),
+        "{shown}"
     );
+    assert!(lines[4].contains("sh -c"), "oldest last: {shown}");
     let newest = stdout(&ctx.run(&["audit", "show", "--limit", "1"]));
     assert_eq!(newest.lines().count(), 2, "{newest}");
     let csv = stdout(&ctx.run(&["audit", "export", "--format", "csv"]));
     assert_eq!(csv.lines().count(), 5, "{csv}");
     assert!(csv.lines().next().unwrap().starts_with("seq,"), "{csv}");
-    let bad = ctx.run(&["audit", "show", "--since", "yesterday"]);
-    assert_eq!(code(&bad), 110, "{}", stderr(&bad));
+}
+
+/// The sequence numbers of the records `gate audit show ARGS` lists, in order.
+fn shown_seqs(ctx: &TestContext, args: &[&str]) -> (Vec<u64>, String) {
+    let out = ctx
+        .gate()
+        .args(["audit", "show"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let seqs = stdout(&out)
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    (seqs, stderr(&out))
+}
+
+#[test]
+fn show_is_newest_first_and_says_what_it_left_out() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    for _ in 0..11 {
+        assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    }
+    let (seqs, err) = shown_seqs(&ctx, &[]);
+    assert_eq!(seqs, (3..=22).rev().collect::<Vec<u64>>(), "the newest 20");
+    assert_eq!(
+        err,
+        "20 of 22 records shown, newest first; --all or --limit N for more\n"
+    );
+    let (seqs, err) = shown_seqs(&ctx, &["--all"]);
+    assert_eq!(seqs, (1..=22).rev().collect::<Vec<u64>>());
+    assert_eq!(err, "", "nothing left out, nothing to say");
+    let (seqs, err) = shown_seqs(&ctx, &["--limit", "3", "--decision", "exited"]);
+    assert_eq!(seqs, [22, 20, 18]);
+    assert!(err.starts_with("3 of 11 records shown"), "{err}");
+    let shown = stdout(&ctx.run(&["audit", "show", "--limit", "2"]));
+    assert_eq!(
+        cell(&shown, 1, "APPROVERS"),
+        "-",
+        "none on an outcome: {shown}"
+    );
+    assert_eq!(cell(&shown, 2, "APPROVERS"), "policy", "{shown}");
+    assert_eq!(cell(&shown, 2, "REASON"), "-", "{shown}");
+    let both = ctx.run(&["audit", "show", "--all", "--limit", "3"]);
+    assert_ne!(code(&both), 0, "--all and --limit contradict each other");
+}
+
+/// Rewrite the time of records `seqs` as if the clock had said `time` when they
+/// were written (in the column and the body; their signatures no longer verify).
+fn backdate(ctx: &TestContext, seqs: &[u64], time: &str) {
+    let db = rusqlite::Connection::open(ctx.home().join("audit.db")).unwrap();
+    db.execute_batch("DROP TRIGGER records_no_update").unwrap();
+    for &seq in seqs {
+        let body: Vec<u8> = db
+            .query_row("SELECT body FROM records WHERE seq = ?1", [seq], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        let body = String::from_utf8(body).unwrap();
+        let at = body.find("\"time\":\"").unwrap() + 8;
+        let body = format!("{}{time}{}", &body[..at], &body[at + 24..]);
+        db.execute(
+            "UPDATE records SET time = ?1, body = ?2 WHERE seq = ?3",
+            rusqlite::params![time, body.into_bytes(), seq],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn since_takes_a_duration_back_from_now_or_a_date() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    for _ in 0..2 {
+        assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    }
+    backdate(&ctx, &[1, 2], "2026-01-10T12:00:00.000Z");
+    let all = shown_seqs(&ctx, &["--since", "1w"]).0;
+    assert_eq!(all, [4, 3], "only today's run");
+    assert_eq!(shown_seqs(&ctx, &["--since", "90m"]).0, [4, 3]);
+    let since_date = shown_seqs(&ctx, &["--since", "2026-01-10"]).0;
+    assert_eq!(since_date, [4, 3, 2, 1]);
+    assert_eq!(shown_seqs(&ctx, &["--since", "2026-01-11"]).0, [4, 3]);
+    let at_the_instant = ["--since", "2026-01-10T13:00:00+01:00"];
+    assert_eq!(shown_seqs(&ctx, &at_the_instant).0, [4, 3, 2, 1]);
+    let just_after = ["--since", "2026-01-10T12:00:00.001Z"];
+    assert_eq!(shown_seqs(&ctx, &just_after).0, [4, 3]);
+    let old = stdout(&ctx.run(&["audit", "show", "--since", "2026-01-01"]));
+    assert_eq!(cell(&old, 4, "TIME (UTC)"), "2026-01-10 12:00:00", "{old}");
+    let exported = stdout(&ctx.run(&["audit", "export", "--since", "2d"]));
+    assert_eq!(
+        exported.lines().count(),
+        2,
+        "export filters the same: {exported}"
+    );
+}
+
+#[test]
+fn a_bad_since_is_a_usage_error_showing_the_forms() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    for command in ["show", "export"] {
+        let out = ctx.run(&["audit", command, "--since", "yesterday"]);
+        assert_eq!(code(&out), 110, "{}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("--since \"yesterday\""), "{err}");
+        assert!(err.contains("2d") && err.contains("2026-11-01"), "{err}");
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn show_names_the_approvers_and_the_reason() {
+    let setup = crate::support::fixtures::FakeBrokerSetup::new();
+    let marker = setup.marker();
+    let argv = [
+        "--reason",
+        "fix the deploy",
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ];
+    let mut waiting = crate::support::waiting::Waiting::spawn(setup.gate(&argv));
+    waiting.expect_line("approval requested");
+    setup.fake.wait_for_poll();
+    setup.fake.approve("alice");
+    assert_eq!(waiting.finish().code, 0);
+    let out = setup.ctx.run(&["audit", "show", "--decision", "approved"]);
+    let shown = stdout(&out);
+    assert_eq!(cell(&shown, 1, "APPROVERS"), "alice", "{shown}");
+    assert_eq!(cell(&shown, 1, "REASON"), "fix the deploy", "{shown}");
+    assert_eq!(cell(&shown, 1, "RULES"), "touch needs approval", "{shown}");
+    assert_eq!(cell(&shown, 1, "DECISION"), "approved", "{shown}");
+}
+
+/// The cell of table `shown`'s line `line` under the header `column`.
+fn cell(shown: &str, line: usize, column: &str) -> String {
+    let at = shown.lines().next().unwrap().find(column).unwrap();
+    let row = shown.lines().nth(line).unwrap();
+    row.get(at..)
+        .unwrap_or_default()
+        .split("  ")
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn show_fits_columns_and_cuts_only_with_a_width() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let long = "x".repeat(150);
+    let reason = "a reason long enough to need cutting on a narrow terminal, surely";
+    assert_eq!(
+        code(&ctx.run(&["--reason", reason, "--", "echo", &long])),
+        0
+    );
+    let narrow = ctx
+        .gate()
+        .args(["audit", "show"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let narrow = stdout(&narrow);
+    for line in narrow.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} wide: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(
+        narrow.contains("echo xxx") && narrow.contains('…'),
+        "{narrow}"
+    );
+    assert!(!narrow.contains(&long), "{narrow}");
+    let wide = ctx
+        .gate()
+        .args(["audit", "show", "--wide"])
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    let wide = stdout(&wide);
+    assert!(wide.contains(&long) && wide.contains(reason), "{wide}");
+    assert!(!wide.contains('…'), "{wide}");
+    // A pipe without COLUMNS has no width: nothing is cut.
+    let piped = stdout(&ctx.run(&["audit", "show"]));
+    assert!(piped.contains(&long) && piped.contains(reason), "{piped}");
+}
+
+/// `gate audit show ARGS` on a terminal of `rows` rows (a pty made by `script`),
+/// `PAGER` the stand-in `pager` body; `script`'s exit code and what the terminal
+/// showed.
+fn show_on_a_terminal(ctx: &TestContext, rows: u32, pager: &str, args: &str) -> (i32, String) {
+    let path = ctx.write_private("pager", &format!("#!/bin/sh\n{pager}\n"));
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let line = format!(
+        "stty rows {rows} cols 120; exec {} audit show {args}",
+        gate_bin().display()
+    );
+    let out = ctx
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("PAGER", &path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("`script` (util-linux) is needed for terminal tests: apt-get install bsdutils");
+    (code(&out), stdout(&out))
+}
+
+#[test]
+fn long_output_on_a_terminal_goes_through_the_pager() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    for _ in 0..6 {
+        assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    }
+    let paged = ctx.dir.path().join("paged");
+    let pager = format!("echo \"LESS=$LESS\" > {}; cat > /dev/null", paged.display());
+    let (status, shown) = show_on_a_terminal(&ctx, 10, &pager, "");
+    assert_eq!(status, 0, "{shown}");
+    assert_eq!(std::fs::read_to_string(&paged).unwrap(), "LESS=FRX\n");
+    assert!(!shown.contains("SEQ"), "the pager had the table: {shown}");
+    std::fs::remove_file(&paged).unwrap();
+    // Short enough for the screen, --no-pager, or not a terminal: printed directly.
+    for args in ["--limit 3", "--no-pager"] {
+        let (status, shown) = show_on_a_terminal(&ctx, 10, &pager, args);
+        assert_eq!(status, 0, "{shown}");
+        assert!(shown.contains("SEQ"), "{args}: {shown}");
+        assert!(!paged.exists(), "{args}: paged");
+    }
+    let pager_path = ctx.dir.path().join("pager");
+    let piped = ctx
+        .gate()
+        .args(["audit", "show"])
+        .env("PAGER", &pager_path)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&piped).lines().count(), 13);
+    assert!(!paged.exists(), "paged into a pipe");
+}
+
+#[test]
+fn a_pager_quit_early_or_missing_ends_quietly() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    // One line longer than any pipe holds, so gate is still writing when the pager
+    // has gone.
+    let long = "y".repeat(100_000);
+    assert_eq!(code(&ctx.run(&["--", "true", &long])), 0);
+    let (status, shown) = show_on_a_terminal(&ctx, 2, "exit 0", "--wide");
+    assert_eq!(status, 0, "{shown}");
+    assert!(
+        !shown.contains("gate:") && !shown.contains("panic"),
+        "{shown}"
+    );
+    // A pager that cannot start: the table is printed directly.
+    let line = format!(
+        "stty rows 2 cols 120; exec {} audit show",
+        gate_bin().display()
+    );
+    let out = ctx
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("PAGER", ctx.dir.path().join("no-such-pager"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).contains("SEQ"), "{}", stdout(&out));
 }
 
 #[test]
