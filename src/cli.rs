@@ -349,6 +349,26 @@ pub enum AuditCommand {
         /// $GATE_HOME/audit.db; give its public key with --key.
         #[arg(long, value_name = "FILE", requires = "key")]
         db: Option<PathBuf>,
+        /// Also check the log against the newest record the broker holds of this
+        /// installation: records removed or rewritten after they were forwarded
+        /// show here.
+        #[arg(long, conflicts_with = "db")]
+        broker: bool,
+        /// The broker for --broker (default: the one this installation enrolled
+        /// with, else $GATE_SERVER).
+        #[arg(long, value_name = "URL", requires = "broker")]
+        server: Option<String>,
+    },
+    /// Send the records the broker has not acknowledged yet (a gate run does this
+    /// in the background after it records; this sends any backlog now).
+    Push {
+        /// The broker (default: the one this installation enrolled with, else
+        /// $GATE_SERVER).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Print nothing on success.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Export records as JSON lines or CSV.
     Export {

@@ -3,7 +3,7 @@
 
 use super::installation::Installation;
 use super::protocol::{
-    API_PREFIX, ApiError, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode, NewRequest,
+    API_PREFIX, ApiError, ChainHead, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode, ForwardBody, HeadQuery, NewRequest,
     PolicyHistory, PublishBody, RequestList, RequestView,
 };
 use super::signature;
@@ -137,6 +137,33 @@ impl BrokerClient {
         let call = self.signed_post("/requests", body)?;
         self.send(self.url("/requests"), call.timeout(READ_GRACE * 3))
             .await
+    }
+
+    /// `POST /v1/audit/records`: forward signed audit records; the broker's
+    /// head after taking them.
+    pub async fn forward(&self, body: &ForwardBody) -> Result<ChainHead, ClientError> {
+        self.signed_json("/audit/records", body).await
+    }
+
+    /// `POST /v1/audit/head`: the newest record the broker holds of an installation.
+    pub async fn audit_head(&self, installation: &str) -> Result<ChainHead, ClientError> {
+        let query = HeadQuery {
+            installation: installation.to_string(),
+        };
+        self.signed_json("/audit/head", &query).await
+    }
+
+    async fn signed_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Protocol {
+            url: self.url(path),
+            detail: e.to_string(),
+        })?;
+        let call = self.signed_post(path, bytes)?;
+        self.send(self.url(path), call.timeout(READ_GRACE * 3)).await
     }
 
     /// `POST /v1/enroll`: register this installation's public key with a

@@ -14,13 +14,23 @@ pub(super) fn audit(command: AuditCommand, home: &Home) -> Result<u8, Error> {
             head,
             expect_count,
             db,
+            broker,
+            server,
         } => {
             let expect = audit::Expect {
                 head,
                 min_records: expect_count,
             };
             let path = db.unwrap_or_else(|| home.log_file());
-            verify(key.as_deref(), &path, &expect, home)
+            let code = verify(key.as_deref(), &path, &expect, home)?;
+            if broker {
+                super::audit_push::verify_with_broker(server.as_deref(), home)
+            } else {
+                Ok(code)
+            }
+        }
+        AuditCommand::Push { server, quiet } => {
+            super::audit_push::push(server.as_deref(), quiet, home)
         }
         AuditCommand::Export { format, filter } => export(format, &filter, home),
         AuditCommand::Pubkey => pubkey(home),

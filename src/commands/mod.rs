@@ -6,6 +6,7 @@
 
 mod approver;
 mod audit;
+mod audit_push;
 mod check;
 mod completions;
 mod enroll;

@@ -20,6 +20,7 @@
 
 pub mod broker;
 mod decide;
+pub mod forward;
 pub mod managed;
 mod policy;
 pub mod trail;

@@ -120,6 +120,11 @@ impl Requester {
     }
 }
 
+/// This machine's host name.
+pub fn host_name() -> String {
+    os::hostname()
+}
+
 /// Detect a CI job from an environment map.
 ///
 /// Precedence when several systems' variables are present (a runner nested in

@@ -99,6 +99,9 @@ pub struct Policy {
     /// `[[options]]`: option grammars the policy adds to the built-in table.
     #[serde(default)]
     pub options: Vec<flags::Declared>,
+    /// `[audit] forward`.
+    #[serde(default)]
+    pub forward: Forward,
     /// Rules by program name, built at parse time so evaluation only tries rules
     /// that can match (a policy of thousands of rules still decides in microseconds).
     pub index: RuleIndex,
@@ -164,6 +167,27 @@ pub struct Rule {
     pub timeout: Option<Duration>,
     pub require_reason: bool,
     pub break_glass: bool,
+    /// `forward = "strict"`: the decision record must reach the broker before
+    /// the command starts.
+    #[serde(default)]
+    pub forward_strict: bool,
+}
+
+/// `[audit] forward`: when this machine's audit records go to the broker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Forward {
+    /// In the background after each run when this machine is enrolled; not
+    /// otherwise.
+    #[default]
+    Auto,
+    /// Never (`gate audit push` still can).
+    Off,
+    /// In the background after each run, to the broker `GATE_SERVER` names
+    /// when this machine is not enrolled.
+    Background,
+    /// Before every command starts: nothing runs unless the broker took the
+    /// decision record.
+    Strict,
 }
 
 /// Optional conditions; a rule matches only when all present conditions hold.

@@ -31,7 +31,9 @@ const ROOT_KEYS: &[&str] = &[
     "test",
     "agents",
     "options",
+    "audit",
 ];
+const AUDIT_KEYS: &[&str] = &["forward"];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
 const REDACT_KEYS: &[&str] = &["patterns"];
@@ -98,6 +100,10 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         .get("agents")
         .map(|value| read_agents(reader, value))
         .unwrap_or_default();
+    let forward = root
+        .get("audit")
+        .and_then(|value| read_audit(reader, value))
+        .unwrap_or_default();
     let index = RuleIndex::build(&rules);
     let mut policy = Policy {
         version: VERSION,
@@ -113,10 +119,34 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         tests,
         agents,
         options,
+        forward,
         index,
     };
     add_implicit_people(&mut policy);
     policy
+}
+
+/// `[audit] forward = "off" | "background" | "strict"`.
+fn read_audit(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<super::Forward> {
+    let table = reader.table(value, "audit")?;
+    reader.reject_unknown_keys(table, AUDIT_KEYS, "[audit]");
+    let value = table.get("forward")?;
+    let text = reader.string(value, "forward")?;
+    let words = ["off", "background", "strict"];
+    match text.as_str() {
+        "off" => Some(super::Forward::Off),
+        "background" => Some(super::Forward::Background),
+        "strict" => Some(super::Forward::Strict),
+        other => {
+            let hint = super::read::did_you_mean(other, words).unwrap_or_else(|| {
+                "use \"off\", \"background\" (after each run) or \"strict\" (before each \
+                 command starts)"
+                    .to_string()
+            });
+            reader.error(value.span(), format!("unknown forward \"{other}\""), Some(hint));
+            None
+        }
+    }
 }
 
 fn read_inline_code(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<InlineCode> {

@@ -26,6 +26,7 @@ const RULE_KEYS: &[&str] = &[
     "timeout",
     "require_reason",
     "break_glass",
+    "forward",
 ];
 /// Keys that only mean something on an `approve` rule.
 const APPROVAL_KEYS: &[&str] = &[
@@ -147,8 +148,30 @@ fn read_rule(
         timeout: overrides.timeout,
         require_reason: overrides.require_reason,
         break_glass: overrides.break_glass,
+        forward_strict: read_forward(reader, table),
     };
     Some((rule, name?))
+}
+
+/// A rule's `forward`: only `"strict"` means something on a rule.
+fn read_forward(reader: &mut Reader<'_>, table: &DeTable<'_>) -> bool {
+    let Some(value) = table.get("forward") else {
+        return false;
+    };
+    match reader.string(value, "forward").as_deref() {
+        Some("strict") => true,
+        Some(other) => {
+            let hint = "a rule can only say forward = \"strict\": its commands start only once \
+                        the broker took their decision record ([audit] forward sets the rest)";
+            reader.error(
+                value.span(),
+                format!("unknown forward \"{other}\" on a rule"),
+                Some(hint.to_string()),
+            );
+            false
+        }
+        None => false,
+    }
 }
 
 fn read_patterns(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<Vec<Pattern>> {

@@ -1,0 +1,189 @@
+//! Forwarding this machine's audit records to the broker, which verifies and
+//! keeps them (docs/audit-format.md#forwarding): `gate audit push`, the push a
+//! gate run starts in the background after it recorded, and the strict push a
+//! `forward = "strict"` rule waits for before its command starts.
+//!
+//! Records go exactly as stored. Where the broker acknowledged up to is kept in
+//! the log (`AuditLog::forwarded`); without that, gate asks the broker for its
+//! head first, so a lost cursor resends nothing twice and a log truncated below
+//! the broker's head is sent from there, and refused.
+
+use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody, ForwardedRecord};
+use crate::approval::{BrokerClient, ClientError, installation};
+use crate::audit::{AuditError, AuditLog, Forwarded};
+use crate::paths::Home;
+use ed25519_dalek::VerifyingKey;
+
+/// How many bytes of records one push carries (the broker takes 64 KiB bodies).
+const BATCH_BYTES: usize = 40 * 1024;
+
+/// Where this machine's records go, and under which installation name.
+#[derive(Debug)]
+pub struct Target {
+    pub server: String,
+    pub installation: String,
+    client: BrokerClient,
+}
+
+/// Why a push stopped.
+#[derive(Debug)]
+pub enum PushError {
+    /// The broker could not be reached or answered nonsense; nothing is lost,
+    /// the next push sends the backlog.
+    Unreachable(String),
+    /// The broker holds a different history of this log (409 `chain_broken`):
+    /// it was truncated, rewritten or forked after it was forwarded.
+    Broken(String),
+    /// The broker refused the push (not enrolled, not pinned, …).
+    Refused(String),
+    Audit(AuditError),
+}
+
+impl std::fmt::Display for PushError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PushError::Unreachable(detail)
+            | PushError::Broken(detail)
+            | PushError::Refused(detail) => f.write_str(detail),
+            PushError::Audit(err) => write!(f, "{err}"),
+        }
+    }
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// Records the broker took in this push.
+    pub sent: u64,
+    /// The broker's head afterwards.
+    pub head: ChainHead,
+}
+
+impl Target {
+    /// An enrolled installation forwards to the broker it enrolled with, under
+    /// its enrolled name, signing each push. Otherwise `server` (`--server`),
+    /// else `GATE_SERVER`, under `GATE_INSTALLATION` or this host's name (a name
+    /// the broker must pin with its audit key). `None` when there is no broker.
+    pub fn find(home: &Home, server: Option<&str>) -> Result<Option<Target>, String> {
+        let enrolled = installation::load(home).map_err(|e| e.to_string())?;
+        let record = installation::read_record(&installation::record_path(home))
+            .map_err(|e| e.to_string())?;
+        let (server, name) = match (&enrolled, record) {
+            (Some(installation), Some(record)) => (
+                server.map_or(record.server, str::to_string),
+                installation.name.clone(),
+            ),
+            _ => {
+                let server = server
+                    .map(str::to_string)
+                    .or_else(|| std::env::var("GATE_SERVER").ok())
+                    .filter(|url| !url.trim().is_empty());
+                let Some(server) = server else {
+                    return Ok(None);
+                };
+                let name = std::env::var("GATE_INSTALLATION")
+                    .ok()
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or_else(crate::identity::host_name);
+                (server, name)
+            }
+        };
+        let client = BrokerClient::new(server.trim())
+            .map_err(|e| e.to_string())?
+            .signed_by(enrolled);
+        Ok(Some(Target {
+            server: client.base().to_string(),
+            installation: name,
+            client,
+        }))
+    }
+
+    /// The broker's head for this installation.
+    pub async fn head(&self) -> Result<ChainHead, PushError> {
+        self.client
+            .audit_head(&self.installation)
+            .await
+            .map_err(client_error)
+    }
+
+    /// Send every record the broker has not acknowledged, in batches; stops at
+    /// the first refusal.
+    pub async fn push(&self, log: &AuditLog, key: &VerifyingKey) -> Result<Pushed, PushError> {
+        let mut from = match log.forwarded().map_err(PushError::Audit)? {
+            Some(cursor) if cursor.server == self.server => cursor.seq,
+            _ => self.head().await?.seq,
+        };
+        let public = crate::keys::public_key_pem(key);
+        let mut sent = 0;
+        loop {
+            let records = log.raw_after(from, BATCH_BYTES).map_err(PushError::Audit)?;
+            let Some(last) = records.last().map(|r| r.seq) else {
+                let head = self.head().await?;
+                return Ok(Pushed { sent, head });
+            };
+            let body = ForwardBody {
+                installation: self.installation.clone(),
+                audit_public_key: public.clone(),
+                records: records
+                    .into_iter()
+                    .map(|r| ForwardedRecord {
+                        seq: r.seq,
+                        body: r.body,
+                        signature: r.signature,
+                        hash: r.hash,
+                    })
+                    .collect(),
+            };
+            let head = self.client.forward(&body).await.map_err(client_error)?;
+            sent += last - from;
+            log.set_forwarded(&Forwarded {
+                server: self.server.clone(),
+                seq: head.seq,
+                hash: head.hash.clone(),
+            })
+            .map_err(PushError::Audit)?;
+            if head.seq < last {
+                // The broker stopped short without refusing: do not loop on it.
+                return Err(PushError::Refused(format!(
+                    "the broker acknowledged only up to record {} of {last}",
+                    head.seq
+                )));
+            }
+            from = head.seq;
+        }
+    }
+}
+
+fn client_error(err: ClientError) -> PushError {
+    match err {
+        _ if err.code() == Some(ErrorCode::ChainBroken) => PushError::Broken(err.to_string()),
+        ClientError::Api { .. } => PushError::Refused(err.to_string()),
+        other => PushError::Unreachable(other.to_string()),
+    }
+}
+
+/// Start `gate audit push --quiet` on its own and do not wait for it: the
+/// command's exit is not held up by the network. It sends this run's records
+/// and any backlog; a failure leaves them for the next run.
+pub fn push_in_background(home: &Home) {
+    // Only where there is somewhere to push: an enrolled installation, or a
+    // broker named for this machine.
+    let enrolled = installation::record_path(home).exists();
+    if !enrolled && std::env::var_os("GATE_SERVER").is_none_or(|v| v.is_empty()) {
+        return;
+    }
+    let Ok(gate) = std::env::current_exe() else {
+        return;
+    };
+    let started = std::process::Command::new(gate)
+        .args(["audit", "push", "--quiet"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    // A long-lived gate (`gate mcp`) reaps it; a gate about to exit leaves it
+    // to init.
+    if let Ok(mut child) = started {
+        std::thread::spawn(move || child.wait());
+    }
+}
