@@ -1,23 +1,37 @@
-//! The approval page's HTML: the sign-in form, a request with all its context,
-//! and the decision form. Pure: values in, a string out.
+//! The approval pages' HTML: the sign-in form, the landing page with the
+//! requests waiting for you, a request with all its context, and the decision
+//! form. Pure: values in, a string out.
 //!
 //! Everything shown that came from a request, a person or a refusal passes
-//! through [`escape`]: commands are attacker-controlled. The page loads nothing
-//! (inline CSS, no scripts, no images) and links only to itself, so it works
-//! offline and the CSP can forbid everything else. Form actions are relative
-//! (`ID/decision` from `/r/ID`), so the page also works under a path prefix.
+//! through [`escape`]: commands are attacker-controlled. The pages load nothing
+//! (inline CSS, no images; the one script is inline, carries the response's CSP
+//! nonce and only counts down the time left, see [`clock`]) and link only to
+//! themselves, so they work offline and the CSP can forbid everything else. Links
+//! and form actions are relative (`ID/decision` from `/r/ID`, `r/ID` from `/`),
+//! so the pages also work under a path prefix.
 
+use super::clock;
 use crate::approval::protocol::{RequestView, Status};
 use crate::approval::summary;
 use std::fmt::Write;
 use std::time::SystemTime;
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}\
+/// Decision buttons: Approve filled green, Deny outlined red; both keep their
+/// words (and a mark), so colour is never the only signal. Text contrast is at
+/// least 4.5:1 (WCAG AA; checked in the tests below) and keyboard focus shows a
+/// thick blue outline.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1f24;background:#fff}\
 h1{font-size:1.3rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #ddd}\
 th{width:11rem;color:#555;font-weight:600}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem;margin:0}\
+.list th{width:auto}.list code{word-break:break-all}\
 .status{font-weight:700}.pending{color:#9a6700}.approved{color:#1a7f37}.denied,.timed_out,.cancelled{color:#cf222e}\
 .notice{padding:.6rem;border:1px solid #d4a72c;background:#fff8c5;margin:1rem 0}.error{border-color:#cf222e;background:#ffebe9}\
-form{margin:1rem 0}textarea,input[type=password]{width:100%;box-sizing:border-box;padding:.4rem}button{padding:.4rem 1rem;margin:.5rem .5rem 0 0}\
+form{margin:1rem 0}textarea,input[type=password]{width:100%;box-sizing:border-box;padding:.4rem}\
+button{font:inherit;padding:.4rem 1rem;margin:.5rem .5rem 0 0;border:1px solid #57606a;border-radius:6px;background:#f6f8fa;color:#1b1f24;cursor:pointer}\
+button:focus-visible,a:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #0969da;outline-offset:2px}\
+button.approve{background:#116329;border:2px solid #116329;color:#fff;font-weight:700}button.approve:hover{background:#0a4a1e;border-color:#0a4a1e}\
+button.deny{background:#fff;border:2px solid #a40e26;color:#a40e26;font-weight:700}button.deny:hover{background:#ffebe9}\
+button:disabled{cursor:not-allowed;opacity:.6}\
 .breakglass{color:#fff;background:#cf222e;padding:.2rem .4rem}";
 
 /// What the signed-in person sees besides the request.
@@ -47,30 +61,46 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str) -> String {
+/// A whole page; `script` (the clock, with its nonce) goes last in the body.
+fn layout(title: &str, body: &str, script: Option<String>) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
-        escape(title)
+<title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}{}</body></html>\n",
+        escape(title),
+        script.unwrap_or_default()
     )
 }
 
-/// The sign-in form for request `id`, with an optional problem on top.
-pub fn signin(id: &str, error: Option<&str>) -> String {
-    let mut body = String::from("<h1>gate: sign in to review this request</h1>\n");
+/// Where a sign-in form leads: the landing page, or one request's page.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    Landing,
+    Request(&'a str),
+}
+
+/// The sign-in form for `place`, with an optional problem on top.
+pub fn signin(place: Place<'_>, error: Option<&str>) -> String {
+    let (heading, action) = match place {
+        Place::Landing => (
+            "sign in to see the requests waiting for you",
+            "signin".to_string(),
+        ),
+        Place::Request(id) => ("sign in to review this request", format!("{id}/signin")),
+    };
+    let mut body = format!("<h1>gate: {heading}</h1>\n");
     if let Some(error) = error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"{id}/signin\">\n\
+        "<form method=\"post\" action=\"{}\">\n\
 <label for=\"token\">Approver token (from <code>gate serve token create NAME</code>)</label>\n\
 <input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\n\
 <button type=\"submit\">Sign in</button>\n</form>\n",
-        id = escape(id)
+        escape(&action)
     );
-    layout("gate: sign in", &body)
+    layout("gate: sign in", &body, None)
 }
 
 /// A page with only a message (unknown request, bad form).
@@ -80,18 +110,78 @@ pub fn message(title: &str, text: &str) -> String {
         escape(title),
         escape(text)
     );
-    layout(title, &body)
+    layout(title, &body, None)
 }
 
-/// A request with all its context, and the decision form when `viewer` may decide.
-pub fn request(view: &RequestView, viewer: &Viewer<'_>, now: SystemTime) -> String {
+/// The landing page for a signed-in person: who they are, sign-out, a problem
+/// from the last form, and the `requests` they may still vote on, each linking
+/// to its page. With `nonce`, the times left count down.
+pub fn landing(
+    person: &str,
+    csrf: &str,
+    requests: &[&RequestView],
+    error: Option<&str>,
+    now: SystemTime,
+    nonce: Option<&str>,
+) -> String {
+    let mut body = String::from("<h1>gate: requests waiting for you</h1>\n");
+    body.push_str(&signed_in(person, csrf, "signout"));
+    if let Some(error) = error {
+        let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
+    }
+    if requests.is_empty() {
+        body.push_str("<p>Nothing is waiting for your decision.</p>\n");
+    } else {
+        body.push_str(
+            "<table class=\"list\">\n<tr><th>Request</th><th>Requester</th><th>Command</th>\
+<th>Rule</th><th>Time left</th></tr>\n",
+        );
+        for view in requests {
+            let id = escape(&view.id);
+            let command = summary::truncate(&summary::command_line(&view.argv), 120);
+            let _ = writeln!(
+                body,
+                "<tr><td><a href=\"r/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
+<td>{}</td><td>{}</td></tr>",
+                escape(&summary::requester_short(&view.requester)),
+                escape(&command),
+                escape(&summary::rules(view)),
+                clock::countdown(view, now)
+            );
+        }
+        body.push_str("</table>\n");
+    }
+    layout(
+        "gate: requests waiting for you",
+        &body,
+        nonce.map(clock::script),
+    )
+}
+
+/// "Signed in as NAME" with the sign-out form posting to `action`.
+fn signed_in(person: &str, csrf: &str, action: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{action}\"><p>Signed in as <b>{}</b>. \
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<button type=\"submit\">Sign out</button></p></form>\n",
+        escape(person),
+        escape(csrf)
+    )
+}
+
+/// A request with all its context, and the decision form when `viewer` may
+/// decide. With `nonce`, the time left counts down.
+pub fn request(
+    view: &RequestView,
+    viewer: &Viewer<'_>,
+    now: SystemTime,
+    nonce: Option<&str>,
+) -> String {
     let id = escape(&view.id);
     let mut body = format!("<h1>gate: approval request <code>{id}</code></h1>\n");
-    let _ = writeln!(
-        body,
-        "<p>Signed in as <b>{}</b>.</p>",
-        escape(viewer.person)
-    );
+    let signout = format!("{id}/signout");
+    body.push_str(&signed_in(viewer.person, viewer.csrf, &signout));
+    body.push_str("<p><a href=\"../\">All requests waiting for you</a></p>\n");
     if let Some(error) = &viewer.error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
     }
@@ -111,13 +201,11 @@ pub fn request(view: &RequestView, viewer: &Viewer<'_>, now: SystemTime) -> Stri
         }
         Err(_) => {}
     }
-    let _ = writeln!(
-        body,
-        "<form method=\"post\" action=\"{id}/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<button type=\"submit\">Sign out</button></form>",
-        escape(viewer.csrf)
-    );
-    layout(&format!("gate: request {}", view.id), &body)
+    layout(
+        &format!("gate: request {}", view.id),
+        &body,
+        nonce.map(clock::script),
+    )
 }
 
 /// Label and already-escaped HTML for each row.
@@ -130,8 +218,8 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
     let time_left = match view.status {
         Status::Pending => format!(
             "{} (expires {})",
-            summary::time_left(&view.expires_at, now),
-            view.expires_at
+            clock::countdown(view, now),
+            escape(&view.expires_at)
         ),
         _ => "-".to_string(),
     };
@@ -156,7 +244,7 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
             format!("{} of {} approvals", summary::approvals(view), view.quorum),
         ),
         ("Created", escape(&view.created_at)),
-        ("Time left", escape(&time_left)),
+        ("Time left", time_left),
     ];
     if let Some(identity) = summary::ci_identity(view) {
         facts.insert(2, ("CI identity", escape(&identity)));
@@ -194,14 +282,91 @@ fn decision_form(id: &str, csrf: &str) -> String {
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
 <label for=\"reason\">Reason (recorded with your vote; required to deny)</label>\n\
 <textarea id=\"reason\" name=\"reason\" rows=\"2\" maxlength=\"2000\"></textarea>\n\
-<button type=\"submit\" name=\"verdict\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"verdict\" value=\"deny\">Deny</button>\n</form>\n",
+<p class=\"notice\" data-expired=\"{id}\" hidden>This request has expired; it can no longer be decided.</p>\n\
+<button type=\"submit\" class=\"approve\" name=\"verdict\" value=\"approve\" data-decide=\"{id}\">\
+<span aria-hidden=\"true\">&#10003; </span>Approve</button>\
+<button type=\"submit\" class=\"deny\" name=\"verdict\" value=\"deny\" data-decide=\"{id}\">\
+<span aria-hidden=\"true\">&#10007; </span>Deny</button>\n</form>\n",
         escape(csrf)
     )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::STYLE;
+
+    /// WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |at: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[at..at + 2], 16).unwrap()) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (a, b) = (luminance(a), luminance(b));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    /// The declarations of the first rule for exactly `selector` in STYLE.
+    fn rule(selector: &str) -> &'static str {
+        let at = STYLE
+            .match_indices(&format!("{selector}{{"))
+            .find(|(at, _)| *at == 0 || STYLE[..*at].ends_with('}'))
+            .unwrap_or_else(|| panic!("no rule for {selector}"))
+            .0;
+        let start = at + selector.len() + 1;
+        &STYLE[start..start + STYLE[start..].find('}').unwrap()]
+    }
+
+    fn colour(declarations: &str, property: &str) -> String {
+        let marker = format!("{property}:");
+        let at = declarations
+            .split(';')
+            .find_map(|d| d.strip_prefix(&marker))
+            .unwrap_or_else(|| panic!("no {property} in {declarations}"));
+        at.rsplit(' ').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn decision_buttons_differ_and_their_text_meets_wcag_aa() {
+        let mut looks = Vec::new();
+        for selector in [
+            "button.approve",
+            "button.deny",
+            "button.approve:hover",
+            "button.deny:hover",
+        ] {
+            let declarations = rule(selector);
+            let background = colour(declarations, "background");
+            let text = if selector.ends_with(":hover") {
+                colour(rule(selector.trim_end_matches(":hover")), "color")
+            } else {
+                colour(declarations, "color")
+            };
+            let ratio = contrast(&text, &background);
+            assert!(
+                ratio >= 4.5,
+                "{selector}: {text} on {background} is {ratio:.2}:1"
+            );
+            looks.push((
+                background,
+                colour(rule(selector.trim_end_matches(":hover")), "border"),
+            ));
+        }
+        assert_ne!(looks[0].0, looks[1].0, "Approve and Deny backgrounds");
+        assert_ne!(looks[0].1, looks[1].1, "Approve and Deny borders");
+        assert!(
+            rule("button:focus-visible,a:focus-visible,textarea:focus-visible,input:focus-visible")
+                .contains("outline:3px solid")
+        );
+    }
+
     #[test]
     fn escaping_covers_markup_and_quotes() {
         assert_eq!(

@@ -1,6 +1,8 @@
 //! Answers from the approval page: HTML with the security headers every page
 //! carries (a CSP that allows nothing but inline styles and same-origin forms, no
-//! sniffing, no referrer, no caching), and the small helpers that build them.
+//! sniffing, no referrer, no caching; a page with the clock script also allows
+//! the one inline script that carries its nonce), and the small helpers that
+//! build them.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +23,20 @@ pub fn urlencode(id: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// An HTML answer whose inline script carries `nonce`: the security headers,
+/// with the CSP allowing that script and nothing else.
+pub fn html_with_script(code: StatusCode, body: String, nonce: &str) -> Response {
+    let mut response = html(code, body);
+    let allowed = format!("default-src 'none'; script-src 'nonce-{nonce}';");
+    let csp = CSP.replacen("default-src 'none';", &allowed, 1);
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// An HTML answer with the page's security headers.
