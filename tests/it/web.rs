@@ -72,7 +72,7 @@ fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
         )
     );
     assert_eq!(page.header("x-content-type-options"), "nosniff");
-    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
     assert_eq!(page.header("cache-control"), "no-store");
     let body = &page.body;
     for fact in [
@@ -452,12 +452,12 @@ fn the_landing_page_asks_an_anonymous_visitor_to_sign_in_under_the_strict_csp() 
     assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
     assert_eq!(page.header("content-security-policy"), CSP_NO_SCRIPT);
     assert_eq!(page.header("x-content-type-options"), "nosniff");
-    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
     assert_eq!(page.header("cache-control"), "no-store");
     assert_eq!(page.header("x-frame-options"), "DENY");
     assert!(
         page.body
-            .contains("<form method=\"post\" action=\"signin\">"),
+            .contains("<form method=\"post\" action=\"/signin\">"),
         "{}",
         page.body
     );
@@ -475,7 +475,7 @@ fn the_landing_page_asks_an_anonymous_visitor_to_sign_in_under_the_strict_csp() 
         assert_eq!(refused.header("set-cookie"), "");
         assert!(refused.body.contains("not a valid approver token"));
         assert!(
-            refused.body.contains("action=\"signin\""),
+            refused.body.contains("action=\"/signin\""),
             "{}",
             refused.body
         );
@@ -527,7 +527,7 @@ fn the_landing_page_lists_exactly_the_requests_the_person_may_still_vote_on() {
     assert_eq!(listed(&page), vec![open.clone()], "{}", page.body);
     for fact in [
         "Signed in as <b>bob</b>",
-        "action=\"signout\"",
+        "action=\"/signout\"",
         "dave@build-1",
         "psql -c &#39;&lt;b&gt;drop&lt;/b&gt;&#39;",
         "production changes",
@@ -628,7 +628,7 @@ fn one_sign_in_serves_the_landing_page_and_every_request_page() {
     );
     let landing = open_landing(&broker, Some(&from_request));
     assert!(
-        landing.body.contains("action=\"signin\""),
+        landing.body.contains("action=\"/signin\""),
         "{}",
         landing.body
     );

@@ -41,13 +41,19 @@ struct Web {
     sessions: Sessions,
     /// Cookies get `Secure` when people reach the broker over https.
     secure: bool,
+    /// The path of `public_url` ("" at the root): links and forms start with it.
+    base: String,
 }
 
 type Shared = State<Arc<Web>>;
 
 pub fn router(broker: Arc<Broker>) -> Router {
+    let origin = session::public_origin(&broker.public_url);
     let web = Web {
         secure: broker.public_url.starts_with("https://"),
+        base: broker.public_url[origin.len()..]
+            .trim_end_matches('/')
+            .to_string(),
         broker,
         sessions: Sessions::default(),
     };
@@ -109,14 +115,20 @@ struct SignoutForm {
 
 async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
-        None => html(StatusCode::OK, page::signin(Place::Request(&id), None)),
+        None => html(
+            StatusCode::OK,
+            page::signin(&web.base, Place::Request(&id), None),
+        ),
         Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
     }
 }
 
 async fn landing(State(web): Shared, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
-        None => html(StatusCode::OK, page::signin(Place::Landing, None)),
+        None => html(
+            StatusCode::OK,
+            page::signin(&web.base, Place::Landing, None),
+        ),
         Some(session) => web.waiting(&session, None, StatusCode::OK),
     }
 }
@@ -148,7 +160,7 @@ async fn decide(
         let text = "Your session has ended; sign in again to decide.";
         return html(
             StatusCode::UNAUTHORIZED,
-            page::signin(Place::Request(&id), Some(text)),
+            page::signin(&web.base, Place::Request(&id), Some(text)),
         );
     };
     if !session::origin_allowed(&headers, &web.broker.public_url) {
@@ -233,12 +245,15 @@ impl Web {
             Ok(Some(person)) if !token.trim().is_empty() => person,
             Ok(_) => {
                 let text = "That token is not a valid approver token; create one with `gate serve token create NAME`.";
-                return html(StatusCode::UNAUTHORIZED, page::signin(place, Some(text)));
+                return html(
+                    StatusCode::UNAUTHORIZED,
+                    page::signin(&self.base, place, Some(text)),
+                );
             }
             Err(refusal) => {
                 return html(
                     status(refusal.status),
-                    page::signin(place, Some(&refusal.message)),
+                    page::signin(&self.base, place, Some(&refusal.message)),
                 );
             }
         };
@@ -306,6 +321,7 @@ impl Web {
             clock::nonce().ok()
         };
         let body = page::landing(
+            &self.base,
             &session.person,
             &session.csrf,
             &views,
@@ -346,7 +362,7 @@ impl Web {
         } else {
             None
         };
-        let body = page::request(&request.view, &viewer, now, nonce.as_deref());
+        let body = page::request(&self.base, &request.view, &viewer, now, nonce.as_deref());
         answer(code, body, nonce.as_deref())
     }
 

@@ -7,8 +7,10 @@
 //! (inline CSS, no images; the one script is inline, carries the response's CSP
 //! nonce and only counts down the time left, see [`clock`]) and link only to
 //! themselves, so they work offline and the CSP can forbid everything else. Links
-//! and form actions are relative (`ID/decision` from `/r/ID`, `r/ID` from `/`),
-//! so the pages also work under a path prefix.
+//! and form actions are paths under `base`, the path of the broker's `public_url`
+//! (empty at the root), so the pages work under a path prefix, and a page
+//! answering a form post (a refusal at `/r/ID/decision`) still posts where the
+//! page at `/r/ID` does.
 
 use super::clock;
 use crate::approval::protocol::{RequestView, Status};
@@ -80,13 +82,16 @@ pub enum Place<'a> {
 }
 
 /// The sign-in form for `place`, with an optional problem on top.
-pub fn signin(place: Place<'_>, error: Option<&str>) -> String {
+pub fn signin(base: &str, place: Place<'_>, error: Option<&str>) -> String {
     let (heading, action) = match place {
         Place::Landing => (
             "sign in to see the requests waiting for you",
-            "signin".to_string(),
+            format!("{base}/signin"),
         ),
-        Place::Request(id) => ("sign in to review this request", format!("{id}/signin")),
+        Place::Request(id) => (
+            "sign in to review this request",
+            format!("{base}/r/{id}/signin"),
+        ),
     };
     let mut body = format!("<h1>gate: {heading}</h1>\n");
     if let Some(error) = error {
@@ -117,6 +122,7 @@ pub fn message(title: &str, text: &str) -> String {
 /// from the last form, and the `requests` they may still vote on, each linking
 /// to its page. With `nonce`, the times left count down.
 pub fn landing(
+    base: &str,
     person: &str,
     csrf: &str,
     requests: &[&RequestView],
@@ -125,7 +131,7 @@ pub fn landing(
     nonce: Option<&str>,
 ) -> String {
     let mut body = String::from("<h1>gate: requests waiting for you</h1>\n");
-    body.push_str(&signed_in(person, csrf, "signout"));
+    body.push_str(&signed_in(person, csrf, &format!("{base}/signout")));
     if let Some(error) = error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
     }
@@ -141,8 +147,9 @@ pub fn landing(
             let command = summary::truncate(&summary::command_line(&view.argv), 120);
             let _ = writeln!(
                 body,
-                "<tr><td><a href=\"r/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
+                "<tr><td><a href=\"{}/r/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
 <td>{}</td><td>{}</td></tr>",
+                escape(base),
                 escape(&summary::requester_short(&view.requester)),
                 escape(&command),
                 escape(&summary::rules(view)),
@@ -161,9 +168,10 @@ pub fn landing(
 /// "Signed in as NAME" with the sign-out form posting to `action`.
 fn signed_in(person: &str, csrf: &str, action: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"{action}\"><p>Signed in as <b>{}</b>. \
+        "<form method=\"post\" action=\"{}\"><p>Signed in as <b>{}</b>. \
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
 <button type=\"submit\">Sign out</button></p></form>\n",
+        escape(action),
         escape(person),
         escape(csrf)
     )
@@ -172,6 +180,7 @@ fn signed_in(person: &str, csrf: &str, action: &str) -> String {
 /// A request with all its context, and the decision form when `viewer` may
 /// decide. With `nonce`, the time left counts down.
 pub fn request(
+    base: &str,
     view: &RequestView,
     viewer: &Viewer<'_>,
     now: SystemTime,
@@ -179,9 +188,13 @@ pub fn request(
 ) -> String {
     let id = escape(&view.id);
     let mut body = format!("<h1>gate: approval request <code>{id}</code></h1>\n");
-    let signout = format!("{id}/signout");
+    let signout = format!("{base}/r/{}/signout", view.id);
     body.push_str(&signed_in(viewer.person, viewer.csrf, &signout));
-    body.push_str("<p><a href=\"../\">All requests waiting for you</a></p>\n");
+    let _ = writeln!(
+        body,
+        "<p><a href=\"{}/\">All requests waiting for you</a></p>",
+        escape(base)
+    );
     if let Some(error) = &viewer.error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
     }
@@ -195,7 +208,7 @@ pub fn request(
     body.push_str("</table>\n");
     body.push_str(&votes(view));
     match &viewer.may_decide {
-        Ok(()) => body.push_str(&decision_form(&id, viewer.csrf)),
+        Ok(()) => body.push_str(&decision_form(&escape(base), &id, viewer.csrf)),
         Err(why) if view.status == Status::Pending => {
             let _ = writeln!(body, "<p class=\"notice\">{}</p>", escape(why));
         }
@@ -276,9 +289,10 @@ fn votes(view: &RequestView) -> String {
     html
 }
 
-fn decision_form(id: &str, csrf: &str) -> String {
+/// The decision form; `base` and `id` come escaped.
+fn decision_form(base: &str, id: &str, csrf: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"{id}/decision\">\n\
+        "<form method=\"post\" action=\"{base}/r/{id}/decision\">\n\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
 <label for=\"reason\">Reason (recorded with your vote; required to deny)</label>\n\
 <textarea id=\"reason\" name=\"reason\" rows=\"2\" maxlength=\"2000\"></textarea>\n\

@@ -1,6 +1,6 @@
 //! Answers from the approval page: HTML with the security headers every page
 //! carries (a CSP that allows nothing but inline styles and same-origin forms, no
-//! sniffing, no referrer, no caching; a page with the clock script also allows
+//! sniffing, no referrer to other sites, no caching; a page with the clock script also allows
 //! the one inline script that carries its nonce), and the small helpers that
 //! build them.
 
@@ -47,7 +47,10 @@ pub fn html(code: StatusCode, body: String) -> Response {
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` with every
+        // form post, and the origin check must refuse `null`. `same-origin`
+        // still sends nothing to other sites.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ];

@@ -118,7 +118,7 @@ pub fn open_landing(broker: &Broker, cookie: Option<&str>) -> Page {
 
 /// The request ids the landing page links to, in order.
 pub fn listed(page: &Page) -> Vec<String> {
-    let marker = "<a href=\"r/";
+    let marker = "<a href=\"/r/";
     page.body
         .match_indices(marker)
         .map(|(at, _)| {
