@@ -37,8 +37,10 @@ fn require_browser(ctx: &TestContext) {
     );
 }
 
+/// A fresh `CARGO_TARGET_TMPDIR/browser/` for this run's screenshots.
 fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -309,8 +309,12 @@ fn decision_form(base: &str, id: &str, csrf: &str) -> String {
 mod tests {
     use super::STYLE;
 
-    /// WCAG relative luminance of `#rrggbb`.
+    /// WCAG relative luminance of `#rrggbb` or `#rgb`.
     fn luminance(hex: &str) -> f64 {
+        let hex = match hex.len() {
+            4 => hex.chars().flat_map(|c| [c, c]).skip(1).collect(),
+            _ => hex.to_string(),
+        };
         let channel = |at: usize| {
             let c = f64::from(u8::from_str_radix(&hex[at..at + 2], 16).unwrap()) / 255.0;
             if c <= 0.039_28 {
@@ -345,6 +349,12 @@ mod tests {
             .find_map(|d| d.strip_prefix(&marker))
             .unwrap_or_else(|| panic!("no {property} in {declarations}"));
         at.rsplit(' ').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn contrast_is_computed_as_wcag_does() {
+        assert!((contrast("#fff", "#000000") - 21.0).abs() < 1e-9);
+        assert!((contrast("#777777", "#ffffff") - 4.48).abs() < 0.01);
     }
 
     #[test]
