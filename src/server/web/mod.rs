@@ -8,14 +8,16 @@
 //! exactly the API's rules; what the pages offer comes from the same rules
 //! ([`rules::may_vote`]). Every form post must carry the session's CSRF token and,
 //! when the browser sends `Origin`, come from the broker's public origin. Files:
-//! `session` (sessions, cookies, CSRF and origin checks), `page` (the HTML),
-//! `clock` (the time left, counting down), `reply` (responses with the security
-//! headers).
+//! `landing` (the page at `/`, signing in and out), `session` (sessions, cookies,
+//! CSRF and origin checks), `page` (the HTML), `style` (its stylesheet), `clock`
+//! (the time left, counting down), `reply` (responses with the security headers).
 
 mod clock;
+mod landing;
 mod page;
 mod reply;
 mod session;
+mod style;
 
 use super::input::BODY_LIMIT;
 use super::rules::{self, Request};
@@ -28,6 +30,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use landing::{SigninForm, SignoutForm};
 use page::Place;
 use reply::{html, html_with_script, set_header, status, urlencode};
 use serde::Deserialize;
@@ -58,9 +61,9 @@ pub fn router(broker: Arc<Broker>) -> Router {
         sessions: Sessions::default(),
     };
     Router::new()
-        .route("/", get(landing))
-        .route("/signin", post(landing_signin))
-        .route("/signout", post(landing_signout))
+        .route("/", get(landing::show))
+        .route("/signin", post(landing::signin))
+        .route("/signout", post(landing::signout))
         .route("/r/{id}", get(show))
         .route("/r/{id}/signin", post(signin))
         .route("/r/{id}/decision", post(decide))
@@ -94,22 +97,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageId {
 }
 
 #[derive(Debug, Deserialize)]
-struct SigninForm {
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Debug, Deserialize)]
 struct DecisionForm {
     #[serde(default)]
     verdict: String,
     #[serde(default)]
     reason: String,
-    csrf: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SignoutForm {
     csrf: Option<String>,
 }
 
@@ -121,24 +113,6 @@ async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Res
         ),
         Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
     }
-}
-
-async fn landing(State(web): Shared, headers: HeaderMap) -> Response {
-    match web.sessions.find(&headers) {
-        None => html(
-            StatusCode::OK,
-            page::signin(&web.base, Place::Landing, None),
-        ),
-        Some(session) => web.waiting(&session, None, StatusCode::OK),
-    }
-}
-
-async fn landing_signin(
-    State(web): Shared,
-    headers: HeaderMap,
-    form: Result<Form<SigninForm>, FormRejection>,
-) -> Response {
-    web.sign_in(Place::Landing, &headers, form).await
 }
 
 async fn signin(
@@ -210,14 +184,6 @@ async fn decide(
     }
 }
 
-async fn landing_signout(
-    State(web): Shared,
-    headers: HeaderMap,
-    form: Result<Form<SignoutForm>, FormRejection>,
-) -> Response {
-    web.sign_out(Place::Landing, &headers, form).await
-}
-
 async fn signout(
     State(web): Shared,
     PageId(id): PageId,
@@ -228,110 +194,6 @@ async fn signout(
 }
 
 impl Web {
-    /// Sign in with the form's approver token (the same rules from `/` and from
-    /// a request's page); a session cookie and back to `place`, or the form again
-    /// with why not.
-    async fn sign_in(
-        &self,
-        place: Place<'_>,
-        headers: &HeaderMap,
-        form: Result<Form<SigninForm>, FormRejection>,
-    ) -> Response {
-        if !session::origin_allowed(headers, &self.broker.public_url) {
-            return foreign_origin();
-        }
-        let token = form.map(|Form(form)| form.token).unwrap_or_default();
-        let person = match self.broker.approver(token.trim()).await {
-            Ok(Some(person)) if !token.trim().is_empty() => person,
-            Ok(_) => {
-                let text = "That token is not a valid approver token; create one with `gate serve token create NAME`.";
-                return html(
-                    StatusCode::UNAUTHORIZED,
-                    page::signin(&self.base, place, Some(text)),
-                );
-            }
-            Err(refusal) => {
-                return html(
-                    status(refusal.status),
-                    page::signin(&self.base, place, Some(&refusal.message)),
-                );
-            }
-        };
-        let (cookie, _) = match self.sessions.create(&person) {
-            Ok(created) => created,
-            Err(e) => {
-                return html(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    page::message("Sign-in failed", &e),
-                );
-            }
-        };
-        eprintln!("gate serve: web: {person} signed in");
-        let mut response = self.see(place);
-        set_header(
-            &mut response,
-            header::SET_COOKIE,
-            &session::set_cookie(&cookie, self.secure),
-        );
-        response
-    }
-
-    /// End the session named by the cookie, when the form carries its CSRF
-    /// token; back to `place`.
-    async fn sign_out(
-        &self,
-        place: Place<'_>,
-        headers: &HeaderMap,
-        form: Result<Form<SignoutForm>, FormRejection>,
-    ) -> Response {
-        let Some(session) = self.sessions.find(headers) else {
-            return self.see(place);
-        };
-        let csrf = form.ok().and_then(|Form(form)| form.csrf);
-        if !session::origin_allowed(headers, &self.broker.public_url) {
-            return foreign_origin();
-        }
-        if !session::csrf_matches(&session, csrf.as_deref()) {
-            let text =
-                "This form is stale or did not come from this page; reload the page and try again.";
-            let text = Some(text.to_string());
-            return match place {
-                Place::Landing => self.waiting(&session, text, StatusCode::FORBIDDEN),
-                Place::Request(id) => self.render(id, &session, text, StatusCode::FORBIDDEN).await,
-            };
-        }
-        self.sessions.remove(headers);
-        let mut response = self.see(place);
-        set_header(
-            &mut response,
-            header::SET_COOKIE,
-            &session::clear_cookie(self.secure),
-        );
-        response
-    }
-
-    /// The landing page for `session`: the requests its person may still vote on.
-    fn waiting(&self, session: &Session, error: Option<String>, code: StatusCode) -> Response {
-        let now = SystemTime::now();
-        let requests = self.broker.open_to(&session.person, now);
-        let views: Vec<_> = requests.iter().map(|request| &request.view).collect();
-        let nonce = if views.is_empty() {
-            None
-        } else {
-            clock::nonce().ok()
-        };
-        let body = page::landing(
-            &self.base,
-            &session.person,
-            &session.csrf,
-            &views,
-            error.as_deref(),
-            now,
-            nonce.as_deref(),
-        );
-        answer(code, body, nonce.as_deref())
-    }
-
     /// The request page for `session`, with `error` on top, answered with `code`.
     async fn render(
         &self,
