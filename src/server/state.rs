@@ -533,6 +533,22 @@ impl Broker {
         (version, requests)
     }
 
+    /// The pending requests `person` may still vote on at `now` under the vote's
+    /// own rules (a listed approver, not the requester, no vote yet), oldest first.
+    pub fn open_to(&self, person: &str, now: SystemTime) -> Vec<Arc<Request>> {
+        let live = self.live.lock().expect("live lock");
+        let mut requests: Vec<Arc<Request>> = live
+            .requests
+            .values()
+            .map(|entry| entry.request.clone())
+            .filter(|request| rules::may_vote(request, person, now).is_ok())
+            .collect();
+        requests.sort_by(|a, b| {
+            (&a.view.created_at, &a.view.id).cmp(&(&b.view.created_at, &b.view.id))
+        });
+        requests
+    }
+
     /// Run `change` until it completes, `wait` passes or the broker shuts down.
     async fn until<F: std::future::Future>(&self, change: F, wait: Duration) {
         let mut shutdown = self.shutdown.clone();

@@ -10,6 +10,7 @@ mod approval_web;
 mod approver;
 mod audit_log;
 mod broker;
+mod browser;
 mod ci_identity;
 mod ci_oidc;
 mod closed_pipe;

@@ -1,10 +1,17 @@
-//! The broker's web approval page (`/r/ID`) end to end: the real `gate serve`,
-//! driven with plain HTTP and cookies set by hand, as a browser would.
+//! The broker's web approval pages (`/` and `/r/ID`) end to end: the real `gate
+//! serve`, driven with plain HTTP and cookies set by hand, as a browser would.
+//! What a real browser does with them (styles, the clock script, the CSP) is in
+//! `browser`.
 
 use crate::support::broker_support::Broker;
 use crate::support::common::TestContext;
-use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
-use crate::support::web_support::{assert_no_external_urls, csrf, open_page, send, sign_in, view};
+use crate::support::fixtures::{
+    BROKER_CONFIG_SRE_ALICE_BOB_CAROL, BROKER_CONFIG_SRE_AND_DBA, delete_payments_request,
+};
+use crate::support::web_support::{
+    assert_no_external_urls, csp_nonce, csrf, listed, open_landing, open_page, send, sign_in,
+    sign_in_at, view,
+};
 
 #[test]
 fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
@@ -57,12 +64,15 @@ fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
 
     let page = open_page(&broker, &id, value);
     assert_eq!(page.status, 200);
+    let nonce = csp_nonce(&page).expect("a pending request's page counts down");
     assert_eq!(
         page.header("content-security-policy"),
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        format!(
+            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+        )
     );
     assert_eq!(page.header("x-content-type-options"), "nosniff");
-    assert_eq!(page.header("referrer-policy"), "no-referrer");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
     assert_eq!(page.header("cache-control"), "no-store");
     let body = &page.body;
     for fact in [
@@ -89,7 +99,7 @@ fn signing_in_sets_a_strict_session_cookie_and_shows_the_request() {
         body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "{body}"
     );
-    assert!(!body.contains("<script"), "unescaped markup: {body}");
+    assert!(!body.contains("<script>"), "unescaped markup: {body}");
     assert!(!body.contains("<b>urgent"), "{body}");
     assert_no_external_urls(body);
 }
@@ -426,4 +436,255 @@ fn an_id_that_could_redirect_the_forms_elsewhere_is_not_found() {
         assert!(!page.body.contains("<form"), "{}", page.body);
         assert_eq!(page.header("cache-control"), "no-store");
     }
+}
+
+/// The strict CSP of every page without the clock script.
+const CSP_NO_SCRIPT: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+#[test]
+fn the_landing_page_asks_an_anonymous_visitor_to_sign_in_under_the_strict_csp() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
+    let page = open_landing(&broker, None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(page.header("content-security-policy"), CSP_NO_SCRIPT);
+    assert_eq!(page.header("x-content-type-options"), "nosniff");
+    assert_eq!(page.header("referrer-policy"), "same-origin");
+    assert_eq!(page.header("cache-control"), "no-store");
+    assert_eq!(page.header("x-frame-options"), "DENY");
+    assert!(
+        page.body
+            .contains("<form method=\"post\" action=\"/signin\">"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("name=\"token\""), "{}", page.body);
+    assert!(!page.body.contains("<script"), "{}", page.body);
+    assert!(!page.body.contains(&id), "nothing listed before sign-in");
+    assert_no_external_urls(&page.body);
+
+    // The same token rules as a request's sign-in: a bad one gets no session.
+    let _bob = broker.token("bob");
+    for token in ["gate_not-a-real-token", ""] {
+        let form = [("token", token)];
+        let refused = send(&broker, "POST", "/signin", None, Some(&form), None);
+        assert_eq!(refused.status, 401, "{}", refused.body);
+        assert_eq!(refused.header("set-cookie"), "");
+        assert!(refused.body.contains("not a valid approver token"));
+        assert!(
+            refused.body.contains("action=\"/signin\""),
+            "{}",
+            refused.body
+        );
+    }
+    let form = [("token", "x")];
+    let foreign = send(
+        &broker,
+        "POST",
+        "/signin",
+        None,
+        Some(&form),
+        Some("https://evil.example"),
+    );
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+
+    // Unknown paths are still not found.
+    for path in ["/nope", &format!("/r/{id}/nope"), "/r/"] {
+        let missing = send(&broker, "GET", path, None, None, None);
+        assert_eq!(missing.status, 404, "{path}: {}", missing.body);
+    }
+}
+
+#[test]
+fn the_landing_page_lists_exactly_the_requests_the_person_may_still_vote_on() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_AND_DBA);
+    let (bob, alice) = (broker.token("bob"), broker.token("alice"));
+    let mut waiting = delete_payments_request("dave");
+    waiting["argv"] = serde_json::json!(["psql", "-c", "<b>drop</b>"]);
+    let (open, _, _) = broker.create(&waiting);
+    let mut sre = delete_payments_request("bob");
+    sre["approvers"] = serde_json::json!(["group:sre"]);
+    let (own, _, _) = broker.create(&sre);
+    let mut two = delete_payments_request("dave");
+    two["quorum"] = 2.into();
+    let (voted, _, _) = broker.create(&two);
+    assert_eq!(broker.decide(&voted, &bob, "approve").status, 200);
+    let (decided, _, _) = broker.create(&delete_payments_request("dave"));
+    assert_eq!(broker.decide(&decided, &alice, "approve").status, 200);
+    let mut dba = delete_payments_request("dave");
+    dba["approvers"] = serde_json::json!(["group:dba"]);
+    let (other_group, _, _) = broker.create(&dba);
+    assert_eq!(view(&broker, &voted, &bob)["status"], "pending");
+    assert_eq!(view(&broker, &other_group, &bob)["status"], "pending");
+
+    let cookie = sign_in_at(&broker, "/signin", &bob);
+    let page = open_landing(&broker, Some(&cookie));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(listed(&page), vec![open.clone()], "{}", page.body);
+    for fact in [
+        "Signed in as <b>bob</b>",
+        "action=\"/signout\"",
+        "dave@build-1",
+        "psql -c &#39;&lt;b&gt;drop&lt;/b&gt;&#39;",
+        "production changes",
+        "data-expires=",
+    ] {
+        assert!(
+            page.body.contains(fact),
+            "missing {fact:?} in {}",
+            page.body
+        );
+    }
+    assert!(!page.body.contains("<b>drop"), "{}", page.body);
+    let nonce = csp_nonce(&page).expect("the times left count down");
+    assert!(page.body.contains(&format!("<script nonce=\"{nonce}\">")));
+    assert_no_external_urls(&page.body);
+
+    // alice has not voted on `voted` and did not ask for `own`: both wait for her.
+    let alice_cookie = sign_in_at(&broker, "/signin", &alice);
+    let mut for_alice = listed(&open_landing(&broker, Some(&alice_cookie)));
+    for_alice.sort();
+    let mut expected = vec![open.clone(), own, voted];
+    expected.sort();
+    assert_eq!(for_alice, expected);
+
+    // Once bob has decided, nothing waits for him, and the page has no script.
+    let form = [("verdict", "approve"), ("csrf", &csrf(&page))];
+    let path = format!("/r/{open}/decision");
+    let decided = send(&broker, "POST", &path, Some(&cookie), Some(&form), None);
+    assert_eq!(decided.status, 303, "{}", decided.body);
+    let empty = open_landing(&broker, Some(&cookie));
+    assert!(listed(&empty).is_empty(), "{}", empty.body);
+    assert!(
+        empty.body.contains("Nothing is waiting for your decision."),
+        "{}",
+        empty.body
+    );
+    assert_eq!(empty.header("content-security-policy"), CSP_NO_SCRIPT);
+    assert!(!empty.body.contains("<script"), "{}", empty.body);
+}
+
+#[test]
+fn one_sign_in_serves_the_landing_page_and_every_request_page() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
+
+    let signed_in = send(
+        &broker,
+        "POST",
+        "/signin",
+        None,
+        Some(&[("token", &bob)]),
+        None,
+    );
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.header("location"), format!("{}/", broker.url()));
+    let from_landing = sign_in_at(&broker, "/signin", &bob);
+    let page = open_page(&broker, &id, &from_landing);
+    assert!(
+        page.body.contains("Signed in as <b>bob</b>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"approve\""), "{}", page.body);
+
+    let from_request = sign_in(&broker, &id, &bob);
+    let landing = open_landing(&broker, Some(&from_request));
+    assert_eq!(listed(&landing), vec![id.clone()], "{}", landing.body);
+
+    // Signing out on the landing page ends the session everywhere.
+    let token = csrf(&landing);
+    let stale = send(
+        &broker,
+        "POST",
+        "/signout",
+        Some(&from_request),
+        Some(&[("csrf", "0")]),
+        None,
+    );
+    assert_eq!(stale.status, 403, "{}", stale.body);
+    let out = send(
+        &broker,
+        "POST",
+        "/signout",
+        Some(&from_request),
+        Some(&[("csrf", &token)]),
+        None,
+    );
+    assert_eq!(out.status, 303, "{}", out.body);
+    assert_eq!(out.header("location"), format!("{}/", broker.url()));
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+    let page = open_page(&broker, &id, &from_request);
+    assert!(
+        page.body.contains("name=\"token\""),
+        "signed out: {}",
+        page.body
+    );
+    let landing = open_landing(&broker, Some(&from_request));
+    assert!(
+        landing.body.contains("action=\"/signin\""),
+        "{}",
+        landing.body
+    );
+    // The other session is still there.
+    let page = open_page(&broker, &id, &from_landing);
+    assert!(
+        page.body.contains("Signed in as <b>bob</b>"),
+        "{}",
+        page.body
+    );
+}
+
+#[test]
+fn only_a_pending_request_page_carries_the_script_with_a_fresh_nonce() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    let (id, _, _) = broker.create(&delete_payments_request("dave"));
+    let cookie = sign_in(&broker, &id, &bob);
+
+    let mut nonces = Vec::new();
+    for _ in 0..3 {
+        let page = open_page(&broker, &id, &cookie);
+        let nonce = csp_nonce(&page).expect("a nonce for the clock");
+        assert!(nonce.len() >= 22, "{nonce}");
+        assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
+        assert!(
+            page.body.contains(&format!("<script nonce=\"{nonce}\">")),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("data-expires="), "{}", page.body);
+        assert!(page.body.contains("data-decide="), "{}", page.body);
+        nonces.push(nonce);
+    }
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce for every response");
+
+    // The sign-in form and a decided request need no script and allow none.
+    let anonymous = send(&broker, "GET", &format!("/r/{id}"), None, None, None);
+    assert_eq!(anonymous.header("content-security-policy"), CSP_NO_SCRIPT);
+    assert!(!anonymous.body.contains("<script"));
+    let form = [
+        ("verdict", "approve"),
+        ("csrf", &csrf(&open_page(&broker, &id, &cookie))),
+    ];
+    let path = format!("/r/{id}/decision");
+    assert_eq!(
+        send(&broker, "POST", &path, Some(&cookie), Some(&form), None).status,
+        303
+    );
+    let decided = open_page(&broker, &id, &cookie);
+    assert_eq!(decided.header("content-security-policy"), CSP_NO_SCRIPT);
+    assert!(!decided.body.contains("<script"), "{}", decided.body);
+    assert!(!decided.body.contains("data-expires"), "{}", decided.body);
+    let missing = send(&broker, "GET", "/r/0000", Some(&cookie), None, None);
+    assert_eq!(missing.header("content-security-policy"), CSP_NO_SCRIPT);
 }

@@ -19,25 +19,7 @@ pub fn vote(
     config: &BrokerConfig,
     key: &SigningKey,
 ) -> Result<Request, Refusal> {
-    if request.view.status.is_final() {
-        return Err(Refusal::already_decided(request));
-    }
-    if now >= request.expires {
-        let message = "the request timed out before this decision";
-        return Err(Refusal::new(409, ErrorCode::AlreadyDecided, message));
-    }
-    if request.requester_people.contains(voter) {
-        let message = format!("{voter} asked for this request and cannot decide it");
-        return Err(Refusal::new(403, ErrorCode::SelfApproval, message));
-    }
-    if !request.view.approvers.iter().any(|name| name == voter) {
-        let message = format!("{voter} is not an approver of this request");
-        return Err(Refusal::new(403, ErrorCode::NotAnApprover, message));
-    }
-    if request.view.votes.iter().any(|v| v.person == voter) {
-        let message = format!("{voter} has already voted; quorum needs distinct approvers");
-        return Err(Refusal::new(409, ErrorCode::AlreadyVoted, message));
-    }
+    may_vote(request, voter, now)?;
     let mut next = request.clone();
     next.view.votes.push(Vote {
         person: voter.to_string(),
@@ -70,6 +52,32 @@ pub fn vote(
         );
     }
     Ok(next)
+}
+
+/// Whether `voter` may vote on `request` at `now`, else the refusal [`vote`]
+/// gives: what a channel offers (the web page's forms, its list of requests
+/// waiting for you) is decided by the same checks as the vote itself.
+pub fn may_vote(request: &Request, voter: &str, now: SystemTime) -> Result<(), Refusal> {
+    if request.view.status.is_final() {
+        return Err(Refusal::already_decided(request));
+    }
+    if now >= request.expires {
+        let message = "the request timed out before this decision";
+        return Err(Refusal::new(409, ErrorCode::AlreadyDecided, message));
+    }
+    if request.requester_people.contains(voter) {
+        let message = format!("{voter} asked for this request and cannot decide it");
+        return Err(Refusal::new(403, ErrorCode::SelfApproval, message));
+    }
+    if !request.view.approvers.iter().any(|name| name == voter) {
+        let message = format!("{voter} is not an approver of this request");
+        return Err(Refusal::new(403, ErrorCode::NotAnApprover, message));
+    }
+    if request.view.votes.iter().any(|v| v.person == voter) {
+        let message = format!("{voter} has already voted; quorum needs distinct approvers");
+        return Err(Refusal::new(409, ErrorCode::AlreadyVoted, message));
+    }
+    Ok(())
 }
 
 /// The request timed out, if it is pending and its time has come.

@@ -15,7 +15,7 @@ mod decide;
 mod publish;
 
 pub use admit::{Admission, admit};
-pub use decide::{cancel, claim, expire, vote};
+pub use decide::{cancel, claim, expire, may_vote, vote};
 pub use publish::{POLICY_CHANGE_RULE, Publication, admit_publication, is_publication};
 
 use super::config::BrokerConfig;

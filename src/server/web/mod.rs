@@ -1,21 +1,28 @@
-//! The broker's web approval page, outside `/v1`: `GET /r/ID` (sign-in form, or
-//! the request with its decision form), `POST /r/ID/signin` (approver token ->
-//! session cookie), `POST /r/ID/decision` and `POST /r/ID/signout`.
+//! The broker's web approval pages, outside `/v1`: `GET /` (sign-in form, or the
+//! requests waiting for the signed-in person), `GET /r/ID` (sign-in form, or the
+//! request with its decision form), `POST /signin` and `POST /r/ID/signin`
+//! (approver token -> session cookie), `POST /r/ID/decision`, and `POST /signout`
+//! and `POST /r/ID/signout`. One session (cookie `Path=/`) serves every page.
 //!
 //! A vote from here is recorded with channel "web" through [`Broker::vote`], under
-//! exactly the API's rules. Every form post must carry the session's CSRF token and,
+//! exactly the API's rules; what the pages offer comes from the same rules
+//! ([`rules::may_vote`]). Every form post must carry the session's CSRF token and,
 //! when the browser sends `Origin`, come from the broker's public origin. Files:
-//! `session` (sessions, cookies, CSRF and origin checks), `page` (the HTML),
-//! `reply` (responses with the security headers).
+//! `landing` (the page at `/`, signing in and out), `session` (sessions, cookies,
+//! CSRF and origin checks), `page` (the HTML), `style` (its stylesheet), `clock`
+//! (the time left, counting down), `reply` (responses with the security headers).
 
+mod clock;
+mod landing;
 mod page;
 mod reply;
 mod session;
+mod style;
 
 use super::input::BODY_LIMIT;
-use super::rules::Request;
+use super::rules::{self, Request};
 use super::state::Broker;
-use crate::approval::protocol::{Choice, Status};
+use crate::approval::protocol::{Choice, ErrorCode, Status};
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -23,7 +30,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use reply::{html, set_header, status, urlencode};
+use landing::{SigninForm, SignoutForm};
+use page::Place;
+use reply::{html, html_with_script, set_header, status, urlencode};
 use serde::Deserialize;
 use session::{Session, Sessions};
 use std::sync::Arc;
@@ -35,17 +44,26 @@ struct Web {
     sessions: Sessions,
     /// Cookies get `Secure` when people reach the broker over https.
     secure: bool,
+    /// The path of `public_url` ("" at the root): links and forms start with it.
+    base: String,
 }
 
 type Shared = State<Arc<Web>>;
 
 pub fn router(broker: Arc<Broker>) -> Router {
+    let origin = session::public_origin(&broker.public_url);
     let web = Web {
         secure: broker.public_url.starts_with("https://"),
+        base: broker.public_url[origin.len()..]
+            .trim_end_matches('/')
+            .to_string(),
         broker,
         sessions: Sessions::default(),
     };
     Router::new()
+        .route("/", get(landing::show))
+        .route("/signin", post(landing::signin))
+        .route("/signout", post(landing::signout))
         .route("/r/{id}", get(show))
         .route("/r/{id}/signin", post(signin))
         .route("/r/{id}/decision", post(decide))
@@ -79,12 +97,6 @@ impl<S: Send + Sync> FromRequestParts<S> for PageId {
 }
 
 #[derive(Debug, Deserialize)]
-struct SigninForm {
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Debug, Deserialize)]
 struct DecisionForm {
     #[serde(default)]
     verdict: String,
@@ -93,14 +105,12 @@ struct DecisionForm {
     csrf: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct SignoutForm {
-    csrf: Option<String>,
-}
-
 async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
-        None => html(StatusCode::OK, page::signin(&id, None)),
+        None => html(
+            StatusCode::OK,
+            page::signin(&web.base, Place::Request(&id), None),
+        ),
         Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
     }
 }
@@ -111,40 +121,7 @@ async fn signin(
     headers: HeaderMap,
     form: Result<Form<SigninForm>, FormRejection>,
 ) -> Response {
-    if !session::origin_allowed(&headers, &web.broker.public_url) {
-        return foreign_origin();
-    }
-    let token = form.map(|Form(form)| form.token).unwrap_or_default();
-    let person = match web.broker.approver(token.trim()).await {
-        Ok(Some(person)) if !token.trim().is_empty() => person,
-        Ok(_) => {
-            let text = "That token is not a valid approver token; create one with `gate serve token create NAME`.";
-            return html(StatusCode::UNAUTHORIZED, page::signin(&id, Some(text)));
-        }
-        Err(refusal) => {
-            return html(
-                status(refusal.status),
-                page::signin(&id, Some(&refusal.message)),
-            );
-        }
-    };
-    let (cookie, _) = match web.sessions.create(&person) {
-        Ok(created) => created,
-        Err(e) => {
-            return html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page::message("Sign-in failed", &e),
-            );
-        }
-    };
-    eprintln!("gate serve: web: {person} signed in");
-    let mut response = web.see_request(&id);
-    set_header(
-        &mut response,
-        header::SET_COOKIE,
-        &session::set_cookie(&cookie, web.secure),
-    );
-    response
+    web.sign_in(Place::Request(&id), &headers, form).await
 }
 
 async fn decide(
@@ -155,7 +132,10 @@ async fn decide(
 ) -> Response {
     let Some(session) = web.sessions.find(&headers) else {
         let text = "Your session has ended; sign in again to decide.";
-        return html(StatusCode::UNAUTHORIZED, page::signin(&id, Some(text)));
+        return html(
+            StatusCode::UNAUTHORIZED,
+            page::signin(&web.base, Place::Request(&id), Some(text)),
+        );
     };
     if !session::origin_allowed(&headers, &web.broker.public_url) {
         return foreign_origin();
@@ -210,28 +190,7 @@ async fn signout(
     headers: HeaderMap,
     form: Result<Form<SignoutForm>, FormRejection>,
 ) -> Response {
-    let Some(session) = web.sessions.find(&headers) else {
-        return web.see_request(&id);
-    };
-    let csrf = form.ok().and_then(|Form(form)| form.csrf);
-    if !session::origin_allowed(&headers, &web.broker.public_url) {
-        return foreign_origin();
-    }
-    if !session::csrf_matches(&session, csrf.as_deref()) {
-        let text =
-            "This form is stale or did not come from this page; reload the page and try again.";
-        return web
-            .render(&id, &session, Some(text.into()), StatusCode::FORBIDDEN)
-            .await;
-    }
-    web.sessions.remove(&headers);
-    let mut response = web.see_request(&id);
-    set_header(
-        &mut response,
-        header::SET_COOKIE,
-        &session::clear_cookie(web.secure),
-    );
-    response
+    web.sign_out(Place::Request(&id), &headers, form).await
 }
 
 impl Web {
@@ -253,44 +212,63 @@ impl Web {
                 );
             }
         };
+        let now = SystemTime::now();
         let viewer = page::Viewer {
             person: &session.person,
             csrf: &session.csrf,
-            may_decide: may_decide(&request, &session.person),
+            may_decide: may_decide(&request, &session.person, now),
             error,
         };
-        html(
-            code,
-            page::request(&request.view, &viewer, SystemTime::now()),
-        )
+        let nonce = if request.view.status == Status::Pending {
+            clock::nonce().ok()
+        } else {
+            None
+        };
+        let body = page::request(&self.base, &request.view, &viewer, now, nonce.as_deref());
+        answer(code, body, nonce.as_deref())
     }
 
     /// 303 to the request's page (after a form post).
     fn see_request(&self, id: &str) -> Response {
-        let location = format!("{}/r/{}", self.broker.public_url, urlencode(id));
+        self.see(Place::Request(id))
+    }
+
+    /// 303 to `place` (after a form post).
+    fn see(&self, place: Place<'_>) -> Response {
+        let location = match place {
+            Place::Landing => format!("{}/", self.broker.public_url),
+            Place::Request(id) => format!("{}/r/{}", self.broker.public_url, urlencode(id)),
+        };
         let mut response = html(StatusCode::SEE_OTHER, String::new());
         set_header(&mut response, header::LOCATION, &location);
         response
     }
 }
 
-/// Whether `person` may vote on `request` now, else why not (the rules decide
-/// again on the vote itself; this only chooses what the page offers).
-fn may_decide(request: &Request, person: &str) -> Result<(), String> {
-    let view = &request.view;
-    if view.status != Status::Pending {
-        return Err(format!("This request is {}.", view.status.as_str()));
+/// A page, with the CSP allowing its clock script when it has one. Without a
+/// nonce (none could be made) the page carries no script and still shows the
+/// server's time left.
+fn answer(code: StatusCode, body: String, nonce: Option<&str>) -> Response {
+    match nonce {
+        Some(nonce) => html_with_script(code, body, nonce),
+        None => html(code, body),
     }
-    if request.requester_people.contains(person) {
-        return Err("This is your own request: another approver must decide it.".into());
-    }
-    if !view.approvers.iter().any(|name| name == person) {
-        return Err(format!("{person} is not an approver of this request."));
-    }
-    if view.votes.iter().any(|vote| vote.person == person) {
-        return Err("You have voted; waiting for the other approvers.".into());
-    }
-    Ok(())
+}
+
+/// Whether `person` may vote on `request` now, else why not, in the page's
+/// words. The rules are the vote's own ([`rules::may_vote`]), which decide again
+/// on the vote itself; this only chooses what the page offers.
+fn may_decide(request: &Request, person: &str, now: SystemTime) -> Result<(), String> {
+    let status = request.view.status;
+    rules::may_vote(request, person, now).map_err(|refusal| match refusal.code {
+        _ if status != Status::Pending => format!("This request is {}.", status.as_str()),
+        ErrorCode::SelfApproval => {
+            "This is your own request: another approver must decide it.".to_string()
+        }
+        ErrorCode::NotAnApprover => format!("{person} is not an approver of this request."),
+        ErrorCode::AlreadyVoted => "You have voted; waiting for the other approvers.".to_string(),
+        _ => format!("{}.", refusal.message),
+    })
 }
 
 fn not_found() -> Response {

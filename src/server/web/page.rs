@@ -1,24 +1,23 @@
-//! The approval page's HTML: the sign-in form, a request with all its context,
-//! and the decision form. Pure: values in, a string out.
+//! The approval pages' HTML: the sign-in form, the landing page with the
+//! requests waiting for you, a request with all its context, and the decision
+//! form. Pure: values in, a string out.
 //!
 //! Everything shown that came from a request, a person or a refusal passes
-//! through [`escape`]: commands are attacker-controlled. The page loads nothing
-//! (inline CSS, no scripts, no images) and links only to itself, so it works
-//! offline and the CSP can forbid everything else. Form actions are relative
-//! (`ID/decision` from `/r/ID`), so the page also works under a path prefix.
+//! through [`escape`]: commands are attacker-controlled. The pages load nothing
+//! (inline CSS, no images; the one script is inline, carries the response's CSP
+//! nonce and only counts down the time left, see [`clock`]) and link only to
+//! themselves, so they work offline and the CSP can forbid everything else. Links
+//! and form actions are paths under `base`, the path of the broker's `public_url`
+//! (empty at the root), so the pages work under a path prefix, and a page
+//! answering a form post (a refusal at `/r/ID/decision`) still posts where the
+//! page at `/r/ID` does.
 
+use super::clock;
+use super::style::STYLE;
 use crate::approval::protocol::{RequestView, Status};
 use crate::approval::summary;
 use std::fmt::Write;
 use std::time::SystemTime;
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1f24}\
-h1{font-size:1.3rem}table{border-collapse:collapse;width:100%}th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-bottom:1px solid #ddd}\
-th{width:11rem;color:#555;font-weight:600}pre{white-space:pre-wrap;word-break:break-all;background:#f4f4f4;padding:.5rem;margin:0}\
-.status{font-weight:700}.pending{color:#9a6700}.approved{color:#1a7f37}.denied,.timed_out,.cancelled{color:#cf222e}\
-.notice{padding:.6rem;border:1px solid #d4a72c;background:#fff8c5;margin:1rem 0}.error{border-color:#cf222e;background:#ffebe9}\
-form{margin:1rem 0}textarea,input[type=password]{width:100%;box-sizing:border-box;padding:.4rem}button{padding:.4rem 1rem;margin:.5rem .5rem 0 0}\
-.breakglass{color:#fff;background:#cf222e;padding:.2rem .4rem}";
 
 /// What the signed-in person sees besides the request.
 #[derive(Debug)]
@@ -47,30 +46,49 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn layout(title: &str, body: &str) -> String {
+/// A whole page; `script` (the clock, with its nonce) goes last in the body.
+fn layout(title: &str, body: &str, script: Option<String>) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
-        escape(title)
+<title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}{}</body></html>\n",
+        escape(title),
+        script.unwrap_or_default()
     )
 }
 
-/// The sign-in form for request `id`, with an optional problem on top.
-pub fn signin(id: &str, error: Option<&str>) -> String {
-    let mut body = String::from("<h1>gate: sign in to review this request</h1>\n");
+/// Where a sign-in form leads: the landing page, or one request's page.
+#[derive(Debug, Clone, Copy)]
+pub enum Place<'a> {
+    Landing,
+    Request(&'a str),
+}
+
+/// The sign-in form for `place`, with an optional problem on top.
+pub fn signin(base: &str, place: Place<'_>, error: Option<&str>) -> String {
+    let (heading, action) = match place {
+        Place::Landing => (
+            "sign in to see the requests waiting for you",
+            format!("{base}/signin"),
+        ),
+        Place::Request(id) => (
+            "sign in to review this request",
+            format!("{base}/r/{id}/signin"),
+        ),
+    };
+    let mut body = format!("<h1>gate: {heading}</h1>\n");
     if let Some(error) = error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
     }
     let _ = write!(
         body,
-        "<form method=\"post\" action=\"{id}/signin\">\n\
+        "<form method=\"post\" action=\"{}\">\n\
 <label for=\"token\">Approver token (from <code>gate serve token create NAME</code>)</label>\n\
 <input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"off\" required>\n\
 <button type=\"submit\">Sign in</button>\n</form>\n",
-        id = escape(id)
+        escape(&action)
     );
-    layout("gate: sign in", &body)
+    layout("gate: sign in", &body, None)
 }
 
 /// A page with only a message (unknown request, bad form).
@@ -80,17 +98,85 @@ pub fn message(title: &str, text: &str) -> String {
         escape(title),
         escape(text)
     );
-    layout(title, &body)
+    layout(title, &body, None)
 }
 
-/// A request with all its context, and the decision form when `viewer` may decide.
-pub fn request(view: &RequestView, viewer: &Viewer<'_>, now: SystemTime) -> String {
+/// The landing page for a signed-in person: who they are, sign-out, a problem
+/// from the last form, and the `requests` they may still vote on, each linking
+/// to its page. With `nonce`, the times left count down.
+pub fn landing(
+    base: &str,
+    person: &str,
+    csrf: &str,
+    requests: &[&RequestView],
+    error: Option<&str>,
+    now: SystemTime,
+    nonce: Option<&str>,
+) -> String {
+    let mut body = String::from("<h1>gate: requests waiting for you</h1>\n");
+    body.push_str(&signed_in(person, csrf, &format!("{base}/signout")));
+    if let Some(error) = error {
+        let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
+    }
+    if requests.is_empty() {
+        body.push_str("<p>Nothing is waiting for your decision.</p>\n");
+    } else {
+        body.push_str(
+            "<table class=\"list\">\n<tr><th>Request</th><th>Requester</th><th>Command</th>\
+<th>Rule</th><th>Time left</th></tr>\n",
+        );
+        for view in requests {
+            let id = escape(&view.id);
+            let command = summary::truncate(&summary::command_line(&view.argv), 120);
+            let _ = writeln!(
+                body,
+                "<tr><td><a href=\"{}/r/{id}\">{id}</a></td><td>{}</td><td><code>{}</code></td>\
+<td>{}</td><td>{}</td></tr>",
+                escape(base),
+                escape(&summary::requester_short(&view.requester)),
+                escape(&command),
+                escape(&summary::rules(view)),
+                clock::countdown(view, now)
+            );
+        }
+        body.push_str("</table>\n");
+    }
+    layout(
+        "gate: requests waiting for you",
+        &body,
+        nonce.map(clock::script),
+    )
+}
+
+/// "Signed in as NAME" with the sign-out form posting to `action`.
+fn signed_in(person: &str, csrf: &str, action: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\"><p>Signed in as <b>{}</b>. \
+<input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<button type=\"submit\">Sign out</button></p></form>\n",
+        escape(action),
+        escape(person),
+        escape(csrf)
+    )
+}
+
+/// A request with all its context, and the decision form when `viewer` may
+/// decide. With `nonce`, the time left counts down.
+pub fn request(
+    base: &str,
+    view: &RequestView,
+    viewer: &Viewer<'_>,
+    now: SystemTime,
+    nonce: Option<&str>,
+) -> String {
     let id = escape(&view.id);
     let mut body = format!("<h1>gate: approval request <code>{id}</code></h1>\n");
+    let signout = format!("{base}/r/{}/signout", view.id);
+    body.push_str(&signed_in(viewer.person, viewer.csrf, &signout));
     let _ = writeln!(
         body,
-        "<p>Signed in as <b>{}</b>.</p>",
-        escape(viewer.person)
+        "<p><a href=\"{}/\">All requests waiting for you</a></p>",
+        escape(base)
     );
     if let Some(error) = &viewer.error {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(error));
@@ -105,19 +191,17 @@ pub fn request(view: &RequestView, viewer: &Viewer<'_>, now: SystemTime) -> Stri
     body.push_str("</table>\n");
     body.push_str(&votes(view));
     match &viewer.may_decide {
-        Ok(()) => body.push_str(&decision_form(&id, viewer.csrf)),
+        Ok(()) => body.push_str(&decision_form(&escape(base), &id, viewer.csrf)),
         Err(why) if view.status == Status::Pending => {
             let _ = writeln!(body, "<p class=\"notice\">{}</p>", escape(why));
         }
         Err(_) => {}
     }
-    let _ = writeln!(
-        body,
-        "<form method=\"post\" action=\"{id}/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<button type=\"submit\">Sign out</button></form>",
-        escape(viewer.csrf)
-    );
-    layout(&format!("gate: request {}", view.id), &body)
+    layout(
+        &format!("gate: request {}", view.id),
+        &body,
+        nonce.map(clock::script),
+    )
 }
 
 /// Label and already-escaped HTML for each row.
@@ -130,8 +214,8 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
     let time_left = match view.status {
         Status::Pending => format!(
             "{} (expires {})",
-            summary::time_left(&view.expires_at, now),
-            view.expires_at
+            clock::countdown(view, now),
+            escape(&view.expires_at)
         ),
         _ => "-".to_string(),
     };
@@ -156,7 +240,7 @@ fn facts(view: &RequestView, now: SystemTime) -> Vec<(&'static str, String)> {
             format!("{} of {} approvals", summary::approvals(view), view.quorum),
         ),
         ("Created", escape(&view.created_at)),
-        ("Time left", escape(&time_left)),
+        ("Time left", time_left),
     ];
     if let Some(identity) = summary::ci_identity(view) {
         facts.insert(2, ("CI identity", escape(&identity)));
@@ -188,14 +272,18 @@ fn votes(view: &RequestView) -> String {
     html
 }
 
-fn decision_form(id: &str, csrf: &str) -> String {
+/// The decision form; `base` and `id` come escaped.
+fn decision_form(base: &str, id: &str, csrf: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"{id}/decision\">\n\
+        "<form method=\"post\" action=\"{base}/r/{id}/decision\">\n\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
 <label for=\"reason\">Reason (recorded with your vote; required to deny)</label>\n\
 <textarea id=\"reason\" name=\"reason\" rows=\"2\" maxlength=\"2000\"></textarea>\n\
-<button type=\"submit\" name=\"verdict\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"verdict\" value=\"deny\">Deny</button>\n</form>\n",
+<p class=\"notice\" data-expired=\"{id}\" hidden>This request has expired; it can no longer be decided.</p>\n\
+<button type=\"submit\" class=\"approve\" name=\"verdict\" value=\"approve\" data-decide=\"{id}\">\
+<span aria-hidden=\"true\">&#10003; </span>Approve</button>\
+<button type=\"submit\" class=\"deny\" name=\"verdict\" value=\"deny\" data-decide=\"{id}\">\
+<span aria-hidden=\"true\">&#10007; </span>Deny</button>\n</form>\n",
         escape(csrf)
     )
 }

@@ -1,6 +1,8 @@
 //! Answers from the approval page: HTML with the security headers every page
 //! carries (a CSP that allows nothing but inline styles and same-origin forms, no
-//! sniffing, no referrer, no caching), and the small helpers that build them.
+//! sniffing, no referrer to other sites, no caching; a page with the clock script also allows
+//! the one inline script that carries its nonce), and the small helpers that
+//! build them.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +25,20 @@ pub fn urlencode(id: &str) -> String {
         .collect()
 }
 
+/// An HTML answer whose inline script carries `nonce`: the security headers,
+/// with the CSP allowing that script and nothing else.
+pub fn html_with_script(code: StatusCode, body: String, nonce: &str) -> Response {
+    let mut response = html(code, body);
+    let allowed = format!("default-src 'none'; script-src 'nonce-{nonce}';");
+    let csp = CSP.replacen("default-src 'none';", &allowed, 1);
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
 /// An HTML answer with the page's security headers.
 pub fn html(code: StatusCode, body: String) -> Response {
     let mut response = (code, body).into_response();
@@ -31,7 +47,10 @@ pub fn html(code: StatusCode, body: String) -> Response {
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` with every
+        // form post, and the origin check must refuse `null`. `same-origin`
+        // still sends nothing to other sites.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
     ];

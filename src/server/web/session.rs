@@ -121,7 +121,7 @@ pub fn origin_allowed(headers: &HeaderMap, public_url: &str) -> bool {
 }
 
 /// `scheme://host[:port]` of the public URL.
-fn public_origin(public_url: &str) -> &str {
+pub fn public_origin(public_url: &str) -> &str {
     let after_scheme = public_url.find("://").map_or(0, |at| at + 3);
     let end = public_url[after_scheme..]
         .find('/')

@@ -291,6 +291,24 @@ pub fn broker_config_sre_alice_bob_carol_teams_slack(api_url: &str) -> String {
     )
 }
 
+/// alice, bob (Unix login `bob`) and carol in group `sre`, erin alone in group
+/// `dba`; both groups approve by default (quorum 1, 15 minutes), so a request
+/// may ask for either.
+pub const BROKER_CONFIG_SRE_AND_DBA: &str = r#"version = 1
+[people.alice]
+[people.bob]
+unix = "bob"
+[people.carol]
+[people.erin]
+[groups]
+sre = ["alice", "bob", "carol"]
+dba = ["erin"]
+[defaults]
+approvers = ["group:sre", "group:dba"]
+quorum = 1
+timeout = "15m"
+"#;
+
 /// alice and bob, in group `sre`, the default approvers (quorum 1, 15 minutes).
 pub const BROKER_CONFIG_SRE_ALICE_BOB: &str = r#"version = 1
 [people.alice]

@@ -83,10 +83,16 @@ fn encode(text: &str) -> String {
 
 /// Sign in with `token` on request `id`; the session cookie value.
 pub fn sign_in(broker: &Broker, id: &str, token: &str) -> String {
+    sign_in_at(broker, &format!("/r/{id}/signin"), token)
+}
+
+/// Sign in with `token` through the form that posts to `path` (`/signin` on the
+/// landing page, `/r/ID/signin` on a request's); the session cookie value.
+pub fn sign_in_at(broker: &Broker, path: &str, token: &str) -> String {
     let page = send(
         broker,
         "POST",
-        &format!("/r/{id}/signin"),
+        path,
         None,
         Some(&[("token", token)]),
         Some(&broker.url()),
@@ -105,6 +111,30 @@ pub fn open_page(broker: &Broker, id: &str, cookie: &str) -> Page {
     send(broker, "GET", &format!("/r/{id}"), Some(cookie), None, None)
 }
 
+/// The landing page (`/`), as the person signed in with `cookie` sees it.
+pub fn open_landing(broker: &Broker, cookie: Option<&str>) -> Page {
+    send(broker, "GET", "/", cookie, None, None)
+}
+
+/// The request ids the landing page links to, in order.
+pub fn listed(page: &Page) -> Vec<String> {
+    let marker = "<a href=\"/r/";
+    page.body
+        .match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &page.body[at + marker.len()..];
+            rest.split('"').next().unwrap().to_string()
+        })
+        .collect()
+}
+
+/// The nonce the page's CSP allows scripts by, if it allows any.
+pub fn csp_nonce(page: &Page) -> Option<String> {
+    let csp = page.header("content-security-policy");
+    let start = csp.find("script-src 'nonce-")? + "script-src 'nonce-".len();
+    Some(csp[start..].split('\'').next().unwrap().to_string())
+}
+
 /// The CSRF token in the page's forms.
 pub fn csrf(page: &Page) -> String {
     let marker = "name=\"csrf\" value=\"";
@@ -116,7 +146,8 @@ pub fn view(broker: &Broker, id: &str, token: &str) -> Value {
     broker.get(&format!("/v1/requests/{id}"), Some(token)).body
 }
 
-/// Nothing is loaded or linked from elsewhere: every src/href/action is relative.
+/// Nothing is loaded or linked from elsewhere: every src/href/action is relative,
+/// and the only script is inline with a nonce.
 pub fn assert_no_external_urls(body: &str) {
     for attribute in ["src=", "href=", "action="] {
         for (at, _) in body.match_indices(attribute) {
@@ -130,7 +161,14 @@ pub fn assert_no_external_urls(body: &str) {
             );
         }
     }
-    assert!(!body.contains("<script"), "{body}");
+    for (at, _) in body.match_indices("<script") {
+        assert!(
+            body[at..].starts_with("<script nonce=\""),
+            "{}",
+            &body[at..(at + 80).min(body.len())]
+        );
+    }
+    assert!(body.matches("<script").count() <= 1, "{body}");
     assert!(!body.contains("<link"), "{body}");
     assert!(!body.contains("<img"), "{body}");
 }

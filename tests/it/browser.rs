@@ -1,0 +1,134 @@
+//! The web pages in a real browser: headless Debian Chromium driven by
+//! Playwright for Python (tests/python/browse_web.py) against the real broker.
+//! The browser signs in on `/`, follows the link to a pending request, checks
+//! that Approve and Deny look different, that the time left counts down (and a
+//! short request's buttons go at expiry), that the CSP blocks nothing of ours,
+//! is refused a deny without a reason and approves with one; the broker's API
+//! then says who approved, through which channel. Screenshots are kept under
+//! `CARGO_TARGET_TMPDIR/browser/`.
+//!
+//! Chromium and Playwright are required, not optional: without them the test
+//! fails and says what to install (.ci/run installs both).
+
+use crate::support::broker_support::Broker;
+use crate::support::common::{TestContext, stderr, stdout};
+use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
+use crate::support::web_support::view;
+use std::path::{Path, PathBuf};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Fail, saying what to install, when the browser or its driver is missing.
+fn require_browser(ctx: &TestContext) {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "the browser test needs Debian's Chromium at {CHROMIUM}: apt-get install chromium"
+    );
+    let playwright = ctx
+        .command("python3")
+        .args(["-c", "import playwright"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        playwright.status.success(),
+        "the browser test needs Playwright for Python: python3 -m pip install playwright \
+         (it drives {CHROMIUM}; `playwright install` is not needed): {}",
+        stderr(&playwright)
+    );
+}
+
+/// A fresh `CARGO_TARGET_TMPDIR/browser/` for this run's screenshots.
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_browser_signs_in_on_the_landing_page_and_approves_through_the_web_channel() {
+    let ctx = TestContext::new();
+    require_browser(&ctx);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
+    let mut short = delete_payments_request("dave");
+    short["timeout_seconds"] = 12.into();
+    let (short_id, _, _) = broker.create(&short);
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_web.py");
+    let shots = screenshots();
+    let out = ctx
+        .command("python3")
+        .arg(script)
+        .args([&broker.url(), &id, &short_id])
+        .arg(&shots)
+        .env("GATE_WEB_TOKEN", &bob)
+        .output()
+        .expect("python3 runs the browser");
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshots in {}): {}",
+        shots.display(),
+        stderr(&out)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+
+    assert!(
+        seen["signed_in"]
+            .as_str()
+            .unwrap()
+            .contains("Signed in as bob"),
+        "{seen}"
+    );
+    let listed = seen["listed"].as_array().unwrap();
+    assert!(
+        listed.contains(&id.clone().into()) && listed.contains(&short_id.clone().into()),
+        "{seen}"
+    );
+    assert_ne!(
+        seen["approve"]["backgroundColor"],
+        seen["deny"]["backgroundColor"]
+    );
+    assert_ne!(
+        seen["approve"]["borderTopColor"],
+        seen["deny"]["borderTopColor"]
+    );
+    assert_eq!(seen["focus_outline"], "solid 3px");
+    assert_ne!(seen["time_left"][0], seen["time_left"][1], "{seen}");
+    assert_eq!(seen["expired"]["approve_visible"], false);
+    assert_eq!(seen["expired"]["deny_disabled"], true);
+    assert_eq!(seen["violations"], serde_json::json!([]));
+    assert!(
+        !seen["control"].as_array().unwrap().is_empty(),
+        "the CSP watch saw the blocked script"
+    );
+    assert!(
+        seen["vote"]
+            .as_str()
+            .unwrap()
+            .contains("checked in the browser"),
+        "{seen}"
+    );
+    for shot in [
+        "landing.png",
+        "request.png",
+        "deny-refused.png",
+        "approved.png",
+        "expired.png",
+    ] {
+        assert!(shots.join(shot).is_file(), "no screenshot {shot}");
+    }
+
+    let decided = view(&broker, &id, &requester);
+    assert_eq!(decided["status"], "approved", "{decided}");
+    let votes = decided["votes"].as_array().unwrap();
+    assert_eq!(votes.len(), 1, "the refused deny left no vote: {decided}");
+    assert_eq!(votes[0]["person"], "bob");
+    assert_eq!(votes[0]["verdict"], "approve");
+    assert_eq!(votes[0]["channel"], "web");
+    assert_eq!(votes[0]["reason"], "checked in the browser");
+    let expired = view(&broker, &short_id, &bob);
+    assert_eq!(expired["status"], "timed_out", "{expired}");
+}
