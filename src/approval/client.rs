@@ -3,8 +3,8 @@
 
 use super::installation::Installation;
 use super::protocol::{
-    API_PREFIX, ApiError, ChainHead, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode, ForwardBody, HeadQuery, NewRequest,
-    PolicyHistory, PublishBody, RequestList, RequestView,
+    API_PREFIX, ApiError, ChainHead, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode,
+    ForwardBody, HeadQuery, NewRequest, PolicyHistory, PublishBody, RequestList, RequestView,
 };
 use super::signature;
 use super::signed_policy::SignedPolicy;
@@ -163,7 +163,8 @@ impl BrokerClient {
             detail: e.to_string(),
         })?;
         let call = self.signed_post(path, bytes)?;
-        self.send(self.url(path), call.timeout(READ_GRACE * 3)).await
+        self.send(self.url(path), call.timeout(READ_GRACE * 3))
+            .await
     }
 
     /// `POST /v1/enroll`: register this installation's public key with a

@@ -8,8 +8,8 @@
 //! by hand can make gate send too much (acknowledged again) or too little (the
 //! broker refuses the gap), never hide a record.
 
-use super::record::{DOMAIN, RecordBody, parse_body, record_hash, unhex_signature};
 use super::query::as_bytes;
+use super::record::{DOMAIN, RecordBody, parse_body, record_hash, unhex_signature};
 use super::{AuditError, AuditLog};
 use ed25519_dalek::{Signature, VerifyingKey};
 use rusqlite::OptionalExtension;
@@ -28,6 +28,8 @@ pub struct RawRecord {
 pub struct Forwarded {
     /// The broker's URL.
     pub server: String,
+    /// The installation name the records went under.
+    pub installation: String,
     pub seq: u64,
     pub hash: String,
 }
@@ -111,9 +113,11 @@ impl AuditLog {
         let fail = |err| AuditError::sqlite(&self.path, err);
         let text: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [CURSOR_KEY], |row| {
-                row.get(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [CURSOR_KEY],
+                |row| row.get(0),
+            )
             .optional()
             .map_err(fail)?;
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))

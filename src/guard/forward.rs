@@ -5,13 +5,15 @@
 //!
 //! Records go exactly as stored. Where the broker acknowledged up to is kept in
 //! the log (`AuditLog::forwarded`); without that, gate asks the broker for its
-//! head first, so a lost cursor resends nothing twice and a log truncated below
-//! the broker's head is sent from there, and refused.
+//! head first and starts there when this log holds that record unchanged, else
+//! from the first record, so a log that was rewritten is refused where it
+//! parts from the broker's copy.
 
 use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody, ForwardedRecord};
 use crate::approval::{BrokerClient, ClientError, installation};
 use crate::audit::{AuditError, AuditLog, Forwarded};
 use crate::paths::Home;
+use crate::policy::Forward;
 use ed25519_dalek::VerifyingKey;
 
 /// How many bytes of records one push carries (the broker takes 64 KiB bodies).
@@ -110,8 +112,23 @@ impl Target {
     /// the first refusal.
     pub async fn push(&self, log: &AuditLog, key: &VerifyingKey) -> Result<Pushed, PushError> {
         let mut from = match log.forwarded().map_err(PushError::Audit)? {
-            Some(cursor) if cursor.server == self.server => cursor.seq,
-            _ => self.head().await?.seq,
+            Some(cursor)
+                if cursor.server == self.server && cursor.installation == self.installation =>
+            {
+                cursor.seq
+            }
+            // No cursor for this broker: start where the broker's copy ends if
+            // this log holds that record unchanged, else from the start, so the
+            // broker sees where the two part.
+            _ => {
+                let head = self.head().await?;
+                let same = log.hash_at(head.seq).map_err(PushError::Audit)?;
+                if head.seq > 0 && same.as_deref() == Some(head.hash.as_str()) {
+                    head.seq
+                } else {
+                    0
+                }
+            }
         };
         let public = crate::keys::public_key_pem(key);
         let mut sent = 0;
@@ -138,6 +155,7 @@ impl Target {
             sent += last - from;
             log.set_forwarded(&Forwarded {
                 server: self.server.clone(),
+                installation: self.installation.clone(),
                 seq: head.seq,
                 hash: head.hash.clone(),
             })
@@ -162,14 +180,24 @@ fn client_error(err: ClientError) -> PushError {
     }
 }
 
+/// Whether records go to the broker after each run under `mode`: always for
+/// `background` and `strict` (where a broker is named), and by default only
+/// for an enrolled installation.
+fn forwards(mode: Forward, home: &Home) -> bool {
+    let enrolled = installation::record_path(home).exists();
+    let named = std::env::var_os("GATE_SERVER").is_some_and(|v| !v.is_empty());
+    match mode {
+        Forward::Off => false,
+        Forward::Auto => enrolled,
+        Forward::Background | Forward::Strict => enrolled || named,
+    }
+}
+
 /// Start `gate audit push --quiet` on its own and do not wait for it: the
 /// command's exit is not held up by the network. It sends this run's records
 /// and any backlog; a failure leaves them for the next run.
-pub fn push_in_background(home: &Home) {
-    // Only where there is somewhere to push: an enrolled installation, or a
-    // broker named for this machine.
-    let enrolled = installation::record_path(home).exists();
-    if !enrolled && std::env::var_os("GATE_SERVER").is_none_or(|v| v.is_empty()) {
+pub fn push_in_background(mode: Forward, home: &Home) {
+    if !forwards(mode, home) {
         return;
     }
     let Ok(gate) = std::env::current_exe() else {
@@ -186,4 +214,19 @@ pub fn push_in_background(home: &Home) {
     if let Ok(mut child) = started {
         std::thread::spawn(move || child.wait());
     }
+}
+
+/// Push now and wait: a strict rule's command starts only once the broker took
+/// its decision record. What went wrong otherwise, in one line.
+pub fn push_now(home: &Home, log: &AuditLog, key: &VerifyingKey) -> Result<Pushed, String> {
+    let target = Target::find(home, None)?.ok_or(
+        "no broker to send it to (enroll this machine with `gate enroll`, or set GATE_SERVER)",
+    )?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime
+        .block_on(target.push(log, key))
+        .map_err(|err| err.to_string())
 }

@@ -50,6 +50,16 @@ impl Trail {
         Ok(Trail { log, key })
     }
 
+    /// The log, for forwarding it.
+    pub fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    /// The public half of the key records are signed with.
+    pub fn public_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// Append `entry`; `durable` waits until it is on disk.
     pub fn append(&mut self, entry: &Entry, durable: bool) -> Result<u64, AuditError> {
         self.log.append(entry, &self.key, durable)

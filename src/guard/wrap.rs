@@ -7,6 +7,7 @@
 //! policy `allow`, or an approval gate verified and claimed itself, runs anything.
 
 use super::broker::{self, Asking};
+use super::forward;
 use super::trail::{self, Trail, refusal_reason};
 use super::verify::check_approval;
 use super::{Decided, LoadedPolicy, shell_join};
@@ -17,7 +18,7 @@ use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
 use crate::error::{Error, exit};
 use crate::exec;
 use crate::paths::Home;
-use crate::policy::{Action, ApprovalRequirement};
+use crate::policy::{Action, ApprovalRequirement, Forward};
 use std::path::Path;
 
 /// How `gate --` was asked to run the command.
@@ -59,8 +60,9 @@ pub fn wrap(
         decided,
         invocation,
         draft: &draft,
+        home,
     };
-    match (decided.verdict.decision, ticket) {
+    let result = match (decided.verdict.decision, ticket) {
         (Action::Deny, ..) => {
             let reason = refusal_reason(decided, &draft);
             trail
@@ -79,7 +81,9 @@ pub fn wrap(
                 .map_err(refused_audit)?;
             run.start(&mut trail, &draft, seq)
         }
-    }
+    };
+    forward::push_in_background(loaded.policy.forward, home);
+    result
 }
 
 /// An audit failure on the requester side: nothing runs.
@@ -97,6 +101,7 @@ struct Run<'a> {
     invocation: &'a Invocation,
     /// The decision record, without its decision.
     draft: &'a Entry,
+    home: &'a Home,
 }
 
 impl Run<'_> {
@@ -299,6 +304,23 @@ impl Run<'_> {
     /// Run the command whose decision record (`seq`, written from `entry`) is
     /// durable: the same path for a policy allow and a verified approval.
     fn start(&self, trail: &mut Trail, entry: &Entry, seq: u64) -> Result<u8, Error> {
+        if self.strict() {
+            let pushed = forward::push_now(self.home, trail.log(), &trail.public_key());
+            if let Err(detail) = pushed {
+                trail
+                    .failed(entry, seq, exit::NEEDS_APPROVAL)
+                    .map_err(refused_audit)?;
+                return self.refuse(Error::Refused {
+                    message: format!(
+                        "{} needs its decision record at the broker before the command starts \
+                         (forward = \"strict\"), and the broker did not take it: {detail}; \
+                         nothing was run",
+                        self.strict_rules()
+                    ),
+                    code: exit::NEEDS_APPROVAL,
+                });
+            }
+        }
         let argv = self.decided.argv();
         let executable = match &self.decided.executable {
             Ok(path) => path,
@@ -353,6 +375,36 @@ impl Run<'_> {
             .outcome(entry, seq, outcome.termination, outcome.duration)
             .map_err(refused_audit)?;
         Ok(outcome.termination.exit_code())
+    }
+
+    /// Whether the command may start only once the broker holds its decision
+    /// record: `[audit] forward = "strict"`, or a deciding rule says so.
+    fn strict(&self) -> bool {
+        self.loaded.policy.forward == Forward::Strict || !self.strict_rule_names().is_empty()
+    }
+
+    fn strict_rule_names(&self) -> Vec<&str> {
+        let policy = &self.loaded.policy;
+        self.decided
+            .verdict
+            .rules
+            .iter()
+            .filter(|name| {
+                policy
+                    .rules
+                    .iter()
+                    .any(|r| &r.name == *name && r.forward_strict)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn strict_rules(&self) -> String {
+        match self.strict_rule_names().as_slice() {
+            [] => "this policy ([audit] forward = \"strict\")".to_string(),
+            [one] => format!("rule \"{one}\""),
+            many => format!("rules \"{}\"", many.join("\", \"")),
+        }
     }
 
     fn requirement(&self) -> ApprovalRequirement {

@@ -143,7 +143,11 @@ fn read_audit(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<super::Forwa
                  command starts)"
                     .to_string()
             });
-            reader.error(value.span(), format!("unknown forward \"{other}\""), Some(hint));
+            reader.error(
+                value.span(),
+                format!("unknown forward \"{other}\""),
+                Some(hint),
+            );
             None
         }
     }

@@ -20,6 +20,7 @@ mod errors;
 mod examples;
 mod flag_shapes;
 mod forged_approvals;
+mod forwarding;
 mod hook;
 mod inbox;
 mod install;

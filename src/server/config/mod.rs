@@ -382,7 +382,11 @@ fn read_installations(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMap<St
         let Some(fields) = reader.table(entry, &format!("installations.{name}")) else {
             continue;
         };
-        reader.reject_unknown_keys(fields, INSTALLATION_KEYS, &format!("[installations.{name}]"));
+        reader.reject_unknown_keys(
+            fields,
+            INSTALLATION_KEYS,
+            &format!("[installations.{name}]"),
+        );
         match fields.get("audit_key") {
             Some(file) => {
                 if let Some(file) = reader.string(file, "audit_key") {

@@ -86,8 +86,10 @@ impl Ledger {
                 ),
             ));
         }
-        let offered = VerifyingKey::from_public_key_pem(body.audit_public_key.trim())
-            .map_err(|_| Refusal::field("audit_public_key", "not an ed25519 public key in SPKI PEM"))?;
+        let offered =
+            VerifyingKey::from_public_key_pem(body.audit_public_key.trim()).map_err(|_| {
+                Refusal::field("audit_public_key", "not an ed25519 public key in SPKI PEM")
+            })?;
         let pinned = self.pinned.get(&name).copied();
         if sender == Sender::Unsigned && pinned.is_none() {
             return Err(Refusal::new(
@@ -148,7 +150,11 @@ fn head_of(chain: &Chain) -> ChainHead {
 
 fn internal(detail: String) -> Refusal {
     eprintln!("gate serve: ledger: {detail}");
-    Refusal::new(500, ErrorCode::Internal, "the broker failed to store the records")
+    Refusal::new(
+        500,
+        ErrorCode::Internal,
+        "the broker failed to store the records",
+    )
 }
 
 /// Check `records` in order against `name`'s chain and store what extends it.
@@ -198,8 +204,13 @@ fn ingest(
         if refusal.is_some() {
             break;
         }
-        let body = match check_record(record.seq, &record.body, &record.signature, &record.hash, &key)
-        {
+        let body = match check_record(
+            record.seq,
+            &record.body,
+            &record.signature,
+            &record.hash,
+            &key,
+        ) {
             Ok(body) => body,
             Err(why) => {
                 refusal = Some((at, format!("record {}: {why}", record.seq)));

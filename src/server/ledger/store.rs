@@ -106,7 +106,9 @@ impl LedgerStore {
         let fail = |e: rusqlite::Error| StoreError(format!("broker store {}: {e}", path.display()));
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
-            .and_then(|()| conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"))
+            .and_then(|()| {
+                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            })
             .and_then(|()| conn.execute_batch(SCHEMA))
             .map_err(fail)?;
         Ok(LedgerStore {
