@@ -219,6 +219,17 @@ impl SignedDecision {
         Ok(payload)
     }
 
+    /// Read back what [`SignedDecision::to_compact`] wrote; `None` when it is not
+    /// that shape. Says nothing about the signature: see [`SignedDecision::verify`].
+    pub fn from_compact(text: &str) -> Option<SignedDecision> {
+        let (payload, signature) = text.split_once('.')?;
+        let payload = Base64UrlUnpadded::decode_vec(payload).ok()?;
+        Some(SignedDecision {
+            payload: String::from_utf8(payload).ok()?,
+            signature: signature.to_string(),
+        })
+    }
+
     /// One string for the audit record: base64url of the exact signed payload, a
     /// dot, and the hex signature (docs/audit-format.md).
     pub fn to_compact(&self) -> String {

@@ -114,7 +114,11 @@ impl Broker {
             live.install(Arc::new(request));
         }
         let enrollments = Enrollments::open(store.path())?;
-        let ledger = super::ledger::Ledger::open(store.path(), config.installation_keys.clone())?;
+        let ledger = super::ledger::Ledger::open(
+            store.path(),
+            config.installation_keys.clone(),
+            key.verifying_key(),
+        )?;
         Ok(Broker {
             config,
             key,

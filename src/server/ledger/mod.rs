@@ -33,6 +33,9 @@ pub struct Ledger {
     store: Arc<Mutex<LedgerStore>>,
     /// `[installations.NAME] audit_key` from broker.toml: name -> key.
     pinned: Arc<BTreeMap<String, VerifyingKey>>,
+    /// The broker's own key: a decision record's approval that verifies with
+    /// it names the request the record is about.
+    broker_key: VerifyingKey,
 }
 
 /// Who is forwarding, as the broker authenticated it.
@@ -46,11 +49,16 @@ pub enum Sender {
 }
 
 impl Ledger {
-    pub fn open(path: &Path, pinned: BTreeMap<String, VerifyingKey>) -> Result<Ledger, String> {
+    pub fn open(
+        path: &Path,
+        pinned: BTreeMap<String, VerifyingKey>,
+        broker_key: VerifyingKey,
+    ) -> Result<Ledger, String> {
         let store = LedgerStore::open(path).map_err(|e| e.to_string())?;
         Ok(Ledger {
             store: Arc::new(Mutex::new(store)),
             pinned: Arc::new(pinned),
+            broker_key,
         })
     }
 
@@ -101,7 +109,12 @@ impl Ledger {
                 ),
             ));
         }
-        self.with(move |store| ingest(store, &name, pinned, &offered, &body.records, &now))
+        let keys = Keys {
+            pinned,
+            offered,
+            broker: self.broker_key,
+        };
+        self.with(move |store| ingest(store, &name, &keys, &body.records, &now))
             .await
     }
 
@@ -157,18 +170,36 @@ fn internal(detail: String) -> Refusal {
     )
 }
 
+/// The keys a batch is checked with.
+struct Keys {
+    /// broker.toml's key for the installation, if pinned.
+    pinned: Option<VerifyingKey>,
+    /// The key the push says its records are signed with.
+    offered: VerifyingKey,
+    /// The broker's own.
+    broker: VerifyingKey,
+}
+
+/// The request a decision record's broker approval names, if it verifies with
+/// the broker's key.
+fn request_of(body: &crate::audit::RecordBody, broker: &VerifyingKey) -> Option<String> {
+    let compact = body.entry.broker_signature.as_deref()?;
+    let signed = crate::approval::SignedDecision::from_compact(compact)?;
+    signed.verify(broker).ok().map(|payload| payload.request_id)
+}
+
 /// Check `records` in order against `name`'s chain and store what extends it.
 /// Stops at the first record that does not: that one is kept as evidence and
 /// refused (409 `chain_broken`); those before it are stored.
 fn ingest(
     store: &mut LedgerStore,
     name: &str,
-    pinned: Option<VerifyingKey>,
-    offered: &VerifyingKey,
+    keys: &Keys,
     records: &[ForwardedRecord],
     now: &str,
 ) -> Result<ChainHead, Refusal> {
-    let offered_hex = hex::encode(offered.as_bytes());
+    let pinned = keys.pinned;
+    let offered_hex = hex::encode(keys.offered.as_bytes());
     let fail = |e: store::StoreError| internal(e.to_string());
     let chain = match store.chain(name).map_err(fail)? {
         Some(chain) => chain,
@@ -267,6 +298,8 @@ fn ingest(
             body: &record.body,
             signature: &record.signature,
             hash: &record.hash,
+            request_id: request_of(body, &keys.broker),
+            decision_seq: body.entry.decision_seq,
         })
         .collect();
     let evidence = refusal.as_ref().map(|(at, reason)| {
@@ -304,5 +337,97 @@ fn ingest(
             refusal.field = Some("records".into());
             Err(refusal)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditLog, Entry};
+    use crate::identity::Requester;
+    use ed25519_dalek::SigningKey;
+
+    fn log_with(dir: &Path, key: &SigningKey, n: usize) -> Vec<ForwardedRecord> {
+        let mut log = AuditLog::open(&dir.join("audit.db")).unwrap();
+        let requester = Requester {
+            user: "carol".into(),
+            host: "build-7".into(),
+            ci: None,
+            agent: None,
+        };
+        for _ in 0..n {
+            let entry = Entry::draft(
+                requester.clone(),
+                vec!["true".into()],
+                "ab".repeat(32),
+                "/".into(),
+                Vec::new(),
+            );
+            log.append(&entry, key, false).unwrap();
+        }
+        log.raw_after(0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|r| ForwardedRecord {
+                seq: r.seq,
+                body: r.body,
+                signature: r.signature,
+                hash: r.hash,
+            })
+            .collect()
+    }
+
+    fn keys(key: &SigningKey) -> Keys {
+        Keys {
+            pinned: None,
+            offered: key.verifying_key(),
+            broker: SigningKey::from_bytes(&[9; 32]).verifying_key(),
+        }
+    }
+
+    #[test]
+    fn records_that_extend_the_chain_are_kept_and_resending_them_is_harmless() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let records = log_with(dir.path(), &key, 3);
+        let mut store = LedgerStore::open(&dir.path().join("broker.db")).unwrap();
+        let head = ingest(&mut store, "a", &keys(&key), &records[..2], "t").unwrap();
+        assert_eq!(
+            (head.seq, head.hash.as_str()),
+            (2, records[1].hash.as_str())
+        );
+        let head = ingest(&mut store, "a", &keys(&key), &records, "t").unwrap();
+        assert_eq!(head.seq, 3);
+        assert_eq!(store.count("a").unwrap(), 3);
+        assert!(store.refused(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_forged_edited_or_out_of_order_record_is_refused_and_kept_as_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let records = log_with(dir.path(), &key, 3);
+        let mut store = LedgerStore::open(&dir.path().join("broker.db")).unwrap();
+        let refuse = |store: &mut LedgerStore, batch: &[ForwardedRecord]| {
+            ingest(store, "a", &keys(&key), batch, "t")
+                .unwrap_err()
+                .message
+        };
+        let mut edited = records[0].clone();
+        edited.body = edited.body.replace("carol", "mallory");
+        assert!(refuse(&mut store, &[edited]).contains("signature does not verify"));
+        // A gap: record 2 before record 1.
+        assert!(refuse(&mut store, &records[1..2]).contains("does not follow record 0"));
+        // Another key, however well formed its records.
+        let other = SigningKey::from_bytes(&[2; 32]);
+        let theirs = log_with(&dir.path().join("x"), &other, 1);
+        let message = ingest(&mut store, "a", &keys(&other), &theirs, "t")
+            .unwrap_err()
+            .message;
+        assert!(message.contains("not the key registered"), "{message}");
+        let chain = store.chain("a").unwrap().unwrap();
+        assert_eq!((chain.head_seq, chain.status.as_str()), (0, "broken"));
+        assert_eq!(store.refused(Some("a")).unwrap().len(), 3);
+        assert_eq!(store.count("a").unwrap(), 0);
     }
 }

@@ -29,9 +29,12 @@ CREATE TABLE IF NOT EXISTS ledger_records (
     signature TEXT NOT NULL,
     hash TEXT NOT NULL,
     received_at TEXT NOT NULL,
+    request_id TEXT,
     PRIMARY KEY (installation, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ledger_records_time ON ledger_records(time);
+CREATE INDEX IF NOT EXISTS ledger_records_request ON ledger_records(request_id)
+    WHERE request_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ledger_refused (
     id INTEGER PRIMARY KEY,
     installation TEXT NOT NULL,
@@ -81,6 +84,12 @@ pub struct Verified<'a> {
     pub body: &'a str,
     pub signature: &'a str,
     pub hash: &'a str,
+    /// The broker request this record is about: named by the broker's own
+    /// signed decision in a decision record (verified with the broker's key), or
+    /// by the decision record an outcome record closes.
+    pub request_id: Option<String>,
+    /// For an outcome record: the decision record it closes.
+    pub decision_seq: Option<u64>,
 }
 
 /// A refused record, kept as evidence.
@@ -186,11 +195,25 @@ impl LedgerStore {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO ledger_records (installation, seq, time, kind, user, decision,
-                        body, signature, hash, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                        body, signature, hash, received_at, request_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(fail)?;
+            let mut closes = tx
+                .prepare_cached(
+                    "SELECT request_id FROM ledger_records WHERE installation = ?1 AND seq = ?2",
                 )
                 .map_err(fail)?;
             for r in records {
+                let request_id = match (&r.request_id, r.decision_seq) {
+                    (Some(id), _) => Some(id.clone()),
+                    (None, Some(seq)) => closes
+                        .query_row(params![name, seq as i64], |row| row.get(0))
+                        .optional()
+                        .map_err(fail)?
+                        .flatten(),
+                    (None, None) => None,
+                };
                 insert
                     .execute(params![
                         name,
@@ -202,7 +225,8 @@ impl LedgerStore {
                         r.body,
                         r.signature,
                         r.hash,
-                        now
+                        now,
+                        request_id
                     ])
                     .map_err(fail)?;
             }
