@@ -45,14 +45,34 @@ pub fn show(
     color: bool,
     width: Option<usize>,
 ) -> io::Result<()> {
-    let rows: Vec<[String; COLUMNS]> = records.iter().map(cells).collect();
-    let widths = layout(&rows, width);
-    let header = HEADERS.map(String::from);
+    let mut rows: Vec<[String; COLUMNS]> = records.iter().map(|r| cells(r, false)).collect();
+    let mut widths = layout(&rows, width);
+    // Too narrow for every column to stay readable: the short time and no
+    // reason column (`--wide` shows everything).
+    if cramped(&rows, &widths) {
+        rows = records.iter().map(|r| cells(r, true)).collect();
+        widths = layout(&rows, width);
+    }
+    let mut header = HEADERS.map(String::from);
+    if widths[REASON] == 0 {
+        header[REASON].clear();
+    }
     write_line(out, &header, &widths, None)?;
     for (row, record) in rows.iter().zip(records) {
         write_line(out, row, &widths, color.then(|| colour_of(record)))?;
     }
     Ok(())
+}
+
+/// Whether the command or the reason got too little of the width to be read.
+fn cramped(rows: &[[String; COLUMNS]], widths: &[usize; COLUMNS]) -> bool {
+    let widest = |column: usize| {
+        rows.iter()
+            .map(|row| row[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    widths[COMMAND] < widest(COMMAND).min(24) || widths[REASON] < widest(REASON).min(12)
 }
 
 fn write_line(
@@ -63,6 +83,10 @@ fn write_line(
 ) -> io::Result<()> {
     let mut line = String::new();
     for (column, (cell, &width)) in cells.iter().zip(widths).enumerate() {
+        // A column of width 0 is left out.
+        if width == 0 {
+            continue;
+        }
         let cell = fit(cell, width);
         let pad = width.saturating_sub(cell.chars().count());
         if column > 0 {
@@ -80,8 +104,9 @@ fn write_line(
     writeln!(out, "{}", line.trim_end())
 }
 
-/// The cells of one record, control characters escaped, not yet cut.
-fn cells(record: &Record) -> [String; COLUMNS] {
+/// The cells of one record, control characters escaped, not yet cut. `compact`:
+/// the time without year and seconds, and no reason (its column is left out).
+fn cells(record: &Record, compact: bool) -> [String; COLUMNS] {
     let entry = &record.body.entry;
     let who = format!("{}@{}", entry.requester.user, entry.requester.host);
     let mut rules = entry.rules.join(", ");
@@ -89,9 +114,14 @@ fn cells(record: &Record) -> [String; COLUMNS] {
         rules.insert_str(0, "BREAK-GLASS ");
     }
     let approvers: Vec<&str> = entry.approvers.iter().map(|a| a.name.as_str()).collect();
-    [
+    let time = short_time(&record.body.time);
+    let mut cells = [
         record.seq.to_string(),
-        short_time(&record.body.time),
+        if compact {
+            time.chars().skip(5).take(11).collect()
+        } else {
+            time
+        },
         who,
         decision(record),
         approvers.join(", "),
@@ -99,7 +129,11 @@ fn cells(record: &Record) -> [String; COLUMNS] {
         entry.command.join(" "),
         entry.reason.clone().unwrap_or_default(),
     ]
-    .map(|cell| or_dash(printable(&cell)))
+    .map(|cell| or_dash(printable(&cell)));
+    if compact {
+        cells[REASON].clear();
+    }
+    cells
 }
 
 /// Column widths: each column's widest cell, or, when that is wider than `limit`,
@@ -107,7 +141,9 @@ fn cells(record: &Record) -> [String; COLUMNS] {
 /// what is left (the command two thirds). Columns give way to the command down to
 /// [`FLOOR`]; a terminal too narrow for even that gets longer lines.
 fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] {
-    // The widest cell of each column, and with its header.
+    // The widest cell of each column, and with its header. A reason column
+    // whose cells are all empty (left out) stays at 0.
+    let hidden = !rows.is_empty() && rows.iter().all(|row| row[REASON].is_empty());
     let mut content = [1; COLUMNS];
     for row in rows {
         for (width, cell) in content.iter_mut().zip(row) {
@@ -118,10 +154,17 @@ fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] 
     for (width, cell) in widths.iter_mut().zip(content) {
         *width = (*width).max(cell);
     }
+    if hidden {
+        content[REASON] = 0;
+        widths[REASON] = 0;
+    }
     let Some(limit) = limit else {
         return widths;
     };
-    let total = |w: &[usize; COLUMNS]| w.iter().sum::<usize>() + GAP.len() * (COLUMNS - 1);
+    let total = |w: &[usize; COLUMNS]| {
+        let shown = w.iter().filter(|&&w| w > 0).count();
+        w.iter().sum::<usize>() + GAP.len() * shown.saturating_sub(1)
+    };
     if total(&widths) <= limit {
         return widths;
     }
@@ -131,6 +174,7 @@ fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] 
     }
     let others = total(&widths) - widths[COMMAND] - widths[REASON];
     let want = natural[COMMAND].min(COMMAND_FLOOR) + natural[REASON].min(FLOOR);
+    let natural_reason = natural[REASON];
     let mut short = (others + want).saturating_sub(limit);
     // Cut headers wider than their cells first, then the cells down to FLOOR.
     for floor in [
@@ -147,9 +191,9 @@ fn layout(rows: &[[String; COLUMNS]], limit: Option<usize>) -> [usize; COLUMNS] 
     let room = room.max(4);
     // The reason gets a third, at least FLOOR while the command keeps as much; the
     // command what is left, then the reason takes back what the command does not need.
-    let reason = natural[REASON].min((room / 3).max(FLOOR).min(room / 2));
+    let reason = natural_reason.min((room / 3).max(FLOOR).min(room / 2));
     widths[COMMAND] = natural[COMMAND].min(room.saturating_sub(reason));
-    widths[REASON] = natural[REASON].min(room - widths[COMMAND]);
+    widths[REASON] = natural_reason.min(room - widths[COMMAND]);
     widths
 }
 
@@ -301,9 +345,9 @@ mod tests {
         let long = format!("terraform apply {}", "-var x=1 ".repeat(20));
         let reason = "the quarterly rotation of every database credential";
         let records = [record(1, &long, Some(reason))];
-        let shown = table(&records, Some(120));
+        let shown = table(&records, Some(160));
         for line in shown.lines() {
-            assert!(line.chars().count() <= 120, "{line}");
+            assert!(line.chars().count() <= 160, "{line}");
         }
         let row = shown.lines().nth(1).unwrap();
         assert!(
@@ -323,11 +367,31 @@ mod tests {
             command.chars().count() > reason_cell.chars().count(),
             "{row}"
         );
-        // Too narrow even for that: every line still fits.
-        for line in table(&records, Some(80)).lines() {
-            assert!(line.chars().count() <= 80, "{line}");
-        }
         assert_eq!(table(&records, Some(400)), table(&records, None));
+    }
+
+    #[test]
+    fn too_narrow_for_every_column_the_reason_goes_and_names_stay_whole() {
+        let long = format!("terraform apply {}", "-var x=1 ".repeat(20));
+        let records = [record(1, &long, Some("the quarterly rotation"))];
+        for width in [80, 100, 120] {
+            let shown = table(&records, Some(width));
+            for line in shown.lines() {
+                assert!(line.chars().count() <= width, "{width}: {line}");
+            }
+            let header = shown.lines().next().unwrap();
+            assert!(!header.contains("REASON"), "{width}: {header}");
+            let row = shown.lines().nth(1).unwrap();
+            assert!(!row.contains("quarterly"), "{width}: {row}");
+            assert!(row.starts_with("  1  11-30 09:15  alice"), "{width}: {row}");
+            if width >= 100 {
+                assert!(
+                    row.contains("  alice@build-box  approved  bob, carol  "),
+                    "{width}: {row}"
+                );
+                assert!(row.contains("terraform apply -v"), "{width}: {row}");
+            }
+        }
     }
 
     #[test]
