@@ -267,7 +267,13 @@ pub enum TokenCommand {
         config: Option<PathBuf>,
     },
     /// List approver tokens: whose, created when, last used when, revoked or not.
-    List,
+    List {
+        /// Broker config file (default: $GATE_HOME/broker.toml when it exists):
+        /// tokens of someone it no longer names are marked, as the broker
+        /// refuses them.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Revoke every token of a person, at once (a running broker refuses them on
     /// the next call).
     Revoke {

@@ -32,7 +32,13 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
             println!("{}", server::create_token(&name, &config, home)?);
             Ok(0)
         }
-        Some(ServeCommand::Token(TokenCommand::List)) => {
+        Some(ServeCommand::Token(TokenCommand::List { config })) => {
+            // With a config (given, or $GATE_HOME/broker.toml), tokens of people it
+            // does not name are marked: the broker refuses them.
+            let config = match server::config::find(config.as_deref(), home) {
+                Some(path) => Some(server::config::load(Some(&path), color)?),
+                None => None,
+            };
             let tokens = server::tokens(home)?;
             if tokens.is_empty() {
                 println!("no approver tokens; create one with `gate serve token create NAME`");
@@ -44,9 +50,16 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
                     t.id,
                     t.created,
                     t.last_used.as_deref().unwrap_or("never"),
-                    t.revoked
-                        .map(|at| format!("  REVOKED {at}"))
-                        .unwrap_or_default()
+                    match (
+                        &t.revoked,
+                        config
+                            .as_ref()
+                            .is_none_or(|c| c.people.contains_key(&t.person)),
+                    ) {
+                        (Some(at), _) => format!("  REVOKED {at}"),
+                        (None, false) => "  REFUSED: not a person in the broker config".into(),
+                        (None, true) => String::new(),
+                    }
                 );
             }
             Ok(0)

@@ -583,6 +583,29 @@ fn a_revoked_token_stops_at_once_and_the_list_shows_its_use() {
         .expect("bob's token");
     assert!(!line.contains("last used never"), "{text}");
     assert!(!line.contains(&bob), "the secret is never listed: {text}");
+    assert!(!text.contains("REFUSED"), "{text}");
+    // Against a config that no longer names bob, his token is marked refused.
+    let without_bob = ctx.write_private(
+        "without-bob.toml",
+        &BROKER_CONFIG_SRE_ALICE_BOB_CAROL
+            .replace("[people.bob]\n", "")
+            .replace("\"alice\", \"bob\", \"carol\"", "\"alice\", \"carol\""),
+    );
+    let list = ctx.run(&[
+        "serve",
+        "token",
+        "list",
+        "--config",
+        without_bob.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&list), 0, "{}", stderr(&list));
+    let text = crate::support::common::stdout(&list);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bob")
+                && l.contains("REFUSED: not a person in the broker config")),
+        "{text}"
+    );
     // Revoked from another process, with the broker running: refused on the next call.
     let out = ctx.run(&["serve", "token", "revoke", "bob"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
