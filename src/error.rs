@@ -34,7 +34,9 @@ pub mod exit {
     pub const BAD_POLICY: u8 = 105;
     /// The audit log could not be written or read; nothing ran.
     pub const AUDIT_FAILED: u8 = 106;
-    /// `gate audit verify` found a tampered or broken log.
+    /// `gate audit verify` found a tampered or broken log (or, with `--broker`,
+    /// one that lost or changed records the broker holds); `gate audit push`: the
+    /// broker refused the log as not extending the chain it holds.
     pub const VERIFY_FAILED: u8 = 107;
     /// `gate policy test` / `lint` found failing `[[test]]` cases.
     pub const POLICY_TESTS_FAILED: u8 = 108;
