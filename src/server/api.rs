@@ -87,7 +87,8 @@ async fn create(
     Signed(caller, mut new): Signed<NewRequest>,
 ) -> Answer<Response> {
     caller.stamp(&mut new.requester);
-    let (requester_token, request) = broker.create(new).await?;
+    let ci_job = caller == Caller::CiJob;
+    let (requester_token, request) = broker.create_as(new, ci_job).await?;
     let created = Created {
         requester_token,
         request: request.view.clone(),
@@ -108,6 +109,7 @@ async fn forward(
     let sender = match caller {
         Caller::Enrolled(name) => super::ledger::Sender::Enrolled(name),
         Caller::Unverified => super::ledger::Sender::Unsigned,
+        Caller::CiJob => return Err(not_enrolled_refusal()),
     };
     let now = rules::rfc3339(SystemTime::now());
     Ok(Json(broker.ledger.ingest(sender, body, now).await?))
@@ -195,17 +197,43 @@ async fn cancel(
     State(broker): Shared,
     Id(id): Id,
     headers: HeaderMap,
-    _signed: Caller,
+    caller: Caller,
 ) -> Answer<Json<RequestView>> {
+    ci_job_owns(&broker, &caller, &id).await?;
     requester_change(&broker, &id, &headers, rules::cancel).await
+}
+
+/// An unenrolled CI job may claim or cancel only a request the broker admitted
+/// on its verified ID token.
+async fn ci_job_owns(broker: &Arc<Broker>, caller: &Caller, id: &str) -> Answer<()> {
+    if *caller != Caller::CiJob {
+        return Ok(());
+    }
+    let request = broker.get(id).await?.ok_or_else(not_found)?;
+    if request.view.ci_identity.is_none() {
+        return Err(not_enrolled_refusal());
+    }
+    Ok(())
+}
+
+fn not_enrolled_refusal() -> Refusal {
+    Refusal::new(
+        401,
+        ErrorCode::NotEnrolled,
+        format!(
+            "this broker only accepts requests signed by an enrolled installation; {}",
+            super::enrollment::HOW_TO_ENROLL
+        ),
+    )
 }
 
 async fn claim(
     State(broker): Shared,
     Id(id): Id,
     headers: HeaderMap,
-    _signed: Caller,
+    caller: Caller,
 ) -> Answer<Json<RequestView>> {
+    ci_job_owns(&broker, &caller, &id).await?;
     let now = SystemTime::now();
     requester_change(&broker, &id, &headers, |request| rules::claim(request, now)).await
 }

@@ -181,12 +181,35 @@ impl Broker {
         self: &Arc<Self>,
         new: NewRequest,
     ) -> Result<(String, Arc<Request>), Refusal> {
+        self.create_as(new, false).await
+    }
+
+    /// [`Broker::create`]; `ci_job`: an unsigned request on a broker that
+    /// requires enrollment, admitted only when its CI ID token verifies.
+    pub async fn create_as(
+        self: &Arc<Self>,
+        new: NewRequest,
+        ci_job: bool,
+    ) -> Result<(String, Arc<Request>), Refusal> {
         let asked = events::Asked::of(&new);
         // Before the write lock: verifying may fetch the issuer's keys.
         let (new, ci_identity) = self
             .verify_identity(new)
             .await
             .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
+        if ci_job && ci_identity.is_none() {
+            let refusal = Refusal::new(
+                401,
+                crate::approval::protocol::ErrorCode::NotEnrolled,
+                format!(
+                    "this broker only accepts requests signed by an enrolled installation, or \
+                     from a CI job whose ID token it verifies; {}",
+                    super::enrollment::HOW_TO_ENROLL
+                ),
+            );
+            events::refused_request(&asked, &refusal);
+            return Err(refusal);
+        }
         let id = token::request_id().map_err(internal)?;
         let secret = token::new_token().map_err(internal)?;
         let InForce {

@@ -316,3 +316,110 @@ ci_verified = true
     let verdict: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["decision"], "approve", "{verdict}");
 }
+
+/// On a broker that requires enrollment, a CI job's verified ID token stands in
+/// for it: an ephemeral runner cannot enroll. Nothing else gets in unsigned.
+#[test]
+fn a_ci_job_with_a_verified_token_needs_no_enrollment_and_nothing_else_gets_in_unsigned() {
+    let ctx = TestContext::with_policy(&policy_two_for_touch());
+    let issuer = Issuer::start();
+    let config = format!(
+        "require_enrollment = true\n{}{}",
+        broker_config_forgery(),
+        issuer.broker_config()
+    );
+    let broker = Broker::start(&ctx, &config);
+    let key = broker.pin_key(&ctx);
+    let setup = Setup {
+        ctx,
+        issuer,
+        broker,
+        key,
+    };
+
+    // The job, not enrolled, with its token: asked, approved, claimed, run.
+    let dir = setup.ctx.work().join("made");
+    let mut command = setup.gate_mkdir(&dir);
+    command.env("GATE_ID_TOKEN", setup.issuer.token(&setup.issuer.claims()));
+    let mut waiting = Waiting::spawn(command);
+    let id = waiting.expect_request_id();
+    let view = setup.view(&id);
+    assert_verified_deploy_bot(&view);
+    assert!(
+        view["requester"]["host"]
+            .as_str()
+            .unwrap()
+            .ends_with(" (CI job, not enrolled)"),
+        "{view}"
+    );
+    let bob = setup.broker.token("bob");
+    assert_eq!(setup.broker.decide(&id, &bob, "approve").status, 200);
+    let done = waiting.finish();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(dir.exists());
+
+    // Unsigned without a token, or with one that does not verify: refused.
+    let mut plain = delete_payments_request("runner");
+    let reply = setup.broker.post("/v1/requests", None, &plain);
+    assert_eq!(
+        (reply.status, reply.code()),
+        (401, "not_enrolled"),
+        "{:?}",
+        reply.body
+    );
+    plain["id_token"] = json!("eyJhbGciOiJub25lIn0.e30.");
+    let reply = setup.broker.post("/v1/requests", None, &plain);
+    assert_eq!(reply.status, 401, "{:?}", reply.body);
+    assert_eq!(reply.code(), "invalid_id_token", "{:?}", reply.body);
+    let mut expired = setup.issuer.claims();
+    expired["exp"] = json!(1);
+    plain["id_token"] = json!(setup.issuer.token(&expired));
+    let reply = setup.broker.post("/v1/requests", None, &plain);
+    assert_eq!(reply.code(), "invalid_id_token", "{:?}", reply.body);
+
+    // An enrolled machine's request cannot be claimed or cancelled unsigned, by
+    // whoever learnt its id.
+    let laptop = TestContext::with_policy(&policy_two_for_touch());
+    let code = setup.broker.enrollment_code("laptop", "1h");
+    let out = laptop
+        .gate()
+        .args(["enroll", "--server", &setup.broker.url(), &code])
+        .output()
+        .unwrap();
+    assert_eq!(crate::support::common::code(&out), 0, "{}", stderr(&out));
+    let mut asking = laptop.gate();
+    asking
+        .env("GATE_SERVER", setup.broker.url())
+        .env("GATE_SERVER_KEY", &setup.key)
+        .args(["--", "mkdir"])
+        .arg(laptop.work().join("x"));
+    let mut waiting = Waiting::spawn(asking);
+    let enrolled_id = waiting.expect_request_id();
+    for action in ["claim", "cancel"] {
+        let reply = setup.broker.call(
+            "POST",
+            &format!("/v1/requests/{enrolled_id}/{action}"),
+            Some("gate_req_guess"),
+            None,
+        );
+        assert_eq!(
+            (reply.status, reply.code()),
+            (401, "not_enrolled"),
+            "{action}: {:?}",
+            reply.body
+        );
+    }
+    // Forwarding and heads are for installations only.
+    let reply = setup
+        .broker
+        .post("/v1/audit/head", None, &json!({"installation": "laptop"}));
+    assert_eq!(
+        (reply.status, reply.code()),
+        (401, "not_enrolled"),
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(setup.broker.decide(&enrolled_id, &bob, "deny").status, 200);
+    let done = waiting.finish();
+    assert_eq!(done.code, 101, "{}", done.stderr);
+}

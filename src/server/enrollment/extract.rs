@@ -25,6 +25,12 @@ pub enum Caller {
     Enrolled(String),
     /// Unsigned, accepted because the broker does not require enrollment.
     Unverified,
+    /// Unsigned on a broker that requires enrollment, let through only where a
+    /// CI job's OIDC ID token stands in for it: a new request that carries one
+    /// (the broker then admits it only if the token verifies), and the claim or
+    /// cancel of a request whose CI identity the broker verified. Every handler
+    /// that sees this must hold the caller to exactly that.
+    CiJob,
 }
 
 impl Caller {
@@ -35,6 +41,7 @@ impl Caller {
         requester.host = match self {
             Caller::Enrolled(name) => name.clone(),
             Caller::Unverified => format!("{} (unverified)", requester.host),
+            Caller::CiJob => format!("{} (CI job, not enrolled)", requester.host),
         };
     }
 }
@@ -74,6 +81,11 @@ async fn authenticated(
         Refusal::new(413, ErrorCode::TooLarge, message)
     })?;
     let signed = signature_headers(&parts.headers)?;
+    let path = api_path(parts.uri.path());
+    let required = broker.config.require_enrollment.0;
+    if signed.is_none() && required && ci_job_may_ask(parts.method.as_str(), &path, &bytes) {
+        return Ok(((Caller::CiJob, parts), bytes));
+    }
     let caller = broker
         .enrollments
         .authenticate(
@@ -94,6 +106,26 @@ async fn authenticated(
             );
         })?;
     Ok(((caller, parts), bytes))
+}
+
+/// Whether an unsigned call is one a CI job's ID token can stand in for: a new
+/// request that carries an `id_token`, or the claim or cancel of a request (the
+/// handler then checks that request's CI identity was verified).
+fn ci_job_may_ask(method: &str, path: &str, body: &[u8]) -> bool {
+    if method != "POST" {
+        return false;
+    }
+    if path == format!("{API_PREFIX}/requests") {
+        let carries_token = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("id_token")?.as_str().map(|t| !t.trim().is_empty()))
+            .unwrap_or(false);
+        return carries_token;
+    }
+    let Some(rest) = path.strip_prefix(&format!("{API_PREFIX}/requests/")) else {
+        return false;
+    };
+    matches!(rest.split_once('/'), Some((id, "claim" | "cancel")) if !id.is_empty() && !id.contains('/'))
 }
 
 /// The path a signature covers: the API's own (`/v1/...`). Routes nested under
