@@ -13,19 +13,20 @@
 //! its first signed push registered; for a broker without enrollment, the key
 //! pinned in broker.toml (`[installations.NAME] audit_key`). Files: `store`.
 
+mod ingest;
 mod store;
 
 pub use store::{Chain, LedgerStore, Refused};
 
 use super::rules::Refusal;
-use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody, ForwardedRecord};
-use crate::audit::{GENESIS_PREV_HASH, check_record};
+use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody};
+use crate::audit::GENESIS_PREV_HASH;
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
+use ingest::{Keys, ingest};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use store::Verified;
 
 /// The running broker's ledger.
 #[derive(Debug, Clone)]
@@ -161,273 +162,11 @@ fn head_of(chain: &Chain) -> ChainHead {
     }
 }
 
-fn internal(detail: String) -> Refusal {
+pub(super) fn internal(detail: String) -> Refusal {
     eprintln!("gate serve: ledger: {detail}");
     Refusal::new(
         500,
         ErrorCode::Internal,
         "the broker failed to store the records",
     )
-}
-
-/// The keys a batch is checked with.
-struct Keys {
-    /// broker.toml's key for the installation, if pinned.
-    pinned: Option<VerifyingKey>,
-    /// The key the push says its records are signed with.
-    offered: VerifyingKey,
-    /// The broker's own.
-    broker: VerifyingKey,
-}
-
-/// The request a decision record's broker approval names, if it verifies with
-/// the broker's key.
-fn request_of(body: &crate::audit::RecordBody, broker: &VerifyingKey) -> Option<String> {
-    let compact = body.entry.broker_signature.as_deref()?;
-    let signed = crate::approval::SignedDecision::from_compact(compact)?;
-    signed.verify(broker).ok().map(|payload| payload.request_id)
-}
-
-/// Check `records` in order against `name`'s chain and store what extends it.
-/// Stops at the first record that does not: that one is kept as evidence and
-/// refused (409 `chain_broken`); those before it are stored.
-fn ingest(
-    store: &mut LedgerStore,
-    name: &str,
-    keys: &Keys,
-    records: &[ForwardedRecord],
-    now: &str,
-) -> Result<ChainHead, Refusal> {
-    let pinned = keys.pinned;
-    let offered_hex = hex::encode(keys.offered.as_bytes());
-    let fail = |e: store::StoreError| internal(e.to_string());
-    let chain = match store.chain(name).map_err(fail)? {
-        Some(chain) => chain,
-        None => {
-            let key = pinned.map_or(offered_hex.clone(), |k| hex::encode(k.as_bytes()));
-            eprintln!(
-                "gate serve: ledger: installation {name} forwards its audit log (audit key {}…)",
-                &key[..16]
-            );
-            store.register(name, &key, now).map_err(fail)?
-        }
-    };
-    let mut key_bytes = [0u8; 32];
-    let key = hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
-        .ok()
-        .and_then(|()| VerifyingKey::from_bytes(&key_bytes).ok())
-        .ok_or_else(|| internal(format!("installation {name}: stored audit key is damaged")))?;
-    let (mut seq, mut hash) = (chain.head_seq, chain.head_hash.clone());
-    let mut parsed = Vec::with_capacity(records.len());
-    let mut refusal: Option<(usize, String)> = None;
-    if offered_hex != chain.audit_key {
-        refusal = Some((
-            0,
-            format!(
-                "the records are signed with audit key {}…, not the key registered for \
-                 installation {name} ({}…)",
-                &offered_hex[..16],
-                &chain.audit_key[..16]
-            ),
-        ));
-    }
-    for (at, record) in records.iter().enumerate() {
-        if refusal.is_some() {
-            break;
-        }
-        let body = match check_record(
-            record.seq,
-            &record.body,
-            &record.signature,
-            &record.hash,
-            &key,
-        ) {
-            Ok(body) => body,
-            Err(why) => {
-                refusal = Some((at, format!("record {}: {why}", record.seq)));
-                break;
-            }
-        };
-        if record.seq <= seq {
-            // Held already: the same bytes are acknowledged again; anything else
-            // is a rewrite of what was forwarded.
-            let held = store.hash_at(name, record.seq).map_err(fail)?;
-            if held.as_deref() == Some(record.hash.as_str()) {
-                continue;
-            }
-            refusal = Some((
-                at,
-                format!(
-                    "record {} differs from the record {} the broker holds (hash {}…): the local \
-                     log was rewritten, truncated or forked after it was forwarded",
-                    record.seq,
-                    record.seq,
-                    held.as_deref().map_or("?", |h| &h[..16.min(h.len())])
-                ),
-            ));
-            break;
-        }
-        if record.seq != seq + 1 || body.prev_hash != hash {
-            let why = if record.seq != seq + 1 {
-                format!(
-                    "record {} does not follow record {seq}, the newest the broker holds",
-                    record.seq
-                )
-            } else {
-                format!(
-                    "record {} does not link to record {seq} the broker holds (prev_hash {}…)",
-                    record.seq,
-                    &body.prev_hash[..16.min(body.prev_hash.len())]
-                )
-            };
-            refusal = Some((at, why));
-            break;
-        }
-        seq = record.seq;
-        hash = record.hash.clone();
-        parsed.push((record, body));
-    }
-    let verified: Vec<Verified<'_>> = parsed
-        .iter()
-        .map(|(record, body)| Verified {
-            seq: record.seq,
-            time: &body.time,
-            kind: body.entry.kind.as_str(),
-            user: &body.entry.requester.user,
-            decision: body.entry.decision.as_str(),
-            body: &record.body,
-            signature: &record.signature,
-            hash: &record.hash,
-            request_id: request_of(body, &keys.broker),
-            decision_seq: body.entry.decision_seq,
-        })
-        .collect();
-    let evidence = refusal.as_ref().map(|(at, reason)| {
-        let record = records.get(*at);
-        Refused {
-            installation: name.to_string(),
-            seq: record.map_or(0, |r| r.seq),
-            body: record.map(|r| r.body.clone()).unwrap_or_default(),
-            signature: record.map(|r| r.signature.clone()).unwrap_or_default(),
-            hash: record.map(|r| r.hash.clone()).unwrap_or_default(),
-            reason: reason.clone(),
-            received_at: now.to_string(),
-        }
-    });
-    store
-        .commit(name, &verified, evidence.as_ref(), now)
-        .map_err(fail)?;
-    match refusal {
-        None => Ok(ChainHead {
-            installation: name.to_string(),
-            seq,
-            hash,
-            status: chain.status,
-        }),
-        Some((_, reason)) => {
-            eprintln!(
-                "gate serve: ledger: refused a record from installation {name}, kept as \
-                 evidence; its chain is marked broken: {reason}"
-            );
-            let mut refusal = Refusal::new(
-                409,
-                ErrorCode::ChainBroken,
-                format!("installation {name}: {reason}"),
-            );
-            refusal.field = Some("records".into());
-            Err(refusal)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit::{AuditLog, Entry};
-    use crate::identity::Requester;
-    use ed25519_dalek::SigningKey;
-
-    fn log_with(dir: &Path, key: &SigningKey, n: usize) -> Vec<ForwardedRecord> {
-        let mut log = AuditLog::open(&dir.join("audit.db")).unwrap();
-        let requester = Requester {
-            user: "carol".into(),
-            host: "build-7".into(),
-            ci: None,
-            agent: None,
-        };
-        for _ in 0..n {
-            let entry = Entry::draft(
-                requester.clone(),
-                vec!["true".into()],
-                "ab".repeat(32),
-                "/".into(),
-                Vec::new(),
-            );
-            log.append(&entry, key, false).unwrap();
-        }
-        log.raw_after(0, usize::MAX)
-            .unwrap()
-            .into_iter()
-            .map(|r| ForwardedRecord {
-                seq: r.seq,
-                body: r.body,
-                signature: r.signature,
-                hash: r.hash,
-            })
-            .collect()
-    }
-
-    fn keys(key: &SigningKey) -> Keys {
-        Keys {
-            pinned: None,
-            offered: key.verifying_key(),
-            broker: SigningKey::from_bytes(&[9; 32]).verifying_key(),
-        }
-    }
-
-    #[test]
-    fn records_that_extend_the_chain_are_kept_and_resending_them_is_harmless() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[1; 32]);
-        let records = log_with(dir.path(), &key, 3);
-        let mut store = LedgerStore::open(&dir.path().join("broker.db")).unwrap();
-        let head = ingest(&mut store, "a", &keys(&key), &records[..2], "t").unwrap();
-        assert_eq!(
-            (head.seq, head.hash.as_str()),
-            (2, records[1].hash.as_str())
-        );
-        let head = ingest(&mut store, "a", &keys(&key), &records, "t").unwrap();
-        assert_eq!(head.seq, 3);
-        assert_eq!(store.count("a").unwrap(), 3);
-        assert!(store.refused(None).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_forged_edited_or_out_of_order_record_is_refused_and_kept_as_evidence() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[1; 32]);
-        let records = log_with(dir.path(), &key, 3);
-        let mut store = LedgerStore::open(&dir.path().join("broker.db")).unwrap();
-        let refuse = |store: &mut LedgerStore, batch: &[ForwardedRecord]| {
-            ingest(store, "a", &keys(&key), batch, "t")
-                .unwrap_err()
-                .message
-        };
-        let mut edited = records[0].clone();
-        edited.body = edited.body.replace("carol", "mallory");
-        assert!(refuse(&mut store, &[edited]).contains("signature does not verify"));
-        // A gap: record 2 before record 1.
-        assert!(refuse(&mut store, &records[1..2]).contains("does not follow record 0"));
-        // Another key, however well formed its records.
-        let other = SigningKey::from_bytes(&[2; 32]);
-        let theirs = log_with(&dir.path().join("x"), &other, 1);
-        let message = ingest(&mut store, "a", &keys(&other), &theirs, "t")
-            .unwrap_err()
-            .message;
-        assert!(message.contains("not the key registered"), "{message}");
-        let chain = store.chain("a").unwrap().unwrap();
-        assert_eq!((chain.head_seq, chain.status.as_str()), (0, "broken"));
-        assert_eq!(store.refused(Some("a")).unwrap().len(), 3);
-        assert_eq!(store.count("a").unwrap(), 0);
-    }
 }
