@@ -99,7 +99,7 @@ pub fn signin(base: &str, place: Place<'_>, error: Option<&str>, sso: Option<&st
     layout("gate: sign in", &body, None)
 }
 
-/// After single sign-on: who is signed in, moving on to `next` (a URL on this
+/// After single sign-on: who is signed in, moving on to `next` (a path on this
 /// broker) at once.
 pub fn moving_on(person: &str, next: &str) -> String {
     let body = format!(

@@ -54,11 +54,7 @@ impl Host for Web {
         // A page that moves on, not a redirect: the session cookie is
         // SameSite=Strict, and browsers hold it back on a redirect that began at
         // the provider's site.
-        let origin = session::public_origin(&self.broker.public_url);
-        let mut response = html(
-            StatusCode::OK,
-            page::moving_on(person, &format!("{origin}{next}")),
-        );
+        let mut response = html(StatusCode::OK, page::moving_on(person, next));
         set_header(
             &mut response,
             header::SET_COOKIE,
