@@ -34,7 +34,11 @@ claim = "{claim}"
 
 /// A provider and a broker signing in through it.
 fn setup(ctx: &TestContext, claim: &str) -> (Provider, Broker) {
-    let mut provider = Provider::start();
+    serving(Provider::start(), ctx, claim)
+}
+
+/// A broker signing in through `provider`.
+fn serving(mut provider: Provider, ctx: &TestContext, claim: &str) -> (Provider, Broker) {
     let broker = Broker::start_with_env(
         ctx,
         &config(&provider.issuer(), claim),
@@ -255,6 +259,28 @@ fn an_unknown_or_refused_account_gets_no_session() {
         page.body
     );
     assert_eq!(page.cookie("gate_session"), None);
+}
+
+#[test]
+fn an_email_only_at_the_userinfo_endpoint_still_finds_alice() {
+    let ctx = TestContext::new();
+    let (_provider, broker) = serving(Provider::start_with_claims_in_userinfo(), &ctx, "email");
+    let mut agent = Agent::new();
+    let callback = until_callback(&mut agent, &broker, "/");
+    let signed_in = agent.get(&callback);
+    assert_eq!(signed_in.status, 200, "{}", signed_in.body);
+    assert!(
+        signed_in.body.contains("signed in as alice"),
+        "{}",
+        signed_in.body
+    );
+
+    let mut mallory = Agent::new();
+    mallory.login_as = "mallory-sub".into();
+    let callback = until_callback(&mut mallory, &broker, "/");
+    let refused = mallory.get(&callback);
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.cookie("gate_session"), None);
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! ([`provider`]), verifies the ID token with the same code as CI tokens
 //! ([`crate::server::oidc::decode`]: signature by the provider's JWKS, `iss`,
 //! `aud` = client id, `exp`) and the sign-in's own claims (`nonce`, `azp`, `iat`),
-//! maps it to one `[people]` entry ([`identity`]) and lets the web pages start the
+//! takes the e-mail from the UserInfo endpoint when the ID token has none, maps
+//! it to one `[people]` entry ([`identity`]) and lets the web pages start the
 //! same session an approver token starts ([`Host::start_session`]), then goes to
 //! `next`, a path on this broker only.
 //!
@@ -21,6 +22,7 @@ mod provider;
 
 use crate::server::config::SsoConfig;
 use crate::server::config::slack::Secret;
+use crate::server::config::sso::SsoClaim;
 use crate::server::oidc::{self, KeyCache, Unverified};
 use crate::server::state::Broker;
 use axum::Router;
@@ -294,10 +296,10 @@ async fn verify<H: Host>(
         secret: &sso.secret,
         redirect_uri: &sso.redirect_uri,
     };
-    let token = provider::redeem(&sso.http, &metadata, &client, code, &pending.verifier)
+    let tokens = provider::redeem(&sso.http, &metadata, &client, code, &pending.verifier)
         .await
         .map_err(unavailable)?;
-    let jwt = token.expose();
+    let jwt = tokens.id_token.expose();
     let claims = async {
         let unverified = Unverified::read(jwt)?;
         oidc::decode(
@@ -316,6 +318,12 @@ async fn verify<H: Host>(
         oidc::TokenError::KeysUnavailable(_) => (StatusCode::BAD_GATEWAY, err.to_string()),
         _ => (StatusCode::UNAUTHORIZED, err.to_string()),
     })?;
+    let mut claims = claims;
+    if needs_email(&sso.config) && !claims.contains_key("email") {
+        add_userinfo_email(sso, &metadata, tokens.access_token.as_ref(), &mut claims)
+            .await
+            .map_err(unavailable)?;
+    }
     let people = host.broker().policy_in_force().config.people.clone();
     identity::person(&claims, pending, &sso.config, &people, SystemTime::now()).map_err(|refused| {
         match refused {
@@ -323,6 +331,34 @@ async fn verify<H: Host>(
             Refused::Unknown(why) => (StatusCode::FORBIDDEN, why),
         }
     })
+}
+
+fn needs_email(config: &SsoConfig) -> bool {
+    config.claim == SsoClaim::Email || !config.allowed_email_domains.is_empty()
+}
+
+/// `email` and `email_verified` from the UserInfo endpoint, for providers that
+/// keep them out of the ID token (OpenID Connect Core 5.4), when its `sub` is the
+/// ID token's (Core 5.3.2). Without an endpoint or access token, nothing is added.
+async fn add_userinfo_email(
+    sso: &Sso,
+    metadata: &Metadata,
+    access_token: Option<&Secret>,
+    claims: &mut oidc::Claims,
+) -> Result<(), String> {
+    let (Some(endpoint), Some(access_token)) = (&metadata.userinfo_endpoint, access_token) else {
+        return Ok(());
+    };
+    let info = provider::userinfo(&sso.http, endpoint, access_token).await?;
+    if info.get("sub").is_none() || info.get("sub") != claims.get("sub") {
+        return Err(format!("{endpoint} answered for another account (sub)"));
+    }
+    for key in ["email", "email_verified"] {
+        if let Some(value) = info.get(key) {
+            claims.insert(key.to_string(), value.clone());
+        }
+    }
+    Ok(())
 }
 
 /// The refusal page; the reason is logged too (it never holds a code or token).

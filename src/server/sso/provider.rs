@@ -1,6 +1,7 @@
 //! Talking to the OpenID provider: its discovery document
-//! (`{issuer}/.well-known/openid-configuration`, kept for [`KEEP_METADATA`]) and
-//! the token request that turns an authorization code into an ID token.
+//! (`{issuer}/.well-known/openid-configuration`, kept for [`KEEP_METADATA`]), the
+//! token request that turns an authorization code into an ID token, and the
+//! UserInfo request for providers that keep the e-mail out of the ID token.
 //!
 //! Never logs or returns the code, the client secret or a token: errors name the
 //! endpoint and what went wrong, and a provider's error at most by its `error` code.
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// How long a fetched discovery document is used before it is fetched again.
 pub const KEEP_METADATA: Duration = Duration::from_secs(3600);
+/// How long after a failed fetch the next sign-in fails at once, so a provider
+/// that is down is not asked once per `GET /sso/login`.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
 /// The largest token response accepted.
 const MAX_TOKEN_RESPONSE: usize = 256 * 1024;
 
@@ -21,6 +25,8 @@ pub struct Metadata {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// Where the account's claims are, when the ID token lacks one.
+    pub userinfo_endpoint: Option<String>,
     /// How the client authenticates at the token endpoint.
     pub auth: ClientAuth,
 }
@@ -36,6 +42,7 @@ pub enum ClientAuth {
 #[derive(Debug, Default)]
 pub struct MetadataCache {
     kept: Option<(Instant, Metadata)>,
+    failed: Option<(Instant, String)>,
 }
 
 impl MetadataCache {
@@ -47,9 +54,22 @@ impl MetadataCache {
         {
             return Ok(metadata.clone());
         }
-        let metadata = discover(issuer, http).await?;
-        self.kept = Some((Instant::now(), metadata.clone()));
-        Ok(metadata)
+        if let Some((at, problem)) = &self.failed
+            && at.elapsed() < RETRY_AFTER_FAILURE
+        {
+            return Err(problem.clone());
+        }
+        match discover(issuer, http).await {
+            Ok(metadata) => {
+                self.kept = Some((Instant::now(), metadata.clone()));
+                self.failed = None;
+                Ok(metadata)
+            }
+            Err(problem) => {
+                self.failed = Some((Instant::now(), problem.clone()));
+                Err(problem)
+            }
+        }
     }
 }
 
@@ -109,6 +129,10 @@ pub fn read_metadata(
         authorization_endpoint: endpoint("authorization_endpoint")?,
         token_endpoint: endpoint("token_endpoint")?,
         jwks_uri: endpoint("jwks_uri")?,
+        userinfo_endpoint: match document.get("userinfo_endpoint") {
+            Some(_) => Some(endpoint("userinfo_endpoint")?),
+            None => None,
+        },
         auth,
     })
 }
@@ -121,6 +145,14 @@ pub struct Client<'a> {
     pub redirect_uri: &'a str,
 }
 
+/// What the token endpoint gave.
+#[derive(Debug)]
+pub struct Tokens {
+    pub id_token: Secret,
+    /// For the UserInfo endpoint only.
+    pub access_token: Option<Secret>,
+}
+
 /// Exchange `code` (with the PKCE `verifier`) for the ID token.
 pub async fn redeem(
     http: &reqwest::Client,
@@ -128,7 +160,7 @@ pub async fn redeem(
     client: &Client<'_>,
     code: &str,
     verifier: &str,
-) -> Result<Secret, String> {
+) -> Result<Tokens, String> {
     let endpoint = &metadata.token_endpoint;
     let mut form = vec![
         ("grant_type", "authorization_code"),
@@ -177,10 +209,37 @@ pub async fn redeem(
             .unwrap_or_default();
         return Err(format!("{endpoint} refused the code ({status} {error})"));
     }
-    json.get("id_token")
-        .and_then(|v| v.as_str())
-        .map(Secret::new)
-        .ok_or_else(|| format!("{endpoint} answered without an id_token"))
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str()).map(Secret::new);
+    Ok(Tokens {
+        id_token: text("id_token")
+            .ok_or_else(|| format!("{endpoint} answered without an id_token"))?,
+        access_token: text("access_token"),
+    })
+}
+
+/// The account's claims from the UserInfo endpoint (a JSON answer only).
+pub async fn userinfo(
+    http: &reqwest::Client,
+    endpoint: &str,
+    access_token: &Secret,
+) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let response = http
+        .get(endpoint)
+        .bearer_auth(access_token.expose())
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+    if !status.is_success() || bytes.len() > MAX_TOKEN_RESPONSE {
+        return Err(format!("{endpoint} answered {status}"));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|_| format!("{endpoint} did not answer with JSON claims"))
 }
 
 /// An OAuth `error` code, safe to print: the characters RFC 6749 allows, at most 64.

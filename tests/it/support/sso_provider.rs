@@ -25,11 +25,22 @@ impl Provider {
     /// Start the provider; it waits for [`Provider::serve`] to say where the
     /// broker's callback is.
     pub fn start() -> Provider {
+        Provider::start_with(&[])
+    }
+
+    /// A provider that keeps e-mail and name out of ID tokens: only its
+    /// UserInfo endpoint has them.
+    pub fn start_with_claims_in_userinfo() -> Provider {
+        Provider::start_with(&["--claims-in-userinfo"])
+    }
+
+    fn start_with(args: &[&str]) -> Provider {
         let modules = modules();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sso/provider.mjs");
         let mut child = Command::new("node")
             .arg(script)
             .arg(&modules)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
