@@ -1,10 +1,11 @@
 //! Single sign-on to the web pages (`[sso]`) end to end, against a real OpenID
 //! provider (npm `oidc-provider`, tests/fixtures/sso/provider.mjs) and the real
 //! `gate serve`, driven by an HTTP agent that keeps cookies and follows the
-//! redirects a browser follows.
+//! redirects a browser follows, and once by headless Chromium
+//! (tests/python/browse_sso.py) with the provider on another site.
 
 use crate::support::broker_support::Broker;
-use crate::support::common::TestContext;
+use crate::support::common::{TestContext, stderr, stdout};
 use crate::support::fixtures::delete_payments_request;
 use crate::support::sso_provider::{Agent, CLIENT_SECRET, Provider, query_param};
 use crate::support::web_support::{csrf, send, view};
@@ -364,5 +365,63 @@ fn the_broker_refuses_to_start_without_the_client_secret() {
     assert!(
         text.contains("environment variable GATE_SSO_SECRET is not set"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_real_browser_signs_in_with_sso_across_sites_and_approves() {
+    let ctx = TestContext::new();
+    crate::browser::require_browser(&ctx);
+    let (provider, broker) = serving(Provider::start_as_localhost(), &ctx, "sub");
+    let (id, requester, _) = broker.create(&delete_payments_request("dave"));
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_sso.py");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-sso");
+    let out = ctx
+        .command("python3")
+        .arg(script)
+        .args([&broker.url(), &id])
+        .arg(&shots)
+        .output()
+        .expect("python3 runs the browser");
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshots in {}): {}",
+        shots.display(),
+        stderr(&out)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert!(
+        seen["signed_in"]
+            .as_str()
+            .unwrap()
+            .contains("Signed in as alice"),
+        "{seen}"
+    );
+    let visited: Vec<&str> = seen["visited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|url| url.as_str())
+        .collect();
+    // Redirects are not documents: the provider shows in the callback's `iss`.
+    let callback = visited
+        .iter()
+        .find(|url| url.starts_with(&format!("{}/sso/callback", broker.url())))
+        .unwrap_or_else(|| panic!("no callback: {visited:?}"));
+    assert_eq!(
+        crate::support::sso_provider::query_param(callback, "iss"),
+        Some(provider.issuer()),
+        "{visited:?}"
+    );
+    assert_eq!(seen["session_same_site"], "Strict", "{seen}");
+    assert_eq!(seen["prelogin_left"], false, "{seen}");
+    let decided = view(&broker, &id, &requester);
+    assert_eq!(decided["status"], "approved", "{decided}");
+    assert_eq!(decided["votes"][0]["person"], "alice", "{decided}");
+    assert_eq!(
+        decided["votes"][0]["reason"], "signed in with SSO",
+        "{decided}"
     );
 }

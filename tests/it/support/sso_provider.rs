@@ -19,6 +19,7 @@ pub struct Provider {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     pub port: u16,
+    host: &'static str,
 }
 
 impl Provider {
@@ -32,6 +33,14 @@ impl Provider {
     /// UserInfo endpoint has them.
     pub fn start_with_claims_in_userinfo() -> Provider {
         Provider::start_with(&["--claims-in-userinfo"])
+    }
+
+    /// A provider whose issuer is `http://localhost:PORT`: another site than
+    /// the broker on 127.0.0.1, as a real provider is.
+    pub fn start_as_localhost() -> Provider {
+        let mut provider = Provider::start_with(&["--as-localhost"]);
+        provider.host = "localhost";
+        provider
     }
 
     fn start_with(args: &[&str]) -> Provider {
@@ -54,12 +63,17 @@ impl Provider {
             .strip_prefix("listening ")
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("the OpenID provider did not start: {first:?}"));
-        Provider { child, lines, port }
+        Provider {
+            child,
+            lines,
+            port,
+            host: "127.0.0.1",
+        }
     }
 
-    /// The issuer URL (`http://127.0.0.1:PORT`).
+    /// The issuer URL (`http://127.0.0.1:PORT`, or `http://localhost:PORT`).
     pub fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
     }
 
     /// Register `redirect_uri` for the clients and start answering.
