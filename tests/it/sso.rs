@@ -6,7 +6,7 @@
 
 use crate::support::broker_support::Broker;
 use crate::support::common::{TestContext, stderr, stdout};
-use crate::support::fixtures::delete_payments_request;
+use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
 use crate::support::sso_provider::{Agent, CLIENT_SECRET, Provider, query_param};
 use crate::support::web_support::{csrf, send, view};
 
@@ -70,6 +70,15 @@ fn alice_signs_in_with_sso_and_approves_a_request() {
         )),
         "{}",
         form.body
+    );
+
+    let landing = agent.get(&format!("{}/", broker.url()));
+    assert!(
+        landing
+            .body
+            .contains("href=\"/sso/login?next=%2F\">Sign in with SSO</a>"),
+        "{}",
+        landing.body
     );
 
     let login = agent.get(&format!("{}/sso/login?next=/r/{id}", broker.url()));
@@ -348,6 +357,20 @@ fn a_provider_that_names_another_issuer_or_a_wrong_secret_signs_nobody_in() {
     assert!(refused.body.contains("invalid_client"), "{}", refused.body);
     assert_eq!(refused.cookie("gate_session"), None);
     assert!(!broker.log().contains("not-the-secret"), "{}", broker.log());
+}
+
+#[test]
+fn without_sso_the_form_offers_only_tokens() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let landing = send(&broker, "GET", "/", None, None, None);
+    assert!(landing.body.contains("name=\"token\""), "{}", landing.body);
+    assert!(!landing.body.contains("SSO"), "{}", landing.body);
+    for path in ["/sso/login?next=/", "/sso/callback?code=x&state=y"] {
+        let page = send(&broker, "GET", path, None, None, None);
+        assert_eq!(page.status, 404, "{path}: {}", page.body);
+        assert!(page.body.contains("not configured"), "{}", page.body);
+    }
 }
 
 #[test]
