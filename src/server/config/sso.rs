@@ -258,6 +258,27 @@ mod tests {
     }
 
     #[test]
+    fn an_oidc_subject_is_a_person_identity_of_one_person_only() {
+        let config = parse(
+            "version = 1\n[people.alice]\noidc = \"alice-sub\"\n",
+            "broker.toml",
+        )
+        .unwrap();
+        assert_eq!(config.people["alice"].oidc.as_deref(), Some("alice-sub"));
+        let errors = parse(
+            "version = 1\n[people.alice]\noidc = \"x\"\n[people.bob]\noidc = \"x\"\n",
+            "broker.toml",
+        )
+        .unwrap_err();
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message == "oidc identity \"x\" already belongs to \"alice\""),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
     fn every_mistake_is_reported_at_its_line() {
         let errors = parse(
             "version = 1\n[sso]\nissuer = \"http://login.example.com\"\nclient_secret = \"a\"\nclient_secret_env = \"B\"\nclaim = \"upn\"\nallowed_email_domains = [\"@x\"]\nscope = []\n",
