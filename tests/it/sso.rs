@@ -405,6 +405,8 @@ fn a_real_browser_signs_in_with_sso_across_sites_and_approves() {
         .arg(script)
         .args([&broker.url(), &id])
         .arg(&shots)
+        // It imports browse_web.py: no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python3 runs the browser");
     assert!(
