@@ -115,6 +115,10 @@ pub struct Person {
     pub email: Option<String>,
     pub teams: Option<String>,
     pub github: Option<String>,
+    /// The subject (`sub`) of this person's account at the broker's single
+    /// sign-on provider (`[sso] claim = "sub"`).
+    #[serde(default)]
+    pub oidc: Option<String>,
 }
 
 /// `[approval]` defaults, and the resolved settings of one approve rule.

@@ -34,7 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "audit",
 ];
 const AUDIT_KEYS: &[&str] = &["forward"];
-const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github"];
+const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github", "oidc"];
 const APPROVAL_KEYS: &[&str] = &["approvers", "quorum", "timeout"];
 const REDACT_KEYS: &[&str] = &["patterns"];
 const CHANNELS_KEYS: &[&str] = &["api"];
@@ -226,6 +226,7 @@ pub(crate) fn read_people(reader: &mut Reader<'_>, value: &Value<'_>) -> BTreeMa
                 "email" => &mut person.email,
                 "teams" => &mut person.teams,
                 "github" => &mut person.github,
+                "oidc" => &mut person.oidc,
                 _ => continue,
             };
             *slot = Some(text);

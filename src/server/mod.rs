@@ -8,7 +8,7 @@
 //! routes), `input` (decoding bodies, queries and tokens), `token` (ids and
 //! secrets), `events` (the log on stderr), `slack` (Block Kit messages and their
 //! callbacks), `teams` (cards posted to a Teams channel), `web` (the approval page
-//! at /r/<id>), `enrollment` (installations, their codes and request signatures). The command line, `gate serve`, is `crate::commands`.
+//! at /r/<id>), `sso` (signing in to it with OpenID Connect), `enrollment` (installations, their codes and request signatures). The command line, `gate serve`, is `crate::commands`.
 
 mod api;
 pub mod config;
@@ -20,6 +20,7 @@ mod live;
 pub mod oidc;
 pub mod rules;
 pub mod slack;
+pub mod sso;
 pub mod state;
 mod store;
 pub mod teams;
@@ -166,6 +167,17 @@ pub async fn serve(
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let slack = config.channels.slack.clone();
+    let sso = match &config.sso {
+        Some(sso) => Some(
+            sso::Sso::new(sso, &public_url, |name| std::env::var(name).ok()).map_err(
+                |message| Error::Refused {
+                    message: format!("serve: {message}"),
+                    code: crate::error::exit::USAGE,
+                },
+            )?,
+        ),
+        None => None,
+    };
     let broker =
         Broker::new(config, key, public_url, store, stop_rx.clone()).map_err(Error::Internal)?;
     let broker = Arc::new(broker);
@@ -173,7 +185,7 @@ pub async fn serve(
         message: format!("serve: {message}"),
         code: crate::error::exit::USAGE,
     })?;
-    let mut routes = api::router(broker.clone()).merge(web::router(broker.clone()));
+    let mut routes = api::router(broker.clone()).merge(web::router(broker.clone(), sso));
     if let Some(slack) = &slack {
         let start = crate::server::slack::start(slack, broker.clone(), stop_rx);
         routes = routes.merge(start.map_err(|message| Error::Refused {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Fail, saying what to install, when the browser or its driver is missing.
-fn require_browser(ctx: &TestContext) {
+pub fn require_browser(ctx: &TestContext) {
     assert!(
         Path::new(CHROMIUM).exists(),
         "the browser test needs Debian's Chromium at {CHROMIUM}: apt-get install chromium"

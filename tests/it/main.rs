@@ -34,6 +34,7 @@ mod shared_people;
 mod shell_shapes;
 mod signals;
 mod slack;
+mod sso;
 mod teams;
 mod web;
 mod wrapper_shapes;

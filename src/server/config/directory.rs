@@ -17,13 +17,14 @@ pub struct Directory {
     pub groups: BTreeMap<String, Vec<String>>,
 }
 
-fn identities(person: &mut Person) -> [(&'static str, &mut Option<String>); 5] {
+fn identities(person: &mut Person) -> [(&'static str, &mut Option<String>); 6] {
     [
         ("unix", &mut person.unix),
         ("slack", &mut person.slack),
         ("email", &mut person.email),
         ("teams", &mut person.teams),
         ("github", &mut person.github),
+        ("oidc", &mut person.oidc),
     ]
 }
 

@@ -9,12 +9,14 @@ pub mod directory;
 pub mod oidc;
 pub mod policy;
 pub mod slack;
+pub mod sso;
 pub mod teams;
 
 pub use directory::Directory;
 pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
 pub use slack::SlackConfig;
+pub use sso::SsoConfig;
 pub use teams::TeamsConfig;
 
 use crate::error::Error;
@@ -38,6 +40,7 @@ const ROOT_KEYS: &[&str] = &[
     "policy",
     "limits",
     "oidc",
+    "sso",
     "require_enrollment",
     "installations",
 ];
@@ -78,6 +81,8 @@ pub struct BrokerConfig {
     pub policy_file: Option<PathBuf>,
     /// `[[oidc]]`: the issuers whose CI ID tokens the broker verifies.
     pub oidc: Vec<OidcIssuerConfig>,
+    /// `[sso]`: signing in to the web pages with an OpenID Connect provider.
+    pub sso: Option<SsoConfig>,
     /// The organisation's policy every new request is evaluated under: the file
     /// `[policy]` names once [`load`] read it, else the embedded default.
     pub policy: OrgPolicy,
@@ -326,6 +331,7 @@ fn read_config(
         .get("oidc")
         .map(|value| oidc::read(reader, value))
         .unwrap_or_default();
+    let sso = root.get("sso").and_then(|value| sso::read(reader, value));
     let require_enrollment = root
         .get("require_enrollment")
         .and_then(|value| reader.bool(value, "require_enrollment"))
@@ -356,6 +362,7 @@ fn read_config(
         limits,
         policy_file,
         oidc,
+        sso,
         policy: OrgPolicy::default(),
         policy_admins,
         require_enrollment,

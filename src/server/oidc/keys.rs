@@ -5,7 +5,6 @@
 //! made-up key ids cannot make the broker hit the issuer per request.
 
 use super::TokenError;
-use crate::server::config::OidcIssuerConfig;
 use crate::server::config::oidc::is_trusted_url;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use std::time::{Duration, Instant};
@@ -23,12 +22,14 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    /// The key named `kid`, fetching the issuer's keys first when it is not
-    /// known and the last fetch is old enough.
+    /// The key named `kid`, fetching the keys of `issuer` (from `jwks_url`, else
+    /// where its discovery document says) first when it is not known and the
+    /// last fetch is old enough.
     pub async fn key(
         &mut self,
         kid: &str,
-        issuer: &OidcIssuerConfig,
+        issuer: &str,
+        jwks_url: Option<&str>,
         http: &reqwest::Client,
     ) -> Result<Jwk, TokenError> {
         if let Some(key) = self.find(kid) {
@@ -40,15 +41,14 @@ impl KeyCache {
         }
         // Counted before the fetch: a failing issuer is not asked again at once either.
         self.fetched = Some(Instant::now());
-        match fetch(issuer, http).await {
+        match fetch(issuer, jwks_url, http).await {
             Ok(keys) => self.keys = keys,
             Err(problem) if self.keys.is_empty() => {
                 return Err(TokenError::KeysUnavailable(problem));
             }
-            Err(problem) => eprintln!(
-                "gate serve: oidc: cannot refresh the keys of {}: {problem}",
-                issuer.issuer
-            ),
+            Err(problem) => {
+                eprintln!("gate serve: oidc: cannot refresh the keys of {issuer}: {problem}")
+            }
         }
         self.find(kid)
             .ok_or_else(|| TokenError::UnknownKeyId(kid.to_string()))
@@ -62,9 +62,13 @@ impl KeyCache {
     }
 }
 
-async fn fetch(issuer: &OidcIssuerConfig, http: &reqwest::Client) -> Result<Vec<Jwk>, String> {
-    let jwks_url = match &issuer.jwks_url {
-        Some(url) => url.clone(),
+async fn fetch(
+    issuer: &str,
+    jwks_url: Option<&str>,
+    http: &reqwest::Client,
+) -> Result<Vec<Jwk>, String> {
+    let jwks_url = match jwks_url {
+        Some(url) => url.to_string(),
         None => discover(issuer, http).await?,
     };
     let document = get_json(http, &jwks_url).await?;
@@ -88,15 +92,12 @@ async fn fetch(issuer: &OidcIssuerConfig, http: &reqwest::Client) -> Result<Vec<
 
 /// `jwks_uri` from `{issuer}/.well-known/openid-configuration`, whose `issuer`
 /// must be the configured one (OpenID Connect Discovery 1.0, section 4.3).
-async fn discover(issuer: &OidcIssuerConfig, http: &reqwest::Client) -> Result<String, String> {
-    let url = format!("{}/.well-known/openid-configuration", issuer.issuer);
+async fn discover(issuer: &str, http: &reqwest::Client) -> Result<String, String> {
+    let url = format!("{issuer}/.well-known/openid-configuration");
     let document = get_json(http, &url).await?;
     let named = document.get("issuer").and_then(|v| v.as_str());
-    if named.map(|n| n.trim_end_matches('/')) != Some(issuer.issuer.as_str()) {
-        return Err(format!(
-            "{url} names issuer {named:?}, not \"{}\"",
-            issuer.issuer
-        ));
+    if named.map(|n| n.trim_end_matches('/')) != Some(issuer) {
+        return Err(format!("{url} names issuer {named:?}, not \"{issuer}\""));
     }
     let jwks = document
         .get("jwks_uri")
@@ -108,7 +109,7 @@ async fn discover(issuer: &OidcIssuerConfig, http: &reqwest::Client) -> Result<S
     Ok(jwks.to_string())
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
     let response = http
         .get(url)
         .send()

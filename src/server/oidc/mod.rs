@@ -10,6 +10,7 @@ mod claims;
 mod keys;
 
 pub use claims::{Verified, apply, identity};
+pub use keys::{KeyCache, get_json};
 
 use crate::approval::protocol::{ErrorCode, IdToken};
 use crate::server::config::OidcIssuerConfig;
@@ -17,8 +18,10 @@ use crate::server::rules::Refusal;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use keys::KeyCache;
 use std::time::Duration;
+
+/// A token's claims.
+pub type Claims = serde_json::Map<String, serde_json::Value>;
 
 /// Clock skew allowed on `exp` and `nbf`, in seconds.
 pub const LEEWAY: u64 = 30;
@@ -146,31 +149,49 @@ impl Verifier {
             .iter()
             .find(|t| t.config.issuer == unverified.issuer.trim_end_matches('/'))
             .ok_or_else(|| TokenError::UnknownIssuer(unverified.issuer.clone()))?;
-        let kid = unverified
-            .kid
-            .ok_or_else(|| TokenError::UnknownKeyId("(none)".into()))?;
-        let jwk = trusted
-            .keys
-            .lock()
-            .await
-            .key(&kid, &trusted.config, &self.http)
-            .await?;
-        let key = DecodingKey::from_jwk(&jwk)
-            .map_err(|e| TokenError::KeysUnavailable(format!("key {kid:?} is unusable: {e}")))?;
-        let mut validation = Validation::new(unverified.algorithm);
-        validation.leeway = LEEWAY;
-        validation.validate_nbf = true;
-        validation.set_issuer(&[&trusted.config.issuer]);
-        validation.set_audience(&[&trusted.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+        let claims = decode(
             jwt,
-            &key,
-            &validation,
+            &unverified,
+            &trusted.config.issuer,
+            trusted.config.jwks_url.as_deref(),
+            &trusted.audience,
+            &trusted.keys,
+            &self.http,
         )
-        .map_err(|e| rejected(e.into_kind(), &trusted.audience))?;
-        identity(&data.claims, &trusted.config)
+        .await?;
+        identity(&claims, &trusted.config)
     }
+}
+
+/// The claims of `jwt` once its signature verifies with one of `issuer`'s keys
+/// (from `jwks_url`, else its discovery document) and its `iss`, `aud`
+/// (containing `audience`), `exp`, `nbf` and `sub` hold. Shared by CI tokens and
+/// web sign-in ([`crate::server::sso`]).
+pub async fn decode(
+    jwt: &str,
+    unverified: &Unverified,
+    issuer: &str,
+    jwks_url: Option<&str>,
+    audience: &str,
+    keys: &tokio::sync::Mutex<KeyCache>,
+    http: &reqwest::Client,
+) -> Result<Claims, TokenError> {
+    let kid = unverified
+        .kid
+        .clone()
+        .ok_or_else(|| TokenError::UnknownKeyId("(none)".into()))?;
+    let jwk = keys.lock().await.key(&kid, issuer, jwks_url, http).await?;
+    let key = DecodingKey::from_jwk(&jwk)
+        .map_err(|e| TokenError::KeysUnavailable(format!("key {kid:?} is unusable: {e}")))?;
+    let mut validation = Validation::new(unverified.algorithm);
+    validation.leeway = LEEWAY;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(jwt, &key, &validation)
+        .map_err(|e| rejected(e.into_kind(), audience))?;
+    Ok(data.claims)
 }
 
 fn rejected(kind: ErrorKind, audience: &str) -> TokenError {
@@ -191,14 +212,15 @@ fn rejected(kind: ErrorKind, audience: &str) -> TokenError {
 
 /// What the token says about itself before anything is verified: only used to
 /// pick the issuer, the key and the algorithm, each then checked.
-struct Unverified {
+#[derive(Debug)]
+pub struct Unverified {
     algorithm: Algorithm,
     kid: Option<String>,
-    issuer: String,
+    pub issuer: String,
 }
 
 impl Unverified {
-    fn read(jwt: &str) -> Result<Unverified, TokenError> {
+    pub fn read(jwt: &str) -> Result<Unverified, TokenError> {
         let mut parts = jwt.split('.');
         let (Some(header), Some(payload), Some(_), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

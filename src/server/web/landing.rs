@@ -27,10 +27,7 @@ pub struct SignoutForm {
 
 pub async fn show(State(web): Shared, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
-        None => html(
-            StatusCode::OK,
-            page::signin(&web.base, Place::Landing, None),
-        ),
+        None => html(StatusCode::OK, web.signin_page(Place::Landing, None)),
         Some(session) => web.waiting(&session, None, StatusCode::OK),
     }
 }
@@ -71,13 +68,13 @@ impl Web {
                 let text = "That token is not a valid approver token; create one with `gate serve token create NAME`.";
                 return html(
                     StatusCode::UNAUTHORIZED,
-                    page::signin(&self.base, place, Some(text)),
+                    self.signin_page(place, Some(text)),
                 );
             }
             Err(refusal) => {
                 return html(
                     status(refusal.status),
-                    page::signin(&self.base, place, Some(&refusal.message)),
+                    self.signin_page(place, Some(&refusal.message)),
                 );
             }
         };

@@ -10,19 +10,23 @@
 //! when the browser sends `Origin`, come from the broker's public origin. Files:
 //! `landing` (the page at `/`, signing in and out), `session` (sessions, cookies,
 //! CSRF and origin checks), `page` (the HTML), `style` (its stylesheet), `clock`
-//! (the time left, counting down), `reply` (responses with the security headers).
+//! (the time left, counting down), `reply` (responses with the security headers),
+//! `sso_host` (single sign-on's hooks: `/sso/login`, `/sso/callback`, and the
+//! sign-in form's "Sign in with SSO" link, in `crate::server::sso`).
 
 mod clock;
 mod landing;
 mod page;
 mod reply;
 mod session;
+mod sso_host;
 mod style;
 
 use super::input::BODY_LIMIT;
 use super::rules::{self, Request};
 use super::state::Broker;
 use crate::approval::protocol::{Choice, ErrorCode, Status};
+use crate::server::sso::Sso;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -46,11 +50,13 @@ struct Web {
     secure: bool,
     /// The path of `public_url` ("" at the root): links and forms start with it.
     base: String,
+    /// `[sso]`: single sign-on, when configured.
+    sso: Option<Sso>,
 }
 
 type Shared = State<Arc<Web>>;
 
-pub fn router(broker: Arc<Broker>) -> Router {
+pub fn router(broker: Arc<Broker>, sso: Option<Sso>) -> Router {
     let origin = session::public_origin(&broker.public_url);
     let web = Web {
         secure: broker.public_url.starts_with("https://"),
@@ -59,6 +65,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
             .to_string(),
         broker,
         sessions: Sessions::default(),
+        sso,
     };
     Router::new()
         .route("/", get(landing::show))
@@ -68,6 +75,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/r/{id}/signin", post(signin))
         .route("/r/{id}/decision", post(decide))
         .route("/r/{id}/signout", post(signout))
+        .merge(crate::server::sso::routes::<Web>())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(Arc::new(web))
 }
@@ -107,10 +115,7 @@ struct DecisionForm {
 
 async fn show(State(web): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
     match web.sessions.find(&headers) {
-        None => html(
-            StatusCode::OK,
-            page::signin(&web.base, Place::Request(&id), None),
-        ),
+        None => html(StatusCode::OK, web.signin_page(Place::Request(&id), None)),
         Some(session) => web.render(&id, &session, None, StatusCode::OK).await,
     }
 }
@@ -134,7 +139,7 @@ async fn decide(
         let text = "Your session has ended; sign in again to decide.";
         return html(
             StatusCode::UNAUTHORIZED,
-            page::signin(&web.base, Place::Request(&id), Some(text)),
+            web.signin_page(Place::Request(&id), Some(text)),
         );
     };
     if !session::origin_allowed(&headers, &web.broker.public_url) {

@@ -64,8 +64,9 @@ pub enum Place<'a> {
     Request(&'a str),
 }
 
-/// The sign-in form for `place`, with an optional problem on top.
-pub fn signin(base: &str, place: Place<'_>, error: Option<&str>) -> String {
+/// The sign-in form for `place`, with an optional problem on top and, when `sso`
+/// is a link, a way to sign in with single sign-on.
+pub fn signin(base: &str, place: Place<'_>, error: Option<&str>, sso: Option<&str>) -> String {
     let (heading, action) = match place {
         Place::Landing => (
             "sign in to see the requests waiting for you",
@@ -88,7 +89,30 @@ pub fn signin(base: &str, place: Place<'_>, error: Option<&str>) -> String {
 <button type=\"submit\">Sign in</button>\n</form>\n",
         escape(&action)
     );
+    if let Some(link) = sso {
+        let _ = writeln!(
+            body,
+            "<p class=\"sso\"><a href=\"{}\">Sign in with SSO</a> (your organisation's single sign-on)</p>",
+            escape(link)
+        );
+    }
     layout("gate: sign in", &body, None)
+}
+
+/// After single sign-on: who is signed in, moving on to `next` (a path on this
+/// broker) at once.
+pub fn moving_on(person: &str, next: &str) -> String {
+    let body = format!(
+        "<h1>gate: signed in as {}</h1>\n<p><a href=\"{}\">Continue</a></p>\n",
+        escape(person),
+        escape(next)
+    );
+    let page = layout("gate: signed in", &body, None);
+    let refresh = format!(
+        "<meta http-equiv=\"refresh\" content=\"0; url={}\">",
+        escape(next)
+    );
+    page.replacen("<title>", &format!("{refresh}<title>"), 1)
 }
 
 /// A page with only a message (unknown request, bad form).
