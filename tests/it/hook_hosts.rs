@@ -17,14 +17,14 @@ use std::process::{Command, Output, Stdio};
 /// One host: its subcommand, the event it sends for a shell line, and whether it
 /// runs a rewritten command.
 #[derive(Clone, Copy)]
-struct HostCase {
-    name: &'static str,
+pub(crate) struct HostCase {
+    pub(crate) name: &'static str,
     agent: &'static str,
-    event: fn(&Path, &str) -> Value,
+    pub(crate) event: fn(&Path, &str) -> Value,
     rewrites: bool,
 }
 
-const CLAUDE_CODE: HostCase = HostCase {
+pub(crate) const CLAUDE_CODE: HostCase = HostCase {
     name: "claude-code",
     agent: "claude-code",
     rewrites: true,
@@ -35,7 +35,7 @@ const CLAUDE_CODE: HostCase = HostCase {
     },
 };
 
-const CODEX: HostCase = HostCase {
+pub(crate) const CODEX: HostCase = HostCase {
     name: "codex",
     agent: "codex",
     rewrites: true,
@@ -46,7 +46,7 @@ const CODEX: HostCase = HostCase {
     },
 };
 
-const GEMINI: HostCase = HostCase {
+pub(crate) const GEMINI: HostCase = HostCase {
     name: "gemini",
     agent: "gemini",
     rewrites: true,
@@ -58,7 +58,7 @@ const GEMINI: HostCase = HostCase {
     },
 };
 
-const CURSOR: HostCase = HostCase {
+pub(crate) const CURSOR: HostCase = HostCase {
     name: "cursor",
     agent: "cursor",
     rewrites: false,
@@ -69,7 +69,7 @@ const CURSOR: HostCase = HostCase {
     },
 };
 
-const COPILOT: HostCase = HostCase {
+pub(crate) const COPILOT: HostCase = HostCase {
     name: "copilot",
     agent: "copilot",
     rewrites: false,
@@ -80,7 +80,7 @@ const COPILOT: HostCase = HostCase {
     },
 };
 
-const CLINE: HostCase = HostCase {
+pub(crate) const CLINE: HostCase = HostCase {
     name: "cline",
     agent: "cline",
     rewrites: false,
@@ -94,7 +94,7 @@ const CLINE: HostCase = HostCase {
 
 /// What the host does with the hook's answer.
 #[derive(Debug, PartialEq)]
-enum Seen {
+pub(crate) enum Seen {
     /// The command runs (`rewritten` in its place, where given).
     Runs { rewritten: Option<String> },
     /// The host blocks it, with this reason for the model.
@@ -103,7 +103,7 @@ enum Seen {
 
 /// Read an answer as `host` reads it; anything a host would take as "the hook
 /// failed" (and so run the tool) fails the test.
-fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
+pub(crate) fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
     let json = || -> Value {
         serde_json::from_str(stdout.trim())
             .unwrap_or_else(|e| panic!("{}: stdout is not one JSON object ({e}): {stdout:?}", host.name))
@@ -128,8 +128,10 @@ fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
             // Exit 2 blocks with stderr as the reason; stdout carries the same deny.
             2 => {
                 assert!(!stderr.trim().is_empty(), "codex ignores exit 2 without a reason");
-                let out = json()["hookSpecificOutput"].clone();
-                assert_eq!(out["permissionDecision"], "deny");
+                if !stdout.trim().is_empty() {
+                    let out = json()["hookSpecificOutput"].clone();
+                    assert_eq!(out["permissionDecision"], "deny");
+                }
                 blocked(stderr.trim())
             }
             0 if stdout.trim().is_empty() => Seen::Runs { rewritten: None },
@@ -143,6 +145,10 @@ fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
             other => panic!("codex runs the tool on exit {other}: {stderr}"),
         },
         "gemini" => {
+            // Exit 2 with nothing on stdout: stderr is the reason.
+            if code == 2 && stdout.trim().is_empty() {
+                return blocked(stderr.trim());
+            }
             let out = json();
             match code {
                 2 => {
@@ -160,6 +166,9 @@ fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
             }
         }
         "cursor" => {
+            if code == 2 && stdout.trim().is_empty() {
+                return blocked(stderr.trim());
+            }
             let out = json();
             match (code, out["permission"].as_str()) {
                 (2, Some("deny")) => blocked(out["agent_message"].as_str().unwrap()),
@@ -203,7 +212,7 @@ fn call(mut command: Command, host: &HostCase, stdin: &[u8], wait: Option<u64>) 
     seen(host, code(&out), &stdout(&out), &stderr(&out))
 }
 
-fn piped(command: &mut Command, stdin: &[u8]) -> Output {
+pub(crate) fn piped(command: &mut Command, stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = command
         .stdin(Stdio::piped())
