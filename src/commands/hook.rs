@@ -115,5 +115,6 @@ fn policy_error(err: crate::error::Error) -> String {
 
 /// The event as JSON, or the deny reason naming the host's event.
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, event: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| format!("gate refused the tool call: invalid {event} event: {e}"))
+    serde_json::from_str(text)
+        .map_err(|e| format!("gate refused the tool call: invalid {event} event: {e}"))
 }

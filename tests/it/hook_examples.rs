@@ -41,7 +41,10 @@ fn path_with_gate() -> std::ffi::OsString {
 /// Run `command` through `sh -c` as the host would, on a denied command's event.
 fn blocks_a_denied_command(host: &HostCase, command: &str, with_gate: bool) -> String {
     let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
-    let command = command.replace("/etc/gate/policy.toml", &ctx.policy_path().display().to_string());
+    let command = command.replace(
+        "/etc/gate/policy.toml",
+        &ctx.policy_path().display().to_string(),
+    );
     let path = if with_gate {
         path_with_gate()
     } else {
@@ -59,7 +62,10 @@ fn blocks_a_denied_command(host: &HostCase, command: &str, with_gate: bool) -> S
 }
 
 fn check(host: &HostCase, command: &str) {
-    assert!(command.starts_with(&format!("gate hook {} ", host.name)), "{command}");
+    assert!(
+        command.starts_with(&format!("gate hook {} ", host.name)),
+        "{command}"
+    );
     let reason = blocks_a_denied_command(host, command, true);
     assert!(reason.contains("rule \"no rm\""), "{reason}");
     blocks_a_denied_command(host, command, false);

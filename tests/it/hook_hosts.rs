@@ -105,8 +105,12 @@ pub(crate) enum Seen {
 /// failed" (and so run the tool) fails the test.
 pub(crate) fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Seen {
     let json = || -> Value {
-        serde_json::from_str(stdout.trim())
-            .unwrap_or_else(|e| panic!("{}: stdout is not one JSON object ({e}): {stdout:?}", host.name))
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "{}: stdout is not one JSON object ({e}): {stdout:?}",
+                host.name
+            )
+        })
     };
     let blocked = |reason: &str| Seen::Blocked(reason.to_string());
     match host.name {
@@ -127,7 +131,10 @@ pub(crate) fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Se
         "codex" => match code {
             // Exit 2 blocks with stderr as the reason; stdout carries the same deny.
             2 => {
-                assert!(!stderr.trim().is_empty(), "codex ignores exit 2 without a reason");
+                assert!(
+                    !stderr.trim().is_empty(),
+                    "codex ignores exit 2 without a reason"
+                );
                 if !stdout.trim().is_empty() {
                     let out = json()["hookSpecificOutput"].clone();
                     assert_eq!(out["permissionDecision"], "deny");
@@ -139,7 +146,10 @@ pub(crate) fn seen(host: &HostCase, code: i32, stdout: &str, stderr: &str) -> Se
                 let out = json()["hookSpecificOutput"].clone();
                 assert_eq!(out["permissionDecision"], "allow", "{out}");
                 let rewritten = out["updatedInput"]["command"].as_str().map(String::from);
-                assert!(rewritten.is_some(), "codex rejects allow without updatedInput");
+                assert!(
+                    rewritten.is_some(),
+                    "codex rejects allow without updatedInput"
+                );
                 Seen::Runs { rewritten }
             }
             other => panic!("codex runs the tool on exit {other}: {stderr}"),
@@ -268,7 +278,12 @@ impl Setup {
     }
 
     fn call(&self, line: &str, wait: Option<u64>) -> Seen {
-        call(self.command(gate_bin()), &self.host, self.event(line).as_bytes(), wait)
+        call(
+            self.command(gate_bin()),
+            &self.host,
+            self.event(line).as_bytes(),
+            wait,
+        )
     }
 
     /// The hook waiting on the broker for `line`; it and the request id.
@@ -301,7 +316,9 @@ impl Setup {
     /// named, which the hook then allows as it is.
     fn line_to_run(&self, seen: Seen, id: &str) -> String {
         let line = match seen {
-            Seen::Runs { rewritten: Some(line) } if self.host.rewrites => line,
+            Seen::Runs {
+                rewritten: Some(line),
+            } if self.host.rewrites => line,
             Seen::Blocked(reason) if !self.host.rewrites => {
                 assert!(reason.contains("approved by alice"), "{reason}");
                 let line = reason
@@ -430,7 +447,10 @@ fn killed_mid_wait(host: HostCase) {
     let Seen::Blocked(reason) = seen(&host, done.code, &done.stdout, &done.stderr) else {
         panic!("{}: not blocked: {}", host.name, done.stdout)
     };
-    assert!(reason.contains(&format!("approval pending: {id}")), "{reason}");
+    assert!(
+        reason.contains(&format!("approval pending: {id}")),
+        "{reason}"
+    );
     assert!(!setup.ctx.home().join("tickets").join(&id).exists());
     let again = setup.call("touch made", Some(1));
     assert!(

@@ -74,11 +74,13 @@ pub fn decide(
         // The same key gives the same digest for the same action.
         subject.key = pending.key.clone();
     }
-    let (loaded, decided) = crate::guard::decide(policy, home, super::super::stderr_color(), subject)
-        .map_err(|err| match err {
-            crate::error::Error::Internal(detail) => format!("gate: {detail}"),
-            err => policy_error(err),
-        })?;
+    let (loaded, decided) =
+        crate::guard::decide(policy, home, super::super::stderr_color(), subject).map_err(
+            |err| match err {
+                crate::error::Error::Internal(detail) => format!("gate: {detail}"),
+                err => policy_error(err),
+            },
+        )?;
     let (wait, cap) = match (wait, requester.default_wait) {
         (Some(wait), _) | (None, Some(wait)) => (wait, false),
         (None, None) => (loaded.policy.agents.claude_code.approval_timeout, true),
@@ -195,7 +197,11 @@ impl Shell<'_> {
         let channel = broker::channel(self.loaded).map_err(|e| {
             format!("gate: `{line}` needs a person's approval, but no approval broker is usable ({e}). Tell the user.")
         })?;
-        let grace = if self.cap { Duration::from_secs(3) } else { Duration::ZERO };
+        let grace = if self.cap {
+            Duration::from_secs(3)
+        } else {
+            Duration::ZERO
+        };
         let until = SystemTime::now() + self.wait + grace;
         let resumable = self
             .pending
@@ -438,7 +444,13 @@ mod tests {
             .collect::<Vec<_>>()
             .join(" ");
         assert_eq!(single_quoted_words(&line), Some(words));
-        for bad in ["'a' 'b'; rm -rf /", "'a'  'b'", "a 'b'", "'a' 'b", "'a'$(x)"] {
+        for bad in [
+            "'a' 'b'; rm -rf /",
+            "'a'  'b'",
+            "a 'b'",
+            "'a' 'b",
+            "'a'$(x)",
+        ] {
             assert_eq!(single_quoted_words(bad), None, "{bad}");
         }
     }

@@ -61,7 +61,10 @@ impl Host for Codex {
 
     fn reply(decision: &Decision, input: Option<&Value>) -> Reply {
         match decision {
-            Decision::Pass | Decision::Allow { rewritten: None, .. } => Reply::default(),
+            Decision::Pass
+            | Decision::Allow {
+                rewritten: None, ..
+            } => Reply::default(),
             Decision::Allow {
                 reason,
                 rewritten: Some(line),

@@ -35,7 +35,11 @@ pub struct Slot(PathBuf);
 impl Slot {
     pub fn of(home: &Home, agent: &str, session: Option<&str>, subject: &Subject) -> Slot {
         let mut hash = Sha256::new();
-        for part in [agent, session.unwrap_or(""), &subject.cwd.display().to_string()] {
+        for part in [
+            agent,
+            session.unwrap_or(""),
+            &subject.cwd.display().to_string(),
+        ] {
             hash.update(part.as_bytes());
             hash.update([0]);
         }
@@ -159,12 +163,22 @@ mod tests {
             0o600
         );
         let found = slot.load().unwrap().unwrap();
-        assert_eq!((found.request_id.as_str(), found.key), ("r-1", key));
+        assert_eq!((found.request_id.as_str(), &found.key), ("r-1", &key));
         assert!(!format!("{found:?}").contains("secret"));
 
         let other_session = Slot::of(&home, "codex", Some("s2"), &call);
-        let other_dir = Slot::of(&home, "codex", Some("s1"), &subject(&["bash", "-c", "touch x"], "/tmp"));
-        let other_line = Slot::of(&home, "codex", Some("s1"), &subject(&["bash", "-c", "touch y"], "/srv"));
+        let other_dir = Slot::of(
+            &home,
+            "codex",
+            Some("s1"),
+            &subject(&["bash", "-c", "touch x"], "/tmp"),
+        );
+        let other_line = Slot::of(
+            &home,
+            "codex",
+            Some("s1"),
+            &subject(&["bash", "-c", "touch y"], "/srv"),
+        );
         for slot in [other_session, other_dir, other_line] {
             assert!(slot.load().unwrap().is_none());
         }

@@ -21,7 +21,9 @@ const EXPIRY_GRACE: Duration = Duration::from_secs(2);
 pub enum Waited {
     Final(Box<RequestView>),
     /// No decision within the budget; the request stays open.
-    Open { id: String },
+    Open {
+        id: String,
+    },
 }
 
 /// Why the broker could not be asked.
@@ -96,8 +98,8 @@ async fn watch(
         if view.status.is_final() {
             return Ok(Waited::Final(Box::new(view)));
         }
-        let expires = humantime::parse_rfc3339_weak(&view.expires_at)
-            .map_or(until, |at| at + EXPIRY_GRACE);
+        let expires =
+            humantime::parse_rfc3339_weak(&view.expires_at).map_or(until, |at| at + EXPIRY_GRACE);
         let now = SystemTime::now();
         let Ok(left) = until.min(expires).duration_since(now) else {
             if expires <= now {
@@ -108,7 +110,10 @@ async fn watch(
             return Ok(Waited::Open { id: view.id });
         };
         let wait = POLL.min(left).max(Duration::from_secs(1));
-        match client.get(&view.id, token, Some(wait), Some(view.version)).await {
+        match client
+            .get(&view.id, token, Some(wait), Some(view.version))
+            .await
+        {
             Ok(next) => {
                 backoff = FIRST_BACKOFF;
                 view = next;
