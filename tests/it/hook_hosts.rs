@@ -286,8 +286,8 @@ impl Setup {
         )
     }
 
-    /// The hook waiting on the broker for `line`; it and the request id.
-    fn ask(&self, line: &str, wait: u64) -> (Waiting, String) {
+    /// The hook reading the event for `line` from a file, as a process to spawn.
+    fn hook_command(&self, line: &str, wait: u64) -> Command {
         let file = self.ctx.dir.path().join("event.json");
         std::fs::write(&file, self.event(line)).unwrap();
         let mut command = self.command("sh");
@@ -296,7 +296,12 @@ impl Setup {
             .arg(gate_bin())
             .args(hook_args(&self.host, Some(wait)))
             .env("EVENT", &file);
-        let mut waiting = Waiting::spawn(command);
+        command
+    }
+
+    /// The hook waiting on the broker for `line`; it and the request id.
+    fn ask(&self, line: &str, wait: u64) -> (Waiting, String) {
+        let mut waiting = Waiting::spawn(self.hook_command(line, wait));
         let id = waiting.expect_request_id();
         (waiting, id)
     }
@@ -436,7 +441,8 @@ fn oversized(host: HostCase) {
 
 /// The host stops a slow hook with SIGTERM: the hook answers at once, on the
 /// blocking path, naming the open request, and nothing was allowed; the same
-/// call later finds that request rather than asking again.
+/// call later finds that request rather than asking again. Killed with SIGKILL
+/// it answers nothing at all, so it never allowed anything either.
 fn killed_mid_wait(host: HostCase) {
     let setup = Setup::with_broker(host);
     let (waiting, id) = setup.ask("touch made", 60);
@@ -457,6 +463,13 @@ fn killed_mid_wait(host: HostCase) {
         matches!(&again, Seen::Blocked(r) if r.contains(&format!("approval pending: {id}"))),
         "{again:?}"
     );
+    // SIGKILL cannot be answered: the hook printed nothing, so it allowed nothing.
+    let mut waiting = Waiting::spawn(setup.hook_command("touch made", 60));
+    waiting.expect_line(&format!("still waiting for a decision on request {id}"));
+    waiting.signal(libc::SIGKILL);
+    let done = waiting.finish();
+    assert_eq!((done.code, done.stdout.as_str()), (-1, ""));
+    assert!(!setup.ctx.home().join("tickets").join(&id).exists());
     assert!(!setup.ctx.work().join("made").exists());
 }
 

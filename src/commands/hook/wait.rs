@@ -70,6 +70,12 @@ pub fn resume(
             .get(id, token, None, None)
             .await
             .map_err(WaitError::Broker)?;
+        if !view.status.is_final() {
+            eprintln!(
+                "gate: still waiting for a decision on request {}; approve at {}",
+                view.id, view.url
+            );
+        }
         watch(&client, view, token, until).await
     })
 }
