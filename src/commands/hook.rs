@@ -24,6 +24,7 @@ mod gemini;
 mod host;
 mod pending;
 mod stop;
+mod ticket_line;
 mod wait;
 
 use crate::cli::{HookArgs, HookCommand};
