@@ -495,3 +495,92 @@ host_tests! {
     copilot => super::COPILOT,
     cline => super::CLINE,
 }
+
+/// Tools other than the shell get no opinion from gate: the host's own rules apply.
+#[test]
+fn other_tools_are_left_to_the_host() {
+    let ctx = TestContext::with_policy(POLICY_CLAUDE_CODE_DENY_RM_APPROVE_TOUCH);
+    let cwd = ctx.work().canonicalize().unwrap();
+    let cases = [
+        (
+            "codex",
+            {
+                let mut e = (CODEX.event)(&cwd, "x");
+                e["tool_name"] = json!("apply_patch");
+                e
+            },
+            "",
+        ),
+        (
+            "gemini",
+            {
+                let mut e = (GEMINI.event)(&cwd, "x");
+                e["tool_name"] = json!("read_file");
+                e["tool_input"] = json!({"file_path": "a"});
+                e
+            },
+            "",
+        ),
+        (
+            "copilot",
+            {
+                let mut e = (COPILOT.event)(&cwd, "x");
+                e["toolName"] = json!("view");
+                e
+            },
+            "",
+        ),
+        (
+            "cline",
+            {
+                let mut e = (CLINE.event)(&cwd, "x");
+                e["preToolUse"]["toolName"] = json!("read_file");
+                e
+            },
+            r#"{"cancel":false}"#,
+        ),
+    ];
+    for (host, event, expected) in cases {
+        let out = piped(
+            ctx.gate().args(["hook", host]),
+            event.to_string().as_bytes(),
+        );
+        assert_eq!((code(&out), stdout(&out).trim()), (0, expected), "{host}");
+    }
+}
+
+#[test]
+fn copilot_registered_under_the_vs_code_event_name_is_told_the_fix() {
+    let setup = Setup::new(COPILOT);
+    let event = json!({"hook_event_name": "PreToolUse", "tool_name": "bash",
+                       "tool_input": {"command": "ls"}, "cwd": "/tmp", "session_id": "s"});
+    let seen = call(
+        setup.command(gate_bin()),
+        &COPILOT,
+        event.to_string().as_bytes(),
+        None,
+    );
+    assert!(
+        matches!(&seen, Seen::Blocked(r) if r.contains("under \"preToolUse\"")),
+        "{seen:?}"
+    );
+}
+
+/// Gemini runs the command in `dir_path` under the project: it is decided there.
+#[test]
+fn gemini_decides_the_command_in_its_dir_path() {
+    let setup = Setup::new(GEMINI);
+    std::fs::create_dir(setup.ctx.work().join("sub")).unwrap();
+    let mut event = (GEMINI.event)(&setup.ctx.work().canonicalize().unwrap(), "rm -rf out");
+    event["tool_input"]["dir_path"] = json!("sub");
+    let seen = call(
+        setup.command(gate_bin()),
+        &GEMINI,
+        event.to_string().as_bytes(),
+        None,
+    );
+    assert!(matches!(seen, Seen::Blocked(_)), "{seen:?}");
+    let records = setup.ctx.records();
+    let cwd = records[0]["cwd"].as_str().unwrap();
+    assert!(cwd.ends_with("/work/sub"), "{cwd}");
+}

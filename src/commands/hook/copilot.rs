@@ -40,6 +40,13 @@ impl Host for Copilot {
     const REWRITES: bool = false;
 
     fn parse(text: &str) -> Result<Call, String> {
+        if serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("tool_name").is_some()) {
+            return Err(
+                "gate hook copilot reads the camelCase preToolUse event; register it \
+                        under \"preToolUse\", not \"PreToolUse\", in .github/hooks"
+                    .into(),
+            );
+        }
         let event: Event = super::parse_json(text, "Copilot CLI preToolUse")?;
         if event.tool_name != "bash" {
             return Ok(Call::Other(event.tool_name));
