@@ -148,6 +148,10 @@ impl Shell<'_> {
             )));
         }
         let line = self.decided.redactor.redact(&self.call.line);
+        if verdict.decision != Action::Approve && self.pending.is_some() {
+            // The policy changed since the call was left pending: no approval needed now.
+            self.slot.remove();
+        }
         match verdict.decision {
             Action::Allow => Ok(Decision::Allow {
                 reason: format!("gate: allowed by policy ({})", verdict.reason),

@@ -1,4 +1,4 @@
-//! The Claude Code PreToolUse event on stdin.
+//! The Claude Code PreToolUse event on stdin (`claude_code` reads it).
 //!
 //! Strict on input: an unknown top-level field, a missing one or a wrong type is
 //! an error, which the caller turns into a deny (fail closed). The Bash tool's
