@@ -79,7 +79,10 @@ fn decide<H: Host>(
         rewrites: H::REWRITES,
         default_wait: H::DEFAULT_WAIT,
     };
-    let wait = args.wait.map(Duration::from_secs);
+    let wait = args
+        .wait
+        .map(Duration::from_secs)
+        .map(|wait| H::MAX_WAIT.map_or(wait, |most| wait.min(most)));
     (
         bash::decide(requester, &call, policy, wait, home),
         Some(call.tool_input),

@@ -41,6 +41,8 @@ struct PreToolUse {
 impl Host for Cline {
     const AGENT: &'static str = "cline";
     const DEFAULT_WAIT: Option<Duration> = Some(Duration::from_secs(20));
+    /// Cline's hook timeout is a fixed 30 seconds.
+    const MAX_WAIT: Option<Duration> = Some(Duration::from_secs(25));
     const REWRITES: bool = false;
 
     fn parse(text: &str) -> Result<Call, String> {

@@ -81,6 +81,9 @@ pub trait Host {
     /// How long to wait for a person when `--wait` is not given; `None` takes
     /// `[agents.claude-code] approval_timeout` from the policy.
     const DEFAULT_WAIT: Option<Duration>;
+    /// The longest wait the host's hook timeout leaves room for, where that timeout
+    /// is fixed; `--wait` is cut to it.
+    const MAX_WAIT: Option<Duration> = None;
     /// Whether the host runs a rewritten command in place of the one asked for.
     /// Hosts that cannot are told the `gate --ticket` line to run instead.
     const REWRITES: bool;
