@@ -288,8 +288,52 @@ pub enum HookCommand {
     /// decision on stdout, exit 0 (a deny whenever anything goes wrong).
     ClaudeCode {
         #[command(flatten)]
-        policy: PolicyArg,
+        hook: HookArgs,
     },
+    /// OpenAI Codex CLI PreToolUse hook (`[[hooks.PreToolUse]]` in config.toml):
+    /// a deny is exit 2 with the reason on stderr.
+    Codex {
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// Gemini CLI BeforeTool hook (`hooks.BeforeTool` in settings.json): a deny is
+    /// exit 2 with the reason on stderr and `decision: deny` on stdout.
+    Gemini {
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// Cursor beforeShellExecution hook (`.cursor/hooks.json`): `permission` on
+    /// stdout; a deny also exits 2.
+    Cursor {
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// GitHub Copilot CLI preToolUse hook (`.github/hooks/*.json`):
+    /// `permissionDecision` on stdout.
+    Copilot {
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+    /// Cline PreToolUse hook (`.clinerules/hooks/PreToolUse`): `{cancel,
+    /// errorMessage}` on stdout; a deny cancels the task.
+    Cline {
+        #[command(flatten)]
+        hook: HookArgs,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct HookArgs {
+    #[command(flatten)]
+    pub policy: PolicyArg,
+
+    /// Wait at most this many seconds for a person, then deny with "approval
+    /// pending: ID, retry the same command" and leave the request open; the retried
+    /// call picks up the decision. Keep it under the host's hook timeout. Default:
+    /// codex 60, gemini 30, cursor, copilot and cline 20; claude-code waits
+    /// `[agents.claude-code] approval_timeout` and then denies.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,79 +1,110 @@
-//! `gate hook claude-code`: the Claude Code PreToolUse adapter. Reads one event on
-//! stdin, writes one decision on stdout, always exits 0.
+//! `gate hook HOST`: the pre-tool hooks of coding agents (Claude Code, Codex CLI,
+//! Gemini CLI, Cursor, GitHub Copilot CLI, Cline). Each reads one event on stdin
+//! and writes one answer in its host's documented shape (docs/agents.md).
 //!
-//! Fail closed: a malformed event, a bad policy, a broker error or any internal
-//! error is a `deny` on stdout, never a crash or an exit code Claude Code would
+//! Every adapter is a translation layer over one core (`bash`), which puts the
+//! shell line through the requester pipeline (`crate::guard`) exactly as
+//! `gate -- bash -c LINE`: no adapter decides, asks or records on its own.
+//!
+//! Fail closed, in each host's terms: a malformed or oversized event, a bad
+//! policy, a broker error, a panic or a stop signal is a deny on the host's
+//! blocking path (exit 2 where only exit 2 blocks, the JSON deny where the host
+//! reads one), never a crash, a timeout or partial output that a host would
 //! read as "proceed". The hook never reads the terminal; progress while waiting
 //! for a person goes to stderr as plain lines.
-//!
-//! Bash commands go through the same policy as `gate --` (see `bash`). Other
-//! tools get what `[agents.claude-code] tools` says, and no decision by default.
 
 mod bash;
+mod claude_code;
+mod cline;
+mod codex;
+mod copilot;
+mod cursor;
 mod event;
+mod gemini;
+mod host;
+mod pending;
+mod stop;
+mod ticket_line;
+mod wait;
 
-use super::stderr_color;
-use crate::error::exit;
-use crate::guard;
+use crate::cli::{HookArgs, HookCommand};
 use crate::paths::Home;
-use crate::policy::ToolDecision;
-use event::Decision;
+use host::{Call, Decision, Host};
 use std::io::Read;
+use std::time::Duration;
 
-pub(super) fn claude_code(policy: Option<&std::path::Path>, home: &Home) -> u8 {
-    let decision = decide(policy, home).unwrap_or_else(Decision::Deny);
-    if let Some(json) = decision.to_json() {
-        println!("{json}");
+/// Largest event gate reads; a bigger one is refused rather than buffered.
+const MAX_EVENT_BYTES: u64 = 4 * 1024 * 1024;
+
+pub(super) fn run(command: HookCommand, home: &Home) -> u8 {
+    match command {
+        HookCommand::ClaudeCode { hook } => serve::<claude_code::ClaudeCode>(&hook, home),
+        HookCommand::Codex { hook } => serve::<codex::Codex>(&hook, home),
+        HookCommand::Gemini { hook } => serve::<gemini::Gemini>(&hook, home),
+        HookCommand::Cursor { hook } => serve::<cursor::Cursor>(&hook, home),
+        HookCommand::Copilot { hook } => serve::<copilot::Copilot>(&hook, home),
+        HookCommand::Cline { hook } => serve::<cline::Cline>(&hook, home),
     }
-    exit::OK
 }
 
-/// `Err` is the reason of a deny.
-fn decide(policy: Option<&std::path::Path>, home: &Home) -> Result<Decision, String> {
+fn serve<H: Host>(args: &HookArgs, home: &Home) -> u8 {
+    stop::install(H::reply);
+    let decided = std::panic::catch_unwind(|| decide::<H>(args, home)).unwrap_or_else(|_| {
+        (
+            Err("gate hit an internal error and refuses the command; nothing ran".into()),
+            None,
+        )
+    });
+    let (decision, input) = decided;
+    let decision = decision.unwrap_or_else(Decision::Deny);
+    stop::answer(&H::reply(&decision, input.as_ref()))
+}
+
+/// The decision, and the shell tool's input when the event was a shell call.
+fn decide<H: Host>(
+    args: &HookArgs,
+    home: &Home,
+) -> (Result<Decision, String>, Option<serde_json::Value>) {
+    let call = match read_event().and_then(|text| H::parse(&text)) {
+        Ok(call) => call,
+        Err(reason) => return (Err(reason), None),
+    };
+    let policy = args.policy.policy.as_deref();
+    let call = match call {
+        Call::Other(tool) => return (H::other_tool(&tool, policy, home), None),
+        Call::Shell(call) => call,
+    };
+    let requester = bash::Requester {
+        agent: H::AGENT,
+        rewrites: H::REWRITES,
+        default_wait: H::DEFAULT_WAIT,
+    };
+    let wait = args
+        .wait
+        .map(Duration::from_secs)
+        .map(|wait| H::MAX_WAIT.map_or(wait, |most| wait.min(most)));
+    (
+        bash::decide(requester, &call, policy, wait, home),
+        Some(call.tool_input),
+    )
+}
+
+fn read_event() -> Result<String, String> {
     let mut text = String::new();
     std::io::stdin()
-        .take(event::MAX_EVENT_BYTES)
+        .take(MAX_EVENT_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(|e| format!("gate could not read the hook event on stdin: {e}"))?;
-    let event = event::parse(&text).map_err(|e| format!("gate refused the tool call: {e}"))?;
-    if event.tool_name != "Bash" {
-        // Only the tools table matters here; the command is not evaluated.
-        let loaded = guard::load(policy, home, stderr_color(), &[]).map_err(policy_error)?;
-        let settings = &loaded.policy.agents.claude_code;
-        return Ok(match settings.tools.get(&event.tool_name) {
-            None => Decision::Pass,
-            Some(ToolDecision::Allow) => Decision::Allow {
-                reason: format!("gate: the policy allows the {} tool", event.tool_name),
-                updated_input: None,
-            },
-            Some(ToolDecision::Deny) => Decision::Deny(format!(
-                "gate: the policy denies the {} tool ([agents.claude-code] tools); do not retry it, \
-                 and tell the user if the task needs it",
-                event.tool_name
-            )),
-            Some(ToolDecision::Ask) => Decision::Ask(format!(
-                "gate: the policy asks you to confirm each use of the {} tool",
-                event.tool_name
-            )),
-        });
+    if text.len() as u64 > MAX_EVENT_BYTES {
+        return Err(format!(
+            "gate refused the tool call: the hook event is larger than {} MiB",
+            MAX_EVENT_BYTES / 1024 / 1024
+        ));
     }
-    let input =
-        event::bash_input(&event).map_err(|e| format!("gate refused the tool call: {e}"))?;
-    let subject = bash::subject(&event, bash::argv(&input.command)?)?;
-    let (loaded, decided) =
-        guard::decide(policy, home, stderr_color(), subject).map_err(|err| match err {
-            crate::error::Error::Internal(detail) => format!("gate: {detail}"),
-            err => policy_error(err),
-        })?;
-    bash::Bash {
-        input: &input,
-        loaded: &loaded,
-        decided: &decided,
-        home,
-    }
-    .decide()
+    Ok(text)
 }
 
+/// The deny reason when the policy does not load.
 fn policy_error(err: crate::error::Error) -> String {
     let text = err.render();
     let first = text
@@ -84,4 +115,10 @@ fn policy_error(err: crate::error::Error) -> String {
         "gate could not load its policy, so it refuses every command until that is fixed \
          (tell the user; `gate policy lint` shows the problem): {first}"
     )
+}
+
+/// The event as JSON, or the deny reason naming the host's event.
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, event: &str) -> Result<T, String> {
+    serde_json::from_str(text)
+        .map_err(|e| format!("gate refused the tool call: invalid {event} event: {e}"))
 }

@@ -21,7 +21,7 @@ mod usage;
 
 pub use usage::misplaced_command;
 
-use crate::cli::{Cli, Command, HookCommand, ServeArgs};
+use crate::cli::{Cli, Command, ServeArgs};
 use crate::error::Error;
 use crate::paths::Home;
 use std::io::IsTerminal;
@@ -52,9 +52,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Deny { id, reason, broker }) => approver::deny(&id, reason, &broker),
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),
         Some(Command::Inbox { broker }) => approver::inbox(&broker),
-        Some(Command::Hook(HookCommand::ClaudeCode { policy })) => {
-            Ok(hook::claude_code(policy.policy.as_deref(), &home))
-        }
+        Some(Command::Hook(command)) => Ok(hook::run(command, &home)),
         Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
         Some(Command::Completions { shell }) => completions::print(shell),
         Some(Command::Man { dir }) => man::man(dir.as_deref()),

@@ -22,6 +22,8 @@ mod flag_shapes;
 mod forged_approvals;
 mod forwarding;
 mod hook;
+mod hook_examples;
+mod hook_hosts;
 mod inbox;
 mod install;
 mod key_files;

@@ -1,4 +1,4 @@
-//! The Claude Code PreToolUse event on stdin and the decision on stdout.
+//! The Claude Code PreToolUse event on stdin (`claude_code` reads it).
 //!
 //! Strict on input: an unknown top-level field, a missing one or a wrong type is
 //! an error, which the caller turns into a deny (fail closed). The Bash tool's
@@ -7,9 +7,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// Largest event gate reads; a bigger one is refused rather than buffered.
-pub const MAX_EVENT_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Fields gate does not use are still parsed, so the event's shape is checked.
 #[derive(Debug, Deserialize)]
@@ -65,42 +62,4 @@ pub fn parse(text: &str) -> Result<PreToolUse, String> {
 pub fn bash_input(event: &PreToolUse) -> Result<BashInput, String> {
     serde_json::from_value(event.tool_input.clone())
         .map_err(|e| format!("invalid Bash tool input: {e}"))
-}
-
-/// What the hook tells Claude Code.
-#[derive(Debug)]
-pub enum Decision {
-    /// No opinion: Claude Code's own permission rules apply.
-    Pass,
-    Allow {
-        reason: String,
-        updated_input: Option<BashInput>,
-    },
-    Deny(String),
-    /// Claude Code asks the person at the keyboard.
-    Ask(String),
-}
-
-impl Decision {
-    /// The stdout JSON, or `None` for [`Decision::Pass`] (empty stdout).
-    pub fn to_json(&self) -> Option<Value> {
-        let (decision, reason, updated) = match self {
-            Decision::Pass => return None,
-            Decision::Allow {
-                reason,
-                updated_input,
-            } => ("allow", reason, updated_input.as_ref()),
-            Decision::Deny(reason) => ("deny", reason, None),
-            Decision::Ask(reason) => ("ask", reason, None),
-        };
-        let mut output = serde_json::json!({
-            "hookEventName": "PreToolUse",
-            "permissionDecision": decision,
-            "permissionDecisionReason": reason,
-        });
-        if let Some(input) = updated {
-            output["updatedInput"] = serde_json::to_value(input).unwrap_or(Value::Null);
-        }
-        Some(serde_json::json!({ "hookSpecificOutput": output }))
-    }
 }
