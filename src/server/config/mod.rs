@@ -5,12 +5,14 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub mod dashboard;
 pub mod directory;
 pub mod oidc;
 pub mod policy;
 pub mod slack;
 pub mod teams;
 
+pub use dashboard::{DashboardRoles, Role};
 pub use directory::Directory;
 pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
@@ -40,6 +42,7 @@ const ROOT_KEYS: &[&str] = &[
     "oidc",
     "require_enrollment",
     "installations",
+    "dashboard",
 ];
 const INSTALLATION_KEYS: &[&str] = &["audit_key"];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
@@ -92,6 +95,8 @@ pub struct BrokerConfig {
     pub installation_key_files: BTreeMap<String, PathBuf>,
     /// Those keys, once [`load`] read them.
     pub installation_keys: BTreeMap<String, ed25519_dalek::VerifyingKey>,
+    /// `[dashboard]`: who audits and who administers.
+    pub dashboard: DashboardRoles,
 }
 
 /// `require_enrollment`: on unless a config turns it off, so a new broker (and
@@ -247,6 +252,8 @@ impl BrokerConfig {
         for (role, entries) in [
             ("[defaults] approvers", &self.defaults.approvers),
             ("[policy] admins", &self.policy_admins.admins),
+            ("[dashboard] auditors", &self.dashboard.auditors),
+            ("[dashboard] admins", &self.dashboard.admins),
         ] {
             for entry in entries {
                 let known = match entry.strip_prefix("group:") {
@@ -335,6 +342,10 @@ fn read_config(
         .get("installations")
         .map(|value| read_installations(reader, value))
         .unwrap_or_default();
+    let dashboard = root
+        .get("dashboard")
+        .map(|value| dashboard::read(reader, value, &known_people, &known_groups))
+        .unwrap_or_default();
     let own = Directory { people, groups };
     let merged = directory::merge(base, &own, label).unwrap_or_else(|problems| {
         let at = root
@@ -361,6 +372,7 @@ fn read_config(
         require_enrollment,
         installation_key_files,
         installation_keys: BTreeMap::new(),
+        dashboard,
     }
 }
 

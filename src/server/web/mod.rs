@@ -10,9 +10,11 @@
 //! when the browser sends `Origin`, come from the broker's public origin. Files:
 //! `landing` (the page at `/`, signing in and out), `session` (sessions, cookies,
 //! CSRF and origin checks), `page` (the HTML), `style` (its stylesheet), `clock`
-//! (the time left, counting down), `reply` (responses with the security headers).
+//! (the time left, counting down), `reply` (responses with the security headers),
+//! `dashboard` (the compliance dashboard under `/dashboard`, same sessions).
 
 mod clock;
+mod dashboard;
 mod landing;
 mod page;
 mod reply;
@@ -60,6 +62,7 @@ pub fn router(broker: Arc<Broker>) -> Router {
         broker,
         sessions: Sessions::default(),
     };
+    let web = Arc::new(web);
     Router::new()
         .route("/", get(landing::show))
         .route("/signin", post(landing::signin))
@@ -68,8 +71,9 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/r/{id}/signin", post(signin))
         .route("/r/{id}/decision", post(decide))
         .route("/r/{id}/signout", post(signout))
+        .with_state(web.clone())
+        .merge(dashboard::router(web))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Arc::new(web))
 }
 
 /// A request id from the path. Only URL-safe ids reach a handler: the id is
@@ -238,6 +242,7 @@ impl Web {
         let location = match place {
             Place::Landing => format!("{}/", self.broker.public_url),
             Place::Request(id) => format!("{}/r/{}", self.broker.public_url, urlencode(id)),
+            Place::Dashboard => format!("{}/dashboard", self.broker.public_url),
         };
         let mut response = html(StatusCode::SEE_OTHER, String::new());
         set_header(&mut response, header::LOCATION, &location);
