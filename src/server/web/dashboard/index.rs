@@ -5,7 +5,8 @@
 //! (facet, value, created_at, request_id): the requester's user and host, the
 //! agent, the CI repository, each rule, the status, break-glass, every person
 //! involved (the requester's people and each voter) and every viewer (the
-//! approvers and the requester's people, which is what an approver may see). Its
+//! approvers and the requester's people, which is what an approver may see); a
+//! host the broker marked "(unverified)" is found by its name. Its
 //! primary key is the index: a filtered page walks the rarest facet's range
 //! newest first and checks the others by key. The redacted command is in an FTS5
 //! table with the trigram tokenizer, so a search finds any substring of three or
@@ -36,7 +37,7 @@ CREATE TRIGGER IF NOT EXISTS dashboard_request_added AFTER INSERT ON requests BE
         SELECT facet, value, new.created_at, new.id FROM (
             SELECT 'status' AS facet, new.status AS value
             UNION ALL SELECT 'user', json_extract(new.requester, '$.user')
-            UNION ALL SELECT 'host', json_extract(new.requester, '$.host')
+            UNION ALL SELECT 'host', replace(json_extract(new.requester, '$.host'), ' (unverified)', '')
             UNION ALL SELECT 'agent', json_extract(new.requester, '$.agent.name')
             UNION ALL SELECT 'repo', json_extract(new.requester, '$.ci.repository')
             UNION ALL SELECT 'break_glass', CASE WHEN new.break_glass THEN 'yes' END
@@ -69,15 +70,15 @@ INSERT OR IGNORE INTO dashboard_facets (facet, value, created_at, request_id)
     SELECT facet, value, created_at, id FROM (
         SELECT 'status' AS facet, status AS value, created_at, id FROM requests
         UNION ALL SELECT 'user', json_extract(requester, '$.user'), created_at, id FROM requests
-        UNION ALL SELECT 'host', json_extract(requester, '$.host'), created_at, id FROM requests
+        UNION ALL SELECT 'host', replace(json_extract(requester, '$.host'), ' (unverified)', ''), created_at, id FROM requests
         UNION ALL SELECT 'agent', json_extract(requester, '$.agent.name'), created_at, id FROM requests
         UNION ALL SELECT 'repo', json_extract(requester, '$.ci.repository'), created_at, id FROM requests
         UNION ALL SELECT 'break_glass', CASE WHEN break_glass THEN 'yes' END, created_at, id FROM requests
-        UNION ALL SELECT 'rule', j.value, created_at, id FROM requests, json_each(requests.rules) AS j
-        UNION ALL SELECT 'viewer', j.value, created_at, id FROM requests, json_each(requests.approvers) AS j
-        UNION ALL SELECT f.facet, j.value, created_at, id FROM requests, json_each(
-            CASE WHEN json_valid(requester_person) THEN requester_person
-                 ELSE json_array(requester_person) END) AS j,
+        UNION ALL SELECT 'rule', j.value, r.created_at, r.id FROM requests r, json_each(r.rules) AS j
+        UNION ALL SELECT 'viewer', j.value, r.created_at, r.id FROM requests r, json_each(r.approvers) AS j
+        UNION ALL SELECT f.facet, j.value, r.created_at, r.id FROM requests r, json_each(
+            CASE WHEN json_valid(r.requester_person) THEN r.requester_person
+                 ELSE json_array(r.requester_person) END) AS j,
             (SELECT 'viewer' AS facet UNION ALL SELECT 'person') AS f
         UNION ALL SELECT 'person', v.person, r.created_at, r.id FROM votes v JOIN requests r ON r.id = v.request_id
     ) WHERE value IS NOT NULL;
@@ -317,4 +318,150 @@ pub struct LedgerRecord {
 /// query syntax.
 fn phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::Store;
+
+    /// A store holding requests with the given (id, created_at, status, host,
+    /// argv, approvers), written as the broker's own rows would be.
+    fn store_with(rows: &[(&str, &str, &str, &str, &str, &str)]) -> (tempfile::TempDir, Index) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker.db");
+        drop(Store::open(&path).unwrap());
+        let index = Index::open(&path, "http://gate.test").unwrap();
+        let conn = Connection::open(&path).unwrap();
+        for (id, at, status, host, argv, approvers) in rows {
+            conn.execute(
+                "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
+                    requester_person, argv, cwd, action_digest, rules, rule_reason, approvers,
+                    quorum, break_glass, created_at, expires_at)
+                 VALUES (?1, 'pending', 1, zeroblob(32), 0, ?2, '[\"dave\"]', ?3, '/', 'ab',
+                    '[\"prod\"]', '', ?4, 1, 0, ?5, ?5)",
+                rusqlite::params![
+                    id,
+                    format!("{{\"user\":\"dave\",\"host\":\"{host}\",\"ci\":null,\"agent\":null}}"),
+                    argv,
+                    approvers,
+                    at
+                ],
+            )
+            .unwrap();
+            conn.execute(
+                "UPDATE requests SET status = ?2 WHERE id = ?1",
+                [id, status],
+            )
+            .unwrap();
+        }
+        (dir, index)
+    }
+
+    fn ids(index: &Index, query: &Query) -> Vec<String> {
+        index
+            .ids(query, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn facets_search_time_and_scope_select_exactly_the_matching_requests() {
+        let (_dir, index) = store_with(&[
+            (
+                "a",
+                "2026-10-31T23:59:59.999Z",
+                "approved",
+                "h1",
+                r#"["kubectl","delete","ns","prod-db"]"#,
+                r#"["alice"]"#,
+            ),
+            (
+                "b",
+                "2026-11-01T00:00:00.000Z",
+                "approved",
+                "h2",
+                r#"["terraform","apply"]"#,
+                r#"["alice"]"#,
+            ),
+            (
+                "c",
+                "2026-11-15T12:00:00.000Z",
+                "denied",
+                "h1",
+                r#"["rm","-r","PROD-DB"]"#,
+                r#"["bob"]"#,
+            ),
+            (
+                "d",
+                "2026-11-30T23:59:59.999Z",
+                "approved",
+                "h1",
+                r#"["kubectl","apply"]"#,
+                r#"["bob"]"#,
+            ),
+            (
+                "e",
+                "2026-12-01T00:00:00.000Z",
+                "approved",
+                "h1",
+                r#"["kubectl","apply"]"#,
+                r#"["bob"]"#,
+            ),
+            (
+                "f",
+                "2026-11-20T00:00:00.000Z",
+                "timed_out",
+                "h1",
+                r#"["ls"]"#,
+                r#"["alice"]"#,
+            ),
+        ]);
+        let mut query = Query {
+            facets: vec![("status", "approved".into())],
+            from: Some("2026-11-01T00:00:00.000Z".into()),
+            until: Some("2026-12-01T00:00:00.000Z".into()),
+            ascending: true,
+            ..Query::default()
+        };
+        assert_eq!(
+            ids(&index, &query),
+            ["b", "d"],
+            "the period, inclusive of its edges"
+        );
+        query.facets.push(("host", "h1".into()));
+        assert_eq!(ids(&index, &query), ["d"]);
+        let search = Query {
+            text: Some("prod-db".into()),
+            ..Query::default()
+        };
+        assert_eq!(
+            ids(&index, &search),
+            ["c", "a"],
+            "case-insensitive substring, newest first"
+        );
+        let scoped = Query {
+            facets: vec![("viewer", "alice".into())],
+            ..Query::default()
+        };
+        assert_eq!(ids(&index, &scoped), ["f", "b", "a"]);
+        let requester = Query {
+            facets: vec![("viewer", "dave".into()), ("status", "denied".into())],
+            ..Query::default()
+        };
+        assert_eq!(
+            ids(&index, &requester),
+            ["c"],
+            "the requester sees their own"
+        );
+        let page = Query {
+            before: Some(("2026-11-15T12:00:00.000Z".into(), "c".into())),
+            ..Query::default()
+        };
+        assert_eq!(ids(&index, &page), ["b", "a"]);
+        let request = index.request("c").unwrap().unwrap();
+        assert_eq!(request.view.argv, ["rm", "-r", "PROD-DB"]);
+    }
 }
