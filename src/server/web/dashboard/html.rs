@@ -4,7 +4,7 @@
 //! refreshes with a `<meta>` refresh, which the CSP does not need to allow).
 
 use super::index::LedgerRecord;
-use super::{Filters, Viewer, form_encode};
+use super::{Filters, Viewer};
 use crate::approval::protocol::{Choice, RequestView, Status};
 use crate::approval::summary;
 use crate::server::ledger::{Chain, Refused};
@@ -120,7 +120,7 @@ pub fn history(
     viewer: &Viewer,
     filters: &Filters,
     requests: &[Request],
-    next: Option<(String, String)>,
+    next: Option<i64>,
     problem: Option<&str>,
 ) -> String {
     let mut body = nav(base, viewer);
@@ -195,17 +195,13 @@ pub fn history(
     } else if !requests.is_empty() {
         body.push_str(&table(base, requests));
     }
-    if let Some((at, id)) = next {
+    if let Some(before) = next {
         let sep = if query.is_empty() { "" } else { "&" };
         let _ = writeln!(
             body,
             "<p><a href=\"{}/dashboard/history?{}\" rel=\"next\">Older requests</a></p>",
             escape(base),
-            escape(&format!(
-                "{query}{sep}before={}&before_id={}",
-                form_encode(&at),
-                form_encode(&id)
-            ))
+            escape(&format!("{query}{sep}before={before}"))
         );
     }
     layout("gate: history", &body, None)

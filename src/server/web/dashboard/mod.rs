@@ -187,7 +187,6 @@ pub(super) struct Filters {
     pub to: String,
     pub q: String,
     pub before: String,
-    pub before_id: String,
 }
 
 impl Filters {
@@ -222,7 +221,11 @@ impl Filters {
             query.text = Some(text.to_string());
         }
         if !self.before.is_empty() {
-            query.before = Some((self.before.clone(), self.before_id.clone()));
+            let before = self
+                .before
+                .parse()
+                .map_err(|_| "That page link is damaged; start from the first page.")?;
+            query.before = Some(before);
         }
         Ok(query)
     }
@@ -292,6 +295,7 @@ async fn history(
     headers: HeaderMap,
     QueryParams(filters): QueryParams<Filters>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let viewer = match dash.viewer(&headers) {
         Ok(viewer) => viewer,
         Err(response) => return response,
@@ -306,18 +310,27 @@ async fn history(
     let found = dash
         .with(move |index| {
             let mut ids = index.ids(&query, PAGE + 1)?;
-            let next = (ids.len() > PAGE).then(|| ids[PAGE - 1].clone());
+            let next = (ids.len() > PAGE).then(|| ids[PAGE - 1].1);
             ids.truncate(PAGE);
             Ok((index.requests(&ids)?, next))
         })
         .await;
-    match found {
+    let mut response = match found {
         Ok((requests, next)) => html_reply(
             StatusCode::OK,
             html::history(dash.base(), &viewer, &filters, &requests, next, None),
         ),
-        Err(response) => response,
-    }
+        Err(response) => return response,
+    };
+    // The server's own time for the page (query and rendering), for browsers'
+    // developer tools and bench/dashboard-history.sh.
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    set_header(
+        &mut response,
+        header::HeaderName::from_static("server-timing"),
+        &format!("page;dur={took:.1}"),
+    );
+    response
 }
 
 async fn story(State(dash): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
