@@ -60,7 +60,8 @@ def fill(db, n):
         status = "pending" if i >= n - 100 else rnd.choice(STATUSES)
         glass = 1 if rnd.random() < 0.005 else 0
         requests.append((rid, status, json.dumps(requester), json.dumps(argv), json.dumps(rules),
-                         json.dumps(approvers), glass, at))
+                         json.dumps(approvers), glass, at,
+                         "2099-01-01T00:00:00.000Z" if status == "pending" else at))
         if status in ("approved", "denied"):
             verdict = "approve" if status == "approved" else "deny"
             votes.append((rid, approvers[0], rnd.choice(CHANNELS), verdict, at))
@@ -69,7 +70,7 @@ def fill(db, n):
                 "INSERT INTO requests (id, status, version, token_hash, claimed, requester,"
                 " requester_person, argv, cwd, action_digest, rules, rule_reason, approvers,"
                 " quorum, break_glass, created_at, expires_at)"
-                " VALUES (?, ?, 1, zeroblob(32), 0, ?, NULL, ?, '/srv', 'ab', ?, 'bench', ?, 1, ?, ?, ?8)",
+                " VALUES (?, ?, 1, zeroblob(32), 0, ?, NULL, ?, '/srv', 'ab', ?, 'bench', ?, 1, ?, ?, ?)",
                 requests,
             )
             conn.executemany(
