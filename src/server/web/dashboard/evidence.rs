@@ -32,9 +32,8 @@ pub async fn report(
     headers: HeaderMap,
     QueryParams(period): QueryParams<Period>,
 ) -> Response {
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     if !viewer.role.sees_all() {
         let text = "The evidence report covers every request; only auditors and admins \
@@ -144,12 +143,12 @@ fn form(base: &str, viewer: &Viewer, period: &Period, problem: Option<&str>) -> 
     if let Some(problem) = problem {
         let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(problem));
     }
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<form method=\"get\" action=\"{}/dashboard/evidence\"><div class=\"filters\">\
 <label>From (date)<input name=\"from\" value=\"{}\" placeholder=\"2026-10-01\" required></label>\
 <label>To (date, inclusive)<input name=\"to\" value=\"{}\" placeholder=\"2026-12-31\" required></label></div>\
-<button type=\"submit\">Make the report</button></form>\n",
+<button type=\"submit\">Make the report</button></form>",
         escape(base),
         escape(&period.from),
         escape(&period.to)

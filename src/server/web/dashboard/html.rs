@@ -156,12 +156,12 @@ pub fn history(
     } else {
         ""
     };
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<form method=\"get\" action=\"{}/dashboard/history\" class=\"noprint\"><div class=\"filters\">{}{}{}{}{}{}{}\
 <label>Decision<select name=\"decision\">{options}</select></label>\
 <label>Break-glass<span><input type=\"checkbox\" name=\"break_glass\" value=\"yes\"{glass}> only</span></label>{}{}</div>\
-<button type=\"submit\">Filter</button> <a href=\"{}/dashboard/history\">Clear</a></form>\n",
+<button type=\"submit\">Filter</button> <a href=\"{}/dashboard/history\">Clear</a></form>",
         escape(base),
         field("q", "Command contains", &filters.q, "kubectl delete"),
         field("person", "Person involved", &filters.person, "alice"),

@@ -92,17 +92,20 @@ impl Viewer {
 }
 
 impl Dashboard {
-    /// The signed-in viewer, or a redirect to the dashboard's sign-in form.
-    fn viewer(&self, headers: &HeaderMap) -> Result<Viewer, Response> {
-        let Some(session) = self.web.sessions.find(headers) else {
-            let mut response = html_reply(StatusCode::SEE_OTHER, String::new());
-            let location = format!("{}/dashboard/signin", self.web.broker.public_url);
-            set_header(&mut response, header::LOCATION, &location);
-            return Err(response);
-        };
+    /// The signed-in viewer, if there is one.
+    fn viewer(&self, headers: &HeaderMap) -> Option<Viewer> {
+        let session = self.web.sessions.find(headers)?;
         let config = self.web.broker.policy_in_force().config;
         let role = config.dashboard.role(&session.person, &config.groups);
-        Ok(Viewer { session, role })
+        Some(Viewer { session, role })
+    }
+
+    /// 303 to the dashboard's sign-in form.
+    fn to_signin(&self) -> Response {
+        let mut response = html_reply(StatusCode::SEE_OTHER, String::new());
+        let location = format!("{}/dashboard/signin", self.web.broker.public_url);
+        set_header(&mut response, header::LOCATION, &location);
+        response
     }
 
     /// Run `work` on the index off the async threads.
@@ -135,8 +138,8 @@ impl Dashboard {
 
 async fn signin_form(State(dash): Shared, headers: HeaderMap) -> Response {
     match dash.viewer(&headers) {
-        Ok(_) => dash.web.see(Place::Dashboard),
-        Err(_) => html_reply(
+        Some(_) => dash.web.see(Place::Dashboard),
+        None => html_reply(
             StatusCode::OK,
             page::signin(dash.base(), Place::Dashboard, None),
         ),
@@ -152,9 +155,8 @@ async fn signin(
 }
 
 async fn pending(State(dash): Shared, headers: HeaderMap) -> Response {
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     let mut query = Query::default();
     query.facets.push(("status", "pending".into()));
@@ -296,9 +298,8 @@ async fn history(
     QueryParams(filters): QueryParams<Filters>,
 ) -> Response {
     let started = std::time::Instant::now();
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     let query = match filters.query(&viewer) {
         Ok(query) => query,
@@ -334,9 +335,8 @@ async fn history(
 }
 
 async fn story(State(dash): Shared, PageId(id): PageId, headers: HeaderMap) -> Response {
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     let wanted = id.clone();
     let found = dash
@@ -374,9 +374,8 @@ async fn story(State(dash): Shared, PageId(id): PageId, headers: HeaderMap) -> R
 }
 
 async fn installations(State(dash): Shared, headers: HeaderMap) -> Response {
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     let ledger = &dash.web.broker.ledger;
     let (chains, refused) = match (ledger.chains().await, ledger.refused(None).await) {
@@ -417,9 +416,8 @@ async fn exported(
     filters: Filters,
     format: export::Format,
 ) -> Response {
-    let viewer = match dash.viewer(&headers) {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
     };
     let query = match filters.query(&viewer) {
         Ok(query) => query,
