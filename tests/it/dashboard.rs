@@ -246,11 +246,15 @@ fn history_filters_search_and_exports_that_a_spreadsheet_cannot_run() {
     let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
     let mut formula = delete_payments_request("mallory");
     formula["argv"] = serde_json::json!(["=cmd|' /C calc'!A0", "--prod-db"]);
+    formula["reason"] = "<img src=x onerror=alert(1)>".into();
     formula["requester"]["host"] = "ci-9".into();
     let (evil, _, _) = broker.create(&formula);
     let (plain, _, _) = broker.create(&delete_payments_request("dave"));
     let audra = dashboard_session(&broker, "audra");
 
+    let story = get(&broker, &format!("/dashboard/requests/{evil}"), &audra);
+    assert!(story.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{}", story.body);
+    assert!(!story.body.contains("<img"), "request data is escaped");
     let by_host = get(&broker, "/dashboard/history?host=ci-9", &audra);
     assert!(
         by_host.body.contains(&evil) && !by_host.body.contains(&plain),
