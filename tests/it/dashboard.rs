@@ -253,7 +253,11 @@ fn history_filters_search_and_exports_that_a_spreadsheet_cannot_run() {
     let audra = dashboard_session(&broker, "audra");
 
     let story = get(&broker, &format!("/dashboard/requests/{evil}"), &audra);
-    assert!(story.body.contains("&lt;img src=x onerror=alert(1)&gt;"), "{}", story.body);
+    assert!(
+        story.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{}",
+        story.body
+    );
     assert!(!story.body.contains("<img"), "request data is escaped");
     let by_host = get(&broker, "/dashboard/history?host=ci-9", &audra);
     assert!(

@@ -8,9 +8,11 @@
 //! cancelled and pending requests are not privileged actions and are not
 //! listed. Only auditors and admins see it: it claims to be complete.
 
+use super::filters::bound;
 use super::html::{self, layout, nav};
 use super::index::Query;
-use super::{EXPORT_LIMIT, Shared, Viewer, bound};
+use super::story;
+use super::{EXPORT_LIMIT, Shared, Viewer};
 use crate::approval::protocol::Choice;
 use crate::server::web::page::{self, escape};
 use crate::server::web::reply::html as html_reply;
@@ -111,10 +113,10 @@ from the broker at {}. {} action(s).</p>",
         let outcome = records
             .iter()
             .find(|r| r.kind == "outcome")
-            .map(html::outcome)
+            .map(story::outcome)
             .unwrap_or_else(|| "no outcome record forwarded".into());
         let verified = match records.iter().find(|r| r.kind == "decision") {
-            Some(record) => html::verification(record, &chains),
+            Some(record) => story::verification(record, &chains),
             None => "UNVERIFIED: no forwarded decision record names this request".into(),
         };
         let _ = writeln!(
