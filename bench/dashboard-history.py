@@ -118,6 +118,9 @@ def run_times(url, auditor, approver):
         ("auditor", "search, rare: payments-123", "/dashboard/history?q=payments-123"),
         ("auditor", "search, common: kubectl", "/dashboard/history?q=kubectl"),
         ("auditor", "search + host", "/dashboard/history?q=billing&host=host17"),
+        ("auditor", "three large filters, few matches", "/dashboard/history?decision=cancelled&agent=codex&rule=rule-7"),
+        ("auditor", "common search + cancelled", "/dashboard/history?q=kubectl&decision=cancelled"),
+        ("auditor", "search, no match", "/dashboard/history?q=zz-not-there"),
         ("auditor", "pending (live)", "/dashboard"),
         ("approver", "approver p3, no filter", "/dashboard/history"),
         ("approver", "approver p3, decision=denied", "/dashboard/history?decision=denied"),
@@ -137,6 +140,13 @@ def run_times(url, auditor, approver):
         path = body[href + 6: body.find('"', href + 6)].replace("&amp;", "&")
     server, wall, rows, _ = timed(url, path, auditor)
     print(f"| no filter, page 20 (cursor) | {rows} | {server:.1f} | {wall:.1f} |")
+    for name, path in [
+        ("export.csv, host filter", "/dashboard/export.csv?host=host17"),
+        ("export.csv, one month (all rows)", "/dashboard/export.csv?from=2026-06-01&to=2026-06-30"),
+    ]:
+        _, wall, _, body = timed(url, path, auditor, runs=1)
+        rows = body.count("\n") - 1
+        print(f"| {name} | {rows} | - | {wall:.1f} |")
 
 
 if __name__ == "__main__":
