@@ -147,6 +147,8 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     target["requester"]["host"] = "ci-9".into();
     let (target, requester, _) = broker.create(&target);
     let (other, _, _) = broker.create(&delete_payments_request("dave"));
+    let machine = crate::dashboard::enrolled_machine(&broker, "build-7");
+    let run = crate::dashboard::approved_run(&broker, &machine, "build-7");
     let day = humantime::format_rfc3339(std::time::SystemTime::now()).to_string()[..10].to_string();
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_dashboard.py");
@@ -156,7 +158,7 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     let out = ctx
         .command("python3")
         .arg(script)
-        .args([&broker.url(), &target, &other, &day])
+        .args([&broker.url(), &target, &other, &run, &day])
         .arg(&shots)
         .env("GATE_WEB_TOKEN", broker.token("alice"))
         .env("GATE_AUDITOR_TOKEN", broker.token("audra"))
@@ -193,8 +195,18 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     assert!(after.contains("alice approved via web"), "{after}");
     assert!(after.contains("change ticket 7 reviewed"), "{after}");
     assert!(text("auditor_nav").contains("audra (auditor)"), "{seen}");
-    assert_eq!(seen["evidence"], serde_json::json!([target]), "{seen}");
-    assert!(text("evidence_text").contains("1 action(s)"), "{seen}");
+    assert_eq!(seen["evidence"], serde_json::json!([target, run]), "{seen}");
+    assert!(text("evidence_text").contains("2 action(s)"), "{seen}");
+    assert!(
+        text("evidence_text")
+            .contains("verified: signature + chain, forwarded by installation build-7"),
+        "{seen}"
+    );
+    let run_story = text("run_story");
+    assert!(
+        run_story.contains("run ended: exit status 0"),
+        "{run_story}"
+    );
     assert!(!text("auditor_story").contains("Decide on the approval page"));
     assert_eq!(seen["violations"], serde_json::json!([]));
 
@@ -209,6 +221,7 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
         "history.png",
         "request.png",
         "request-approved.png",
+        "request-run.png",
         "installations.png",
         "evidence.png",
     ] {

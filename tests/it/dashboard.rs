@@ -51,7 +51,7 @@ fn today_and_yesterday() -> (String, String) {
 
 /// An enrolled machine whose policy asks the broker before `touch`; it forwards
 /// its audit records after each run.
-fn enrolled_machine(broker: &Broker, name: &str) -> TestContext {
+pub fn enrolled_machine(broker: &Broker, name: &str) -> TestContext {
     let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
     let code_ = broker.enrollment_code(name, "1h");
     let out = ctx
@@ -65,7 +65,7 @@ fn enrolled_machine(broker: &Broker, name: &str) -> TestContext {
 
 /// Run `touch` on `machine`, approved by alice through the API; the request id,
 /// once the broker holds the run's outcome record.
-fn approved_run(broker: &Broker, machine: &TestContext, name: &str) -> String {
+pub fn approved_run(broker: &Broker, machine: &TestContext, name: &str) -> String {
     let marker = machine.work().join("touched");
     let mut command = machine.gate();
     command

@@ -7,7 +7,8 @@ an auditor and make the evidence report. Fails (exit 1, the reason on stderr)
 on the first thing that is wrong; on success prints one JSON object with what
 it saw, which the Rust test (tests/it/browser.rs) checks against the broker.
 
-usage: browse_dashboard.py BROKER_URL TARGET_ID OTHER_ID DAY SCREENSHOT_DIR
+usage: browse_dashboard.py BROKER_URL TARGET_ID OTHER_ID RUN_ID DAY SCREENSHOT_DIR
+(RUN_ID: an approved request whose run an installation forwarded)
 (environment: GATE_WEB_TOKEN, an approver's token; GATE_AUDITOR_TOKEN, an auditor's)
 """
 
@@ -21,7 +22,7 @@ from playwright.sync_api import sync_playwright
 
 
 def main():
-    url, target, other, day, shots = sys.argv[1:6]
+    url, target, other, run, day, shots = sys.argv[1:7]
     os.makedirs(shots, exist_ok=True)
     seen = {}
     problems = []
@@ -41,7 +42,7 @@ def main():
         page.on("pageerror", lambda e: problems.append(str(e)))
         try:
             approver(page, url, target, other, shots, seen)
-            auditor(page, url, target, day, shots, seen)
+            auditor(page, url, target, run, day, shots, seen)
             check(not problems, f"console or page errors: {problems}")
             seen["violations"] = page.evaluate("window.__violations")
             check(seen["violations"] == [], f"CSP violations: {seen['violations']}")
@@ -118,7 +119,7 @@ def approver(page, url, target, other, shots, seen):
     check(other not in listed(page), "the other request leaked into the story")
 
 
-def auditor(page, url, target, day, shots, seen):
+def auditor(page, url, target, run, day, shots, seen):
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
     sign_in(page, url, os.environ["GATE_AUDITOR_TOKEN"])
@@ -136,6 +137,9 @@ def auditor(page, url, target, day, shots, seen):
     shot(page, shots, "evidence.png")
     page.goto(f"{url}/dashboard/requests/{target}")
     seen["auditor_story"] = page.locator("body").inner_text()
+    page.goto(f"{url}/dashboard/requests/{run}")
+    seen["run_story"] = page.locator("body").inner_text()
+    shot(page, shots, "request-run.png")
 
 
 if __name__ == "__main__":

@@ -187,9 +187,13 @@ pub fn story(
                 "outcome" => format!("run ended: {}", outcome(record)),
                 _ => format!("decision record: {}", record.decision),
             };
+            let holds = chains
+                .iter()
+                .any(|c| c.name == record.installation && c.status == "ok");
+            let class = if holds { "ok" } else { "broken" };
             let _ = writeln!(
                 body,
-                "<tr><td>{} #{}</td><td>{}</td><td>{}</td><td class=\"ok\">{}</td></tr>",
+                "<tr><td>{} #{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
                 escape(&record.installation),
                 record.seq,
                 escape(&record.time),
