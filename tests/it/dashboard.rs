@@ -397,3 +397,39 @@ fn an_approved_run_tells_its_whole_story_and_the_evidence_lists_exactly_the_appr
     assert!(earlier.body.contains("0 action(s)"), "{}", earlier.body);
     assert!(!earlier.body.contains(&approved));
 }
+
+#[test]
+fn the_installations_page_shows_a_broken_chain_and_the_refused_record() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let machine = enrolled_machine(&broker, "redone");
+    machine.write_policy(
+        "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n[audit]\nforward = \"off\"\n",
+    );
+    let push = || machine.gate().args(["audit", "push"]).output().unwrap();
+    assert_eq!(code(&machine.run(&["--", "true"])), 0);
+    assert_eq!(code(&push()), 0);
+    // The machine starts its log over: its new record 1 is not the one the broker holds.
+    for file in ["audit.db", "audit.db-wal", "audit.db-shm"] {
+        let _ = std::fs::remove_file(machine.home().join(file));
+    }
+    assert_eq!(code(&machine.run(&["--", "true"])), 0);
+    assert_eq!(code(&push()), 107);
+
+    let erin = dashboard_session(&broker, "erin");
+    let page = get(&broker, "/dashboard/installations", &erin);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("<td>redone</td><td><span class=\"broken\">broken</span>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Refused records"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("differs from the record 1 the broker holds"),
+        "{}",
+        page.body
+    );
+}
