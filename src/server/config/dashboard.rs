@@ -97,6 +97,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn roles_are_read_and_unknown_names_point_at_the_spot() {
+        let config = crate::server::config::parse(
+            "version = 1\n[people.alice]\n[people.dora]\n[groups]\naudit = [\"dora\"]\n\
+             [dashboard]\nauditors = [\"group:audit\"]\nadmins = [\"alice\"]\n",
+            "b.toml",
+        )
+        .unwrap();
+        assert_eq!(config.dashboard.auditors, ["group:audit"]);
+        assert_eq!(config.dashboard.role("dora", &config.groups), Role::Auditor);
+        assert_eq!(config.dashboard.role("alice", &config.groups), Role::Admin);
+
+        let errors = crate::server::config::parse(
+            "version = 1\n[people.alice]\n[dashboard]\nauditors = [\"alcie\", \"group:nope\"]\nviewers = []\n",
+            "b.toml",
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}:{} {}", e.line, e.column, e.message))
+            .collect();
+        assert_eq!(errors.len(), 3, "{text:?}");
+        assert!(
+            text[0].starts_with("4:") && text.iter().any(|t| t.contains("alcie")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("nope")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("viewers")), "{text:?}");
+    }
+
+    #[test]
     fn roles_resolve_people_and_groups_admin_first() {
         let roles = DashboardRoles {
             auditors: vec!["group:audit".into(), "carol".into()],
