@@ -162,6 +162,8 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
         .arg(&shots)
         .env("GATE_WEB_TOKEN", broker.token("alice"))
         .env("GATE_AUDITOR_TOKEN", broker.token("audra"))
+        // It imports browse_web.py: no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("python3 runs the browser");
     assert!(
