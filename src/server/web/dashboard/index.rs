@@ -276,11 +276,12 @@ impl Index {
             values.push(Value::Text(value));
         }
         if let (Some(text), false) = (&query.text, text_drives) {
-            // The same match as the trigram index's, on this row's command.
+            // The trigram index's match, on this row's command (SQLite's lower()
+            // folds ASCII only, so the search is folded the same way).
             wheres.push(format!(
                 "instr(lower((SELECT t.command FROM dashboard_commands t WHERE t.ord = {key})), ?) > 0"
             ));
-            values.push(Value::Text(text.to_lowercase()));
+            values.push(Value::Text(text.to_ascii_lowercase()));
         }
         let filter = if wheres.is_empty() {
             String::new()
