@@ -528,6 +528,13 @@ mod tests {
             ["c", "a"],
             "case-insensitive substring, newest first"
         );
+        // A facet rarer than the search drives; the search is checked on each row.
+        let denied = Query {
+            facets: vec![("status", "denied".into())],
+            text: Some("Prod-DB".into()),
+            ..Query::default()
+        };
+        assert_eq!(ids(&index, &denied), ["c"]);
         let scoped = Query {
             facets: vec![("viewer", "alice".into())],
             ..Query::default()
