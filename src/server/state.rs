@@ -137,6 +137,12 @@ impl Broker {
         })
     }
 
+    /// The broker's SQLite file, for readers with a connection of their own
+    /// (the dashboard's index).
+    pub fn store_path(&self) -> std::path::PathBuf {
+        self.store.lock().expect("store lock").path().to_path_buf()
+    }
+
     /// Every change from now on, after it is stored: what approval channels
     /// (Slack, Teams) post and update messages from.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {

@@ -280,26 +280,7 @@ impl Store {
     }
 
     fn votes(&self, id: &str) -> Result<Vec<Vote>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare_cached(
-                "SELECT person, channel, verdict, reason, at FROM votes
-                 WHERE request_id = ?1 ORDER BY rowid",
-            )
-            .map_err(|e| self.fail(e))?;
-        let rows = statement
-            .query_map([id], |row| {
-                Ok(Vote {
-                    person: row.get(0)?,
-                    channel: row.get(1)?,
-                    verdict: from_json(&format!("\"{}\"", row.get::<_, String>(2)?))?,
-                    reason: row.get(3)?,
-                    at: row.get(4)?,
-                })
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.fail(e))?;
-        Ok(rows)
+        read_votes(&self.conn, id).map_err(|e| self.fail(e))
     }
 
     /// Remember a new approver token by its SHA-256 (hex).
@@ -391,7 +372,27 @@ impl Store {
     }
 }
 
-fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
+/// The votes on request `id`, in the order they were cast.
+pub(crate) fn read_votes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vote>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT person, channel, verdict, reason, at FROM votes
+         WHERE request_id = ?1 ORDER BY rowid",
+    )?;
+    statement
+        .query_map([id], |row| {
+            Ok(Vote {
+                person: row.get(0)?,
+                channel: row.get(1)?,
+                verdict: from_json(&format!("\"{}\"", row.get::<_, String>(2)?))?,
+                reason: row.get(3)?,
+                at: row.get(4)?,
+            })
+        })?
+        .collect()
+}
+
+/// A request from a `SELECT *` row of `requests` (votes not read).
+pub(crate) fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
     let id: String = row.get("id")?;
     let status: String = row.get("status")?;
     let token_hash: Vec<u8> = row.get("token_hash")?;

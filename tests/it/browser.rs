@@ -132,3 +132,108 @@ fn a_browser_signs_in_on_the_landing_page_and_approves_through_the_web_channel()
     let expired = view(&broker, &short_id, &bob);
     assert_eq!(expired["status"], "timed_out", "{expired}");
 }
+
+/// The dashboard in the browser (tests/python/browse_dashboard.py): sent to
+/// sign in, an approver filters the history, exports it, opens a request's
+/// story and approves it on the approval page; an auditor makes the evidence
+/// report. The screenshots are kept under `CARGO_TARGET_TMPDIR/browser/dashboard/`
+/// and, with GATE_UPDATE_SCREENSHOTS=1, copied to docs/dashboard/, where the
+/// dashboard guide shows them.
+#[test]
+fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dashboard() {
+    let ctx = TestContext::new();
+    require_browser(&ctx);
+    let broker = Broker::start(&ctx, crate::dashboard::BROKER_CONFIG_DASHBOARD);
+    let mut target = delete_payments_request("dave");
+    target["requester"]["host"] = "ci-9".into();
+    let (target, requester, _) = broker.create(&target);
+    let (other, _, _) = broker.create(&delete_payments_request("dave"));
+    let machine = crate::dashboard::enrolled_machine(&broker, "build-7");
+    let run = crate::dashboard::approved_run(&broker, &machine, "build-7");
+    let day = humantime::format_rfc3339(std::time::SystemTime::now()).to_string()[..10].to_string();
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_dashboard.py");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser/dashboard");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = ctx
+        .command("python3")
+        .arg(script)
+        .args([&broker.url(), &target, &other, &run, &day])
+        .arg(&shots)
+        .env("GATE_WEB_TOKEN", broker.token("alice"))
+        .env("GATE_AUDITOR_TOKEN", broker.token("audra"))
+        // It imports browse_web.py: no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs the browser");
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshots in {}): {}",
+        shots.display(),
+        stderr(&out)
+    );
+    let seen: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    let text = |key: &str| seen[key].as_str().unwrap_or_default().to_string();
+
+    assert!(
+        text("signed_in").contains("Signed in as alice (approver)"),
+        "{seen}"
+    );
+    assert!(
+        !text("signed_in").contains("Evidence"),
+        "approvers make no evidence report"
+    );
+    let pending = seen["pending"].as_array().unwrap();
+    assert!(pending.contains(&target.clone().into()) && pending.contains(&other.clone().into()));
+    assert_eq!(seen["filtered"], serde_json::json!([target]));
+    let csv = text("csv");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains(&target) && !csv.contains(&other), "{csv}");
+    let jsonl: serde_json::Value = serde_json::from_str(text("jsonl").trim()).unwrap();
+    assert_eq!(jsonl["id"], target.as_str());
+    assert!(text("story_before").contains("Decide on the approval page"));
+    let after = text("story_after");
+    assert!(after.contains("alice approved via web"), "{after}");
+    assert!(after.contains("change ticket 7 reviewed"), "{after}");
+    assert!(text("auditor_nav").contains("audra (auditor)"), "{seen}");
+    assert_eq!(seen["evidence"], serde_json::json!([target, run]), "{seen}");
+    assert!(text("evidence_text").contains("2 action(s)"), "{seen}");
+    assert!(
+        text("evidence_text")
+            .contains("verified: signature + chain, forwarded by installation build-7"),
+        "{seen}"
+    );
+    let run_story = text("run_story");
+    assert!(
+        run_story.contains("run ended: exit status 0"),
+        "{run_story}"
+    );
+    assert!(!text("auditor_story").contains("Decide on the approval page"));
+    assert_eq!(seen["violations"], serde_json::json!([]));
+
+    let decided = view(&broker, &target, &requester);
+    assert_eq!(decided["status"], "approved", "{decided}");
+    assert_eq!(decided["votes"][0]["channel"], "web");
+    // The guide's pictures are refreshed on request, so a test run leaves the
+    // source tree as it was: GATE_UPDATE_SCREENSHOTS=1 cargo test browser::.
+    let update = std::env::var_os("GATE_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1");
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard");
+    for name in [
+        "signin.png",
+        "pending.png",
+        "history.png",
+        "request.png",
+        "request-approved.png",
+        "request-run.png",
+        "installations.png",
+        "evidence.png",
+    ] {
+        let shot = shots.join(name);
+        assert!(shot.is_file(), "no screenshot {name}");
+        if update {
+            std::fs::copy(&shot, docs.join(name)).unwrap();
+        }
+    }
+}

@@ -14,6 +14,7 @@ mod browser;
 mod ci_identity;
 mod ci_oidc;
 mod closed_pipe;
+mod dashboard;
 mod docs_agree;
 mod enrollment;
 mod errors;

@@ -5,6 +5,7 @@
 //! is reported at file:line:col with the line, a caret and a hint, all at once.
 //! Never starts a broker on a config it could not read completely.
 
+pub mod dashboard;
 pub mod directory;
 pub mod oidc;
 pub mod policy;
@@ -12,6 +13,7 @@ pub mod slack;
 pub mod sso;
 pub mod teams;
 
+pub use dashboard::{DashboardRoles, Role};
 pub use directory::Directory;
 pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
@@ -43,6 +45,7 @@ const ROOT_KEYS: &[&str] = &[
     "sso",
     "require_enrollment",
     "installations",
+    "dashboard",
 ];
 const INSTALLATION_KEYS: &[&str] = &["audit_key"];
 const LIMITS_KEYS: &[&str] = &["max_pending", "max_pending_per_requester"];
@@ -97,6 +100,8 @@ pub struct BrokerConfig {
     pub installation_key_files: BTreeMap<String, PathBuf>,
     /// Those keys, once [`load`] read them.
     pub installation_keys: BTreeMap<String, ed25519_dalek::VerifyingKey>,
+    /// `[dashboard]`: who audits and who administers.
+    pub dashboard: DashboardRoles,
 }
 
 /// `require_enrollment`: on unless a config turns it off, so a new broker (and
@@ -252,6 +257,8 @@ impl BrokerConfig {
         for (role, entries) in [
             ("[defaults] approvers", &self.defaults.approvers),
             ("[policy] admins", &self.policy_admins.admins),
+            ("[dashboard] auditors", &self.dashboard.auditors),
+            ("[dashboard] admins", &self.dashboard.admins),
         ] {
             for entry in entries {
                 let known = match entry.strip_prefix("group:") {
@@ -341,6 +348,10 @@ fn read_config(
         .get("installations")
         .map(|value| read_installations(reader, value))
         .unwrap_or_default();
+    let dashboard = root
+        .get("dashboard")
+        .map(|value| dashboard::read(reader, value, &known_people, &known_groups))
+        .unwrap_or_default();
     let own = Directory { people, groups };
     let merged = directory::merge(base, &own, label).unwrap_or_else(|problems| {
         let at = root
@@ -368,6 +379,7 @@ fn read_config(
         require_enrollment,
         installation_key_files,
         installation_keys: BTreeMap::new(),
+        dashboard,
     }
 }
 

@@ -117,7 +117,9 @@ impl Web {
                 "This form is stale or did not come from this page; reload the page and try again.";
             let text = Some(text.to_string());
             return match place {
-                Place::Landing => self.waiting(&session, text, StatusCode::FORBIDDEN),
+                Place::Landing | Place::Dashboard => {
+                    self.waiting(&session, text, StatusCode::FORBIDDEN)
+                }
                 Place::Request(id) => self.render(id, &session, text, StatusCode::FORBIDDEN).await,
             };
         }

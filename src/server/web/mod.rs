@@ -12,9 +12,11 @@
 //! CSRF and origin checks), `page` (the HTML), `style` (its stylesheet), `clock`
 //! (the time left, counting down), `reply` (responses with the security headers),
 //! `sso_host` (single sign-on's hooks: `/sso/login`, `/sso/callback`, and the
-//! sign-in form's "Sign in with SSO" link, in `crate::server::sso`).
+//! sign-in form's "Sign in with SSO" link, in `crate::server::sso`),
+//! `dashboard` (the compliance dashboard under `/dashboard`, same sessions).
 
 mod clock;
+mod dashboard;
 mod landing;
 mod page;
 mod reply;
@@ -67,6 +69,7 @@ pub fn router(broker: Arc<Broker>, sso: Option<Sso>) -> Router {
         sessions: Sessions::default(),
         sso,
     };
+    let web = Arc::new(web);
     Router::new()
         .route("/", get(landing::show))
         .route("/signin", post(landing::signin))
@@ -76,8 +79,9 @@ pub fn router(broker: Arc<Broker>, sso: Option<Sso>) -> Router {
         .route("/r/{id}/decision", post(decide))
         .route("/r/{id}/signout", post(signout))
         .merge(crate::server::sso::routes::<Web>())
+        .with_state(web.clone())
+        .merge(dashboard::router(web))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Arc::new(web))
 }
 
 /// A request id from the path. Only URL-safe ids reach a handler: the id is
@@ -243,6 +247,7 @@ impl Web {
         let location = match place {
             Place::Landing => format!("{}/", self.broker.public_url),
             Place::Request(id) => format!("{}/r/{}", self.broker.public_url, urlencode(id)),
+            Place::Dashboard => format!("{}/dashboard", self.broker.public_url),
         };
         let mut response = html(StatusCode::SEE_OTHER, String::new());
         set_header(&mut response, header::LOCATION, &location);

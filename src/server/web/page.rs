@@ -62,6 +62,7 @@ fn layout(title: &str, body: &str, script: Option<String>) -> String {
 pub enum Place<'a> {
     Landing,
     Request(&'a str),
+    Dashboard,
 }
 
 /// The sign-in form for `place`, with an optional problem on top and, when `sso`
@@ -75,6 +76,10 @@ pub fn signin(base: &str, place: Place<'_>, error: Option<&str>, sso: Option<&st
         Place::Request(id) => (
             "sign in to review this request",
             format!("{base}/r/{id}/signin"),
+        ),
+        Place::Dashboard => (
+            "sign in to the dashboard",
+            format!("{base}/dashboard/signin"),
         ),
     };
     let mut body = format!("<h1>gate: {heading}</h1>\n");

@@ -17,6 +17,7 @@ impl Web {
             let next = match place {
                 Place::Landing => format!("{}/", self.base),
                 Place::Request(id) => format!("{}/r/{id}", self.base),
+                Place::Dashboard => format!("{}/dashboard", self.base),
             };
             sso::login_link(&self.base, &next)
         });
