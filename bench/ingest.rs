@@ -27,7 +27,12 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["prepare", dir, records, installations] => prepare(
             Path::new(dir),
             records.parse().expect("RECORDS"),
@@ -192,7 +197,12 @@ fn cpu_seconds(pid: &str) -> f64 {
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of stat, 11 and 12 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }
