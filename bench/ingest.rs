@@ -7,13 +7,17 @@
 //!       batches, one pushing task per installation, as `gate audit push` sends them
 //!
 //! The records are what gate writes for an agent's approved command: a decision
-//! record naming the rules, approver and policy version, then its outcome record.
+//! record naming the rules, approver and policy version and carrying the broker's
+//! signed approval (signed with the key of the broker under GATE_HOME, created
+//! here when missing, so the broker verifies it and links the record to its
+//! request), then its outcome record.
 
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use gate::approval::BrokerClient;
-use gate::approval::protocol::{ForwardBody, ForwardedRecord};
+use gate::approval::protocol::{Choice, ForwardBody, ForwardedRecord};
+use gate::approval::{DECISION_VERSION, DecidedBy, DecisionPayload, SignedDecision};
 use gate::audit::{ApproverRecord, AuditLog, Decision, Entry, Outcome, RecordDecision, RecordKind};
 use gate::identity::{Agent, Requester};
 use std::path::Path;
@@ -63,6 +67,7 @@ fn key_of(i: usize) -> SigningKey {
 
 fn prepare(dir: &Path, records: usize, installations: usize) {
     std::fs::create_dir_all(dir).expect("bench dir");
+    let broker = gate::server::broker_key(&gate::paths::Home::from_env()).expect("broker key");
     for i in 0..installations {
         let key = key_of(i);
         let pem = key
@@ -107,6 +112,25 @@ fn prepare(dir: &Path, records: usize, installations: usize) {
             }];
             decision.reason = Some("roll the new TLS certificate (INC-4821)".into());
             decision.policy_version = Some("3e7a".repeat(16));
+            let approval = DecisionPayload {
+                v: DECISION_VERSION,
+                request_id: format!("{}-{n:06}", name(i)),
+                action_digest: decision.action_digest.clone(),
+                argv: decision.command.clone(),
+                cwd: decision.cwd.clone(),
+                rules: decision.rules.clone(),
+                policy_version: "3e7a".repeat(16),
+                verdict: Choice::Approve,
+                approvers: vec![DecidedBy {
+                    name: "alice".into(),
+                    channel: "slack".into(),
+                }],
+                break_glass: false,
+                decided_at: "2026-11-30T05:00:00.000Z".into(),
+                expires_at: "2026-11-30T05:10:00.000Z".into(),
+                ci_identity: None,
+            };
+            decision.broker_signature = Some(SignedDecision::sign(&approval, &broker).to_compact());
             let seq = log.append(&decision, &key, false).expect("append");
             let mut outcome = decision.clone();
             outcome.kind = RecordKind::Outcome;
