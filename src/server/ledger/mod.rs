@@ -19,7 +19,7 @@ pub use store::{Chain, LedgerStore, Refused};
 
 use super::rules::Refusal;
 use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody, ForwardedRecord};
-use crate::audit::{GENESIS_PREV_HASH, check_record};
+use crate::audit::{GENESIS_PREV_HASH, RecordBody, check_record};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use std::collections::BTreeMap;
@@ -114,7 +114,17 @@ impl Ledger {
             offered,
             broker: self.broker_key,
         };
-        self.with(move |store| ingest(store, &name, &keys, &body.records, &now))
+        // Signatures are checked before the store is locked, so pushes from
+        // several installations verify on every core at once; a batch signed
+        // with another key than the registered one is refused whatever they say.
+        let (records, broker) = (body.records, keys.broker);
+        let (records, checked) = tokio::task::spawn_blocking(move || {
+            let checked = check_all(&records, &offered, &broker);
+            (records, checked)
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+        self.with(move |store| ingest_checked(store, &name, &keys, &records, checked, &now))
             .await
     }
 
@@ -188,14 +198,59 @@ fn request_of(body: &crate::audit::RecordBody, broker: &VerifyingKey) -> Option<
     signed.verify(broker).ok().map(|payload| payload.request_id)
 }
 
+/// Each record checked on its own (its signature with `key`, its hash, its
+/// body), with the request its broker approval names: in order, up to and
+/// including the first record that fails.
+type Checked = Vec<Result<(RecordBody, Option<String>), String>>;
+
+fn check_all(records: &[ForwardedRecord], key: &VerifyingKey, broker: &VerifyingKey) -> Checked {
+    let mut checked = Vec::with_capacity(records.len());
+    for record in records {
+        let result = check_record(
+            record.seq,
+            &record.body,
+            &record.signature,
+            &record.hash,
+            key,
+        )
+        .map(|body| {
+            let request = request_of(&body, broker);
+            (body, request)
+        })
+        .map_err(|why| format!("record {}: {why}", record.seq));
+        let failed = result.is_err();
+        checked.push(result);
+        if failed {
+            break;
+        }
+    }
+    checked
+}
+
 /// Check `records` in order against `name`'s chain and store what extends it.
 /// Stops at the first record that does not: that one is kept as evidence and
 /// refused (409 `chain_broken`); those before it are stored.
+#[cfg(test)]
 fn ingest(
     store: &mut LedgerStore,
     name: &str,
     keys: &Keys,
     records: &[ForwardedRecord],
+    now: &str,
+) -> Result<ChainHead, Refusal> {
+    let checked = check_all(records, &keys.offered, &keys.broker);
+    ingest_checked(store, name, keys, records, checked, now)
+}
+
+/// Store what extends `name`'s chain, as `ingest` does, with `records` already
+/// checked by [`check_all`] with the key the push offered: their checks count
+/// only when that is the key registered for `name`.
+fn ingest_checked(
+    store: &mut LedgerStore,
+    name: &str,
+    keys: &Keys,
+    records: &[ForwardedRecord],
+    checked: Checked,
     now: &str,
 ) -> Result<ChainHead, Refusal> {
     let pinned = keys.pinned;
@@ -213,7 +268,7 @@ fn ingest(
         }
     };
     let mut key_bytes = [0u8; 32];
-    let key = hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
+    hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
         .ok()
         .and_then(|()| VerifyingKey::from_bytes(&key_bytes).ok())
         .ok_or_else(|| internal(format!("installation {name}: stored audit key is damaged")))?;
@@ -231,20 +286,14 @@ fn ingest(
             ),
         ));
     }
-    for (at, record) in records.iter().enumerate() {
+    for ((at, record), checked) in records.iter().enumerate().zip(checked) {
         if refusal.is_some() {
             break;
         }
-        let body = match check_record(
-            record.seq,
-            &record.body,
-            &record.signature,
-            &record.hash,
-            &key,
-        ) {
-            Ok(body) => body,
+        let (body, request_id) = match checked {
+            Ok(checked) => checked,
             Err(why) => {
-                refusal = Some((at, format!("record {}: {why}", record.seq)));
+                refusal = Some((at, why));
                 break;
             }
         };
@@ -285,11 +334,11 @@ fn ingest(
         }
         seq = record.seq;
         hash = record.hash.clone();
-        parsed.push((record, body));
+        parsed.push((record, body, request_id));
     }
     let verified: Vec<Verified<'_>> = parsed
         .iter()
-        .map(|(record, body)| Verified {
+        .map(|(record, body, request_id)| Verified {
             seq: record.seq,
             time: &body.time,
             kind: body.entry.kind.as_str(),
@@ -298,7 +347,7 @@ fn ingest(
             body: &record.body,
             signature: &record.signature,
             hash: &record.hash,
-            request_id: request_of(body, &keys.broker),
+            request_id: request_id.clone(),
             decision_seq: body.entry.decision_seq,
         })
         .collect();
