@@ -15,6 +15,7 @@ pub mod config;
 pub mod enrollment;
 mod events;
 mod input;
+pub mod insights;
 pub mod ledger;
 mod live;
 pub mod oidc;

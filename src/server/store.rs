@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS requests (
     decision_signature TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_pending ON requests(status) WHERE status = 'pending';
+-- Metrics over a period (server::insights) select requests by creation time.
+CREATE INDEX IF NOT EXISTS requests_created ON requests(created_at);
 CREATE TABLE IF NOT EXISTS votes (
     request_id TEXT NOT NULL,
     person TEXT NOT NULL,

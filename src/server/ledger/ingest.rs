@@ -4,7 +4,7 @@
 use super::internal;
 use super::store::{self, LedgerStore, Refused, Verified};
 use crate::approval::protocol::{ChainHead, ErrorCode, ForwardedRecord};
-use crate::audit::check_record;
+use crate::audit::{RecordBody, check_record};
 use crate::server::rules::Refusal;
 use ed25519_dalek::VerifyingKey;
 
@@ -26,14 +26,63 @@ fn request_of(body: &crate::audit::RecordBody, broker: &VerifyingKey) -> Option<
     signed.verify(broker).ok().map(|payload| payload.request_id)
 }
 
+/// Each record checked on its own (its signature with `key`, its hash, its
+/// body), with the request its broker approval names: in order, up to and
+/// including the first record that fails.
+pub(super) type Checked = Vec<Result<(RecordBody, Option<String>), String>>;
+
+pub(super) fn check_all(
+    records: &[ForwardedRecord],
+    key: &VerifyingKey,
+    broker: &VerifyingKey,
+) -> Checked {
+    let mut checked = Vec::with_capacity(records.len());
+    for record in records {
+        let result = check_record(
+            record.seq,
+            &record.body,
+            &record.signature,
+            &record.hash,
+            key,
+        )
+        .map(|body| {
+            let request = request_of(&body, broker);
+            (body, request)
+        })
+        .map_err(|why| format!("record {}: {why}", record.seq));
+        let failed = result.is_err();
+        checked.push(result);
+        if failed {
+            break;
+        }
+    }
+    checked
+}
+
 /// Check `records` in order against `name`'s chain and store what extends it.
 /// Stops at the first record that does not: that one is kept as evidence and
 /// refused (409 `chain_broken`); those before it are stored.
-pub(super) fn ingest(
+#[cfg(test)]
+fn ingest(
     store: &mut LedgerStore,
     name: &str,
     keys: &Keys,
     records: &[ForwardedRecord],
+    now: &str,
+) -> Result<ChainHead, Refusal> {
+    let checked = check_all(records, &keys.offered, &keys.broker);
+    ingest_checked(store, name, keys, records, checked, now)
+}
+
+/// Store what extends `name`'s chain, as `ingest` does, with `records` already
+/// checked by [`check_all`] with the key the push offered: their checks count
+/// only when that is the key registered for `name`.
+pub(super) fn ingest_checked(
+    store: &mut LedgerStore,
+    name: &str,
+    keys: &Keys,
+    records: &[ForwardedRecord],
+    checked: Checked,
     now: &str,
 ) -> Result<ChainHead, Refusal> {
     let pinned = keys.pinned;
@@ -51,7 +100,7 @@ pub(super) fn ingest(
         }
     };
     let mut key_bytes = [0u8; 32];
-    let key = hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
+    hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
         .ok()
         .and_then(|()| VerifyingKey::from_bytes(&key_bytes).ok())
         .ok_or_else(|| internal(format!("installation {name}: stored audit key is damaged")))?;
@@ -69,20 +118,14 @@ pub(super) fn ingest(
             ),
         ));
     }
-    for (at, record) in records.iter().enumerate() {
+    for ((at, record), checked) in records.iter().enumerate().zip(checked) {
         if refusal.is_some() {
             break;
         }
-        let body = match check_record(
-            record.seq,
-            &record.body,
-            &record.signature,
-            &record.hash,
-            &key,
-        ) {
-            Ok(body) => body,
+        let (body, request_id) = match checked {
+            Ok(checked) => checked,
             Err(why) => {
-                refusal = Some((at, format!("record {}: {why}", record.seq)));
+                refusal = Some((at, why));
                 break;
             }
         };
@@ -123,11 +166,11 @@ pub(super) fn ingest(
         }
         seq = record.seq;
         hash = record.hash.clone();
-        parsed.push((record, body));
+        parsed.push((record, body, request_id));
     }
     let verified: Vec<Verified<'_>> = parsed
         .iter()
-        .map(|(record, body)| Verified {
+        .map(|(record, body, request_id)| Verified {
             seq: record.seq,
             time: &body.time,
             kind: body.entry.kind.as_str(),
@@ -136,7 +179,7 @@ pub(super) fn ingest(
             body: &record.body,
             signature: &record.signature,
             hash: &record.hash,
-            request_id: request_of(body, &keys.broker),
+            request_id: request_id.clone(),
             decision_seq: body.entry.decision_seq,
         })
         .collect();

@@ -23,7 +23,7 @@ use crate::approval::protocol::{ChainHead, ErrorCode, ForwardBody};
 use crate::audit::GENESIS_PREV_HASH;
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
-use ingest::{Keys, ingest};
+use ingest::{Keys, check_all, ingest_checked};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -115,7 +115,17 @@ impl Ledger {
             offered,
             broker: self.broker_key,
         };
-        self.with(move |store| ingest(store, &name, &keys, &body.records, &now))
+        // Signatures are checked before the store is locked, so pushes from
+        // several installations verify on every core at once; a batch signed
+        // with another key than the registered one is refused whatever they say.
+        let (records, broker) = (body.records, keys.broker);
+        let (records, checked) = tokio::task::spawn_blocking(move || {
+            let checked = check_all(&records, &offered, &broker);
+            (records, checked)
+        })
+        .await
+        .map_err(|e| internal(e.to_string()))?;
+        self.with(move |store| ingest_checked(store, &name, &keys, &records, checked, &now))
             .await
     }
 
