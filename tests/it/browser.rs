@@ -200,6 +200,13 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     assert!(text("auditor_nav").contains("audra (auditor)"), "{seen}");
     assert_eq!(seen["evidence"], serde_json::json!([target, run]), "{seen}");
     assert!(text("evidence_text").contains("2 action(s)"), "{seen}");
+    // The metrics page draws its charts in the browser, under the same CSP.
+    assert!(seen["metrics_charts"].as_u64().unwrap_or(0) >= 3, "{seen}");
+    assert!(
+        seen["metrics_chart_box"]["width"].as_f64().unwrap_or(0.0) > 100.0,
+        "the chart is drawn: {seen}"
+    );
+    assert!(text("metrics_text").contains("alice"), "{seen}");
     assert!(
         text("evidence_text")
             .contains("verified: signature + chain, forwarded by installation build-7"),
@@ -229,6 +236,7 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
         "request-run.png",
         "installations.png",
         "evidence.png",
+        "metrics.png",
     ] {
         let shot = shots.join(name);
         assert!(shot.is_file(), "no screenshot {name}");

@@ -433,3 +433,70 @@ fn the_installations_page_shows_a_broken_chain_and_the_refused_record() {
         page.body
     );
 }
+
+#[test]
+fn the_metrics_page_charts_the_period_for_auditors_only() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let alice = broker.token("alice");
+    let mut denied = delete_payments_request("dave");
+    denied["rules"] = serde_json::json!(["<script>alert(1)</script> prod"]);
+    let (to_deny, _, _) = broker.create(&denied);
+    let (to_approve, _, _) = broker.create(&delete_payments_request("dave"));
+    let (_pending, _, _) = broker.create(&delete_payments_request("dave"));
+    assert_eq!(broker.decide(&to_deny, &alice, "deny").status, 200);
+    assert_eq!(broker.decide(&to_approve, &alice, "approve").status, 200);
+
+    let erin = dashboard_session(&broker, "erin");
+    let page = get(&broker, "/dashboard/metrics", &erin);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = &page.body;
+    // Charts drawn on the server, nothing a CSP would block, labels escaped.
+    assert!(
+        body.contains("<svg") && body.contains("role=\"img\""),
+        "{body}"
+    );
+    assert!(!body.contains("<script>"), "{body}");
+    assert!(
+        body.contains("&lt;script&gt;alert(1)&lt;/script&gt; prod"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("src=\"http") && !body.contains("href=\"http"),
+        "{body}"
+    );
+    // The counts: one approved, one denied, one pending; alice voted twice.
+    let (today, _) = today_and_yesterday();
+    let day = get(
+        &broker,
+        &format!("/dashboard/metrics?from={today}&to={today}"),
+        &erin,
+    );
+    assert_eq!(day.status, 200);
+    assert!(day.body.contains("alice"), "{}", day.body);
+    let csp = day
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    // An empty period is fine; a backwards or unreadable one is a 400.
+    let empty = get(
+        &broker,
+        "/dashboard/metrics?from=2020-01-01&to=2020-01-02",
+        &erin,
+    );
+    assert_eq!(empty.status, 200);
+    for bad in ["from=2026-02-01&to=2026-01-01", "from=yesterday"] {
+        let page = get(&broker, &format!("/dashboard/metrics?{bad}"), &erin);
+        assert_eq!(page.status, 400, "{bad}: {}", page.body);
+    }
+    // An approver does not see everyone's numbers.
+    let alice_session = dashboard_session(&broker, "alice");
+    let page = get(&broker, "/dashboard/metrics", &alice_session);
+    assert_eq!(page.status, 403);
+}

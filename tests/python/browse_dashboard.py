@@ -135,6 +135,13 @@ def auditor(page, url, target, run, day, shots, seen):
     seen["evidence"] = listed(page)
     seen["evidence_text"] = page.locator("body").inner_text()
     shot(page, shots, "evidence.png")
+    page.click("nav >> text=Metrics")
+    page.wait_for_url(url + "/dashboard/metrics")
+    charts = page.locator("svg[role=img]")
+    seen["metrics_charts"] = charts.count()
+    seen["metrics_chart_box"] = charts.first.bounding_box() if charts.count() else None
+    seen["metrics_text"] = page.locator("body").inner_text()
+    shot(page, shots, "metrics.png")
     page.goto(f"{url}/dashboard/requests/{target}")
     seen["auditor_story"] = page.locator("body").inner_text()
     page.goto(f"{url}/dashboard/requests/{run}")

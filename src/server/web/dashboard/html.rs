@@ -42,7 +42,10 @@ pub fn nav(base: &str, viewer: &Viewer) -> String {
 <a href=\"{base}/dashboard/installations\">Installations</a>"
     );
     if viewer.role.sees_all() {
-        let _ = write!(links, "<a href=\"{base}/dashboard/evidence\">Evidence</a>");
+        let _ = write!(
+            links,
+            "<a href=\"{base}/dashboard/metrics\">Metrics</a><a href=\"{base}/dashboard/evidence\">Evidence</a>"
+        );
     }
     format!(
         "<nav>{links}<form method=\"post\" action=\"{base}/signout\">Signed in as <b>{}</b> ({}) \

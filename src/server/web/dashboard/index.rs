@@ -176,6 +176,11 @@ fn fail(e: rusqlite::Error) -> String {
 }
 
 impl Index {
+    /// The connection to the broker's store, for read-only aggregates.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Open `path` (the broker's store, already created), adding the index
     /// and its triggers, and indexing what was stored before them.
     pub fn open(path: &Path, public_url: &str) -> Result<Index, String> {

@@ -3,8 +3,9 @@
 //! search (`/dashboard/history`), one page per request telling its whole story
 //! (`/dashboard/requests/ID`), the installations' audit chains
 //! (`/dashboard/installations`), the filtered history as CSV or JSONL
-//! (`/dashboard/export.csv`, `.jsonl`) and the evidence report for a period
-//! (`/dashboard/evidence?from=&to=`).
+//! (`/dashboard/export.csv`, `.jsonl`), the evidence report for a period
+//! (`/dashboard/evidence?from=&to=`) and the period's metrics as charts
+//! (`/dashboard/metrics?from=&to=`).
 //!
 //! One sign-in serves the approval pages and the dashboard: the same sessions,
 //! cookie and sign-in rules ([`Web::sign_in`]). Who sees what is the role
@@ -14,13 +15,15 @@
 //! auditor who is not an approver of a request cannot vote on it anywhere.
 //! Pages carry the approval page's headers and CSP and no script. Files:
 //! `index` (the search index and queries), `filters` (the history's query
-//! parameters), `html` (the pages), `story` (one request's page), `export` (CSV, JSONL), `evidence` (the report).
+//! parameters), `html` (the pages), `story` (one request's page), `export` (CSV, JSONL), `evidence` (the report),
+//! `metrics` (the charts page).
 
 mod evidence;
 mod export;
 mod filters;
 mod html;
 mod index;
+mod metrics;
 mod story;
 
 use super::page::{self, Place};
@@ -67,6 +70,7 @@ pub(super) fn router(web: Arc<Web>) -> Router {
         .route("/dashboard/export.csv", get(export_csv))
         .route("/dashboard/export.jsonl", get(export_jsonl))
         .route("/dashboard/evidence", get(evidence::report))
+        .route("/dashboard/metrics", get(metrics::page))
         .with_state(dashboard)
 }
 

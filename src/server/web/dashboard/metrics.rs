@@ -1,0 +1,107 @@
+//! `/dashboard/metrics?from=DATE&to=DATE`: the period's metrics as charts drawn
+//! on the server (inline SVG, [`crate::server::insights`]): requests per day by
+//! decision, time to decision, denials by rule, break-glass uses, the busiest
+//! agents and approvers. The last 30 days unless a period is given. Only
+//! auditors and admins see it: it counts every request, and lists break-glass
+//! uses with their commands.
+
+use super::filters::bound;
+use super::html::{layout, nav};
+use super::{Shared, Viewer};
+use crate::server::insights::{Metrics, metrics_html};
+use crate::server::web::page::{self, escape};
+use crate::server::web::reply::html as html_reply;
+use axum::extract::{Query as QueryParams, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use std::fmt::Write;
+use std::time::{Duration, SystemTime};
+
+/// The period when none is asked for.
+const DEFAULT_DAYS: u64 = 30;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Period {
+    from: String,
+    to: String,
+}
+
+pub async fn page(
+    State(dash): Shared,
+    headers: HeaderMap,
+    QueryParams(period): QueryParams<Period>,
+) -> Response {
+    let Some(viewer) = dash.viewer(&headers) else {
+        return dash.to_signin();
+    };
+    if !viewer.role.sees_all() {
+        let text = "The metrics count every request; only auditors and admins \
+                    ([dashboard] in broker.toml) see them.";
+        return html_reply(StatusCode::FORBIDDEN, page::message("Metrics", text));
+    }
+    let now = SystemTime::now();
+    let parse = |text: &str, end: bool| -> Result<Option<SystemTime>, String> {
+        bound(text, end)?
+            .map(|at| humantime::parse_rfc3339_weak(&at).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let (from, to) = match (parse(&period.from, false), parse(&period.to, true)) {
+        (Ok(from), Ok(to)) => {
+            let to = to.unwrap_or(now);
+            let from = from.unwrap_or(to - Duration::from_secs(DEFAULT_DAYS * 86_400));
+            (from, to)
+        }
+        (Err(problem), _) | (_, Err(problem)) => {
+            let body = form(dash.base(), &viewer, &period, Some(&problem));
+            return html_reply(
+                StatusCode::BAD_REQUEST,
+                layout("gate: metrics", &body, None),
+            );
+        }
+    };
+    if to <= from {
+        let problem = "The period ends before it starts.";
+        let body = form(dash.base(), &viewer, &period, Some(problem));
+        return html_reply(
+            StatusCode::BAD_REQUEST,
+            layout("gate: metrics", &body, None),
+        );
+    }
+    let computed = dash.with(move |index| index.metrics(from, to)).await;
+    let metrics = match computed {
+        Ok(metrics) => metrics,
+        Err(response) => return response,
+    };
+    let mut body = form(dash.base(), &viewer, &period, None);
+    body.push_str(&metrics_html(&metrics));
+    html_reply(StatusCode::OK, layout("gate: metrics", &body, None))
+}
+
+/// The navigation and the period form.
+fn form(base: &str, viewer: &Viewer, period: &Period, problem: Option<&str>) -> String {
+    let mut body = nav(base, viewer);
+    body.push_str("<h1>gate: metrics</h1>\n");
+    if let Some(problem) = problem {
+        let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(problem));
+    }
+    let _ = writeln!(
+        body,
+        "<form method=\"get\" action=\"{}/dashboard/metrics\" class=\"noprint\"><div class=\"filters\">\
+<label>From (date)<input name=\"from\" value=\"{}\" placeholder=\"the last {DEFAULT_DAYS} days\"></label>\
+<label>To (date, inclusive)<input name=\"to\" value=\"{}\" placeholder=\"today\"></label></div>\
+<button type=\"submit\">Show</button></form>",
+        escape(base),
+        escape(&period.from),
+        escape(&period.to)
+    );
+    body
+}
+
+impl super::index::Index {
+    /// The metrics of requests created in `[from, to)`.
+    pub fn metrics(&self, from: SystemTime, to: SystemTime) -> Result<Metrics, String> {
+        Metrics::compute(self.connection(), from, to).map_err(|e| format!("metrics: {e}"))
+    }
+}
