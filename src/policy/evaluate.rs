@@ -352,7 +352,7 @@ impl<'a> RuntimeArgv<'a> {
     }
 }
 
-fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
+pub(super) fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
     let env_holds = conditions.env.iter().all(|(name, glob)| {
         request
             .env

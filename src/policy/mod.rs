@@ -21,6 +21,7 @@ mod pattern;
 pub(crate) mod read;
 mod rules;
 mod selftest;
+mod tools;
 pub(crate) mod validate;
 
 pub use agents::{Agents, ClaudeCode, DEFAULT_HOOK_TIMEOUT, ToolDecision};
@@ -31,6 +32,7 @@ pub use normalise::{
     RuntimeWord, SimpleCommand, normalise, normalise_line, normalise_resolved, runs_inline_code,
 };
 pub use pattern::{Glob, Pattern, PatternError};
+pub use tools::{ArgumentMatch, McpSettings, ToolCall, ToolRule, canonical_json};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -102,6 +104,12 @@ pub struct Policy {
     /// `[audit] forward`.
     #[serde(default)]
     pub forward: Forward,
+    /// `[[tool]]`: rules for MCP tool calls (`gate mcp proxy`).
+    #[serde(default)]
+    pub tools: Vec<ToolRule>,
+    /// `[mcp]`.
+    #[serde(default)]
+    pub mcp: McpSettings,
     /// Rules by program name, built at parse time so evaluation only tries rules
     /// that can match (a policy of thousands of rules still decides in microseconds).
     pub index: RuleIndex,
