@@ -15,6 +15,8 @@ use super::protocol::{Created, NewRequest, RequestView, Status};
 use super::status::StatusDisplay;
 use crate::approval::protocol::ErrorCode;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -72,12 +74,13 @@ pub fn ask(
     let options = AskOptions {
         claim: true,
         give_up_after: None,
+        cancel: None,
     };
     ask_with(channel, request, display, options).map(|(answer, _)| answer)
 }
 
 /// How a requester waits, beyond the defaults of [`ask`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AskOptions {
     /// Claim a verified approval here. `false` leaves it for whoever holds the
     /// returned token to claim later (`gate --ticket`), once, when it runs.
@@ -85,7 +88,15 @@ pub struct AskOptions {
     /// Stop waiting (cancelling the request) after this long, even when the
     /// broker would wait longer.
     pub give_up_after: Option<Duration>,
+    /// Stop waiting (cancelling the request) once this is set, instead of on
+    /// SIGINT/SIGTERM/SIGHUP: for a process that waits for several requests at
+    /// once (`gate mcp proxy`), whose signals are not one request's.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
+
+/// The `signal` of [`Answer::Cancelled`] when the cancel flag of
+/// [`AskOptions`] stopped the wait.
+pub const CANCELLED_BY_CLIENT: &str = "cancelled by the client";
 
 /// The requester token of a request: proves the right to read, cancel and claim
 /// it. Never printed; `Debug` shows `****`.
@@ -110,7 +121,8 @@ pub fn ask_with(
     let runtime = runtime()?;
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
-        let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
+        let mut interrupts =
+            Interrupts::install(options.cancel.clone()).map_err(AskError::Setup)?;
         let request = with_id_token(request, &channel.url).await;
         let created = client.create(&request).await.map_err(AskError::Broker)?;
         let token = RequesterToken(created.requester_token.clone());
@@ -356,16 +368,25 @@ fn transient(err: &ClientError) -> bool {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP while waiting.
-struct Interrupts {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
+/// What stops a wait: SIGINT, SIGTERM and SIGHUP, or a cancel flag.
+enum Interrupts {
+    Signals {
+        int: Signal,
+        term: Signal,
+        hup: Signal,
+    },
+    Flag(Arc<AtomicBool>),
 }
 
+/// How often a cancel flag is looked at.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
 impl Interrupts {
-    fn install() -> std::io::Result<Interrupts> {
-        Ok(Interrupts {
+    fn install(cancel: Option<Arc<AtomicBool>>) -> std::io::Result<Interrupts> {
+        if let Some(flag) = cancel {
+            return Ok(Interrupts::Flag(flag));
+        }
+        Ok(Interrupts::Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
@@ -373,10 +394,18 @@ impl Interrupts {
     }
 
     async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "SIGINT",
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.hup.recv() => "SIGHUP",
+        match self {
+            Interrupts::Signals { int, term, hup } => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                _ = hup.recv() => "SIGHUP",
+            },
+            Interrupts::Flag(flag) => {
+                while !flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(CANCEL_POLL).await;
+                }
+                CANCELLED_BY_CLIENT
+            }
         }
     }
 }

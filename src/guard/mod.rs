@@ -14,6 +14,9 @@
 //! 6. run (`wrap`): `gate --` runs the command with `crate::exec` and records how
 //!    it ended.
 //!
+//! An MCP tool call (`gate mcp proxy`) takes the same steps through `tool`,
+//! with a digest over the call instead of the command.
+//!
 //! A check added here holds for every front end. Front ends (`crate::commands`)
 //! only turn their input into a [`Subject`] and the pipeline's results into their
 //! output; they never repeat a step.
@@ -23,6 +26,7 @@ mod decide;
 pub mod forward;
 pub mod managed;
 mod policy;
+pub mod tool;
 pub mod trail;
 mod verify;
 mod wrap;

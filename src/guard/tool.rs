@@ -1,0 +1,379 @@
+//! The pipeline for one MCP tool call (`gate mcp proxy`): decide it under the
+//! `[[tool]]` rules, ask the broker where the verdict says so, verify the signed
+//! decision against this call's own digest and gate's own verdict, and record
+//! every way out. The same steps as `gate --` (`decide`, `broker`, `verify`,
+//! `trail`), for an action that is a tool call instead of a command.
+//!
+//! The action a tool call's approval is bound to is (server, tool, canonical
+//! arguments): see [`ActionDigest::tool`]. Approvers and the audit log see it as
+//! the argv `mcp SERVER TOOL ARGUMENTS-JSON`, secrets redacted. Forwarding the
+//! call and reading its result is the front end's.
+
+use super::broker::{self, Asking};
+use super::trail::{self, Trail, refusal_reason};
+use super::verify::check_approval;
+use super::{Decided, LoadedPolicy};
+use crate::action::{ActionDigest, DigestKey};
+use crate::approval::{Answer, AskError, AskOptions, StatusDisplay, ask_with};
+use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
+use crate::error::Error;
+use crate::identity::Requester;
+use crate::policy::{Action, Policy, Request, ToolCall, canonical_json};
+use crate::redact::{BadPattern, Redactor};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Who calls which tool of which server, from where.
+#[derive(Debug, Clone)]
+pub struct ToolSubject {
+    pub call: ToolCall,
+    /// The proxy's working directory.
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub requester: Requester,
+    /// The upstream server's program, resolved: what approvers see as the
+    /// executable.
+    pub executable: PathBuf,
+    pub key: DigestKey,
+}
+
+impl Decided {
+    /// Evaluate a tool call under `policy`'s `[[tool]]` rules.
+    pub fn for_tool(policy: &Policy, subject: ToolSubject) -> Result<Decided, BadPattern> {
+        let redactor = Redactor::new(&policy.redact)?;
+        let ToolSubject {
+            call,
+            cwd,
+            env,
+            requester,
+            executable,
+            key,
+        } = subject;
+        let shown = redactor.redact(&canonical_json(&masked(&call.arguments)));
+        let argv = vec![
+            "mcp".to_string(),
+            call.server.clone(),
+            call.tool.clone(),
+            shown,
+        ];
+        let request = Request {
+            executable: executable.to_str().map(String::from),
+            actor: requester.policy_actor(),
+            agent: requester.agent_name(),
+            ci: requester.ci_system(),
+            repository: requester.ci_repository(),
+            git_ref: requester.ci_ref(),
+            ci_verified: None,
+            argv: argv.clone(),
+            cwd,
+            env,
+        };
+        let mut verdict = policy.evaluate_tool(&call, &request);
+        verdict.reason = redactor.redact(&verdict.reason);
+        let digest = tool_digest(&key, &call);
+        Ok(Decided {
+            requester,
+            command: argv,
+            request,
+            verdict,
+            executable: Ok(executable),
+            digest,
+            key,
+            redactor,
+            policy_version: String::new(),
+            tool: Some(call),
+        })
+    }
+}
+
+pub(super) fn tool_digest(key: &DigestKey, call: &ToolCall) -> String {
+    ActionDigest::tool(key, &call.server, &call.tool, &call.canonical_arguments()).0
+}
+
+/// Argument names whose values are secrets whatever they look like.
+const SECRET_NAMES: &[&str] = &[
+    "token",
+    "password",
+    "passwd",
+    "secret",
+    "api_key",
+    "apikey",
+    "credential",
+    "authorization",
+    "private_key",
+];
+
+/// The arguments with the values of secret-named keys masked.
+fn masked(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(name, inner)| {
+                    let lower = name.to_ascii_lowercase();
+                    let secret = SECRET_NAMES.iter().any(|s| lower.contains(s));
+                    let shown = if secret && !inner.is_null() {
+                        Value::String("****".into())
+                    } else {
+                        masked(inner)
+                    };
+                    (name.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(masked).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What to do with one tool call.
+#[derive(Debug)]
+pub enum ToolVerdict {
+    /// Send it to the server; `seq` is its decision record, `entry` what the
+    /// outcome record repeats.
+    Forward { seq: u64, entry: Entry },
+    /// Answer the client with this refusal; the server never sees the call.
+    Refuse(Error),
+    /// The client cancelled it while it waited for approval: answer nothing.
+    Cancelled,
+}
+
+/// Decide, ask, verify and record one tool call. `cancel` is set when the
+/// client cancels the call; it withdraws a pending request.
+pub fn judge(
+    loaded: &LoadedPolicy,
+    decided: &Decided,
+    trail: &mut Trail,
+    cancel: Arc<AtomicBool>,
+) -> Result<ToolVerdict, AuditError> {
+    let draft = trail::draft(decided, None);
+    match decided.verdict.decision {
+        Action::Allow => {
+            let seq = trail.decision(&draft, Decision::Allow, None)?;
+            Ok(ToolVerdict::Forward { seq, entry: draft })
+        }
+        Action::Deny => {
+            let reason = refusal_reason(decided, &draft);
+            trail.decision(&draft, Decision::Deny, Some(reason))?;
+            Ok(ToolVerdict::Refuse(Error::Denied {
+                reason: decided.verdict.reason.clone(),
+            }))
+        }
+        Action::Approve => approve(loaded, decided, trail, &draft, cancel),
+    }
+}
+
+fn approve(
+    loaded: &LoadedPolicy,
+    decided: &Decided,
+    trail: &mut Trail,
+    draft: &Entry,
+    cancel: Arc<AtomicBool>,
+) -> Result<ToolVerdict, AuditError> {
+    let Some(requirement) = decided.verdict.approval.clone() else {
+        return unasked(
+            decided,
+            trail,
+            draft,
+            "the verdict names no approval".into(),
+        );
+    };
+    if requirement.require_reason {
+        let hint = "a tool call cannot give a reason, so it cannot be approved; nothing was \
+                    sent to the server (ask the policy's owner to drop require_reason for it)";
+        return unasked(decided, trail, draft, hint.into());
+    }
+    let channel = match broker::channel(loaded) {
+        Ok(channel) => channel,
+        Err(err) => return unasked(decided, trail, draft, err.to_string()),
+    };
+    let asking = Asking {
+        reason: None,
+        timeout: requirement.timeout,
+        offer_break_glass: false,
+        break_glass: false,
+    };
+    let request = broker::new_request(decided, &requirement, asking);
+    let options = AskOptions {
+        claim: true,
+        give_up_after: None,
+        cancel: Some(cancel),
+    };
+    let mut display = StatusDisplay::new(false, false);
+    let answer = match ask_with(&channel, &request, &mut display, options) {
+        Ok((answer, _token)) => answer,
+        Err(AskError::Broker(err)) => {
+            return unasked(decided, trail, draft, format!("{err}; nothing was sent"));
+        }
+        Err(AskError::Setup(err)) => {
+            let hint = format!("cannot wait for the broker ({err}); nothing was sent");
+            return unasked(decided, trail, draft, hint);
+        }
+    };
+    settle(loaded, decided, trail, draft, answer)
+}
+
+/// Record the broker's final answer; forward only a verified approval that also
+/// meets gate's own verdict.
+fn settle(
+    loaded: &LoadedPolicy,
+    decided: &Decided,
+    trail: &mut Trail,
+    draft: &Entry,
+    answer: Answer,
+) -> Result<ToolVerdict, AuditError> {
+    let answer = match answer {
+        Answer::Approved {
+            request_id,
+            payload,
+            signed,
+        } => match check_approval(decided, &loaded.policy.people, &payload) {
+            Ok(()) => Answer::Approved {
+                request_id,
+                payload,
+                signed,
+            },
+            Err(reason) => Answer::Invalid { request_id, reason },
+        },
+        answer => answer,
+    };
+    let mut entry = draft.clone();
+    let (error, decision) = match answer {
+        Answer::Approved {
+            payload, signed, ..
+        } => {
+            entry.decision = Decision::Approved.into();
+            entry.approvers = payload
+                .approvers
+                .iter()
+                .map(|a| ApproverRecord {
+                    name: a.name.clone(),
+                    channel: a.channel.clone(),
+                })
+                .collect();
+            entry.broker_signature = Some(signed.to_compact());
+            entry.ci_identity = payload.ci_identity.clone();
+            let seq = trail.append(&entry, true)?;
+            return Ok(ToolVerdict::Forward { seq, entry });
+        }
+        Answer::Denied(view) => {
+            let (by, reason) = broker::denied_by(&view);
+            let reason = reason.map(|r| decided.redactor.redact(&r));
+            entry.approvers = by.clone();
+            let said = reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            entry.reason = Some(format!("request {}: denied{said}", view.id));
+            let names: Vec<String> = by.iter().map(|a| a.name.clone()).collect();
+            let error = Error::Rejected {
+                request_id: view.id.clone(),
+                by: if names.is_empty() {
+                    "an approver".into()
+                } else {
+                    names.join(", ")
+                },
+                reason,
+            };
+            (Some(error), Decision::Rejected)
+        }
+        Answer::TimedOut { request_id } => {
+            entry.reason = Some(format!("request {request_id}: no decision in time"));
+            (
+                Some(Error::ApprovalTimedOut { request_id }),
+                Decision::TimedOut,
+            )
+        }
+        Answer::Cancelled { request_id, signal } => {
+            let why = signal.unwrap_or("the broker reports the request cancelled");
+            entry.reason = Some(format!("request {request_id}: {why}"));
+            let error = signal.is_none().then(|| Error::Cancelled {
+                request_id: request_id.clone(),
+                why: why.to_string(),
+            });
+            (error, Decision::Cancelled)
+        }
+        Answer::Invalid { request_id, reason } => {
+            entry.reason = Some(format!("request {request_id}: {reason}"));
+            let error = Error::ApprovalInvalid { request_id, reason };
+            (Some(error), Decision::ApprovalInvalid)
+        }
+    };
+    entry.decision = decision.into();
+    trail.append(&entry, true)?;
+    Ok(error.map_or(ToolVerdict::Cancelled, ToolVerdict::Refuse))
+}
+
+/// No request was made: record why (`needs-approval`) and refuse.
+fn unasked(
+    decided: &Decided,
+    trail: &mut Trail,
+    draft: &Entry,
+    hint: String,
+) -> Result<ToolVerdict, AuditError> {
+    let reason = format!("{}; {hint}", refusal_reason(decided, draft));
+    trail.decision(draft, Decision::NeedsApproval, Some(reason))?;
+    Ok(ToolVerdict::Refuse(Error::NeedsApproval {
+        reason: decided.verdict.reason.clone(),
+        hint,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn subject(arguments: Value) -> ToolSubject {
+        ToolSubject {
+            call: ToolCall {
+                server: "forge".into(),
+                tool: "delete_repo".into(),
+                arguments,
+            },
+            cwd: PathBuf::from("/srv"),
+            env: BTreeMap::new(),
+            requester: Requester {
+                user: "carol".into(),
+                host: "box".into(),
+                ci: None,
+                agent: None,
+            },
+            executable: PathBuf::from("/usr/bin/python3"),
+            key: DigestKey::from_hex(&"ab".repeat(32)).unwrap(),
+        }
+    }
+
+    fn decide(arguments: Value) -> Decided {
+        let policy = "version = 1\n[[tool]]\nname = \"deletes\"\naction = \"approve\"\n\
+                      tool = \"delete_*\"\napprovers = [\"alice\"]\n";
+        let policy = Policy::parse(policy, "p.toml").unwrap();
+        Decided::for_tool(&policy, subject(arguments)).unwrap()
+    }
+
+    #[test]
+    fn the_digest_binds_server_tool_and_canonical_arguments_and_secrets_are_masked() {
+        let one = decide(json!({"repo": "a", "token": "hunter2", "n": 1}));
+        let same = decide(json!({"n": 1, "token": "hunter2", "repo": "a"}));
+        assert_eq!(one.digest, same.digest);
+        let other = decide(json!({"repo": "b", "token": "hunter2", "n": 1}));
+        assert_ne!(one.digest, other.digest);
+        let secret = decide(json!({"repo": "a", "token": "other", "n": 1}));
+        assert_ne!(one.digest, secret.digest);
+        assert_eq!(one.command[..3], ["mcp", "forge", "delete_repo"]);
+        assert_eq!(one.command[3], r#"{"n":1,"repo":"a","token":"****"}"#);
+        assert_eq!(one.verdict.decision, Action::Approve);
+        assert_eq!(one.verdict.approval.as_ref().unwrap().approvers, ["alice"]);
+        // A tool call's digest is never a command's.
+        let command = ActionDigest::compute(
+            &one.key,
+            &one.command,
+            &one.request.cwd,
+            &one.digest_executable(),
+        );
+        assert_ne!(command.0, one.digest);
+        assert_eq!(one.rekeyed(one.key.clone()).digest, one.digest);
+    }
+}
