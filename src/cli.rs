@@ -150,10 +150,14 @@ pub enum Command {
     #[command(subcommand)]
     Hook(HookCommand),
     /// MCP server on stdio: a `run_command` tool that goes through policy,
-    /// approval and audit like `gate --`.
+    /// approval and audit like `gate --`; `gate mcp proxy` gates another MCP
+    /// server's tools.
+    #[command(args_conflicts_with_subcommands = true)]
     Mcp {
         #[command(flatten)]
         policy: PolicyArg,
+        #[command(subcommand)]
+        command: Option<McpCommand>,
     },
     /// Print a shell completion script (install.sh installs bash's, zsh's and
     /// fish's).
@@ -279,6 +283,24 @@ pub enum TokenCommand {
     Revoke {
         /// The person whose tokens stop working.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Sit between an MCP client and the MCP server COMMAND (stdio): pass
+    /// everything through, and decide each `tools/call` by the policy's
+    /// `[[tool]]` rules (allow, deny, or ask an approver), recording each one.
+    Proxy {
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The server's name in `[[tool]]` rules, approvals and the audit log
+        /// (default: the program's file name).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// The MCP server to run, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
     },
 }
 

@@ -21,7 +21,7 @@ mod usage;
 
 pub use usage::misplaced_command;
 
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Cli, Command, McpCommand, ServeArgs};
 use crate::error::Error;
 use crate::paths::Home;
 use std::io::IsTerminal;
@@ -53,7 +53,19 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),
         Some(Command::Inbox { broker }) => approver::inbox(&broker),
         Some(Command::Hook(command)) => Ok(hook::run(command, &home)),
-        Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
+        Some(Command::Mcp {
+            command:
+                Some(McpCommand::Proxy {
+                    policy,
+                    name,
+                    command,
+                }),
+            ..
+        }) => mcp::proxy(policy.policy, name, command, &home),
+        Some(Command::Mcp {
+            policy,
+            command: None,
+        }) => mcp::serve(policy.policy),
         Some(Command::Completions { shell }) => completions::print(shell),
         Some(Command::Man { dir }) => man::man(dir.as_deref()),
     }

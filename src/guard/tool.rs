@@ -15,7 +15,7 @@ use super::verify::check_approval;
 use super::{Decided, LoadedPolicy};
 use crate::action::{ActionDigest, DigestKey};
 use crate::approval::{Answer, AskError, AskOptions, StatusDisplay, ask_with};
-use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
+use crate::audit::{ApproverRecord, AuditError, Decision, Entry, Outcome};
 use crate::error::Error;
 use crate::identity::Requester;
 use crate::policy::{Action, Policy, Request, ToolCall, canonical_json};
@@ -304,6 +304,60 @@ fn settle(
     entry.decision = decision.into();
     trail.append(&entry, true)?;
     Ok(error.map_or(ToolVerdict::Cancelled, ToolVerdict::Refuse))
+}
+
+/// How a tool call sent to the server ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToolEnd {
+    /// A result: recorded as `exited` with exit code 0, or 1 when `isError`.
+    Result { is_error: bool },
+    /// A JSON-RPC error: recorded as `failed` with the error's code.
+    RpcError(i64),
+    /// No answer (the server exited, or the call was withdrawn before it was
+    /// sent): `failed` with no code, and why.
+    NoAnswer(String),
+}
+
+impl ToolEnd {
+    /// How a JSON-RPC response from the server ended its call.
+    pub fn of_response(response: &Value) -> ToolEnd {
+        match response.get("error") {
+            Some(error) => {
+                ToolEnd::RpcError(error.get("code").and_then(Value::as_i64).unwrap_or(0))
+            }
+            None => ToolEnd::Result {
+                is_error: response["result"]["isError"].as_bool().unwrap_or(false),
+            },
+        }
+    }
+}
+
+/// The outcome record of a call whose decision record `seq` (from `entry`)
+/// let it through.
+pub fn record_end(
+    trail: &mut Trail,
+    entry: &Entry,
+    seq: u64,
+    end: ToolEnd,
+    duration: std::time::Duration,
+) -> Result<u64, AuditError> {
+    let mut closing = trail::closing(entry, seq);
+    closing.duration_ms = Some(duration.as_millis() as u64);
+    match end {
+        ToolEnd::Result { is_error } => {
+            closing.decision = Outcome::Exited.into();
+            closing.exit_code = Some(i32::from(is_error));
+        }
+        ToolEnd::RpcError(code) => {
+            closing.decision = Outcome::Failed.into();
+            closing.exit_code = Some(i32::try_from(code).unwrap_or(i32::MIN));
+        }
+        ToolEnd::NoAnswer(why) => {
+            closing.decision = Outcome::Failed.into();
+            closing.reason = Some(why);
+        }
+    }
+    trail.append(&closing, false)
 }
 
 /// No request was made: record why (`needs-approval`) and refuse.
