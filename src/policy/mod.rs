@@ -223,7 +223,13 @@ pub struct Conditions {
 /// A `[[test]]` case: a command line (split like a shell line) and the expected decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestCase {
+    /// The command line; for a tool call case, its display form
+    /// `mcp SERVER TOOL ARGUMENTS-JSON`.
     pub command: String,
+    /// `tool = { server, name, arguments }`: the case is this MCP tool call,
+    /// decided by the `[[tool]]` rules.
+    #[serde(default)]
+    pub tool: Option<ToolCall>,
     pub expect: Action,
     /// Optional request context for the case.
     pub env: BTreeMap<String, String>,
@@ -233,7 +239,7 @@ pub struct TestCase {
     pub ci: Option<String>,
     /// 1-based line of the `[[test]]` header, for reporting.
     pub line: usize,
-    /// Byte range of the `command` string literal in the policy source, so a
+    /// Byte range of the `command` (or `tool`) literal in the policy source, so a
     /// failing case can be reported as a diagnostic pointing at it.
     pub command_span: std::ops::Range<usize>,
 }

@@ -142,3 +142,33 @@ fn bad_tool_rules_are_reported_at_their_spot() {
     assert!(all.contains("\"y\""), "{all}");
     assert!(all.contains("a [[rule]] is already named \"z\""), "{all}");
 }
+
+#[test]
+fn test_cases_can_be_tool_calls() {
+    let source = format!(
+        "{POLICY}\n[[test]]\ntool = {{ server = \"github\", name = \"delete_repo\", arguments = {{ repo = \"prod-db\" }} }}\n\
+         expect = \"deny\"\n\
+         [[test]]\ntool = {{ server = \"github\", name = \"push\", arguments = {{ options = {{ force = true }}, refs = [\"main\"] }} }}\n\
+         expect = \"allow\"\n"
+    );
+    let policy = Policy::parse(&source, "policy.toml").unwrap();
+    let outcomes = policy.run_tests();
+    assert!(outcomes[0].passed(), "{outcomes:?}");
+    assert_eq!(
+        outcomes[0].case.command,
+        r#"mcp github delete_repo {"repo":"prod-db"}"#
+    );
+    assert!(!outcomes[1].passed());
+    assert_eq!(outcomes[1].actual, Action::Deny);
+    let failures = policy.test_failures_as_diagnostics(&source, "policy.toml");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let both =
+        "version = 1\n[[test]]\ncommand = \"ls\"\ntool = { server = \"s\" }\nexpect = \"allow\"\n";
+    let errors = Policy::parse(both, "p.toml").unwrap_err();
+    let all: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+    assert!(all.iter().any(|e| e.contains("both")), "{all:?}");
+    assert!(
+        all.iter().any(|e| e.contains("missing \"name\"")),
+        "{all:?}"
+    );
+}
