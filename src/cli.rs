@@ -78,8 +78,15 @@ pub enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Decide an MCP tool call instead of a command: the server's name (as
+        /// `gate mcp proxy --name` gives it) and the tool's.
+        #[arg(long, num_args = 2, value_names = ["SERVER", "TOOL"], conflicts_with = "command")]
+        tool: Option<Vec<String>>,
+        /// The tool call's arguments, a JSON object (with --tool).
+        #[arg(long, value_name = "JSON", requires = "tool")]
+        arguments: Option<String>,
         /// The command to decide, after `--`.
-        #[arg(last = true, required = true, value_name = "COMMAND")]
+        #[arg(last = true, required_unless_present = "tool", value_name = "COMMAND")]
         command: Vec<String>,
     },
     /// Validate a policy or run its `[[test]]` cases.

@@ -37,7 +37,15 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Check {
             policy,
             json,
+            tool: Some(tool),
+            arguments,
+            ..
+        }) => check::check_tool(policy.policy.as_deref(), json, &tool, arguments, &home),
+        Some(Command::Check {
+            policy,
+            json,
             command,
+            ..
         }) => check::check(policy.policy.as_deref(), json, &command, &home),
         Some(Command::Policy(command)) => policy::policy(command, &home),
         Some(Command::Init) => init::init(&home),

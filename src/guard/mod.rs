@@ -58,6 +58,21 @@ pub fn decide(
     Ok((loaded, decided))
 }
 
+/// Steps 1 and 2 for an MCP tool call: load the policy and decide the call.
+pub fn decide_tool(
+    explicit: Option<&Path>,
+    home: &Home,
+    color: bool,
+    subject: tool::ToolSubject,
+) -> Result<(LoadedPolicy, Decided), Error> {
+    let loaded = load(explicit, home, color, &[])?;
+    let mut decided = Decided::for_tool(&loaded.policy, subject).map_err(|bad| {
+        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
+    })?;
+    decided.policy_version = loaded.version.clone();
+    Ok((loaded, decided))
+}
+
 /// Join an argv for display, quoting elements that a shell would split.
 pub fn shell_join(argv: &[String]) -> String {
     argv.iter()
