@@ -2,7 +2,7 @@
 Python SDK as the client. Prints one JSON object with what came back; the Rust
 test (tests/it/mcp_proxy.rs) asserts on it.
 
-usage: mcp_proxy_client.py GATE_BINARY UPSTREAM_SCRIPT WORKDIR SCENARIO
+usage: mcp_proxy_client.py GATE_BINARY UPSTREAM_SCRIPT WORKDIR SCENARIO [NAME]
 (environment: GATE_HOME, GATE_POLICY, MCP_UPSTREAM_LOG; GATE_SERVER and
 GATE_SERVER_KEY for `approve`)
 
@@ -53,10 +53,11 @@ async def scenario(session, name):
     raise SystemExit(f"unknown scenario {name}")
 
 
-async def main(gate, upstream, workdir, name):
+async def main(gate, upstream, workdir, name, server_name=None):
+    named = ["--name", server_name] if server_name else []
     params = StdioServerParameters(
         command=gate,
-        args=["mcp", "proxy", "--", sys.executable, upstream],
+        args=["mcp", "proxy", *named, "--", sys.executable, upstream],
         env=dict(os.environ),
         cwd=workdir,
     )
@@ -69,4 +70,4 @@ async def main(gate, upstream, workdir, name):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:5]))
+    asyncio.run(main(*sys.argv[1:6]))

@@ -651,8 +651,8 @@ match = "git push ** --force **"
 
 // MCP tool rules (`gate mcp proxy`, tests/it/mcp_proxy.rs).
 
-/// Tools of the test's MCP server (tests/python/mcp_upstream.py): `echo` is
-/// allowed, `delete_repo` is denied for `prod-*` repos and needs alice's
+/// Tools of the test's MCP server (tests/python/mcp_upstream.py, named
+/// `upstream` or, by default, after `python3`): `echo` is allowed, `delete_repo` is denied for `prod-*` repos and needs alice's
 /// approval otherwise, `crash` is allowed, and anything else is denied (and
 /// hidden from `tools/list`).
 pub const POLICY_MCP_TOOLS: &str = r#"
@@ -669,7 +669,7 @@ hide_denied = true
 [[tool]]
 name = "harmless"
 action = "allow"
-server = "upstream"
+server = "{upstream,python3}"
 tool = "{echo,crash}"
 
 [[tool]]
