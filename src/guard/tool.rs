@@ -133,7 +133,7 @@ fn masked(value: &Value) -> Value {
 pub enum ToolVerdict {
     /// Send it to the server; `seq` is its decision record, `entry` what the
     /// outcome record repeats.
-    Forward { seq: u64, entry: Entry },
+    Forward { seq: u64, entry: Box<Entry> },
     /// Answer the client with this refusal; the server never sees the call.
     Refuse(Error),
     /// The client cancelled it while it waited for approval: answer nothing.
@@ -152,7 +152,8 @@ pub fn judge(
     match decided.verdict.decision {
         Action::Allow => {
             let seq = trail.decision(&draft, Decision::Allow, None)?;
-            Ok(ToolVerdict::Forward { seq, entry: draft })
+            let entry = Box::new(draft);
+            Ok(ToolVerdict::Forward { seq, entry })
         }
         Action::Deny => {
             let reason = refusal_reason(decided, &draft);
@@ -256,6 +257,7 @@ fn settle(
             entry.broker_signature = Some(signed.to_compact());
             entry.ci_identity = payload.ci_identity.clone();
             let seq = trail.append(&entry, true)?;
+            let entry = Box::new(entry);
             return Ok(ToolVerdict::Forward { seq, entry });
         }
         Answer::Denied(view) => {

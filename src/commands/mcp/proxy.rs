@@ -107,7 +107,7 @@ pub(in crate::commands) fn proxy(
             let mut trail = None;
             for line in BufReader::new(upstream_out).lines() {
                 let Ok(line) = line else { break };
-                proxy.from_server(&line, &mut trail);
+                proxy.relay_from_server(&line, &mut trail);
             }
             let _ = ended.send(End::Server);
         })
@@ -118,7 +118,7 @@ pub(in crate::commands) fn proxy(
             for line in std::io::stdin().lock().lines() {
                 let Ok(line) = line else { break };
                 if !line.trim().is_empty() {
-                    proxy.from_client(line);
+                    proxy.relay_from_client(line);
                 }
             }
             let _ = ended.send(End::Client);
@@ -203,7 +203,7 @@ impl Proxy {
         mutex.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn from_client(self: &Arc<Self>, line: String) {
+    fn relay_from_client(self: &Arc<Self>, line: String) {
         let Ok(message) = serde_json::from_str::<Value>(&line) else {
             self.to_server(&line);
             return;
@@ -245,7 +245,7 @@ impl Proxy {
         }
     }
 
-    fn from_server(&self, line: &str, trail: &mut Option<Trail>) {
+    fn relay_from_server(&self, line: &str, trail: &mut Option<Trail>) {
         let Ok(mut message) = serde_json::from_str::<Value>(line) else {
             self.to_client(line);
             return;
@@ -318,7 +318,6 @@ impl Proxy {
                     return;
                 }
                 let since = Instant::now();
-                let entry = Box::new(entry);
                 calls.insert(
                     key.clone(),
                     Call::Sent {
