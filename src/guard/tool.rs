@@ -10,15 +10,17 @@
 //! call and reading its result is the front end's.
 
 use super::broker::{self, Asking};
+use super::forward;
 use super::trail::{self, Trail, refusal_reason};
 use super::verify::check_approval;
 use super::{Decided, LoadedPolicy};
 use crate::action::{ActionDigest, DigestKey};
 use crate::approval::{Answer, AskError, AskOptions, StatusDisplay, ask_with};
 use crate::audit::{ApproverRecord, AuditError, Decision, Entry, Outcome};
-use crate::error::Error;
+use crate::error::{Error, exit};
 use crate::identity::Requester;
-use crate::policy::{Action, Policy, Request, ToolCall, canonical_json};
+use crate::paths::Home;
+use crate::policy::{Action, Forward, Policy, Request, ToolCall, canonical_json};
 use crate::redact::{BadPattern, Redactor};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -141,8 +143,41 @@ pub enum ToolVerdict {
 }
 
 /// Decide, ask, verify and record one tool call. `cancel` is set when the
-/// client cancels the call; it withdraws a pending request.
+/// client cancels the call; it withdraws a pending request. Under `[audit]
+/// forward = "strict"` a call is let through only once the broker took its
+/// decision record.
 pub fn judge(
+    loaded: &LoadedPolicy,
+    decided: &Decided,
+    trail: &mut Trail,
+    home: &Home,
+    cancel: Arc<AtomicBool>,
+) -> Result<ToolVerdict, AuditError> {
+    let verdict = decide_and_ask(loaded, decided, trail, cancel)?;
+    forward::push_in_background(loaded.policy.forward, home);
+    let ToolVerdict::Forward { seq, entry } = verdict else {
+        return Ok(verdict);
+    };
+    if loaded.policy.forward != Forward::Strict {
+        return Ok(ToolVerdict::Forward { seq, entry });
+    }
+    match forward::push_now(home, trail.log(), &trail.public_key()) {
+        Ok(_) => Ok(ToolVerdict::Forward { seq, entry }),
+        Err(detail) => {
+            trail.failed(&entry, seq, exit::NEEDS_APPROVAL)?;
+            Ok(ToolVerdict::Refuse(Error::Refused {
+                message: format!(
+                    "this policy ([audit] forward = \"strict\") needs the call's decision record \
+                     at the broker before the call is sent, and the broker did not take it: \
+                     {detail}; nothing was sent"
+                ),
+                code: exit::NEEDS_APPROVAL,
+            }))
+        }
+    }
+}
+
+fn decide_and_ask(
     loaded: &LoadedPolicy,
     decided: &Decided,
     trail: &mut Trail,

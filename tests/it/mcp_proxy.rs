@@ -413,3 +413,27 @@ fn gate_check_and_policy_test_decide_tool_calls() {
         stdout(&out)
     );
 }
+
+#[test]
+fn under_strict_forwarding_a_call_is_sent_only_once_the_broker_has_its_record() {
+    let policy = format!("{POLICY_MCP_TOOLS}\n[audit]\nforward = \"strict\"\n");
+    let ctx = TestContext::with_policy(&policy);
+    // Nothing listens on port 9 of the loopback.
+    let env = [("GATE_SERVER", std::ffi::OsStr::new("http://127.0.0.1:9"))];
+    let mut session = Session::start(&ctx, &env, Some("upstream"));
+    session.call(1, "echo", json!({"text": "hello"}));
+    let answer = session.receive();
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("forward = \"strict\""), "{text}");
+    session.stdin.take();
+    assert!(session.child.wait().unwrap().success());
+    assert!(upstream_saw(&ctx).is_empty());
+    assert_eq!(
+        decisions(&ctx),
+        [
+            ("echo".into(), "allow".into()),
+            ("echo".into(), "failed".into())
+        ]
+    );
+}

@@ -136,6 +136,7 @@ pub(in crate::commands) fn proxy(
                 let _ = child.kill();
             }
             let _ = child.wait();
+            proxy.close_unanswered("the client left before the MCP server answered");
             Ok(exit::OK)
         }
         Ok(End::Server) => {
@@ -220,7 +221,9 @@ impl Proxy {
                 self.lock(&self.calls).insert(id.to_string(), call);
                 let proxy = Arc::clone(self);
                 let judge = std::thread::spawn(move || proxy.judge(id, &message, &line, cancel));
-                self.lock(&self.judges).push(judge);
+                let mut judges = self.lock(&self.judges);
+                judges.retain(|judge| !judge.is_finished());
+                judges.push(judge);
             }
             (Some("notifications/cancelled"), None) => {
                 let key = message["params"]["requestId"].to_string();
@@ -297,7 +300,8 @@ impl Proxy {
         };
         let verdict = self.decide(call).and_then(|decided| {
             let mut trail = Trail::open(&self.home).map_err(audit_error)?;
-            let verdict = judge(&self.loaded, &decided, &mut trail, Arc::clone(&cancel));
+            let cancel = Arc::clone(&cancel);
+            let verdict = judge(&self.loaded, &decided, &mut trail, &self.home, cancel);
             Ok((verdict.map_err(audit_error)?, trail))
         });
         match verdict {
@@ -410,6 +414,21 @@ impl Proxy {
         let judges: Vec<_> = self.lock(&self.judges).drain(..).collect();
         for judge in judges {
             let _ = judge.join();
+        }
+    }
+
+    /// The client is gone: record the calls the server never answered.
+    fn close_unanswered(&self, why: &str) {
+        let calls: Vec<(String, Call)> = self.lock(&self.calls).drain().collect();
+        let mut trail = None;
+        for (_, call) in calls {
+            if let Call::Sent {
+                seq, entry, since, ..
+            } = call
+            {
+                let end = ToolEnd::NoAnswer(why.to_string());
+                self.record(&mut trail, &entry, seq, end, since.elapsed());
+            }
         }
     }
 
