@@ -57,6 +57,8 @@ pub(in crate::commands) fn proxy(
                 program: program.clone(),
             }
         })?;
+    // Approvers are shown the program by its absolute path.
+    let executable = std::env::current_dir().unwrap_or_default().join(executable);
     let mut child = std::process::Command::new(&executable)
         .args(&command[1..])
         .stdin(Stdio::piped())
