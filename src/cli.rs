@@ -305,8 +305,11 @@ pub enum McpCommand {
         /// (default: the program's file name).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// A Streamable HTTP MCP server to relay to, instead of a COMMAND.
+        #[arg(long, value_name = "URL", conflicts_with = "command")]
+        url: Option<String>,
         /// The MCP server to run, after `--`.
-        #[arg(last = true, required = true, value_name = "COMMAND")]
+        #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
         command: Vec<String>,
     },
 }

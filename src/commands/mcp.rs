@@ -17,7 +17,7 @@
 mod output;
 mod proxy;
 
-pub(super) use proxy::proxy;
+pub(super) use proxy::{Target, proxy};
 
 use crate::error::{Error, exit};
 use serde_json::{Value, json};

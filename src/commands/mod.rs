@@ -66,10 +66,17 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
                 Some(McpCommand::Proxy {
                     policy,
                     name,
+                    url,
                     command,
                 }),
             ..
-        }) => mcp::proxy(policy.policy, name, command, &home),
+        }) => {
+            let target = match url {
+                Some(url) => mcp::Target::Url(url),
+                None => mcp::Target::Command(command),
+            };
+            mcp::proxy(policy.policy, name, target, &home)
+        }
         Some(Command::Mcp {
             policy,
             command: None,

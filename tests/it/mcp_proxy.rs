@@ -437,3 +437,83 @@ fn under_strict_forwarding_a_call_is_sent_only_once_the_broker_has_its_record() 
         ]
     );
 }
+
+/// The test server on Streamable HTTP, killed when dropped.
+struct HttpUpstream {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpUpstream {
+    fn start(ctx: &TestContext) -> HttpUpstream {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = ctx
+            .command("python3")
+            .arg(python("mcp_upstream.py"))
+            .args(["--http", &port.to_string()])
+            .env("MCP_UPSTREAM_LOG", upstream_log(ctx))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the HTTP server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        HttpUpstream {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}
+
+impl Drop for HttpUpstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_streamable_http_server_is_gated_the_same_way() {
+    let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
+    let upstream = HttpUpstream::start(&ctx);
+    let out = client(&ctx, "calls")
+        .env("MCP_UPSTREAM_URL", &upstream.url)
+        .output()
+        .expect("python3");
+    let seen = one_json(&out);
+    assert_eq!(seen["server"], "upstream");
+    assert_eq!(seen["tools"], json!(["crash", "delete_repo", "echo"]));
+    assert_eq!(seen["echo"], json!({"error": false, "text": "hello"}));
+    assert_eq!(seen["prod"]["error"], true);
+    assert!(
+        seen["prod"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("no prod repos"),
+        "{seen}"
+    );
+    assert_eq!(seen["scratch"]["error"], true);
+    assert_eq!(
+        upstream_saw(&ctx),
+        [("echo".to_string(), json!({"text": "hello"}))]
+    );
+    assert_eq!(
+        decisions(&ctx),
+        [
+            ("echo".into(), "allow".into()),
+            ("echo".into(), "exited".into()),
+            ("delete_repo".into(), "needs-approval".into()),
+            ("delete_repo".into(), "deny".into()),
+        ]
+    );
+}

@@ -4,7 +4,8 @@ test (tests/it/mcp_proxy.rs) asserts on it.
 
 usage: mcp_proxy_client.py GATE_BINARY UPSTREAM_SCRIPT WORKDIR SCENARIO [NAME]
 (environment: GATE_HOME, GATE_POLICY, MCP_UPSTREAM_LOG; GATE_SERVER and
-GATE_SERVER_KEY for `approve`)
+GATE_SERVER_KEY for `approve`; with MCP_UPSTREAM_URL, gate relays to that
+Streamable HTTP server instead of starting UPSTREAM_SCRIPT)
 
 Scenarios:
   calls    list the tools, call echo, delete_repo on a scratch and a prod repo
@@ -55,9 +56,11 @@ async def scenario(session, name):
 
 async def main(gate, upstream, workdir, name, server_name=None):
     named = ["--name", server_name] if server_name else []
+    url = os.environ.get("MCP_UPSTREAM_URL")
+    target = ["--url", url] if url else ["--", sys.executable, upstream]
     params = StdioServerParameters(
         command=gate,
-        args=["mcp", "proxy", *named, "--", sys.executable, upstream],
+        args=["mcp", "proxy", *named, *target],
         env=dict(os.environ),
         cwd=workdir,
     )

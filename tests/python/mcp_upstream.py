@@ -4,11 +4,13 @@ one (`delete_repo`) and one that kills the server (`crash`). Each call it
 receives is appended, as one JSON line, to the file $MCP_UPSTREAM_LOG, so a test
 can tell which calls got through gate.
 
-usage: mcp_upstream.py   (stdio transport)
+usage: mcp_upstream.py              (stdio transport)
+       mcp_upstream.py --http PORT  (Streamable HTTP on 127.0.0.1:PORT/mcp)
 """
 
 import json
 import os
+import sys
 
 from mcp.server.mcpserver import MCPServer
 
@@ -44,4 +46,7 @@ def crash(code: int = 3) -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if sys.argv[1:2] == ["--http"]:
+        server.run("streamable-http", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

@@ -17,6 +17,9 @@
 //! `MCP_SERVER_EXITED` with one line on stderr. When the client closes stdin,
 //! waiting calls are withdrawn, the server's stdin is closed, and gate exits 0
 //! once the server has. Only protocol messages are written to stdout.
+//!
+//! `--url` relays to a Streamable HTTP server instead (`http`): the same relay,
+//! other plumbing.
 
 use crate::action::{DigestKey, resolve_executable};
 use crate::audit::Entry;
@@ -27,7 +30,9 @@ use crate::identity::Requester;
 use crate::paths::Home;
 use crate::policy::{Request, ToolCall};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+
+mod http;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{ChildStdin, Stdio};
@@ -43,13 +48,33 @@ const INVALID_PARAMS: i64 = -32602;
 /// How long the server may take to exit after the client went away.
 const EXIT_GRACE: Duration = Duration::from_secs(10);
 
+/// Where the MCP server is.
+pub(in crate::commands) enum Target {
+    /// A program to start, spoken to on its stdio.
+    Command(Vec<String>),
+    /// A Streamable HTTP endpoint.
+    Url(String),
+}
+
 pub(in crate::commands) fn proxy(
     policy: Option<PathBuf>,
+    name: Option<String>,
+    target: Target,
+    home: &Home,
+) -> Result<u8, Error> {
+    let loaded = crate::guard::load(policy.as_deref(), home, false, &[])?;
+    match target {
+        Target::Command(command) => stdio(loaded, name, command, home),
+        Target::Url(url) => http::run(loaded, name, url, home),
+    }
+}
+
+fn stdio(
+    loaded: LoadedPolicy,
     name: Option<String>,
     command: Vec<String>,
     home: &Home,
 ) -> Result<u8, Error> {
-    let loaded = crate::guard::load(policy.as_deref(), home, false, &[])?;
     let program = command.first().cloned().unwrap_or_default();
     let executable =
         resolve_executable(&program, std::env::var_os("PATH").as_deref()).map_err(|_| {
@@ -74,34 +99,9 @@ pub(in crate::commands) fn proxy(
             .file_name()
             .map_or(program.clone(), |n| n.to_string_lossy().into_owned())
     });
-    let requester = Requester::current();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let env: BTreeMap<String, String> = std::env::vars().collect();
-    let context = Request {
-        actor: requester.policy_actor(),
-        agent: requester.agent_name(),
-        ci: requester.ci_system(),
-        repository: requester.ci_repository(),
-        git_ref: requester.ci_ref(),
-        cwd: cwd.clone(),
-        env: env.clone(),
-        ..Request::default()
-    };
     let upstream_out = child.stdout.take().expect("piped stdout");
-    let proxy = Arc::new(Proxy {
-        loaded,
-        server,
-        executable,
-        home: home.clone(),
-        requester,
-        context,
-        to_client: Mutex::new(std::io::stdout()),
-        to_server: Mutex::new(child.stdin.take()),
-        calls: Mutex::new(HashMap::new()),
-        others: Mutex::new(HashMap::new()),
-        listing: Mutex::new(HashSet::new()),
-        judges: Mutex::new(Vec::new()),
-    });
+    let upstream = Upstream::Stdio(Mutex::new(child.stdin.take()));
+    let proxy = Proxy::new(loaded, server, executable, home, upstream);
     let (ended, end) = mpsc::channel();
     let from_server = {
         let (proxy, ended) = (Arc::clone(&proxy), ended.clone());
@@ -114,22 +114,13 @@ pub(in crate::commands) fn proxy(
             let _ = ended.send(End::Server);
         })
     };
-    {
-        let proxy = Arc::clone(&proxy);
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if !line.trim().is_empty() {
-                    proxy.relay_from_client(line);
-                }
-            }
-            let _ = ended.send(End::Client);
-        });
-    }
+    read_client(&proxy, ended);
     match end.recv() {
         Ok(End::Client) | Err(_) => {
             proxy.withdraw_waiting();
-            proxy.lock(&proxy.to_server).take();
+            if let Upstream::Stdio(stdin) = &proxy.upstream {
+                proxy.lock(stdin).take();
+            }
             let deadline = Instant::now() + EXIT_GRACE;
             while Instant::now() < deadline && !from_server.is_finished() {
                 std::thread::sleep(Duration::from_millis(20));
@@ -163,6 +154,21 @@ pub(in crate::commands) fn proxy(
     }
 }
 
+/// Relay the client's lines (stdin) on a thread of their own; `End::Client`
+/// when it closes stdin.
+fn read_client(proxy: &Arc<Proxy>, ended: mpsc::Sender<End>) {
+    let proxy = Arc::clone(proxy);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if !line.trim().is_empty() {
+                proxy.relay_from_client(line);
+            }
+        }
+        let _ = ended.send(End::Client);
+    });
+}
+
 enum End {
     Client,
     Server,
@@ -178,8 +184,7 @@ struct Proxy {
     /// The request context tool rules' conditions are decided in.
     context: Request,
     to_client: Mutex<std::io::Stdout>,
-    /// `None` once the client went away (closing the server's stdin).
-    to_server: Mutex<Option<ChildStdin>>,
+    upstream: Upstream,
     /// `tools/call` requests in flight, by id (as JSON text).
     calls: Mutex<HashMap<String, Call>>,
     /// Other client requests sent to the server and not yet answered.
@@ -187,6 +192,13 @@ struct Proxy {
     /// Ids of `tools/list` requests whose results are filtered.
     listing: Mutex<HashSet<String>>,
     judges: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// How messages reach the server.
+enum Upstream {
+    /// Its stdin; `None` once the client went away (closing it).
+    Stdio(Mutex<Option<ChildStdin>>),
+    Http(http::HttpUpstream),
 }
 
 enum Call {
@@ -202,6 +214,40 @@ enum Call {
 }
 
 impl Proxy {
+    fn new(
+        loaded: LoadedPolicy,
+        server: String,
+        executable: PathBuf,
+        home: &Home,
+        upstream: Upstream,
+    ) -> Arc<Proxy> {
+        let requester = Requester::current();
+        let context = Request {
+            actor: requester.policy_actor(),
+            agent: requester.agent_name(),
+            ci: requester.ci_system(),
+            repository: requester.ci_repository(),
+            git_ref: requester.ci_ref(),
+            cwd: std::env::current_dir().unwrap_or_default(),
+            env: std::env::vars().collect(),
+            ..Request::default()
+        };
+        Arc::new(Proxy {
+            loaded,
+            server,
+            executable,
+            home: home.clone(),
+            requester,
+            context,
+            to_client: Mutex::new(std::io::stdout()),
+            upstream,
+            calls: Mutex::new(HashMap::new()),
+            others: Mutex::new(HashMap::new()),
+            listing: Mutex::new(HashSet::new()),
+            judges: Mutex::new(Vec::new()),
+        })
+    }
+
     fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> MutexGuard<'a, T> {
         mutex.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -285,7 +331,7 @@ impl Proxy {
     }
 
     /// Decide one `tools/call` and send it on, refuse it, or drop it.
-    fn judge(&self, id: Value, message: &Value, line: &str, cancel: Arc<AtomicBool>) {
+    fn judge(self: &Arc<Self>, id: Value, message: &Value, line: &str, cancel: Arc<AtomicBool>) {
         let key = id.to_string();
         let params = &message["params"];
         let Some(tool) = params.get("name").and_then(Value::as_str) else {
@@ -473,15 +519,24 @@ impl Proxy {
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());
     }
 
-    /// `false` when the server cannot take it (gone, or the client left).
-    fn to_server(&self, line: &str) -> bool {
-        let mut server = self.lock(&self.to_server);
-        let Some(stdin) = server.as_mut() else {
-            return false;
-        };
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .is_ok()
+    /// `false` when the server cannot take it (gone, or the client left). Over
+    /// HTTP the message is posted in the background, and its answers relayed.
+    fn to_server(self: &Arc<Self>, line: &str) -> bool {
+        match &self.upstream {
+            Upstream::Stdio(stdin) => {
+                let mut server = self.lock(stdin);
+                let Some(stdin) = server.as_mut() else {
+                    return false;
+                };
+                writeln!(stdin, "{line}")
+                    .and_then(|()| stdin.flush())
+                    .is_ok()
+            }
+            Upstream::Http(http) => {
+                http.post(line.to_string());
+                true
+            }
+        }
     }
 }
 
