@@ -4,7 +4,7 @@
 //! matching tool rule, and an unmatched call gets `[mcp] default` (else the
 //! policy's `default`). Pure, like the rest of `policy`.
 
-use super::evaluate::conditions_hold;
+use super::evaluate::{action_given_verification, conditions_hold};
 use super::{Action, Glob, Policy, Request, Rule, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -124,13 +124,19 @@ impl Policy {
     /// cwd; its argv is not looked at). Strictest wins over every matching
     /// `[[tool]]` rule; with none, `tool_default`.
     pub fn evaluate_tool(&self, call: &ToolCall, request: &Request) -> Verdict {
-        let matching: Vec<&ToolRule> = self
+        // Each matching rule with what it does here: a `ci_verified` rule is
+        // decided as for commands (the requester cannot verify, so such a rule
+        // never allows and a deny asks instead).
+        let matching: Vec<(&Rule, Action)> = self
             .tools
             .iter()
             .filter(|t| t.matches(call, request))
+            .filter_map(|t| {
+                action_given_verification(&t.rule, request.ci_verified).map(|a| (&t.rule, a))
+            })
             .collect();
         let what = format!("tool \"{}\" of server \"{}\"", call.tool, call.server);
-        let Some(decision) = matching.iter().map(|t| t.rule.action).max() else {
+        let Some(decision) = matching.iter().map(|(_, action)| *action).max() else {
             let default = self.tool_default();
             let reason = format!(
                 "no tool rule matched {what}; the tool default is {}",
@@ -144,8 +150,8 @@ impl Policy {
         };
         let deciding: Vec<&Rule> = matching
             .iter()
-            .map(|t| &t.rule)
-            .filter(|r| r.action == decision)
+            .filter(|(_, action)| *action == decision)
+            .map(|(rule, _)| *rule)
             .collect();
         let names: Vec<String> = deciding.iter().map(|r| format!("\"{}\"", r.name)).collect();
         let noun = if names.len() == 1 {
@@ -188,9 +194,9 @@ impl Policy {
             .filter(|t| t.names(server, tool))
             .collect();
         let denied = named.iter().any(|t| {
-            t.rule.action == Action::Deny
-                && t.arguments.is_empty()
+            t.arguments.is_empty()
                 && conditions_hold(&t.rule.conditions, request)
+                && action_given_verification(&t.rule, request.ci_verified) == Some(Action::Deny)
         });
         denied || (named.is_empty() && self.tool_default() == Action::Deny)
     }

@@ -172,3 +172,18 @@ fn test_cases_can_be_tool_calls() {
         "{all:?}"
     );
 }
+
+#[test]
+fn a_ci_verified_tool_rule_never_allows_where_nobody_verified_and_a_deny_asks() {
+    let source = "version = 1\n[mcp]\ndefault = \"deny\"\n\
+        [[tool]]\nname = \"verified ci\"\naction = \"allow\"\ntool = \"deploy\"\nci_verified = true\n\
+        [[tool]]\nname = \"unverified ci\"\naction = \"deny\"\ntool = \"push\"\nci_verified = false\n";
+    let policy = Policy::parse(source, "p.toml").unwrap();
+    let request = Request::default();
+    let deploy = policy.evaluate_tool(&call("s", "deploy", json!({})), &request);
+    assert_eq!(deploy.decision, Action::Deny, "{}", deploy.reason);
+    let push = policy.evaluate_tool(&call("s", "push", json!({})), &request);
+    assert_eq!(push.decision, Action::Approve, "{}", push.reason);
+    assert_eq!(push.rules, ["unverified ci"]);
+    assert!(push.approval.is_some());
+}
