@@ -517,3 +517,37 @@ fn a_streamable_http_server_is_gated_the_same_way() {
         ]
     );
 }
+
+#[test]
+fn the_sdk_client_giving_up_on_a_call_withdraws_its_request() {
+    let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
+    let key = broker.pin_key(&ctx);
+    let alice = broker.token("alice");
+    let out = client(&ctx, "cancel")
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &key)
+        .output()
+        .expect("python3");
+    let seen = one_json(&out);
+    assert!(seen["gave_up"].is_string(), "{seen}");
+    assert_eq!(seen["echo"], json!({"error": false, "text": "after"}));
+    assert_eq!(
+        upstream_saw(&ctx),
+        [("echo".to_string(), json!({"text": "after"}))]
+    );
+
+    let records = ctx.records();
+    let cancelled = records
+        .iter()
+        .find(|r| r["decision"] == "cancelled")
+        .unwrap_or_else(|| panic!("a cancelled record: {records:?}"));
+    assert_eq!(cancelled["command"][2], "delete_repo");
+    let reason = cancelled["reason"].as_str().unwrap();
+    let id = reason
+        .strip_prefix("request ")
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("{reason}"));
+    let request = broker.get(&format!("/v1/requests/{id}"), Some(&alice));
+    assert_eq!(request.body["status"], "cancelled", "{:?}", request.body);
+}

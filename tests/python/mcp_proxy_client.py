@@ -11,6 +11,8 @@ Scenarios:
   calls    list the tools, call echo, delete_repo on a scratch and a prod repo
   approve  call delete_repo on a scratch repo (the test approves it meanwhile)
   crash    call echo, then crash (the server exits without answering)
+  cancel   call delete_repo on a scratch repo and give up after 4 seconds (the
+           SDK sends notifications/cancelled), then call echo
 """
 
 import asyncio
@@ -51,6 +53,13 @@ async def scenario(session, name):
             return {"echo": shown(echo), "crash": shown(crashed)}
         except Exception as error:  # the SDK raises the JSON-RPC error
             return {"echo": shown(echo), "crash_error": str(error)}
+    if name == "cancel":
+        try:
+            await session.call_tool("delete_repo", {"repo": "scratch"}, read_timeout_seconds=4)
+            return {"gave_up": False}
+        except Exception as error:  # the SDK's timeout
+            gave_up = str(error)
+        return {"gave_up": gave_up, "echo": shown(await session.call_tool("echo", {"text": "after"}))}
     raise SystemExit(f"unknown scenario {name}")
 
 
