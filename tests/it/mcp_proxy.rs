@@ -199,6 +199,32 @@ fn a_call_needing_approval_waits_and_is_sent_once_approved() {
     assert_eq!(records[0]["action_digest"], request["action_digest"]);
 }
 
+#[test]
+fn a_call_an_approver_denies_is_a_tool_error_naming_them_and_never_sent() {
+    let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
+    let key = broker.pin_key(&ctx);
+    let alice = broker.token("alice");
+    let waiting = client(&ctx, "approve")
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let request = pending_request(&broker, &alice);
+    let id = request["id"].as_str().unwrap();
+    let decided = broker.decide(id, &alice, "deny");
+    assert_eq!(decided.status, 200, "{:?}", decided.body);
+
+    let seen = one_json(&waiting.wait_with_output().unwrap());
+    assert_eq!(seen["approved"]["error"], true, "{seen}");
+    let text = seen["approved"]["text"].as_str().unwrap();
+    assert!(text.contains("denied by alice"), "{text}");
+    assert!(upstream_saw(&ctx).is_empty());
+    assert_eq!(decisions(&ctx), [("delete_repo".into(), "rejected".into())]);
+}
+
 /// `gate mcp proxy` spoken to line by line, for what the SDK does not let a
 /// test time: cancelling, and the server dying.
 struct Session {
