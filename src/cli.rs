@@ -295,14 +295,15 @@ pub enum TokenCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum McpCommand {
-    /// Sit between an MCP client and the MCP server COMMAND (stdio): pass
-    /// everything through, and decide each `tools/call` by the policy's
-    /// `[[tool]]` rules (allow, deny, or ask an approver), recording each one.
+    /// Sit between an MCP client (on stdio) and an MCP server (COMMAND on its
+    /// stdio, or --url): pass everything through, and decide each `tools/call`
+    /// by the policy's `[[tool]]` rules (allow, deny, or ask an approver),
+    /// recording each one.
     Proxy {
         #[command(flatten)]
         policy: PolicyArg,
         /// The server's name in `[[tool]]` rules, approvals and the audit log
-        /// (default: the program's file name).
+        /// (default: the program's file name, or the URL's host).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
         /// A Streamable HTTP MCP server to relay to, instead of a COMMAND.
