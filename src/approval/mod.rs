@@ -26,6 +26,7 @@ pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DECISION_VERSION, DecidedBy, DecisionError, DecisionPayload, SignedDecision};
 pub use request::{
-    Answer, AskError, AskOptions, CANCELLED_BY_CLIENT, RequesterToken, ask, ask_with, redeem,
+    Answer, AskError, AskOptions, CANCELLED_BY_CLIENT, RequesterToken, ask, ask_until_cancelled,
+    ask_with, redeem,
 };
 pub use status::StatusDisplay;

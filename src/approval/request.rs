@@ -74,13 +74,12 @@ pub fn ask(
     let options = AskOptions {
         claim: true,
         give_up_after: None,
-        cancel: None,
     };
     ask_with(channel, request, display, options).map(|(answer, _)| answer)
 }
 
 /// How a requester waits, beyond the defaults of [`ask`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct AskOptions {
     /// Claim a verified approval here. `false` leaves it for whoever holds the
     /// returned token to claim later (`gate --ticket`), once, when it runs.
@@ -88,14 +87,10 @@ pub struct AskOptions {
     /// Stop waiting (cancelling the request) after this long, even when the
     /// broker would wait longer.
     pub give_up_after: Option<Duration>,
-    /// Stop waiting (cancelling the request) once this is set, instead of on
-    /// SIGINT/SIGTERM/SIGHUP: for a process that waits for several requests at
-    /// once (`gate mcp proxy`), whose signals are not one request's.
-    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// The `signal` of [`Answer::Cancelled`] when the cancel flag of
-/// [`AskOptions`] stopped the wait.
+/// [`ask_until_cancelled`] stopped the wait.
 pub const CANCELLED_BY_CLIENT: &str = "cancelled by the client";
 
 /// The requester token of a request: proves the right to read, cancel and claim
@@ -115,14 +110,39 @@ pub fn ask_with(
     display: &mut StatusDisplay,
     options: AskOptions,
 ) -> Result<(Answer, RequesterToken), AskError> {
+    ask_stopping_on(channel, request, display, options, None)
+}
+
+/// [`ask`], but the wait stops (cancelling the request) when `cancel` is set
+/// rather than on SIGINT/SIGTERM/SIGHUP: for a process that waits for several
+/// requests at once (`gate mcp proxy`), whose signals are not one request's.
+pub fn ask_until_cancelled(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+    cancel: Arc<AtomicBool>,
+) -> Result<Answer, AskError> {
+    let options = AskOptions {
+        claim: true,
+        give_up_after: None,
+    };
+    ask_stopping_on(channel, request, display, options, Some(cancel)).map(|(answer, _)| answer)
+}
+
+fn ask_stopping_on(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+    options: AskOptions,
+    cancel: Option<Arc<AtomicBool>>,
+) -> Result<(Answer, RequesterToken), AskError> {
     let client = BrokerClient::new(&channel.url)
         .map_err(AskError::Broker)?
         .signed_by(channel.installation.clone());
     let runtime = runtime()?;
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
-        let mut interrupts =
-            Interrupts::install(options.cancel.clone()).map_err(AskError::Setup)?;
+        let mut interrupts = Interrupts::install(cancel).map_err(AskError::Setup)?;
         let request = with_id_token(request, &channel.url).await;
         let created = client.create(&request).await.map_err(AskError::Broker)?;
         let token = RequesterToken(created.requester_token.clone());

@@ -4,7 +4,7 @@
 //! is let through only once the broker took its decision record.
 
 use super::ToolVerdict;
-use crate::approval::{Answer, AskError, AskOptions, StatusDisplay, ask_with};
+use crate::approval::{Answer, AskError, StatusDisplay, ask_until_cancelled};
 use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
 use crate::error::{Error, exit};
 use crate::guard::broker::{self, Asking};
@@ -107,14 +107,9 @@ fn approve(
         break_glass: false,
     };
     let request = broker::new_request(decided, &requirement, asking);
-    let options = AskOptions {
-        claim: true,
-        give_up_after: None,
-        cancel: Some(cancel),
-    };
     let mut display = StatusDisplay::new(false, false);
-    let answer = match ask_with(&channel, &request, &mut display, options) {
-        Ok((answer, _token)) => answer,
+    let answer = match ask_until_cancelled(&channel, &request, &mut display, cancel) {
+        Ok(answer) => answer,
         Err(AskError::Broker(err)) => {
             return unasked(decided, trail, draft, format!("{err}; nothing was sent"));
         }
