@@ -78,8 +78,15 @@ pub enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Decide an MCP tool call instead of a command: the server's name (as
+        /// `gate mcp proxy --name` gives it) and the tool's.
+        #[arg(long, num_args = 2, value_names = ["SERVER", "TOOL"], conflicts_with = "command")]
+        tool: Option<Vec<String>>,
+        /// The tool call's arguments, a JSON object (with --tool).
+        #[arg(long, value_name = "JSON", requires = "tool")]
+        arguments: Option<String>,
         /// The command to decide, after `--`.
-        #[arg(last = true, required = true, value_name = "COMMAND")]
+        #[arg(last = true, required_unless_present = "tool", value_name = "COMMAND")]
         command: Vec<String>,
     },
     /// Validate a policy or run its `[[test]]` cases.
@@ -150,10 +157,14 @@ pub enum Command {
     #[command(subcommand)]
     Hook(HookCommand),
     /// MCP server on stdio: a `run_command` tool that goes through policy,
-    /// approval and audit like `gate --`.
+    /// approval and audit like `gate --`; `gate mcp proxy` gates another MCP
+    /// server's tools.
+    #[command(args_conflicts_with_subcommands = true)]
     Mcp {
         #[command(flatten)]
         policy: PolicyArg,
+        #[command(subcommand)]
+        command: Option<McpCommand>,
     },
     /// Print a shell completion script (install.sh installs bash's, zsh's and
     /// fish's).
@@ -279,6 +290,28 @@ pub enum TokenCommand {
     Revoke {
         /// The person whose tokens stop working.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Sit between an MCP client (on stdio) and an MCP server (COMMAND on its
+    /// stdio, or --url): pass everything through, and decide each `tools/call`
+    /// by the policy's `[[tool]]` rules (allow, deny, or ask an approver),
+    /// recording each one.
+    Proxy {
+        #[command(flatten)]
+        policy: PolicyArg,
+        /// The server's name in `[[tool]]` rules, approvals and the audit log
+        /// (default: the program's file name, or the URL's host).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// A Streamable HTTP MCP server to relay to, instead of a COMMAND.
+        #[arg(long, value_name = "URL", conflicts_with = "command")]
+        url: Option<String>,
+        /// The MCP server to run, after `--`.
+        #[arg(last = true, required_unless_present = "url", value_name = "COMMAND")]
+        command: Vec<String>,
     },
 }
 

@@ -46,6 +46,9 @@ pub mod exit {
     pub const USAGE: u8 = 110;
     /// An unexpected internal error.
     pub const INTERNAL: u8 = 111;
+    /// `gate mcp proxy`: the MCP server exited (or closed its output) while the
+    /// client was still connected; calls in flight were answered with errors.
+    pub const MCP_SERVER_EXITED: u8 = 112;
     /// The command was found but could not be executed.
     pub const NOT_EXECUTABLE: u8 = 126;
     /// The command was not found.

@@ -81,6 +81,24 @@ impl ActionDigest {
     }
 }
 
+impl ActionDigest {
+    /// The digest of an MCP tool call: HMAC-SHA256 with `key` over
+    /// `"gate-mcp-tool-v1\0"`, then the server name, the tool name and the
+    /// canonical JSON arguments (keys sorted, no whitespace), each as an 8-byte
+    /// big-endian length and its bytes. The prefix keeps a tool call's digest
+    /// from ever equalling a command's.
+    pub fn tool(key: &DigestKey, server: &str, tool: &str, arguments: &str) -> ActionDigest {
+        let mut hasher =
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0).expect("HMAC takes a 32-byte key");
+        hasher.update(b"gate-mcp-tool-v1\0");
+        for field in [server, tool, arguments] {
+            hasher.update(&(field.len() as u64).to_be_bytes());
+            hasher.update(field.as_bytes());
+        }
+        ActionDigest(hex::encode(hasher.finalize().into_bytes()))
+    }
+}
+
 impl std::fmt::Display for ActionDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

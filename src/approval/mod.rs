@@ -25,5 +25,8 @@ pub mod ticket;
 pub use channel::{Channel, ChannelConfig, ChannelError};
 pub use client::{BrokerClient, ClientError};
 pub use decision::{DECISION_VERSION, DecidedBy, DecisionError, DecisionPayload, SignedDecision};
-pub use request::{Answer, AskError, AskOptions, RequesterToken, ask, ask_with, redeem};
+pub use request::{
+    Answer, AskError, AskOptions, CANCELLED_BY_CLIENT, RequesterToken, ask, ask_until_cancelled,
+    ask_with, redeem,
+};
 pub use status::StatusDisplay;

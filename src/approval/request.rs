@@ -15,6 +15,8 @@ use super::protocol::{Created, NewRequest, RequestView, Status};
 use super::status::StatusDisplay;
 use crate::approval::protocol::ErrorCode;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -87,6 +89,10 @@ pub struct AskOptions {
     pub give_up_after: Option<Duration>,
 }
 
+/// The `signal` of [`Answer::Cancelled`] when the cancel flag of
+/// [`ask_until_cancelled`] stopped the wait.
+pub const CANCELLED_BY_CLIENT: &str = "cancelled by the client";
+
 /// The requester token of a request: proves the right to read, cancel and claim
 /// it. Never printed; `Debug` shows `****`.
 pub struct RequesterToken(pub String);
@@ -104,13 +110,39 @@ pub fn ask_with(
     display: &mut StatusDisplay,
     options: AskOptions,
 ) -> Result<(Answer, RequesterToken), AskError> {
+    ask_stopping_on(channel, request, display, options, None)
+}
+
+/// [`ask`], but the wait stops (cancelling the request) when `cancel` is set
+/// rather than on SIGINT/SIGTERM/SIGHUP: for a process that waits for several
+/// requests at once (`gate mcp proxy`), whose signals are not one request's.
+pub fn ask_until_cancelled(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+    cancel: Arc<AtomicBool>,
+) -> Result<Answer, AskError> {
+    let options = AskOptions {
+        claim: true,
+        give_up_after: None,
+    };
+    ask_stopping_on(channel, request, display, options, Some(cancel)).map(|(answer, _)| answer)
+}
+
+fn ask_stopping_on(
+    channel: &Channel,
+    request: &NewRequest,
+    display: &mut StatusDisplay,
+    options: AskOptions,
+    cancel: Option<Arc<AtomicBool>>,
+) -> Result<(Answer, RequesterToken), AskError> {
     let client = BrokerClient::new(&channel.url)
         .map_err(AskError::Broker)?
         .signed_by(channel.installation.clone());
     let runtime = runtime()?;
     runtime.block_on(async {
         // Before the request exists, so a signal during creation is not lost.
-        let mut interrupts = Interrupts::install().map_err(AskError::Setup)?;
+        let mut interrupts = Interrupts::install(cancel).map_err(AskError::Setup)?;
         let request = with_id_token(request, &channel.url).await;
         let created = client.create(&request).await.map_err(AskError::Broker)?;
         let token = RequesterToken(created.requester_token.clone());
@@ -356,16 +388,25 @@ fn transient(err: &ClientError) -> bool {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP while waiting.
-struct Interrupts {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
+/// What stops a wait: SIGINT, SIGTERM and SIGHUP, or a cancel flag.
+enum Interrupts {
+    Signals {
+        int: Signal,
+        term: Signal,
+        hup: Signal,
+    },
+    Flag(Arc<AtomicBool>),
 }
 
+/// How often a cancel flag is looked at.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
 impl Interrupts {
-    fn install() -> std::io::Result<Interrupts> {
-        Ok(Interrupts {
+    fn install(cancel: Option<Arc<AtomicBool>>) -> std::io::Result<Interrupts> {
+        if let Some(flag) = cancel {
+            return Ok(Interrupts::Flag(flag));
+        }
+        Ok(Interrupts::Signals {
             int: signal(SignalKind::interrupt())?,
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
@@ -373,10 +414,18 @@ impl Interrupts {
     }
 
     async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "SIGINT",
-            _ = self.term.recv() => "SIGTERM",
-            _ = self.hup.recv() => "SIGHUP",
+        match self {
+            Interrupts::Signals { int, term, hup } => tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                _ = hup.recv() => "SIGHUP",
+            },
+            Interrupts::Flag(flag) => {
+                while !flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(CANCEL_POLL).await;
+                }
+                CANCELLED_BY_CLIENT
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `gate check`: decide and explain, run nothing.
 
 use crate::error::{Error, exit};
+use crate::guard::tool::ToolSubject;
 use crate::guard::{self, Subject, shell_join};
 use crate::identity::Requester;
 use crate::paths::Home;
-use crate::policy::Verdict;
+use crate::policy::{ToolCall, Verdict};
 use serde::Serialize;
 use std::path::Path;
 
@@ -31,6 +32,54 @@ pub(super) fn check(
 ) -> Result<u8, Error> {
     let subject = Subject::this_process(argv.to_vec())?;
     let (loaded, decided) = guard::decide(policy, home, super::stderr_color(), subject)?;
+    report(json, &loaded, &decided)
+}
+
+/// `gate check --tool SERVER TOOL [--arguments JSON]`: decide an MCP tool call
+/// by the `[[tool]]` rules.
+pub(super) fn check_tool(
+    policy: Option<&Path>,
+    json: bool,
+    tool: &[String],
+    arguments: Option<String>,
+    home: &Home,
+) -> Result<u8, Error> {
+    let [server, name] = tool else {
+        return Err(Error::Usage("--tool takes SERVER and TOOL".into()));
+    };
+    let arguments = match arguments {
+        None => serde_json::json!({}),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value) if value.is_object() => value,
+            _ => {
+                let message = format!(
+                    "gate: --arguments must be a JSON object, e.g. '{{\"repo\": \"prod-db\"}}' (got {text:?})"
+                );
+                return Err(Error::Usage(message));
+            }
+        },
+    };
+    let key = crate::action::DigestKey::random()
+        .map_err(|e| Error::Internal(format!("no randomness for the action digest: {e}")))?;
+    let subject = ToolSubject {
+        call: ToolCall {
+            server: server.clone(),
+            tool: name.clone(),
+            arguments,
+        },
+        cwd: std::env::current_dir().unwrap_or_default(),
+        env: std::env::vars().collect(),
+        requester: Requester::current(),
+        // Nothing is started: no program to name.
+        executable: std::path::PathBuf::new(),
+        key,
+    };
+    let (loaded, decided) = guard::decide_tool(policy, home, super::stderr_color(), subject)?;
+    report(json, &loaded, &decided)
+}
+
+/// Print the explanation of `decided`, as text or one JSON object.
+fn report(json: bool, loaded: &guard::LoadedPolicy, decided: &guard::Decided) -> Result<u8, Error> {
     let verdict = &decided.verdict;
     let label = loaded.describe();
     if json {

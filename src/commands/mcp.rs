@@ -12,9 +12,12 @@
 //! up to [`OUTPUT_LIMIT`] per stream with the truncation marked. A refusal
 //! (deny, denied by a person, timeout, ...) is a tool error whose text is gate's
 //! one-line reason. This module never writes anything but protocol messages to
-//! stdout.
+//! stdout. `gate mcp proxy` (`proxy`) gates another MCP server's tools instead.
 
 mod output;
+mod proxy;
+
+pub(super) use proxy::{Target, proxy};
 
 use crate::error::{Error, exit};
 use serde_json::{Value, json};

@@ -21,7 +21,7 @@ mod usage;
 
 pub use usage::misplaced_command;
 
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Cli, Command, McpCommand, ServeArgs};
 use crate::error::Error;
 use crate::paths::Home;
 use std::io::IsTerminal;
@@ -37,7 +37,15 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Check {
             policy,
             json,
+            tool: Some(tool),
+            arguments,
+            ..
+        }) => check::check_tool(policy.policy.as_deref(), json, &tool, arguments, &home),
+        Some(Command::Check {
+            policy,
+            json,
             command,
+            ..
         }) => check::check(policy.policy.as_deref(), json, &command, &home),
         Some(Command::Policy(command)) => policy::policy(command, &home),
         Some(Command::Init) => init::init(&home),
@@ -53,7 +61,26 @@ pub fn dispatch(cli: Cli) -> Result<u8, Error> {
         Some(Command::Pending { json, broker }) => approver::pending(json, &broker),
         Some(Command::Inbox { broker }) => approver::inbox(&broker),
         Some(Command::Hook(command)) => Ok(hook::run(command, &home)),
-        Some(Command::Mcp { policy }) => mcp::serve(policy.policy),
+        Some(Command::Mcp {
+            command:
+                Some(McpCommand::Proxy {
+                    policy,
+                    name,
+                    url,
+                    command,
+                }),
+            ..
+        }) => {
+            let target = match url {
+                Some(url) => mcp::Target::Url(url),
+                None => mcp::Target::Command(command),
+            };
+            mcp::proxy(policy.policy, name, target, &home)
+        }
+        Some(Command::Mcp {
+            policy,
+            command: None,
+        }) => mcp::serve(policy.policy),
         Some(Command::Completions { shell }) => completions::print(shell),
         Some(Command::Man { dir }) => man::man(dir.as_deref()),
     }

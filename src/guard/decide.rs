@@ -7,7 +7,7 @@
 
 use crate::action::{ActionDigest, DigestKey, ResolveError, copy_of, resolve_executable};
 use crate::identity::Requester;
-use crate::policy::{Policy, Request, SimpleCommand, Verdict, normalise_resolved};
+use crate::policy::{Policy, Request, SimpleCommand, ToolCall, Verdict, normalise_resolved};
 use crate::redact::{BadPattern, Redactor};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -140,6 +140,10 @@ pub struct Decided {
     pub redactor: Redactor,
     /// Hex SHA-256 of the policy text that decided (set by `guard::decide`).
     pub policy_version: String,
+    /// The MCP tool call this decision is about, unredacted, when the action is
+    /// a tool call (`gate mcp proxy`) rather than a command: its digest binds
+    /// the call, not `command`.
+    pub tool: Option<ToolCall>,
 }
 
 impl Decided {
@@ -200,14 +204,19 @@ impl Decided {
             key,
             redactor,
             policy_version: String::new(),
+            tool: None,
         })
     }
 
     /// The same decision with the digest under `key`: for `gate --ticket`, whose
     /// approval was asked for with the key its ticket holds.
     pub fn rekeyed(&self, key: DigestKey) -> Decided {
-        let digest =
-            ActionDigest::compute(&key, self.argv(), self.cwd(), &self.digest_executable()).0;
+        let digest = match &self.tool {
+            Some(call) => super::tool::tool_digest(&key, call),
+            None => {
+                ActionDigest::compute(&key, self.argv(), self.cwd(), &self.digest_executable()).0
+            }
+        };
         Decided {
             digest,
             key,

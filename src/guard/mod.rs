@@ -14,6 +14,9 @@
 //! 6. run (`wrap`): `gate --` runs the command with `crate::exec` and records how
 //!    it ended.
 //!
+//! An MCP tool call (`gate mcp proxy`) takes the same steps through `tool`,
+//! with a digest over the call instead of the command.
+//!
 //! A check added here holds for every front end. Front ends (`crate::commands`)
 //! only turn their input into a [`Subject`] and the pipeline's results into their
 //! output; they never repeat a step.
@@ -23,6 +26,7 @@ mod decide;
 pub mod forward;
 pub mod managed;
 mod policy;
+pub mod tool;
 pub mod trail;
 mod verify;
 mod wrap;
@@ -48,6 +52,21 @@ pub fn decide(
     let resolved = subject.resolve();
     let loaded = load(explicit, home, color, &resolved.commands)?;
     let mut decided = Decided::new(&loaded.policy, subject, resolved).map_err(|bad| {
+        Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
+    })?;
+    decided.policy_version = loaded.version.clone();
+    Ok((loaded, decided))
+}
+
+/// Steps 1 and 2 for an MCP tool call: load the policy and decide the call.
+pub fn decide_tool(
+    explicit: Option<&Path>,
+    home: &Home,
+    color: bool,
+    subject: tool::ToolSubject,
+) -> Result<(LoadedPolicy, Decided), Error> {
+    let loaded = load(explicit, home, color, &[])?;
+    let mut decided = Decided::for_tool(&loaded.policy, subject).map_err(|bad| {
         Error::Internal(format!("redact pattern {:?}: {}", bad.pattern, bad.message))
     })?;
     decided.policy_version = loaded.version.clone();

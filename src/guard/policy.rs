@@ -20,7 +20,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when the serialized `Policy` layout changes.
-const CACHE_FORMAT: &str = "7-forward";
+const CACHE_FORMAT: &str = "8-tools";
 
 /// A cache entry: the policy without its rules (but with the index over all of
 /// them), and each rule encoded separately.

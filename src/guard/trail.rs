@@ -119,7 +119,7 @@ impl Trail {
 }
 
 /// The outcome record that closes decision record `seq`.
-fn closing(draft: &Entry, seq: u64) -> Entry {
+pub(super) fn closing(draft: &Entry, seq: u64) -> Entry {
     let mut entry = draft.clone();
     entry.kind = RecordKind::Outcome;
     entry.decision_seq = Some(seq);

@@ -74,12 +74,27 @@ impl Demand {
 /// rules that matched it. A command no approve rule matched (an opaque or default
 /// decision) contributes `[approval]` alone.
 pub(super) fn resolve(policy: &Policy, verdict: &mut Verdict, approving: &[Vec<usize>]) {
+    let approving: Vec<Vec<&Rule>> = approving
+        .iter()
+        .map(|matched| {
+            matched
+                .iter()
+                .filter_map(|&i| policy.rules.get(i))
+                .collect()
+        })
+        .collect();
+    resolve_rules(policy, verdict, &approving);
+}
+
+/// [`resolve`] with the matched rules themselves (`[[tool]]` rules are not in
+/// `policy.rules`).
+pub(super) fn resolve_rules(policy: &Policy, verdict: &mut Verdict, approving: &[Vec<&Rule>]) {
     let mut demands = Vec::new();
     let mut rules: Vec<&Rule> = Vec::new();
     for matched in approving {
         let asking: Vec<&Rule> = matched
             .iter()
-            .filter_map(|&i| policy.rules.get(i))
+            .copied()
             .filter(|rule| rule.action == Action::Approve)
             .collect();
         if asking.is_empty() {

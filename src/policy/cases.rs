@@ -1,13 +1,16 @@
 //! Reading `[[test]]` entries: the command line, the expected decision, and the
 //! optional request context a case is decided in.
 
-use super::TestCase;
 use super::read::{Reader, Value};
 use super::rules::{array_of_tables, required};
+use super::{TestCase, ToolCall};
 use std::collections::BTreeMap;
 use toml::de::DeTable;
 
-const TEST_KEYS: &[&str] = &["command", "expect", "env", "cwd", "actor", "agent", "ci"];
+const TEST_KEYS: &[&str] = &[
+    "command", "tool", "expect", "env", "cwd", "actor", "agent", "ci",
+];
+const TOOL_CASE_KEYS: &[&str] = &["server", "name", "arguments"];
 
 pub(super) fn read_tests(reader: &mut Reader<'_>, value: Option<&Value<'_>>) -> Vec<TestCase> {
     array_of_tables(reader, value, "test")
@@ -22,15 +25,39 @@ fn read_test(
     table: &DeTable<'_>,
 ) -> Option<TestCase> {
     reader.reject_unknown_keys(table, TEST_KEYS, "[[test]]");
-    let command_value = required(
-        reader,
-        table,
-        &header,
-        "test",
-        "command",
-        "\"kubectl get pods\"",
-    );
-    let command = command_value.and_then(|v| reader.string(v, "command"));
+    let (command_value, command, tool) = match table.get("tool") {
+        Some(value) => {
+            if let Some(both) = table.get("command") {
+                let hint = "a case tests a command or a tool call: split it into two [[test]]s";
+                reader.error(
+                    both.span(),
+                    "a [[test]] has both \"command\" and \"tool\"",
+                    Some(hint.into()),
+                );
+            }
+            let tool = read_tool_case(reader, value);
+            let shown = tool.as_ref().map(|call| {
+                format!(
+                    "mcp {} {} {}",
+                    call.server,
+                    call.tool,
+                    call.canonical_arguments()
+                )
+            });
+            (Some(value), shown, tool)
+        }
+        None => {
+            let value = required(
+                reader,
+                table,
+                &header,
+                "test",
+                "command",
+                "\"kubectl get pods\"",
+            );
+            (value, value.and_then(|v| reader.string(v, "command")), None)
+        }
+    };
     let example = "\"allow\", \"approve\" or \"deny\"";
     let expect = required(reader, table, &header, "test", "expect", example)
         .and_then(|v| reader.action(v, "expect"));
@@ -47,6 +74,7 @@ fn read_test(
     let line = reader.line_of(header.start);
     Some(TestCase {
         command: command?,
+        tool,
         expect: expect?,
         env,
         cwd,
@@ -55,6 +83,51 @@ fn read_test(
         ci,
         line,
         command_span: command_value?.span(),
+    })
+}
+
+/// `tool = { server = "S", name = "T", arguments = { … } }`: a tool call case.
+fn read_tool_case(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<ToolCall> {
+    let table = reader.table(value, "tool")?;
+    reader.reject_unknown_keys(table, TOOL_CASE_KEYS, "a [[test]]'s tool");
+    let mut text = |key: &str, example: &str| match table.get(key) {
+        Some(v) => reader.string(v, key),
+        None => {
+            let hint = format!("add {key} = {example}");
+            reader.error(
+                value.span(),
+                format!("a [[test]]'s tool is missing \"{key}\""),
+                Some(hint),
+            );
+            None
+        }
+    };
+    let (server, tool) = (
+        text("server", "\"github\""),
+        text("name", "\"delete_repo\""),
+    );
+    let arguments = match table.get("arguments") {
+        None => Some(serde_json::json!({})),
+        Some(v) => {
+            // The literal as written, read again as a TOML value, then as JSON.
+            let literal = &reader.source[v.span()];
+            let parsed = toml::from_str::<toml::Table>(&format!("a = {literal}"))
+                .ok()
+                .and_then(|mut t| t.remove("a"))
+                .filter(toml::Value::is_table)
+                .and_then(|t| serde_json::to_value(t).ok());
+            if parsed.is_none() {
+                let hint =
+                    "write the arguments as a table, e.g. arguments = { repo = \"prod-db\" }";
+                reader.error(v.span(), "\"arguments\" must be a table", Some(hint.into()));
+            }
+            parsed
+        }
+    };
+    Some(ToolCall {
+        server: server?,
+        tool: tool?,
+        arguments: arguments?,
     })
 }
 

