@@ -577,3 +577,35 @@ fn the_sdk_client_giving_up_on_a_call_withdraws_its_request() {
     let request = broker.get(&format!("/v1/requests/{id}"), Some(&alice));
     assert_eq!(request.body["status"], "cancelled", "{:?}", request.body);
 }
+
+/// The broker decides a tool call under its own `[[tool]]` rules too, whatever
+/// the proxy's local policy asked for: here the local policy asks for an
+/// approval and the broker's policy denies the tool outright.
+#[test]
+fn the_brokers_own_tool_rules_hold_whatever_the_local_policy_asks() {
+    let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
+    ctx.write_private(
+        "org-tools.toml",
+        "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
+         [[tool]]\nname = \"repositories are deleted by hand\"\naction = \"deny\"\n\
+         tool = \"delete_*\"\n",
+    );
+    let config = format!("{BROKER_CONFIG_ALICE_APPROVES}[policy]\nfile = \"org-tools.toml\"\n");
+    let broker = Broker::start(&ctx, &config);
+    let key = broker.pin_key(&ctx);
+    let out = client(&ctx, "approve")
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", &key)
+        .output()
+        .expect("python3");
+    let seen = one_json(&out);
+    assert_eq!(seen["approved"]["error"], true, "{seen}");
+    let text = seen["approved"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("the broker's policy denies this command")
+            && text.contains("repositories are deleted by hand"),
+        "{text}"
+    );
+    assert!(upstream_saw(&ctx).is_empty(), "never sent");
+    assert!(broker.log_has("refused a request"), "{}", broker.log());
+}

@@ -10,7 +10,9 @@
 use crate::approval::protocol::NewRequest;
 use crate::error::Error;
 use crate::policy::read::{Reader, Value};
-use crate::policy::{DEFAULT_POLICY, Diagnostic, Policy, Request, Verdict, normalise};
+use crate::policy::{
+    ApprovalRequirement, DEFAULT_POLICY, Diagnostic, Policy, Request, ToolCall, Verdict, normalise,
+};
 use std::path::{Path, PathBuf};
 
 const POLICY_KEYS: &[&str] = &["file", "admins", "admin_quorum"];
@@ -84,9 +86,86 @@ impl OrgPolicy {
             git_ref: requester.ci_ref(),
             ci_verified: Some(ci_verified),
         };
-        self.policy
-            .evaluate_commands(normalise(&request.argv), &request)
+        let command = self
+            .policy
+            .evaluate_commands(normalise(&request.argv), &request);
+        // An MCP tool call comes as `mcp SERVER TOOL ARGUMENTS-JSON` (what
+        // `gate mcp proxy` shows approvers). The requester says which it is, so
+        // the broker takes the stricter of both readings: its `[[tool]]` rules
+        // as well as its command rules.
+        match tool_call(&request.argv) {
+            Some(call) => stricter(command, self.policy.evaluate_tool(&call, &request)),
+            None => command,
+        }
     }
+}
+
+/// The tool call an argv of the shape `mcp SERVER TOOL {JSON object}` shows.
+fn tool_call(argv: &[String]) -> Option<ToolCall> {
+    let [program, server, tool, arguments] = argv else {
+        return None;
+    };
+    if program != "mcp" {
+        return None;
+    }
+    let arguments: serde_json::Value = serde_json::from_str(arguments).ok()?;
+    arguments.is_object().then(|| ToolCall {
+        server: server.clone(),
+        tool: tool.clone(),
+        arguments,
+    })
+}
+
+/// Both verdicts at once: the stricter decision; when both ask for approval,
+/// every rule, approvers acceptable to both, the larger quorum, the shorter
+/// timeout, a reason if either wants one, break-glass only if both allow it.
+fn stricter(a: Verdict, b: Verdict) -> Verdict {
+    if a.decision != b.decision {
+        return if a.decision > b.decision { a } else { b };
+    }
+    let (Some(x), Some(y)) = (&a.approval, &b.approval) else {
+        return a;
+    };
+    let mut rules = x.rules.clone();
+    rules.extend(y.rules.iter().filter(|r| !x.rules.contains(r)).cloned());
+    let approvers = match (x.approvers.is_empty(), y.approvers.is_empty()) {
+        (true, _) => y.approvers.clone(),
+        (_, true) => x.approvers.clone(),
+        _ => x
+            .approvers
+            .iter()
+            .filter(|p| y.approvers.contains(p))
+            .cloned()
+            .collect(),
+    };
+    if approvers.is_empty() && !(x.approvers.is_empty() && y.approvers.is_empty()) {
+        // No approver both readings accept (an empty list would mean anyone).
+        let mut denied = a;
+        denied.decision = crate::policy::Action::Deny;
+        denied.approval = None;
+        denied.reason = format!(
+            "no approver is acceptable to both the command rules and the tool rules ({}; {})",
+            denied.reason, b.reason
+        );
+        return denied;
+    }
+    let approval = ApprovalRequirement {
+        rules,
+        approvers,
+        quorum: x.quorum.max(y.quorum),
+        timeout: x.timeout.min(y.timeout),
+        require_reason: x.require_reason || y.require_reason,
+        break_glass: x.break_glass && y.break_glass,
+    };
+    let mut merged = a;
+    merged.reason = format!("{}; {}", merged.reason, b.reason);
+    for rule in b.rules {
+        if !merged.rules.contains(&rule) {
+            merged.rules.push(rule);
+        }
+    }
+    merged.approval = Some(approval);
+    merged
 }
 
 fn version(text: &str) -> String {
@@ -167,7 +246,7 @@ mod tests {
     use crate::identity::Requester;
     use crate::policy::Action;
 
-    fn new_request(argv: &[&str]) -> NewRequest {
+    pub(super) fn new_request(argv: &[&str]) -> NewRequest {
         NewRequest {
             requester: Requester {
                 user: "alice".into(),
@@ -224,5 +303,70 @@ mod tests {
             Action::Deny
         );
         assert_ne!(org.version, OrgPolicy::default().version);
+    }
+}
+
+#[cfg(test)]
+mod tool_calls {
+    use super::*;
+
+    fn org(text: &str) -> OrgPolicy {
+        OrgPolicy::parse(text, "org.toml").unwrap()
+    }
+
+    const TOOLS: &str = "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n\
+        [people.alice]\n[people.bob]\n[people.carol]\n\
+        [[tool]]\nname = \"no repo deletes\"\naction = \"deny\"\ntool = \"delete_*\"\n\
+        [[tool]]\nname = \"prod writes\"\naction = \"approve\"\ntool = \"write\"\n\
+        arguments.repo = \"prod-*\"\nquorum = 2\napprovers = [\"alice\", \"bob\"]\n\
+        [[rule]]\nname = \"mcp from carol\"\naction = \"approve\"\nmatch = \"mcp **\"\n\
+        approvers = [\"carol\"]\n";
+
+    #[test]
+    fn a_tool_call_is_decided_by_the_tool_rules_as_well_as_the_command_rules() {
+        let policy = org(TOOLS);
+        let verdict = policy.evaluate(
+            &super::tests::new_request(&["mcp", "forge", "delete_repo", "{}"]),
+            false,
+        );
+        assert_eq!(verdict.decision, crate::policy::Action::Deny, "{verdict:?}");
+        assert!(
+            verdict.reason.contains("no repo deletes"),
+            "{}",
+            verdict.reason
+        );
+        // Approve by both readings, with approvers neither shares: denied.
+        let verdict = policy.evaluate(
+            &super::tests::new_request(&["mcp", "forge", "write", "{\"repo\":\"prod-db\"}"]),
+            false,
+        );
+        assert_eq!(verdict.decision, crate::policy::Action::Deny, "{verdict:?}");
+        assert!(verdict.reason.contains("no approver is acceptable to both"));
+    }
+
+    #[test]
+    fn both_readings_asking_for_approval_ask_for_the_stricter_of_each() {
+        let policy = org(&TOOLS.replace(
+            "approvers = [\"carol\"]",
+            "approvers = [\"alice\", \"carol\"]",
+        ));
+        let verdict = policy.evaluate(
+            &super::tests::new_request(&["mcp", "forge", "write", "{\"repo\":\"prod-db\"}"]),
+            false,
+        );
+        let approval = verdict.approval.expect("approve");
+        assert_eq!(approval.approvers, ["alice"]);
+        assert_eq!(approval.quorum, 2);
+        assert!(approval.rules.contains(&"prod writes".to_string()));
+        assert!(approval.rules.contains(&"mcp from carol".to_string()));
+        // Not a tool call's shape: the command rules alone.
+        for argv in [
+            &["mcp", "forge", "write", "not json"][..],
+            &["mcp", "forge", "write"][..],
+            &["mcpx", "forge", "delete_repo", "{}"][..],
+        ] {
+            let verdict = policy.evaluate(&super::tests::new_request(argv), false);
+            assert_ne!(verdict.decision, crate::policy::Action::Deny, "{argv:?}");
+        }
     }
 }
