@@ -33,6 +33,30 @@ pub fn draft(decided: &Decided, reason: Option<&str>) -> Entry {
     entry
 }
 
+/// The decision record of an approval the broker signed: `draft` as approved,
+/// with the approvers, break-glass, the broker's signature and the CI identity
+/// it verified, all as the signed payload says.
+pub fn approved(
+    draft: &Entry,
+    payload: &crate::approval::DecisionPayload,
+    signed: &crate::approval::SignedDecision,
+) -> Entry {
+    let mut entry = draft.clone();
+    entry.decision = Decision::Approved.into();
+    entry.approvers = payload
+        .approvers
+        .iter()
+        .map(|a| ApproverRecord {
+            name: a.name.clone(),
+            channel: a.channel.clone(),
+        })
+        .collect();
+    entry.break_glass = payload.break_glass;
+    entry.broker_signature = Some(signed.to_compact());
+    entry.ci_identity = payload.ci_identity.clone();
+    entry
+}
+
 /// The reason a refusal by the policy is recorded with: the policy's, and the
 /// requester's if given.
 pub fn refusal_reason(decided: &Decided, draft: &Entry) -> String {

@@ -14,7 +14,7 @@ use super::{Decided, LoadedPolicy, shell_join};
 use crate::action::ResolveError;
 use crate::approval::ticket::{self, Ticket, TicketError};
 use crate::approval::{Answer, AskError, Channel, ChannelError, StatusDisplay, ask, redeem};
-use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
+use crate::audit::{AuditError, Decision, Entry};
 use crate::error::{Error, exit};
 use crate::exec;
 use crate::paths::Home;
@@ -219,18 +219,7 @@ impl Run<'_> {
                 payload,
                 signed,
             } => {
-                entry.decision = Decision::Approved.into();
-                entry.approvers = payload
-                    .approvers
-                    .iter()
-                    .map(|a| ApproverRecord {
-                        name: a.name.clone(),
-                        channel: a.channel.clone(),
-                    })
-                    .collect();
-                entry.break_glass = payload.break_glass;
-                entry.broker_signature = Some(signed.to_compact());
-                entry.ci_identity = payload.ci_identity.clone();
+                let entry = trail::approved(self.draft, &payload, &signed);
                 let seq = trail.append(&entry, true).map_err(refused_audit)?;
                 if self.invocation.json {
                     eprintln!("{}", self.approved_json(&request_id, &entry));

@@ -105,6 +105,28 @@ pub(super) fn required<'v, 'i>(
     value
 }
 
+/// The `name` and `action` every `[[rule]]` and `[[tool]]` (`kind`) must have.
+pub(super) fn name_and_action(
+    reader: &mut Reader<'_>,
+    table: &DeTable<'_>,
+    header: &std::ops::Range<usize>,
+    kind: &str,
+) -> (Option<Spanned<String>>, Option<Action>) {
+    let name_value = required(
+        reader,
+        table,
+        header,
+        kind,
+        "name",
+        "\"a short unique name\"",
+    );
+    let name = name_value.and_then(|v| Some(Spanned::new(v.span(), reader.string(v, "name")?)));
+    let example = "\"allow\", \"approve\" or \"deny\"";
+    let action = required(reader, table, header, kind, "action", example)
+        .and_then(|v| reader.action(v, "action"));
+    (name, action)
+}
+
 fn read_rule(
     reader: &mut Reader<'_>,
     header: std::ops::Range<usize>,
@@ -112,18 +134,7 @@ fn read_rule(
     directory: &Directory<'_>,
 ) -> Option<(Rule, Spanned<String>)> {
     reader.reject_unknown_keys(table, RULE_KEYS, "[[rule]]");
-    let name_value = required(
-        reader,
-        table,
-        &header,
-        "rule",
-        "name",
-        "\"a short unique name\"",
-    );
-    let name = name_value.and_then(|v| Some(Spanned::new(v.span(), reader.string(v, "name")?)));
-    let example = "\"allow\", \"approve\" or \"deny\"";
-    let action = required(reader, table, &header, "rule", "action", example)
-        .and_then(|v| reader.action(v, "action"));
+    let (name, action) = name_and_action(reader, table, &header, "rule");
     let patterns = required(
         reader,
         table,

@@ -5,7 +5,7 @@
 
 use super::ToolVerdict;
 use crate::approval::{Answer, AskError, StatusDisplay, ask_until_cancelled};
-use crate::audit::{ApproverRecord, AuditError, Decision, Entry};
+use crate::audit::{AuditError, Decision, Entry};
 use crate::error::{Error, exit};
 use crate::guard::broker::{self, Asking};
 use crate::guard::forward;
@@ -150,17 +150,7 @@ fn settle(
         Answer::Approved {
             payload, signed, ..
         } => {
-            entry.decision = Decision::Approved.into();
-            entry.approvers = payload
-                .approvers
-                .iter()
-                .map(|a| ApproverRecord {
-                    name: a.name.clone(),
-                    channel: a.channel.clone(),
-                })
-                .collect();
-            entry.broker_signature = Some(signed.to_compact());
-            entry.ci_identity = payload.ci_identity.clone();
+            let entry = super::super::trail::approved(draft, &payload, &signed);
             let seq = trail.append(&entry, true)?;
             let entry = Box::new(entry);
             return Ok(ToolVerdict::Forward { seq, entry });

@@ -4,7 +4,7 @@
 use super::{ArgumentMatch, McpSettings, ToolRule};
 use crate::policy::read::{Reader, Value};
 use crate::policy::rules::{
-    Directory, array_of_tables, read_approval_overrides, read_conditions, required,
+    Directory, array_of_tables, name_and_action, read_approval_overrides, read_conditions,
 };
 use crate::policy::{Conditions, Glob, Rule};
 use toml::Spanned;
@@ -71,18 +71,7 @@ fn read_tool_rule(
     directory: &Directory<'_>,
 ) -> Option<(ToolRule, Spanned<String>)> {
     reader.reject_unknown_keys(table, TOOL_KEYS, "[[tool]]");
-    let name_value = required(
-        reader,
-        table,
-        &header,
-        "tool",
-        "name",
-        "\"a short unique name\"",
-    );
-    let name = name_value.and_then(|v| Some(Spanned::new(v.span(), reader.string(v, "name")?)));
-    let example = "\"allow\", \"approve\" or \"deny\"";
-    let action = required(reader, table, &header, "tool", "action", example)
-        .and_then(|v| reader.action(v, "action"));
+    let (name, action) = name_and_action(reader, table, &header, "tool");
     let mut glob = |key: &str| match table.get(key) {
         None => Some(Glob::parse("*").expect("* is a glob")),
         Some(v) => reader.glob(v, key),
