@@ -42,8 +42,10 @@ pub fn router(broker: Arc<Broker>) -> Router {
         .route("/audit/head", post(head))
         .route("/pubkey", get(pubkey))
         .route("/oidc", get(oidc))
-        .route("/health", get(health));
+        .route("/health", get(health))
+        .route("/ready", get(ready));
     Router::new()
+        .route("/metrics", get(metrics))
         .nest(API_PREFIX, api)
         .fallback(|| async { Refusal::new(404, ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
@@ -112,7 +114,14 @@ async fn forward(
         Caller::CiJob => return Err(not_enrolled_refusal()),
     };
     let now = rules::rfc3339(SystemTime::now());
-    Ok(Json(broker.ledger.ingest(sender, body, now).await?))
+    let offered = body.records.len() as u64;
+    let taken = broker.ledger.ingest(sender, body, now).await;
+    match &taken {
+        Ok(_) => broker.metrics.forwarded(offered, 0),
+        Err(refusal) if refusal.code == ErrorCode::ChainBroken => broker.metrics.forwarded(0, 1),
+        Err(_) => {}
+    }
+    Ok(Json(taken?))
 }
 
 /// `POST /v1/audit/head`: the newest record the broker holds of an installation
@@ -357,8 +366,35 @@ async fn oidc(State(broker): Shared) -> Json<OidcInfo> {
     Json(OidcInfo { issuers })
 }
 
+/// Liveness: the process answers.
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers too (503 otherwise, so a load balancer sends
+/// requests to another replica).
+async fn ready(State(broker): Shared) -> Response {
+    match broker.store_ready().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(detail) => {
+            eprintln!("gate serve: not ready: {detail}");
+            let body = serde_json::json!({ "status": "unavailable", "detail": detail });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format (crate::server::metrics).
+async fn metrics(State(broker): Shared) -> Response {
+    let text = broker.metrics.render(broker.pending_count());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+    );
+    response
 }
 
 /// The person behind the request's approver token.

@@ -18,6 +18,7 @@ mod input;
 pub mod insights;
 pub mod ledger;
 mod live;
+pub mod metrics;
 pub mod oidc;
 pub mod rules;
 pub mod slack;

@@ -44,6 +44,8 @@ pub struct Broker {
     pub enrollments: Enrollments,
     /// Every installation's forwarded audit records and chain head.
     pub ledger: super::ledger::Ledger,
+    /// The counters `GET /metrics` shows.
+    pub metrics: super::metrics::Metrics,
     store: Arc<Mutex<Store>>,
     live: Mutex<Live>,
     /// Held for a whole change; holds the broker-wide version.
@@ -125,6 +127,7 @@ impl Broker {
             public_url,
             enrollments,
             ledger,
+            metrics: super::metrics::Metrics::default(),
             store: Arc::new(Mutex::new(store)),
             live: Mutex::new(live),
             writer: Arc::new(tokio::sync::Mutex::new(version)),
@@ -338,10 +341,14 @@ impl Broker {
         let task = tokio::spawn(async move {
             let request = Arc::new(request);
             let (store, saved) = (broker.store.clone(), request.clone());
+            let started = std::time::Instant::now();
             tokio::task::spawn_blocking(move || store.lock().expect("store lock").save(&saved))
                 .await
                 .map_err(internal)?
                 .map_err(internal)?;
+            broker
+                .metrics
+                .changed(before.as_deref(), &request, started.elapsed());
             let settles = rules::is_publication(&request)
                 && request.view.status.is_final()
                 && before.as_ref().is_none_or(|b| !b.view.status.is_final());
@@ -531,6 +538,7 @@ impl Broker {
         let Some(mut receiver) = receiver else {
             return request;
         };
+        let _waiting = self.metrics.long_poll();
         self.until(receiver.wait_for(|version| *version > since), wait)
             .await;
         let live = self.live.lock().expect("live lock");
@@ -548,6 +556,7 @@ impl Broker {
         wait: Duration,
     ) -> (u64, Vec<RequestView>) {
         if let Some(since) = since {
+            let _waiting = self.metrics.long_poll();
             let mut receiver = self.version.subscribe();
             self.until(receiver.wait_for(|version| *version > since), wait)
                 .await;
@@ -564,6 +573,33 @@ impl Broker {
             .collect();
         requests.sort_by(|a, b| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
         (version, requests)
+    }
+
+    /// How many requests wait for a decision now.
+    pub fn pending_count(&self) -> usize {
+        let live = self.live.lock().expect("live lock");
+        live.requests
+            .values()
+            .filter(|entry| entry.request.view.status == Status::Pending)
+            .count()
+    }
+
+    /// Whether the store answers: what readiness means.
+    pub async fn store_ready(&self) -> Result<(), String> {
+        let store = self.store.clone();
+        let check = tokio::task::spawn_blocking(move || {
+            store
+                .lock()
+                .expect("store lock")
+                .version()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        match tokio::time::timeout(Duration::from_secs(2), check).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(join.to_string()),
+            Err(_) => Err("the store did not answer within 2 s".into()),
+        }
     }
 
     /// The pending requests `person` may still vote on at `now` under the vote's

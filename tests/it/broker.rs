@@ -628,3 +628,48 @@ fn a_revoked_token_stops_at_once_and_the_list_shows_its_use() {
         stderr(&out)
     );
 }
+
+#[test]
+fn metrics_count_votes_and_decisions_and_never_name_anyone() {
+    let ctx = TestContext::new();
+    let broker = Broker::start(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let bob = broker.token("bob");
+    let (approved, _, _) = broker.create(&delete_payments_request("dave"));
+    let (denied, _, _) = broker.create(&delete_payments_request("dave"));
+    let (_pending, _, _) = broker.create(&delete_payments_request("dave"));
+    assert_eq!(broker.decide(&approved, &bob, "approve").status, 200);
+    assert_eq!(broker.decide(&denied, &bob, "deny").status, 200);
+
+    let page = crate::support::web_support::send(&broker, "GET", "/metrics", None, None, None);
+    assert_eq!(page.status, 200);
+    let text = page.body;
+    for line in [
+        "gate_requests_pending 1",
+        "gate_requests_finished_total{state=\"approved\"} 1",
+        "gate_requests_finished_total{state=\"denied\"} 1",
+        "gate_votes_total{channel=\"cli\",verdict=\"approve\"} 1",
+        "gate_votes_total{channel=\"cli\",verdict=\"deny\"} 1",
+        "gate_time_to_decision_seconds_count 2",
+        "gate_long_polls_waiting 0",
+        "# EOF",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("gate_store_write_seconds_count ") && !l.ends_with(" 0")),
+        "{text}"
+    );
+    // Counts only: no person, requester, command or request id.
+    for secret in ["bob", "dave", "kubectl", "payments", approved.as_str()] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+
+    // Liveness and readiness.
+    assert_eq!(broker.get("/v1/health", None).body["status"], "ok");
+    let ready = broker.get("/v1/ready", None);
+    assert_eq!(
+        (ready.status, ready.body["status"].as_str()),
+        (200, Some("ready"))
+    );
+}

@@ -189,6 +189,18 @@ fn three_installations_forward_and_a_truncated_and_a_rewritten_log_are_flagged()
         );
     }
 
+    // The refusals are counted for the operators, without naming anyone.
+    let metrics = crate::support::web_support::send(&broker, "GET", "/metrics", None, None, None);
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l == "gate_forwarded_records_total{outcome=\"refused\"} 2"),
+        "{}",
+        metrics.body
+    );
+    assert!(!metrics.body.contains("redone"), "{}", metrics.body);
+
     // `steady` is untouched by all of it.
     assert_eq!(code(&steady.run(&["true"])), 0);
     let out = steady.push();
