@@ -200,16 +200,22 @@ fn raise_open_file_limit() {
     }
 }
 
-async fn shutdown_signal() {
+/// A future that completes on SIGINT or SIGTERM. The handlers are installed
+/// when this is called, not when it is first polled, so a signal that arrives as
+/// soon as the broker says it listens is a graceful shutdown, not a kill.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
+    let signals = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
+    );
+    async move {
+        let (Ok(mut interrupt), Ok(mut terminate)) = signals else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
     }
 }
