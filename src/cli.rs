@@ -219,6 +219,16 @@ pub struct ServeArgs {
     /// Broker config file (default: $GATE_HOME/broker.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// How the log on stderr is written: text lines, or one JSON object per line
+    /// ({"time", "level", "message"}) for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,9 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
     let color = super::stderr_color();
     match args.command {
         None => {
+            if args.log_format == crate::cli::LogFormat::Json {
+                server::log::use_json();
+            }
             let config = server::config::load(
                 server::config::find(args.config.as_deref(), home).as_deref(),
                 color,

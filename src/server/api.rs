@@ -377,7 +377,7 @@ async fn ready(State(broker): Shared) -> Response {
     match broker.store_ready().await {
         Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
         Err(detail) => {
-            eprintln!("gate serve: not ready: {detail}");
+            crate::serve_log!("gate serve: not ready: {detail}");
             let body = serde_json::json!({ "status": "unavailable", "detail": detail });
             (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }

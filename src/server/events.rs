@@ -28,7 +28,7 @@ impl Asked {
 
 /// A request the broker would not admit: who tried what, and why.
 pub fn refused_request(asked: &Asked, refusal: &Refusal) {
-    eprintln!(
+    crate::serve_log!(
         "gate serve: refused a request by {}: {}: {} ({})",
         asked.who,
         asked.command,
@@ -39,7 +39,7 @@ pub fn refused_request(asked: &Asked, refusal: &Refusal) {
 
 /// A vote the broker would not count: who tried, on which request, and why.
 pub fn refused_vote(id: &str, person: &str, channel: &str, refusal: &Refusal) {
-    eprintln!(
+    crate::serve_log!(
         "gate serve: refused a vote on {} by {} via {}: {} ({})",
         one_line(id),
         one_line(person),
@@ -55,13 +55,13 @@ pub fn created(request: &Request) {
     let command = one_line(&view.argv.join(" "));
     if view.break_glass {
         let reason = one_line(view.reason.as_deref().unwrap_or_default());
-        eprintln!(
+        crate::serve_log!(
             "gate serve: BREAK-GLASS {} by {who}: {command} (self-approved, reason: {reason})",
             view.id
         );
         return;
     }
-    eprintln!(
+    crate::serve_log!(
         "gate serve: created {} by {who}: {command} (approvers: {}; quorum {}; expires {})",
         view.id,
         view.approvers.join(", "),
@@ -74,7 +74,7 @@ pub fn created(request: &Request) {
 pub fn changed(before: &Request, after: &Request) {
     let id = &after.view.id;
     for vote in after.view.votes.iter().skip(before.view.votes.len()) {
-        eprintln!(
+        crate::serve_log!(
             "gate serve: vote {id}: {} {} via {}",
             vote.person,
             vote.verdict.as_str(),
@@ -90,10 +90,10 @@ pub fn changed(before: &Request, after: &Request) {
             Status::Cancelled => format!("cancelled {id}"),
             Status::Pending => return,
         };
-        eprintln!("gate serve: {line}");
+        crate::serve_log!("gate serve: {line}");
     }
     if after.view.claimed && !before.view.claimed {
-        eprintln!("gate serve: claimed {id}");
+        crate::serve_log!("gate serve: claimed {id}");
     }
 }
 
@@ -115,13 +115,13 @@ fn one_line(text: &str) -> String {
 /// A published policy version came into force, or was refused.
 pub fn policy_settled(version: &str, approved: bool, by: &[String]) {
     if approved {
-        eprintln!(
+        crate::serve_log!(
             "gate serve: organisation policy {} is now in force (approved by {})",
             &version[..version.len().min(12)],
             by.join(", ")
         );
     } else {
-        eprintln!(
+        crate::serve_log!(
             "gate serve: organisation policy {} was not approved; the policy in force is unchanged",
             &version[..version.len().min(12)]
         );

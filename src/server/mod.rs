@@ -18,6 +18,7 @@ mod input;
 pub mod insights;
 pub mod ledger;
 mod live;
+pub mod log;
 pub mod metrics;
 pub mod oidc;
 pub mod rules;
@@ -161,7 +162,7 @@ pub async fn serve(
         .unwrap_or_else(|| format!("http://{address}"));
     if config.people.is_empty() {
         // Requests would wait for approvers the broker does not know.
-        eprintln!(
+        crate::serve_log!(
             "gate serve: no people are configured, so nobody can approve a request; \
              add [people.NAME] to broker.toml (--config, see docs/broker.md) and give each \
              a token with `gate serve token create NAME`"
@@ -196,10 +197,10 @@ pub async fn serve(
         })?);
     }
     let sweeper = tokio::spawn(broker.clone().sweep_expired());
-    eprintln!("gate serve: listening on http://{address}");
+    crate::serve_log!("gate serve: listening on http://{address}");
     let shutdown = async move {
         stop.await;
-        eprintln!("gate serve: shutting down");
+        crate::serve_log!("gate serve: shutting down");
         // Long-polls return their current view at once.
         let _ = stop_tx.send(true);
     };

@@ -470,7 +470,7 @@ impl Broker {
         })
         .await;
         let Ok(Ok(Some(version))) = settled else {
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: could not record the decision on policy publication {}",
                 request.view.id
             );
@@ -484,7 +484,9 @@ impl Broker {
         let org = match OrgPolicy::parse(&version.text, &label) {
             Ok(org) => org,
             Err(_) => {
-                eprintln!("gate serve: {label} does not parse; the policy in force is unchanged");
+                crate::serve_log!(
+                    "gate serve: {label} does not parse; the policy in force is unchanged"
+                );
                 return;
             }
         };
@@ -496,7 +498,7 @@ impl Broker {
                     config: Arc::new(beside),
                 }
             }
-            Err(problems) => eprintln!(
+            Err(problems) => crate::serve_log!(
                 "gate serve: {label} does not agree with broker.toml ({}); the policy in force is unchanged",
                 problems.join("; ")
             ),
@@ -722,7 +724,7 @@ fn not_found() -> Refusal {
 }
 
 fn internal(detail: impl std::fmt::Display) -> Refusal {
-    eprintln!("gate serve: error: {detail}");
+    crate::serve_log!("gate serve: error: {detail}");
     Refusal::new(
         500,
         ErrorCode::Internal,

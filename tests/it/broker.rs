@@ -673,3 +673,64 @@ fn metrics_count_votes_and_decisions_and_never_name_anyone() {
         (200, Some("ready"))
     );
 }
+
+#[test]
+fn with_log_format_json_every_log_line_is_one_json_object() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let ctx = TestContext::new();
+    let config =
+        crate::support::broker_support::write_config(&ctx, BROKER_CONFIG_SRE_ALICE_BOB_CAROL);
+    let mut child =
+        crate::support::broker_support::serve_command(&ctx.home(), &config, "127.0.0.1:0")
+            .args(["--log-format", "json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let mut stderr_lines = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr_lines.read_line(&mut first).unwrap();
+    let listening: Value = serde_json::from_str(&first).expect("a JSON line");
+    let message = listening["message"].as_str().unwrap();
+    let address = message
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("{first}"));
+    // One request, so the log has an event with a command in it.
+    let body = delete_payments_request("dave").to_string();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /v1/requests HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    stderr_lines.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success());
+    let lines: Vec<Value> = rest
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    for line in &lines {
+        assert!(
+            line["time"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+        assert_eq!(line["level"], "info", "{line}");
+        assert!(!line["message"].as_str().unwrap().starts_with("gate serve:"));
+    }
+    let messages: Vec<&str> = lines.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("created") && m.contains("kubectl delete ns payments")),
+        "{messages:?}"
+    );
+    assert!(messages.contains(&"shutting down"), "{messages:?}");
+}

@@ -97,7 +97,7 @@ async fn authenticated(
         )
         .await
         .inspect_err(|refusal| {
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: refused {} {}: {} ({})",
                 parts.method,
                 api_path(parts.uri.path()),

@@ -71,7 +71,7 @@ impl Enrollments {
             .await?;
         match enrolled {
             Ok(name) => {
-                eprintln!("gate serve: enrolled installation {name}");
+                crate::serve_log!("gate serve: enrolled installation {name}");
                 Ok(Enrolled {
                     name,
                     enrolled_at: super::rules::rfc3339(now),
@@ -83,7 +83,7 @@ impl Enrollments {
                     CodeRefusal::Used => "was already used",
                     CodeRefusal::Expired => "has expired",
                 };
-                eprintln!("gate serve: refused an enrollment: the code {why}");
+                crate::serve_log!("gate serve: refused an enrollment: the code {why}");
                 Err(Refusal::new(
                     401,
                     ErrorCode::InvalidEnrollmentCode,
@@ -215,7 +215,7 @@ fn bad_signature(message: &str) -> Refusal {
 }
 
 fn internal(detail: impl std::fmt::Display) -> Refusal {
-    eprintln!("gate serve: error: {detail}");
+    crate::serve_log!("gate serve: error: {detail}");
     Refusal::new(
         500,
         ErrorCode::Internal,

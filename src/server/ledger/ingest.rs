@@ -92,7 +92,7 @@ pub(super) fn ingest_checked(
         Some(chain) => chain,
         None => {
             let key = pinned.map_or(offered_hex.clone(), |k| hex::encode(k.as_bytes()));
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: ledger: installation {name} forwards its audit log (audit key {}…)",
                 &key[..16]
             );
@@ -206,7 +206,7 @@ pub(super) fn ingest_checked(
             status: chain.status,
         }),
         Some((_, reason)) => {
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: ledger: refused a record from installation {name}, kept as \
                  evidence; its chain is marked broken: {reason}"
             );

@@ -173,7 +173,7 @@ fn head_of(chain: &Chain) -> ChainHead {
 }
 
 pub(super) fn internal(detail: String) -> Refusal {
-    eprintln!("gate serve: ledger: {detail}");
+    crate::serve_log!("gate serve: ledger: {detail}");
     Refusal::new(
         500,
         ErrorCode::Internal,

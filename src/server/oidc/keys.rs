@@ -47,7 +47,9 @@ impl KeyCache {
                 return Err(TokenError::KeysUnavailable(problem));
             }
             Err(problem) => {
-                eprintln!("gate serve: oidc: cannot refresh the keys of {issuer}: {problem}")
+                crate::serve_log!(
+                    "gate serve: oidc: cannot refresh the keys of {issuer}: {problem}"
+                )
             }
         }
         self.find(kid)

@@ -26,7 +26,7 @@ pub async fn run(
         };
         match change {
             Ok(change) => slack.on_change(change).await,
-            Err(broadcast::error::RecvError::Lagged(missed)) => eprintln!(
+            Err(broadcast::error::RecvError::Lagged(missed)) => crate::serve_log!(
                 "gate serve: slack: fell {missed} changes behind; some messages may be out of date"
             ),
             Err(broadcast::error::RecvError::Closed) => return,
@@ -47,7 +47,7 @@ impl Slack {
         }
         let id = &after.view.id;
         let Some(posted) = self.posted(id).await else {
-            eprintln!("gate serve: slack: no message known for request {id}; not updated");
+            crate::serve_log!("gate serve: slack: no message known for request {id}; not updated");
             return;
         };
         let message = blocks::render(&after.view, SystemTime::now());
@@ -86,7 +86,7 @@ impl Slack {
                 };
                 self.remember(&request.view.id, posted).await;
             }
-            _ => eprintln!(
+            _ => crate::serve_log!(
                 "gate serve: slack: chat.postMessage answered without channel and ts; request {} will not be updated",
                 request.view.id
             ),
@@ -98,7 +98,7 @@ impl Slack {
         match self.api.call(method, &self.secrets.bot_token, body).await {
             Ok(answer) => Some(answer),
             Err(err) => {
-                eprintln!(
+                crate::serve_log!(
                     "gate serve: {err}; requests stay decidable with gate approve/deny and the other channels"
                 );
                 None

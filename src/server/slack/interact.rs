@@ -48,7 +48,7 @@ async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Choice) -> Opt
         .find(|(_, person)| person.slack.as_deref() == Some(user))
         .map(|(name, _)| name.clone())
     else {
-        eprintln!("gate serve: slack: click by unknown Slack user {user} on {id} refused");
+        crate::serve_log!("gate serve: slack: click by unknown Slack user {user} on {id} refused");
         return Some(format!(
             "gate does not know your Slack account ({user}), so your click was not counted. Ask the broker's admin to add slack = \"{user}\" to your [people.NAME] entry."
         ));
@@ -56,7 +56,7 @@ async fn click(slack: &Arc<Slack>, user: &str, id: &str, verdict: Choice) -> Opt
     match slack.broker.vote(id, &person, verdict, None, "slack").await {
         Ok(_) => None,
         Err(refusal) => {
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: slack: {person}'s {} on {id} refused: {}",
                 verdict.as_str(),
                 refusal.message

@@ -112,7 +112,7 @@ async fn interactions(
         SystemTime::now(),
     );
     if let Err(rejected) = checked {
-        eprintln!(
+        crate::serve_log!(
             "gate serve: slack: refused an interaction callback: {}",
             rejected.as_str()
         );
@@ -139,7 +139,9 @@ impl Slack {
     async fn remember(&self, id: &str, posted: Posted) {
         let address = format!("{} {}", posted.channel, posted.ts);
         if let Err(err) = self.broker.remember_message(id, STORE_KEY, &address).await {
-            eprintln!("gate serve: slack: cannot store where request {id} was posted: {err}");
+            crate::serve_log!(
+                "gate serve: slack: cannot store where request {id} was posted: {err}"
+            );
         }
         self.messages
             .lock()

@@ -35,7 +35,7 @@ pub async fn run(slack: Arc<Slack>, mut shutdown: watch::Receiver<bool>) {
         match ended {
             Ended::Asked => backoff = FIRST_BACKOFF,
             Ended::Failed(why) => {
-                eprintln!(
+                crate::serve_log!(
                     "gate serve: slack: socket mode connection lost ({why}); retrying in {}ms",
                     backoff.as_millis()
                 );
@@ -68,7 +68,7 @@ async fn session(slack: &Arc<Slack>) -> Ended {
         Ok((socket, _)) => socket,
         Err(err) => return Ended::Failed(format!("cannot connect: {err}")),
     };
-    eprintln!("gate serve: slack: socket mode connected");
+    crate::serve_log!("gate serve: slack: socket mode connected");
     while let Some(message) = socket.next().await {
         let text = match message {
             Ok(Message::Text(text)) => text,

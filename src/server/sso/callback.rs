@@ -60,7 +60,7 @@ async fn finish<H: Host>(
 ) -> Response {
     if let Some(error) = query.error {
         let error = provider::error_code(&error);
-        eprintln!("gate serve: sso: the provider ended a sign-in with {error}");
+        crate::serve_log!("gate serve: sso: the provider ended a sign-in with {error}");
         let text = match error.as_str() {
             "access_denied" => "The sign-in was cancelled or the provider denied it \
                                 (access_denied); nobody was signed in."
@@ -111,7 +111,7 @@ async fn finish<H: Host>(
         Ok(person) => person,
         Err((code, why)) => return refuse(host, code, &why),
     };
-    eprintln!("gate serve: web: {person} signed in with single sign-on");
+    crate::serve_log!("gate serve: web: {person} signed in with single sign-on");
     host.start_session(&person, &pending.next)
 }
 
@@ -196,7 +196,7 @@ async fn add_userinfo_email(
 
 /// The refusal page; the reason is logged too (it never holds a code or token).
 fn refuse<H: Host>(host: &H, code: StatusCode, why: &str) -> Response {
-    eprintln!("gate serve: sso: sign-in refused: {why}");
+    crate::serve_log!("gate serve: sso: sign-in refused: {why}");
     let text = format!("Single sign-on did not sign you in: {why}.");
     host.message(code, "Not signed in", &text)
 }

@@ -141,7 +141,7 @@ async fn login<H: Host>(
     let metadata = match sso.metadata().await {
         Ok(metadata) => metadata,
         Err(problem) => {
-            eprintln!("gate serve: sso: cannot reach the sign-in provider: {problem}");
+            crate::serve_log!("gate serve: sso: cannot reach the sign-in provider: {problem}");
             let text = "The single sign-on provider cannot be reached or is misconfigured; \
                         sign in with an approver token, or try again later.";
             return host.message(StatusCode::BAD_GATEWAY, "Sign-in unavailable", text);

@@ -27,7 +27,7 @@ pub fn start(broker: &Arc<Broker>) -> Result<Option<tokio::task::JoinHandle<()>>
     };
     let url = config.webhook(|name| std::env::var(name).ok())?;
     let webhook = Webhook::new(url, config.timeout)?;
-    eprintln!(
+    crate::serve_log!(
         "gate serve: teams: posting requests to {} (from {})",
         webhook.host(),
         config.webhook_url_env
@@ -46,7 +46,7 @@ async fn run(webhook: Webhook, mut changes: tokio::sync::broadcast::Receiver<Cha
                 }
             }
             Err(RecvError::Lagged(missed)) => {
-                eprintln!("gate serve: teams: fell behind and skipped {missed} changes");
+                crate::serve_log!("gate serve: teams: fell behind and skipped {missed} changes");
             }
             Err(RecvError::Closed) => return,
         }

@@ -53,22 +53,22 @@ impl Webhook {
         for attempt in 1..=ATTEMPTS {
             let problem = match self.attempt(body).await {
                 Attempt::Accepted => {
-                    eprintln!("gate serve: teams: {what} accepted by Teams ({host}, 202)");
+                    crate::serve_log!("gate serve: teams: {what} accepted by Teams ({host}, 202)");
                     return;
                 }
                 Attempt::Posted => {
-                    eprintln!("gate serve: teams: {what} posted to Teams ({host})");
+                    crate::serve_log!("gate serve: teams: {what} posted to Teams ({host})");
                     return;
                 }
                 Attempt::Refused(problem) => {
-                    eprintln!(
+                    crate::serve_log!(
                         "gate serve: teams: giving up on {what}: {problem} ({host}); {fallback}"
                     );
                     return;
                 }
                 Attempt::Retry(problem, after) => {
                     if attempt == ATTEMPTS {
-                        eprintln!(
+                        crate::serve_log!(
                             "gate serve: teams: giving up on {what} after {ATTEMPTS} attempts, last: {problem} ({host}); {fallback}"
                         );
                         return;
@@ -78,7 +78,7 @@ impl Webhook {
                     (problem, pause)
                 }
             };
-            eprintln!(
+            crate::serve_log!(
                 "gate serve: teams: {what}: {} ({host}); retrying in {}ms",
                 problem.0,
                 problem.1.as_millis()

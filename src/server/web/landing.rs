@@ -87,7 +87,7 @@ impl Web {
                 );
             }
         };
-        eprintln!("gate serve: web: {person} signed in");
+        crate::serve_log!("gate serve: web: {person} signed in");
         let mut response = self.see(place);
         set_header(
             &mut response,

@@ -59,7 +59,7 @@ type Shared = State<Arc<Dashboard>>;
 pub(super) fn router(web: Arc<Web>) -> Router {
     let index = Index::open(&web.broker.store_path(), &web.broker.public_url)
         .map(Mutex::new)
-        .inspect_err(|e| eprintln!("gate serve: the dashboard is unavailable: {e}"));
+        .inspect_err(|e| crate::serve_log!("gate serve: the dashboard is unavailable: {e}"));
     let dashboard = Arc::new(Dashboard { web, index });
     Router::new()
         .route("/dashboard", get(pending))
@@ -128,7 +128,7 @@ impl Dashboard {
         .map_err(|e| e.to_string())
         .and_then(|done| done);
         done.map_err(|e| {
-            eprintln!("gate serve: dashboard: {e}");
+            crate::serve_log!("gate serve: dashboard: {e}");
             let text = "The dashboard could not read the broker's store; see the broker's log.";
             html_reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
