@@ -83,16 +83,24 @@ pub fn record_path(home: &Home) -> PathBuf {
 /// The enrolled installation under `home`; `None` when this machine never
 /// enrolled (no `installation.toml`).
 pub fn load(home: &Home) -> Result<Option<Installation>, InstallationError> {
+    Ok(load_with_record(home)?.map(|(installation, _)| installation))
+}
+
+/// [`load`], with the record it was read from (which broker it enrolled with).
+pub fn load_with_record(
+    home: &Home,
+) -> Result<Option<(Installation, InstallationRecord)>, InstallationError> {
     let path = record_path(home);
     let record = match read_record(&path)? {
         Some(record) => record,
         None => return Ok(None),
     };
     let key = keys::load_signing_key(&key_path(home)).map_err(InstallationError::Key)?;
-    Ok(Some(Installation {
-        name: record.name,
+    let installation = Installation {
+        name: record.name.clone(),
         key,
-    }))
+    };
+    Ok(Some((installation, record)))
 }
 
 /// The record under `home`, if there is one.

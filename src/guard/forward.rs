@@ -67,15 +67,14 @@ impl Target {
     /// else `GATE_SERVER`, under `GATE_INSTALLATION` or this host's name (a name
     /// the broker must pin with its audit key). `None` when there is no broker.
     pub fn find(home: &Home, server: Option<&str>) -> Result<Option<Target>, String> {
-        let enrolled = installation::load(home).map_err(|e| e.to_string())?;
-        let record = installation::read_record(&installation::record_path(home))
-            .map_err(|e| e.to_string())?;
-        let (server, name) = match (&enrolled, record) {
-            (Some(installation), Some(record)) => (
+        let enrolled = installation::load_with_record(home).map_err(|e| e.to_string())?;
+        let (server, name, enrolled) = match enrolled {
+            Some((installation, record)) => (
                 server.map_or(record.server, str::to_string),
                 installation.name.clone(),
+                Some(installation),
             ),
-            _ => {
+            None => {
                 let server = server
                     .map(str::to_string)
                     .or_else(|| std::env::var("GATE_SERVER").ok())
@@ -87,7 +86,7 @@ impl Target {
                     .ok()
                     .filter(|name| !name.trim().is_empty())
                     .unwrap_or_else(crate::identity::host_name);
-                (server, name)
+                (server, name, None)
             }
         };
         let client = BrokerClient::new(server.trim())
@@ -111,6 +110,9 @@ impl Target {
     /// Send every record the broker has not acknowledged, in batches; stops at
     /// the first refusal.
     pub async fn push(&self, log: &AuditLog, key: &VerifyingKey) -> Result<Pushed, PushError> {
+        // The broker's head as its last answer gave it, so the end of a push
+        // asks again only when nothing was asked or sent.
+        let mut known: Option<ChainHead> = None;
         let mut from = match log.forwarded().map_err(PushError::Audit)? {
             Some(cursor)
                 if cursor.server == self.server && cursor.installation == self.installation =>
@@ -123,11 +125,13 @@ impl Target {
             _ => {
                 let head = self.head().await?;
                 let same = log.hash_at(head.seq).map_err(PushError::Audit)?;
-                if head.seq > 0 && same.as_deref() == Some(head.hash.as_str()) {
+                let from = if head.seq > 0 && same.as_deref() == Some(head.hash.as_str()) {
                     head.seq
                 } else {
                     0
-                }
+                };
+                known = Some(head);
+                from
             }
         };
         let public = crate::keys::public_key_pem(key);
@@ -135,7 +139,10 @@ impl Target {
         loop {
             let records = log.raw_after(from, BATCH_BYTES).map_err(PushError::Audit)?;
             let Some(last) = records.last().map(|r| r.seq) else {
-                let head = self.head().await?;
+                let head = match known {
+                    Some(head) => head,
+                    None => self.head().await?,
+                };
                 return Ok(Pushed { sent, head });
             };
             let body = ForwardBody {
@@ -168,6 +175,7 @@ impl Target {
                 )));
             }
             from = head.seq;
+            known = Some(head);
         }
     }
 }
