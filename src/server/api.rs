@@ -108,14 +108,14 @@ async fn forward(
     State(broker): Shared,
     Signed(caller, body): Signed<crate::approval::protocol::ForwardBody>,
 ) -> Answer<Json<crate::approval::protocol::ChainHead>> {
-    let sender = match caller {
-        Caller::Enrolled(name) => super::ledger::Sender::Enrolled(name),
-        Caller::Unverified => super::ledger::Sender::Unsigned,
+    let enrolled = match caller {
+        Caller::Enrolled(name) => Some(name),
+        Caller::Unverified => None,
         Caller::CiJob => return Err(not_enrolled_refusal()),
     };
     let now = rules::rfc3339(SystemTime::now());
     let offered = body.records.len() as u64;
-    let taken = broker.ledger.ingest(sender, body, now).await;
+    let taken = broker.ledger.ingest(enrolled, body, now).await;
     match &taken {
         Ok(_) => broker.metrics.forwarded(offered, 0),
         Err(refusal) if refusal.code == ErrorCode::ChainBroken => broker.metrics.forwarded(0, 1),

@@ -39,16 +39,6 @@ pub struct Ledger {
     broker_key: VerifyingKey,
 }
 
-/// Who is forwarding, as the broker authenticated it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sender {
-    /// A request signed by this enrolled installation.
-    Enrolled(String),
-    /// Unsigned: only a pinned installation's records are taken, on their own
-    /// signatures.
-    Unsigned,
-}
-
 impl Ledger {
     pub fn open(
         path: &Path,
@@ -74,17 +64,19 @@ impl Ledger {
     }
 
     /// Take a batch of forwarded records: the head after it, or the refusal.
+    /// `enrolled`: the installation whose signature the push carries; `None`
+    /// for an unsigned push, whose records are taken only from an installation
+    /// pinned in broker.toml, on their own signatures.
     pub async fn ingest(
         &self,
-        sender: Sender,
+        enrolled: Option<String>,
         body: ForwardBody,
         now: String,
     ) -> Result<ChainHead, Refusal> {
-        let name = match &sender {
-            Sender::Enrolled(name) => name.clone(),
-            Sender::Unsigned => body.installation.clone(),
-        };
-        if let Sender::Enrolled(name) = &sender
+        let name = enrolled
+            .clone()
+            .unwrap_or_else(|| body.installation.clone());
+        if let Some(name) = &enrolled
             && body.installation != *name
         {
             return Err(Refusal::field(
@@ -100,7 +92,7 @@ impl Ledger {
                 Refusal::field("audit_public_key", "not an ed25519 public key in SPKI PEM")
             })?;
         let pinned = self.pinned.get(&name).copied();
-        if sender == Sender::Unsigned && pinned.is_none() {
+        if enrolled.is_none() && pinned.is_none() {
             return Err(Refusal::new(
                 401,
                 ErrorCode::NotEnrolled,
