@@ -66,6 +66,43 @@ impl Demand {
     }
 }
 
+impl ApprovalRequirement {
+    /// Both requirements at once, as the rules that decided one verdict combine
+    /// ([`Demand::and`]), and every rule of both. `None` when both restrict
+    /// approvers and none is acceptable to both (nobody could ever approve).
+    pub fn and(&self, other: &ApprovalRequirement) -> Option<ApprovalRequirement> {
+        let demand = |r: &ApprovalRequirement| Demand {
+            approvers: (!r.approvers.is_empty()).then(|| r.approvers.iter().cloned().collect()),
+            quorum: r.quorum,
+            timeout: r.timeout,
+            require_reason: r.require_reason,
+            break_glass: r.break_glass,
+        };
+        let both = demand(self).and(demand(other));
+        let approvers: Vec<String> = match both.approvers {
+            Some(people) if people.is_empty() => return None,
+            Some(people) => people.into_iter().collect(),
+            None => Vec::new(),
+        };
+        let mut rules = self.rules.clone();
+        rules.extend(
+            other
+                .rules
+                .iter()
+                .filter(|r| !self.rules.contains(r))
+                .cloned(),
+        );
+        Some(ApprovalRequirement {
+            rules,
+            approvers,
+            quorum: both.quorum,
+            timeout: both.timeout,
+            require_reason: both.require_reason,
+            break_glass: both.break_glass,
+        })
+    }
+}
+
 /// Fill in `verdict.approval` for an approve verdict. When the deciding rules
 /// restrict approvers so that no set of them can reach the quorum, the request
 /// could never be approved, so it is denied outright with a reason saying so.

@@ -10,9 +10,7 @@
 use crate::approval::protocol::NewRequest;
 use crate::error::Error;
 use crate::policy::read::{Reader, Value};
-use crate::policy::{
-    ApprovalRequirement, DEFAULT_POLICY, Diagnostic, Policy, Request, ToolCall, Verdict, normalise,
-};
+use crate::policy::{DEFAULT_POLICY, Diagnostic, Policy, Request, ToolCall, Verdict, normalise};
 use std::path::{Path, PathBuf};
 
 const POLICY_KEYS: &[&str] = &["file", "admins", "admin_quorum"];
@@ -126,19 +124,7 @@ fn stricter(a: Verdict, b: Verdict) -> Verdict {
     let (Some(x), Some(y)) = (&a.approval, &b.approval) else {
         return a;
     };
-    let mut rules = x.rules.clone();
-    rules.extend(y.rules.iter().filter(|r| !x.rules.contains(r)).cloned());
-    let approvers = match (x.approvers.is_empty(), y.approvers.is_empty()) {
-        (true, _) => y.approvers.clone(),
-        (_, true) => x.approvers.clone(),
-        _ => x
-            .approvers
-            .iter()
-            .filter(|p| y.approvers.contains(p))
-            .cloned()
-            .collect(),
-    };
-    if approvers.is_empty() && !(x.approvers.is_empty() && y.approvers.is_empty()) {
+    let Some(approval) = x.and(y) else {
         // No approver both readings accept (an empty list would mean anyone).
         let mut denied = a;
         denied.decision = crate::policy::Action::Deny;
@@ -148,14 +134,6 @@ fn stricter(a: Verdict, b: Verdict) -> Verdict {
             denied.reason, b.reason
         );
         return denied;
-    }
-    let approval = ApprovalRequirement {
-        rules,
-        approvers,
-        quorum: x.quorum.max(y.quorum),
-        timeout: x.timeout.min(y.timeout),
-        require_reason: x.require_reason || y.require_reason,
-        break_glass: x.break_glass && y.break_glass,
     };
     let mut merged = a;
     merged.reason = format!("{}; {}", merged.reason, b.reason);
