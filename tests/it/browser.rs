@@ -38,6 +38,38 @@ pub fn require_browser(ctx: &TestContext) {
 }
 
 /// A fresh `CARGO_TARGET_TMPDIR/browser/` for this run's screenshots.
+/// Run `tests/python/SCRIPT` with `args` and the screenshot folder `shots` last;
+/// `env` adds to the context's environment. What the script saw (its one JSON
+/// object on stdout), or a failure naming where its screenshots are.
+pub fn browse(
+    ctx: &TestContext,
+    script: &str,
+    args: &[&str],
+    shots: &Path,
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = ctx
+        .command("python3")
+        .arg(script)
+        .args(args)
+        .arg(shots)
+        .envs(env.iter().copied())
+        // The scripts import browse_web.py: no __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs the browser");
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshots in {}): {}",
+        shots.display(),
+        stderr(&out)
+    );
+    serde_json::from_str(stdout(&out).trim()).expect("one JSON object")
+}
+
 fn screenshots() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     let _ = std::fs::remove_dir_all(&dir);
@@ -56,24 +88,14 @@ fn a_browser_signs_in_on_the_landing_page_and_approves_through_the_web_channel()
     short["timeout_seconds"] = 12.into();
     let (short_id, _, _) = broker.create(&short);
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_web.py");
     let shots = screenshots();
-    let out = ctx
-        .command("python3")
-        .arg(script)
-        .args([&broker.url(), &id, &short_id])
-        .arg(&shots)
-        .env("GATE_WEB_TOKEN", &bob)
-        .output()
-        .expect("python3 runs the browser");
-    assert!(
-        out.status.success(),
-        "the browser run failed (screenshots in {}): {}",
-        shots.display(),
-        stderr(&out)
+    let seen = browse(
+        &ctx,
+        "browse_web.py",
+        &[&broker.url(), &id, &short_id],
+        &shots,
+        &[("GATE_WEB_TOKEN", &bob)],
     );
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
 
     assert!(
         seen["signed_in"]
@@ -152,29 +174,17 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     let run = crate::dashboard::approved_run(&broker, &machine, "build-7");
     let day = humantime::format_rfc3339(std::time::SystemTime::now()).to_string()[..10].to_string();
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_dashboard.py");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser/dashboard");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let out = ctx
-        .command("python3")
-        .arg(script)
-        .args([&broker.url(), &target, &other, &run, &day])
-        .arg(&shots)
-        .env("GATE_WEB_TOKEN", broker.token("alice"))
-        .env("GATE_AUDITOR_TOKEN", broker.token("audra"))
-        // It imports browse_web.py: no __pycache__ in the source tree.
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("python3 runs the browser");
-    assert!(
-        out.status.success(),
-        "the browser run failed (screenshots in {}): {}",
-        shots.display(),
-        stderr(&out)
+    let (alice, audra) = (broker.token("alice"), broker.token("audra"));
+    let seen = browse(
+        &ctx,
+        "browse_dashboard.py",
+        &[&broker.url(), &target, &other, &run, &day],
+        &shots,
+        &[("GATE_WEB_TOKEN", &alice), ("GATE_AUDITOR_TOKEN", &audra)],
     );
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
     let text = |key: &str| seen[key].as_str().unwrap_or_default().to_string();
 
     assert!(

@@ -5,7 +5,7 @@
 //! (tests/python/browse_sso.py) with the provider on another site.
 
 use crate::support::broker_support::Broker;
-use crate::support::common::{TestContext, stderr, stdout};
+use crate::support::common::TestContext;
 use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
 use crate::support::sso_provider::{Agent, CLIENT_SECRET, Provider, query_param};
 use crate::support::web_support::{csrf, send, view};
@@ -397,26 +397,8 @@ fn a_real_browser_signs_in_with_sso_across_sites_and_approves() {
     crate::browser::require_browser(&ctx);
     let (provider, broker) = serving(Provider::start_as_localhost(), &ctx, "sub");
     let (id, requester, _) = broker.create(&delete_payments_request("dave"));
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/browse_sso.py");
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-sso");
-    let out = ctx
-        .command("python3")
-        .arg(script)
-        .args([&broker.url(), &id])
-        .arg(&shots)
-        // It imports browse_web.py: no __pycache__ in the source tree.
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("python3 runs the browser");
-    assert!(
-        out.status.success(),
-        "the browser run failed (screenshots in {}): {}",
-        shots.display(),
-        stderr(&out)
-    );
-    let seen: serde_json::Value =
-        serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    let seen = crate::browser::browse(&ctx, "browse_sso.py", &[&broker.url(), &id], &shots, &[]);
     assert!(
         seen["signed_in"]
             .as_str()
