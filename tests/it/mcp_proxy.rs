@@ -35,6 +35,16 @@ fn client(ctx: &TestContext, scenario: &str) -> std::process::Command {
     command
 }
 
+/// [`client`] with `broker` as its broker, its key pinned.
+fn client_of(ctx: &TestContext, scenario: &str, broker: &Broker) -> std::process::Command {
+    let key = broker.pin_key(ctx);
+    let mut command = client(ctx, scenario);
+    command
+        .env("GATE_SERVER", broker.url())
+        .env("GATE_SERVER_KEY", key);
+    command
+}
+
 fn upstream_log(ctx: &TestContext) -> PathBuf {
     ctx.dir.path().join("upstream.log")
 }
@@ -155,11 +165,8 @@ fn pending_request(broker: &Broker, token: &str) -> Value {
 fn a_call_needing_approval_waits_and_is_sent_once_approved() {
     let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
     let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
-    let key = broker.pin_key(&ctx);
     let alice = broker.token("alice");
-    let waiting = client(&ctx, "approve")
-        .env("GATE_SERVER", broker.url())
-        .env("GATE_SERVER_KEY", &key)
+    let waiting = client_of(&ctx, "approve", &broker)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -203,11 +210,8 @@ fn a_call_needing_approval_waits_and_is_sent_once_approved() {
 fn a_call_an_approver_denies_is_a_tool_error_naming_them_and_never_sent() {
     let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
     let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
-    let key = broker.pin_key(&ctx);
     let alice = broker.token("alice");
-    let waiting = client(&ctx, "approve")
-        .env("GATE_SERVER", broker.url())
-        .env("GATE_SERVER_KEY", &key)
+    let waiting = client_of(&ctx, "approve", &broker)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -548,11 +552,8 @@ fn a_streamable_http_server_is_gated_the_same_way() {
 fn the_sdk_client_giving_up_on_a_call_withdraws_its_request() {
     let ctx = TestContext::with_policy(POLICY_MCP_TOOLS);
     let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES);
-    let key = broker.pin_key(&ctx);
     let alice = broker.token("alice");
-    let out = client(&ctx, "cancel")
-        .env("GATE_SERVER", broker.url())
-        .env("GATE_SERVER_KEY", &key)
+    let out = client_of(&ctx, "cancel", &broker)
         .output()
         .expect("python3");
     let seen = one_json(&out);
@@ -592,10 +593,7 @@ fn the_brokers_own_tool_rules_hold_whatever_the_local_policy_asks() {
     );
     let config = format!("{BROKER_CONFIG_ALICE_APPROVES}[policy]\nfile = \"org-tools.toml\"\n");
     let broker = Broker::start(&ctx, &config);
-    let key = broker.pin_key(&ctx);
-    let out = client(&ctx, "approve")
-        .env("GATE_SERVER", broker.url())
-        .env("GATE_SERVER_KEY", &key)
+    let out = client_of(&ctx, "approve", &broker)
         .output()
         .expect("python3");
     let seen = one_json(&out);
