@@ -49,6 +49,9 @@ pub mod exit {
     /// `gate mcp proxy`: the MCP server exited (or closed its output) while the
     /// client was still connected; calls in flight were answered with errors.
     pub const MCP_SERVER_EXITED: u8 = 112;
+    /// `gate serve`: the broker's store could not be opened or used (the
+    /// database is unreachable, refuses the login, or has a newer schema).
+    pub const BROKER_STORE: u8 = 113;
     /// The command was found but could not be executed.
     pub const NOT_EXECUTABLE: u8 = 126;
     /// The command was not found.

@@ -42,7 +42,7 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
                 Some(path) => Some(server::config::load(Some(&path), color)?),
                 None => None,
             };
-            let tokens = server::tokens(home)?;
+            let tokens = server::tokens(config.as_ref().unwrap_or(&BrokerConfig::default()), home)?;
             if tokens.is_empty() {
                 println!("no approver tokens; create one with `gate serve token create NAME`");
             }
@@ -68,7 +68,9 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
             Ok(0)
         }
         Some(ServeCommand::Token(TokenCommand::Revoke { name })) => {
-            match server::revoke_tokens(&name, home)? {
+            // The store is the one $GATE_HOME/broker.toml names, if any.
+            let config = server::config::load(server::config::find(None, home).as_deref(), color)?;
+            match server::revoke_tokens(&name, &config, home)? {
                 0 => Err(Error::Refused {
                     message: format!(
                         "serve token revoke: {name} has no token in force (see `gate serve token list`)"

@@ -252,7 +252,7 @@ async fn requester_change(
     broker: &Arc<Broker>,
     id: &str,
     headers: &HeaderMap,
-    rule: impl FnOnce(&Request) -> Result<Request, Refusal>,
+    rule: impl Fn(&Request) -> Result<Request, Refusal>,
 ) -> Answer<Json<RequestView>> {
     let hash = token::hash(bearer(headers)?);
     let changed = broker

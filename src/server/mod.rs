@@ -3,7 +3,8 @@
 //! decide, quorum, self-approval, expiry) and the signed decisions.
 //!
 //! Files: `config` (broker.toml, with its `[channels.slack]` and
-//! `[channels.teams]`), `rules` (pure approval rules), `store` (SQLite), `state`
+//! `[channels.teams]`), `rules` (pure approval rules), `store` (SQLite or
+//! PostgreSQL), `state`
 //! (changes, long-poll wake-ups, expiry), `live` (requests in memory), `api` (HTTP
 //! routes), `input` (decoding bodies, queries and tokens), `token` (ids and
 //! secrets), `events` (the log on stderr), `slack` (Block Kit messages and their
@@ -25,7 +26,7 @@ pub mod rules;
 pub mod slack;
 pub mod sso;
 pub mod state;
-mod store;
+pub mod store;
 pub mod teams;
 mod token;
 mod web;
@@ -53,56 +54,93 @@ pub fn broker_key(home: &Home) -> Result<SigningKey, Error> {
     crate::keys::load_or_create(&path).map_err(Error::BrokerKey)
 }
 
-fn open_store(home: &Home) -> Result<Store, Error> {
-    Store::open(&store_path(home)).map_err(|e| Error::Internal(e.to_string()))
+/// The store `[store]` names, else the SQLite file under `home`.
+async fn open_store(config: &BrokerConfig, home: &Home) -> Result<Store, Error> {
+    Store::open(config.store.as_ref(), &store_path(home))
+        .await
+        .map_err(|e| Error::Refused {
+            message: format!("serve: {e}"),
+            code: crate::error::exit::BROKER_STORE,
+        })
+}
+
+/// Run `work` on the store, from a command outside the running broker.
+fn with_store<T>(
+    config: &BrokerConfig,
+    home: &Home,
+    work: impl AsyncFnOnce(&Store) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let job = async {
+        let store = open_store(config, home).await?;
+        work(&store).await
+    };
+    // Called from async code (tests), run on its runtime.
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        return tokio::task::block_in_place(|| handle.block_on(job));
+    }
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("async runtime: {e}")))?
+        .block_on(job)
+}
+
+fn store_failed(err: store::StoreError) -> Error {
+    Error::Refused {
+        message: format!("serve: {err}"),
+        code: crate::error::exit::BROKER_STORE,
+    }
 }
 
 /// A new approver token for person `name`; only its SHA-256 is stored.
 pub fn create_token(name: &str, config: &BrokerConfig, home: &Home) -> Result<String, Error> {
-    let store = open_store(home)?;
-    // A published version of the organisation policy may name people the file
-    // does not; they are people of this broker too.
-    let published = store
-        .active_policy()
-        .map_err(|e| Error::Internal(e.to_string()))?
-        .and_then(|active| config::OrgPolicy::parse(&active.text, "the published policy").ok())
-        .and_then(|org| config.with_policy(&org).ok());
-    let config = published.as_ref().unwrap_or(config);
-    if !config.people.contains_key(name) {
-        let known: Vec<&str> = config.people.keys().map(String::as_str).collect();
-        let known = if known.is_empty() {
-            "the config has no people".to_string()
-        } else {
-            format!("people in the config: {}", known.join(", "))
-        };
-        return Err(Error::Refused {
-            message: format!(
-                "serve token create: \"{name}\" is not a person in the broker config ({known}); add [people.{name}] to broker.toml or the organisation policy first"
-            ),
-            code: crate::error::exit::USAGE,
-        });
-    }
-    let secret = token::new_token().map_err(Error::Internal)?;
-    let created = rules::rfc3339(std::time::SystemTime::now());
-    store
-        .add_token(name, &hex::encode(token::hash(&secret)), &created)
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(secret)
+    with_store(config, home, async |store| {
+        // A published version of the organisation policy may name people the
+        // file does not; they are people of this broker too.
+        let published = store
+            .active_policy()
+            .await
+            .map_err(store_failed)?
+            .and_then(|active| config::OrgPolicy::parse(&active.text, "the published policy").ok())
+            .and_then(|org| config.with_policy(&org).ok());
+        let config = published.as_ref().unwrap_or(config);
+        if !config.people.contains_key(name) {
+            let known: Vec<&str> = config.people.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "the config has no people".to_string()
+            } else {
+                format!("people in the config: {}", known.join(", "))
+            };
+            return Err(Error::Refused {
+                message: format!(
+                    "serve token create: \"{name}\" is not a person in the broker config ({known}); add [people.{name}] to broker.toml or the organisation policy first"
+                ),
+                code: crate::error::exit::USAGE,
+            });
+        }
+        let secret = token::new_token().map_err(Error::Internal)?;
+        let created = rules::rfc3339(std::time::SystemTime::now());
+        store
+            .add_token(name, &hex::encode(token::hash(&secret)), &created)
+            .await
+            .map_err(store_failed)?;
+        Ok(secret)
+    })
 }
 
 /// Every approver token in the store (never the secrets).
-pub fn tokens(home: &Home) -> Result<Vec<store::TokenInfo>, Error> {
-    open_store(home)?
-        .tokens()
-        .map_err(|e| Error::Internal(e.to_string()))
+pub fn tokens(config: &BrokerConfig, home: &Home) -> Result<Vec<store::TokenInfo>, Error> {
+    with_store(config, home, async |store| {
+        store.tokens().await.map_err(store_failed)
+    })
 }
 
 /// Revoke every token of `person`; how many were in force.
-pub fn revoke_tokens(person: &str, home: &Home) -> Result<usize, Error> {
+pub fn revoke_tokens(person: &str, config: &BrokerConfig, home: &Home) -> Result<usize, Error> {
     let at = rules::rfc3339(std::time::SystemTime::now());
-    open_store(home)?
-        .revoke_tokens(person, &at)
-        .map_err(|e| Error::Internal(e.to_string()))
+    with_store(config, home, async |store| {
+        store.revoke_tokens(person, &at).await.map_err(store_failed)
+    })
 }
 
 /// A one-time enrollment code for installation `name`, good for `lifetime`;
@@ -152,7 +190,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let key = broker_key(home)?;
-    let store = open_store(home)?;
+    let store = open_store(&config, home).await?;
     let address = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("listening socket: {e}")))?;
@@ -181,8 +219,9 @@ pub async fn serve(
         ),
         None => None,
     };
-    let broker =
-        Broker::new(config, key, public_url, store, stop_rx.clone()).map_err(Error::Internal)?;
+    let broker = Broker::new(config, key, public_url, store, stop_rx.clone())
+        .await
+        .map_err(Error::Internal)?;
     let broker = Arc::new(broker);
     let teams = teams::start(&broker).map_err(|message| Error::Refused {
         message: format!("serve: {message}"),
@@ -197,6 +236,7 @@ pub async fn serve(
         })?);
     }
     let sweeper = tokio::spawn(broker.clone().sweep_expired());
+    let follower = tokio::spawn(broker.clone().follow());
     crate::serve_log!("gate serve: listening on http://{address}");
     let shutdown = async move {
         stop.await;
@@ -208,6 +248,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    follower.abort();
     if let Some(teams) = teams {
         teams.abort();
     }

@@ -3,10 +3,17 @@
 //! long-polls wait on, and the sweeper that times requests out.
 //!
 //! Pending requests and recently decided ones stay in memory, so a long-poll never
-//! reads SQLite; older decided requests are read back from the store on demand.
+//! reads the store; older decided requests are read back from the store on demand.
 //! Every change goes through [`Broker::change`], which holds the write lock from
-//! reading the current request to publishing the new one: the first final
-//! decision wins and versions never go backwards.
+//! reading the current request to publishing the new one, and stores it only if
+//! the stored request is still the one the change was made from: the first final
+//! decision wins and versions never go backwards, on one broker or across
+//! replicas sharing a PostgreSQL store. A replica that lost that race reads the
+//! request again and applies its rule to what is there now.
+//!
+//! Replicas learn of each other's changes from the store's notifications
+//! ([`Broker::follow`]): the request is read again and shown in memory, which wakes
+//! the long-polls waiting on it here.
 
 use super::config::{BrokerConfig, OrgPolicy};
 use super::enrollment::Enrollments;
@@ -14,7 +21,7 @@ use super::events;
 use super::live::Live;
 use super::oidc::{self, Verifier};
 use super::rules::{self, Refusal, Request};
-use super::store::Store;
+use super::store::{SaveError, Store};
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
@@ -25,6 +32,12 @@ use tokio::sync::{Notify, OwnedMutexGuard, broadcast, watch};
 
 /// How many changes a slow channel may fall behind before it misses some.
 const CHANGE_BACKLOG: usize = 4096;
+
+/// How often a change may lose the race to another replica before it gives up.
+const CHANGE_ATTEMPTS: usize = 8;
+
+/// How often a replica compares memory with the store besides notifications.
+const RESYNC: Duration = Duration::from_secs(5);
 
 /// One stored change, as channels (Slack, Teams) see it: the request before
 /// (`None` for a new request) and after.
@@ -46,10 +59,12 @@ pub struct Broker {
     pub ledger: super::ledger::Ledger,
     /// The counters `GET /metrics` shows.
     pub metrics: super::metrics::Metrics,
-    store: Arc<Mutex<Store>>,
+    store: Store,
     live: Mutex<Live>,
-    /// Held for a whole change; holds the broker-wide version.
-    writer: Arc<tokio::sync::Mutex<u64>>,
+    /// Held for a whole change made here.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// The newest broker version seen here; every change seen notifies it, even
+    /// one from another replica stored under a lower version.
     version: watch::Sender<u64>,
     sweep: Notify,
     shutdown: watch::Receiver<bool>,
@@ -74,37 +89,21 @@ pub struct InForce {
 
 impl Broker {
     /// Load pending requests from `store` and start serving them.
-    pub fn new(
+    pub async fn new(
         config: BrokerConfig,
         key: SigningKey,
         public_url: String,
         store: Store,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Broker, String> {
-        let version = store.version().map_err(|e| e.to_string())?;
-        let pending = store.pending(&public_url).map_err(|e| e.to_string())?;
+        let version = store.version().await.map_err(|e| e.to_string())?;
+        let pending = store
+            .pending(&public_url)
+            .await
+            .map_err(|e| e.to_string())?;
         let oidc = Verifier::new(&config.oidc, &public_url)?;
-        let in_force = match store.active_policy().map_err(|e| e.to_string())? {
-            Some(active) => {
-                let label = format!("published policy {}", &active.view.version[..12]);
-                let org = OrgPolicy::parse(&active.text, &label).map_err(|errors| {
-                    format!(
-                        "the published policy in force does not parse with this gate: {}",
-                        errors.first().map(|e| e.to_string()).unwrap_or_default()
-                    )
-                })?;
-                let beside = config.with_policy(&org).map_err(|problems| {
-                    format!(
-                        "broker.toml does not agree with the published policy in force: {}",
-                        problems.join("; ")
-                    )
-                })?;
-                InForce {
-                    org: Arc::new(org),
-                    since: active.view.decided_at.unwrap_or(active.view.published_at),
-                    config: Arc::new(beside),
-                }
-            }
+        let in_force = match store.active_policy().await.map_err(|e| e.to_string())? {
+            Some(active) => in_force(&config, active)?,
             None => InForce {
                 org: Arc::new(config.policy.clone()),
                 since: rules::rfc3339(SystemTime::now()),
@@ -115,9 +114,12 @@ impl Broker {
         for request in pending {
             live.install(Arc::new(request));
         }
-        let enrollments = Enrollments::open(store.path())?;
+        let path = store.sqlite_path().ok_or_else(|| {
+            "enrollment and forwarded audit records need the SQLite store for now".to_string()
+        })?;
+        let enrollments = Enrollments::open(path)?;
         let ledger = super::ledger::Ledger::open(
-            store.path(),
+            path,
             config.installation_keys.clone(),
             key.verifying_key(),
         )?;
@@ -128,9 +130,9 @@ impl Broker {
             enrollments,
             ledger,
             metrics: super::metrics::Metrics::default(),
-            store: Arc::new(Mutex::new(store)),
+            store,
             live: Mutex::new(live),
-            writer: Arc::new(tokio::sync::Mutex::new(version)),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
             version: watch::Sender::new(version),
             sweep: Notify::new(),
             shutdown,
@@ -140,10 +142,9 @@ impl Broker {
         })
     }
 
-    /// The broker's SQLite file, for readers with a connection of their own
-    /// (the dashboard's index).
-    pub fn store_path(&self) -> std::path::PathBuf {
-        self.store.lock().expect("store lock").path().to_path_buf()
+    /// The broker's store.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Every change from now on, after it is stored: what approval channels
@@ -236,12 +237,15 @@ impl Broker {
             ci_identity,
         };
         let writer = self.writer.clone().lock_owned().await;
-        let mut request = self
+        let request = self
             .within_limits(&new)
             .and_then(|()| rules::admit(new, &config, admission))
             .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
-        request.view.version = *writer + 1;
-        let request = self.publish(writer, None, request).await?;
+        // A new id cannot conflict.
+        let request = self
+            .publish(writer, None, request)
+            .await?
+            .ok_or_else(|| internal("a new request's id was already stored"))?;
         Ok((secret, request))
     }
 
@@ -316,36 +320,51 @@ impl Broker {
     }
 
     /// Apply `rule` to the current state of request `id` and publish the result.
+    /// When another replica changed the request first, `rule` is applied again to
+    /// what it stored.
     pub async fn change(
         self: &Arc<Self>,
         id: &str,
-        rule: impl FnOnce(&Request) -> Result<Request, Refusal>,
+        rule: impl Fn(&Request) -> Result<Request, Refusal>,
     ) -> Result<Arc<Request>, Refusal> {
-        let writer = self.writer.clone().lock_owned().await;
-        let current = self.get(id).await?.ok_or_else(not_found)?;
-        let mut next = rule(&current)?;
-        next.view.version = *writer + 1;
-        self.publish(writer, Some(current), next).await
+        for attempt in 0..CHANGE_ATTEMPTS {
+            let writer = self.writer.clone().lock_owned().await;
+            let current = match attempt {
+                0 => self.get(id).await?,
+                _ => self.refresh(id).await?,
+            }
+            .ok_or_else(not_found)?;
+            let next = rule(&current)?;
+            if let Some(stored) = self.publish(writer, Some(current), next).await? {
+                return Ok(stored);
+            }
+        }
+        Err(internal(format!(
+            "request {id} kept changing under this change ({CHANGE_ATTEMPTS} attempts)"
+        )))
     }
 
-    /// Store, then show in memory, then wake waiters: nobody sees a change that a
-    /// crash could undo. Runs as its own task holding the write lock, so a client
-    /// that hangs up mid-change cannot leave memory behind the store.
+    /// Store (if the stored request is still `before`), then show in memory, then
+    /// wake waiters: nobody sees a change that a crash could undo. `None`: the
+    /// stored request had moved on. Runs as its own task holding the write lock,
+    /// so a client that hangs up mid-change cannot leave memory behind the store.
     async fn publish(
         self: &Arc<Self>,
-        mut writer: OwnedMutexGuard<u64>,
+        writer: OwnedMutexGuard<()>,
         before: Option<Arc<Request>>,
-        request: Request,
-    ) -> Result<Arc<Request>, Refusal> {
+        mut request: Request,
+    ) -> Result<Option<Arc<Request>>, Refusal> {
         let broker = self.clone();
         let task = tokio::spawn(async move {
-            let request = Arc::new(request);
-            let (store, saved) = (broker.store.clone(), request.clone());
             let started = std::time::Instant::now();
-            tokio::task::spawn_blocking(move || store.lock().expect("store lock").save(&saved))
-                .await
-                .map_err(internal)?
-                .map_err(internal)?;
+            let previous = before.as_ref().map(|b| b.view.version);
+            let pending = Arc::new(request.clone());
+            match broker.store.save(&pending, previous).await {
+                Ok(version) => request.view.version = version,
+                Err(SaveError::Conflict) => return Ok(None),
+                Err(SaveError::Failed(err)) => return Err(internal(err)),
+            }
+            let request = Arc::new(request);
             broker
                 .metrics
                 .changed(before.as_deref(), &request, started.elapsed());
@@ -355,26 +374,170 @@ impl Broker {
             if settles {
                 broker.settle_publication(&request).await;
             }
-            *writer = request.view.version;
-            let mut live = broker.live.lock().expect("live lock");
-            live.install(request.clone());
-            drop(live);
-            broker.version.send_replace(*writer);
+            broker.show(request.clone());
+            drop(writer);
             match &before {
                 Some(before) => events::changed(before, &request),
-                None => {
-                    events::created(&request);
-                    broker.sweep.notify_one();
-                }
+                None => events::created(&request),
             }
             // No channel listening is fine: the change is stored either way.
             let _ = broker.changes.send(Change {
                 before,
                 after: request.clone(),
             });
-            Ok(request)
+            Ok(Some(request))
         });
         task.await.map_err(internal)?
+    }
+
+    /// Show a stored `request` in memory unless memory already holds it at that
+    /// version or later, and wake whoever waits on it or on the broker.
+    fn show(&self, request: Arc<Request>) {
+        let mut live = self.live.lock().expect("live lock");
+        let known = live
+            .requests
+            .get(&request.view.id)
+            .map(|e| e.request.view.version);
+        if known.is_some_and(|known| known >= request.view.version) {
+            return;
+        }
+        let new_pending = known.is_none() && request.view.status == Status::Pending;
+        let version = request.view.version;
+        live.install(request);
+        drop(live);
+        self.version
+            .send_modify(|newest| *newest = (*newest).max(version));
+        if new_pending {
+            self.sweep.notify_one();
+        }
+    }
+
+    /// Read request `id` from the store and show it: what another replica
+    /// stored. Its policy comes into force here too when it settles a
+    /// publication.
+    async fn refresh(&self, id: &str) -> Result<Option<Arc<Request>>, Refusal> {
+        let Some(stored) = self
+            .store
+            .get(id, &self.public_url)
+            .await
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let stored = Arc::new(stored);
+        let was_final = self
+            .live
+            .lock()
+            .expect("live lock")
+            .requests
+            .get(id)
+            .is_some_and(|e| e.request.view.status.is_final());
+        if rules::is_publication(&stored) && stored.view.status.is_final() && !was_final {
+            self.reload_policy().await;
+        }
+        self.show(stored.clone());
+        Ok(Some(stored))
+    }
+
+    /// Take the policy in force from the store (another replica settled a
+    /// publication).
+    async fn reload_policy(&self) {
+        let active = match self.store.active_policy().await {
+            Ok(Some(active)) => active,
+            Ok(None) => return,
+            Err(err) => {
+                crate::serve_log!("gate serve: could not read the policy in force: {err}");
+                return;
+            }
+        };
+        match in_force(&self.config, active) {
+            Ok(now) => *self.in_force.lock().expect("policy lock") = now,
+            Err(message) => {
+                crate::serve_log!("gate serve: {message}; the policy in force is unchanged")
+            }
+        }
+    }
+
+    /// Follow the other replicas' changes (PostgreSQL store only; returns at
+    /// once otherwise) until shutdown: each notified id is read again; after
+    /// every (re)connection, and every [`RESYNC`] besides, memory is compared with
+    /// the store, since notifications sent while disconnected are lost.
+    pub async fn follow(self: Arc<Self>) {
+        let Store::Postgres(pg) = &self.store else {
+            return;
+        };
+        let mut shutdown = self.shutdown.clone();
+        let mut backoff = Duration::from_millis(100);
+        let mut down_since: Option<std::time::Instant> = None;
+        loop {
+            let listening = tokio::select! {
+                listening = pg.listen() => listening,
+                _ = stopped(&mut shutdown) => return,
+            };
+            let (client, mut ids) = match listening {
+                Ok(listening) => listening,
+                Err(err) => {
+                    if down_since.is_none() {
+                        crate::serve_log!(
+                            "gate serve: cannot follow the other replicas' changes: {err}; retrying"
+                        );
+                        down_since = Some(std::time::Instant::now());
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stopped(&mut shutdown) => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            if let Some(since) = down_since.take() {
+                crate::serve_log!(
+                    "gate serve: following the other replicas' changes again (after {} s)",
+                    since.elapsed().as_secs()
+                );
+            }
+            backoff = Duration::from_millis(100);
+            let mut resync = tokio::time::interval(RESYNC);
+            loop {
+                tokio::select! {
+                    id = ids.recv() => match id {
+                        Some(id) => {
+                            let _ = self.refresh(&id).await;
+                        }
+                        None => break,
+                    },
+                    _ = resync.tick() => self.resync(pg).await,
+                    _ = stopped(&mut shutdown) => return,
+                }
+            }
+            drop(client);
+            crate::serve_log!("gate serve: lost the store's notifications; reconnecting");
+            down_since = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Read again every request whose stored version is newer than memory's:
+    /// every pending one in the store, and every one memory holds as pending.
+    async fn resync(&self, pg: &super::store::postgres::PgStore) {
+        let held: Vec<(String, u64)> = {
+            let live = self.live.lock().expect("live lock");
+            live.requests
+                .values()
+                .filter(|e| e.request.view.status == Status::Pending)
+                .map(|e| (e.request.view.id.clone(), e.request.view.version))
+                .collect()
+        };
+        let ids: Vec<String> = held.iter().map(|(id, _)| id.clone()).collect();
+        let Ok(stored) = pg.versions(&ids).await else {
+            return;
+        };
+        for (id, version) in stored {
+            let known = held.iter().find(|(held, _)| *held == id).map(|(_, v)| *v);
+            if known.is_none_or(|known| known < version) {
+                let _ = self.refresh(&id).await;
+            }
+        }
     }
 
     /// The organisation policy new requests are decided under.
@@ -413,35 +576,25 @@ impl Broker {
             current: &current,
             reason,
         };
-        let mut request = rules::admit_publication(&config, publication)?;
-        let store = self.store.clone();
-        let (version, text, by, at, id) = (
-            new.version.clone(),
-            new.text.clone(),
-            publisher.to_string(),
-            rules::rfc3339(now),
-            request.view.id.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .expect("store lock")
-                .add_policy(&version, &text, &by, &at, &id)
-        })
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
-        request.view.version = *writer + 1;
-        self.publish(writer, None, request).await
+        let request = rules::admit_publication(&config, publication)?;
+        self.store
+            .add_policy(
+                &new.version,
+                &new.text,
+                publisher,
+                &rules::rfc3339(now),
+                &request.view.id,
+            )
+            .await
+            .map_err(internal)?;
+        self.publish(writer, None, request)
+            .await?
+            .ok_or_else(|| internal("a new request's id was already stored"))
     }
 
     /// Every published version, newest first.
     pub async fn policy_history(&self) -> Result<Vec<super::store::PolicyVersion>, Refusal> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.lock().expect("store lock").policies())
-            .await
-            .map_err(internal)?
-            .map_err(internal)
+        self.store.policies().await.map_err(internal)
     }
 
     /// A publication reached its final decision: the version comes into force or
@@ -456,52 +609,32 @@ impl Broker {
             .filter(|vote| vote.verdict == Choice::Approve)
             .map(|vote| vote.person.clone())
             .collect();
-        let (store, id, at, by_) = (
-            self.store.clone(),
-            request.view.id.clone(),
-            rules::rfc3339(SystemTime::now()),
-            by.clone(),
-        );
-        let settled = tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .expect("store lock")
-                .settle_policy(&id, approved, &by_, &at)
-        })
-        .await;
-        let Ok(Ok(Some(version))) = settled else {
-            crate::serve_log!(
-                "gate serve: could not record the decision on policy publication {}",
-                request.view.id
-            );
-            return;
+        let at = rules::rfc3339(SystemTime::now());
+        let settled = self
+            .store
+            .settle_policy(&request.view.id, approved, &by, &at)
+            .await;
+        let version = match settled {
+            Ok(Some(version)) => version,
+            // Settled by another replica already.
+            Ok(None) => return,
+            Err(err) => {
+                crate::serve_log!(
+                    "gate serve: could not record the decision on policy publication {}: {err}",
+                    request.view.id
+                );
+                return;
+            }
         };
         events::policy_settled(&version.view.version, approved, &by);
         if !approved {
             return;
         }
-        let label = format!("published policy {}", &version.view.version[..12]);
-        let org = match OrgPolicy::parse(&version.text, &label) {
-            Ok(org) => org,
-            Err(_) => {
-                crate::serve_log!(
-                    "gate serve: {label} does not parse; the policy in force is unchanged"
-                );
-                return;
+        match in_force(&self.config, version) {
+            Ok(now) => *self.in_force.lock().expect("policy lock") = now,
+            Err(message) => {
+                crate::serve_log!("gate serve: {message}; the policy in force is unchanged")
             }
-        };
-        match self.config.with_policy(&org) {
-            Ok(beside) => {
-                *self.in_force.lock().expect("policy lock") = InForce {
-                    org: Arc::new(org),
-                    since: version.view.decided_at.unwrap_or(version.view.published_at),
-                    config: Arc::new(beside),
-                }
-            }
-            Err(problems) => crate::serve_log!(
-                "gate serve: {label} does not agree with broker.toml ({}); the policy in force is unchanged",
-                problems.join("; ")
-            ),
         }
     }
 
@@ -510,13 +643,11 @@ impl Broker {
         if let Some(entry) = self.live.lock().expect("live lock").requests.get(id) {
             return Ok(Some(entry.request.clone()));
         }
-        let store = self.store.clone();
-        let (id, url) = (id.to_string(), self.public_url.clone());
-        let found =
-            tokio::task::spawn_blocking(move || store.lock().expect("store lock").get(&id, &url))
-                .await
-                .map_err(|e| internal(e.to_string()))?
-                .map_err(|e| internal(e.to_string()))?;
+        let found = self
+            .store
+            .get(id, &self.public_url)
+            .await
+            .map_err(internal)?;
         Ok(found.map(Arc::new))
     }
 
@@ -560,8 +691,12 @@ impl Broker {
         if let Some(since) = since {
             let _waiting = self.metrics.long_poll();
             let mut receiver = self.version.subscribe();
-            self.until(receiver.wait_for(|version| *version > since), wait)
-                .await;
+            // Nothing newer than what the caller saw: wait for the next change
+            // seen here, whatever its version (a replica's change may be stored
+            // under a lower one than a change seen before it).
+            if *receiver.borrow_and_update() <= since {
+                self.until(receiver.changed(), wait).await;
+            }
         }
         let version = self.version();
         let live = self.live.lock().expect("live lock");
@@ -588,18 +723,8 @@ impl Broker {
 
     /// Whether the store answers: what readiness means.
     pub async fn store_ready(&self) -> Result<(), String> {
-        let store = self.store.clone();
-        let check = tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .expect("store lock")
-                .version()
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-        match tokio::time::timeout(Duration::from_secs(2), check).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(join.to_string()),
+        match tokio::time::timeout(Duration::from_secs(2), self.store.version()).await {
+            Ok(result) => result.map(|_| ()).map_err(|e| e.to_string()),
             Err(_) => Err("the store did not answer within 2 s".into()),
         }
     }
@@ -635,15 +760,13 @@ impl Broker {
     pub async fn approver(&self, secret: &str) -> Result<Option<String>, Refusal> {
         // Read from the store every time, so a token revoked by another process
         // (`gate serve token revoke`) stops working at once.
-        let store = self.store.clone();
         let hex = hex::encode(token::hash(secret));
         let now = rules::rfc3339(SystemTime::now());
-        let found = tokio::task::spawn_blocking(move || {
-            store.lock().expect("store lock").token_person(&hex, &now)
-        })
-        .await
-        .map_err(|e| internal(e.to_string()))?
-        .map_err(|e| internal(e.to_string()))?;
+        let found = self
+            .store
+            .token_person(&hex, &now)
+            .await
+            .map_err(internal)?;
         let config = self.policy_in_force().config;
         Ok(found.filter(|name| config.people.contains_key(name)))
     }
@@ -656,29 +779,18 @@ impl Broker {
         channel: &str,
         address: &str,
     ) -> Result<(), String> {
-        let store = self.store.clone();
-        let (id, channel, address) = (id.to_string(), channel.to_string(), address.to_string());
-        tokio::task::spawn_blocking(move || {
-            store
-                .lock()
-                .expect("store lock")
-                .save_message(&id, &channel, &address)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        self.store
+            .save_message(id, channel, address)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Where approval `channel` posted request `id`, if it did.
     pub async fn message(&self, id: &str, channel: &str) -> Result<Option<String>, String> {
-        let store = self.store.clone();
-        let (id, channel) = (id.to_string(), channel.to_string());
-        tokio::task::spawn_blocking(move || {
-            store.lock().expect("store lock").message(&id, &channel)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        self.store
+            .message(id, channel)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Time out pending requests as their moments come; runs until shutdown.
@@ -717,6 +829,33 @@ impl Broker {
             }
         }
     }
+}
+
+/// The policy in force under `config` once version `active` is.
+fn in_force(config: &BrokerConfig, active: super::store::PolicyVersion) -> Result<InForce, String> {
+    let label = format!("published policy {}", &active.view.version[..12]);
+    let org = OrgPolicy::parse(&active.text, &label).map_err(|errors| {
+        format!(
+            "the published policy in force does not parse with this gate: {}",
+            errors.first().map(|e| e.to_string()).unwrap_or_default()
+        )
+    })?;
+    let beside = config.with_policy(&org).map_err(|problems| {
+        format!(
+            "broker.toml does not agree with the published policy in force: {}",
+            problems.join("; ")
+        )
+    })?;
+    Ok(InForce {
+        org: Arc::new(org),
+        since: active.view.decided_at.unwrap_or(active.view.published_at),
+        config: Arc::new(beside),
+    })
+}
+
+/// Once the broker shuts down.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 fn not_found() -> Refusal {

@@ -116,10 +116,12 @@ async fn the_client_and_the_broker_agree() {
 async fn channels_see_every_stored_change_and_vote_under_the_api_rules() {
     let dir = tempfile::tempdir().unwrap();
     let config = config::parse(CONFIG, "b.toml").unwrap();
-    let store = Store::open(&dir.path().join("broker.db")).unwrap();
+    let store = Store::sqlite(&dir.path().join("broker.db")).unwrap();
     let key = SigningKey::from_bytes(&[7; 32]);
     let (_stop, stopped) = watch::channel(false);
-    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped).unwrap();
+    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped)
+        .await
+        .unwrap();
     let broker = Arc::new(broker);
     let mut feed = broker.subscribe();
 
@@ -160,10 +162,12 @@ async fn every_person_the_requester_is_is_refused_on_every_channel() {
         "b.toml",
     )
     .unwrap();
-    let store = Store::open(&dir.path().join("broker.db")).unwrap();
+    let store = Store::sqlite(&dir.path().join("broker.db")).unwrap();
     let key = SigningKey::from_bytes(&[7; 32]);
     let (_stop, stopped) = watch::channel(false);
-    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped).unwrap();
+    let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped)
+        .await
+        .unwrap();
     let broker = Arc::new(broker);
     let mut new = request("bob");
     new.requester.ci = Some(crate::identity::CiJob {

@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod policy;
 pub mod slack;
 pub mod sso;
+pub mod store;
 pub mod teams;
 
 pub use dashboard::{DashboardRoles, Role};
@@ -19,6 +20,7 @@ pub use oidc::{CiSystem, ClaimNames, OidcIssuerConfig};
 pub use policy::OrgPolicy;
 pub use slack::SlackConfig;
 pub use sso::SsoConfig;
+pub use store::StoreConfig;
 pub use teams::TeamsConfig;
 
 use crate::error::Error;
@@ -35,6 +37,7 @@ use toml::de::DeTable;
 const ROOT_KEYS: &[&str] = &[
     "version",
     "public_url",
+    "store",
     "people",
     "groups",
     "defaults",
@@ -102,6 +105,8 @@ pub struct BrokerConfig {
     pub installation_keys: BTreeMap<String, ed25519_dalek::VerifyingKey>,
     /// `[dashboard]`: who audits and who administers.
     pub dashboard: DashboardRoles,
+    /// `[store]`: a PostgreSQL database shared by replicas; `None`: the SQLite file.
+    pub store: Option<StoreConfig>,
 }
 
 /// `require_enrollment`: on unless a config turns it off, so a new broker (and
@@ -208,6 +213,13 @@ pub fn load(path: Option<&Path>, color: bool) -> Result<BrokerConfig, Error> {
             code: crate::error::exit::BAD_POLICY,
         })?;
         config.installation_keys.insert(name.clone(), key);
+    }
+    if let Some(ca_file) = config
+        .store
+        .as_mut()
+        .and_then(|store| store.ca_file.as_mut())
+    {
+        *ca_file = path.parent().unwrap_or(Path::new(".")).join(&*ca_file);
     }
     Ok(config)
 }
@@ -352,6 +364,9 @@ fn read_config(
         .get("dashboard")
         .map(|value| dashboard::read(reader, value, &known_people, &known_groups))
         .unwrap_or_default();
+    let store = root
+        .get("store")
+        .and_then(|value| store::read(reader, value));
     let own = Directory { people, groups };
     let merged = directory::merge(base, &own, label).unwrap_or_else(|problems| {
         let at = root
@@ -380,6 +395,7 @@ fn read_config(
         installation_key_files,
         installation_keys: BTreeMap::new(),
         dashboard,
+        store,
     }
 }
 

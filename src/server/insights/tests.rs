@@ -3,7 +3,7 @@ use super::*;
 use crate::approval::protocol::{Choice, RequestView, Status, Vote};
 use crate::identity::{Agent, Requester};
 use crate::server::rules::{Request, rfc3339};
-use crate::server::store::Store;
+use crate::server::store::SqliteStore as Store;
 use rusqlite::Connection;
 use std::time::{Duration, SystemTime};
 
@@ -167,7 +167,7 @@ fn crafted(dir: &std::path::Path) -> Connection {
     let path = dir.join("broker.db");
     let mut store = Store::open(&path).unwrap();
     for m in &made {
-        store.save(&request(m)).unwrap();
+        store.save(&request(m), None).unwrap();
     }
     Connection::open(&path).unwrap()
 }

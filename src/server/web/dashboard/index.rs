@@ -414,7 +414,7 @@ fn phrase(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::store::Store;
+    use crate::server::store::SqliteStore as Store;
 
     /// A store holding requests with the given (id, created_at, status, host,
     /// argv, approvers), written as the broker's own rows would be.

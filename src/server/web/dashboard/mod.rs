@@ -57,9 +57,14 @@ struct Dashboard {
 type Shared = State<Arc<Dashboard>>;
 
 pub(super) fn router(web: Arc<Web>) -> Router {
-    let index = Index::open(&web.broker.store_path(), &web.broker.public_url)
-        .map(Mutex::new)
-        .inspect_err(|e| crate::serve_log!("gate serve: the dashboard is unavailable: {e}"));
+    let index = match web.broker.store().sqlite_path() {
+        Some(path) => Index::open(path, &web.broker.public_url),
+        None => {
+            Err("it reads the SQLite store, and this broker keeps its state in PostgreSQL".into())
+        }
+    }
+    .map(Mutex::new)
+    .inspect_err(|e| crate::serve_log!("gate serve: the dashboard is unavailable: {e}"));
     let dashboard = Arc::new(Dashboard { web, index });
     Router::new()
         .route("/dashboard", get(pending))

@@ -1,16 +1,18 @@
-//! The broker's SQLite store (`$GATE_HOME/broker/broker.db`, WAL): requests with
-//! their votes, approver tokens (only their SHA-256), the broker-wide version, and
-//! where approval channels posted each request (so updates survive a restart).
+//! The broker's SQLite store (`$GATE_HOME/broker/broker.db`, WAL), the default:
+//! requests with their votes, approver tokens (only their SHA-256), the
+//! broker-wide version, and where approval channels posted each request (so
+//! updates survive a restart).
 //!
-//! Only `state` calls this, one write at a time. A final decision is committed with
+//! Only one broker process uses it; `super::Store` calls it one write at a time. A final decision is committed with
 //! `synchronous = FULL` before the answer goes out, so an approval the broker has
 //! announced survives a crash; other changes use NORMAL (durable at checkpoint).
 //! Never stores a token in the clear.
 
-use super::rules::Request;
+use super::{PolicyVersion, SaveError, StoreError, TokenInfo};
 use crate::approval::SignedDecision;
 use crate::approval::protocol::{PolicyVersionView, RequestView, Status, Vote};
 use crate::files::{create_private_dir, create_private_file};
+use crate::server::rules::Request;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::path::{Path, PathBuf};
 
@@ -75,6 +77,23 @@ CREATE TABLE IF NOT EXISTS policies (
 CREATE INDEX IF NOT EXISTS policies_request ON policies(request_id);
 ";
 
+/// The schema this gate writes (`PRAGMA user_version`); a store written by a
+/// newer gate is refused rather than half understood.
+pub const SCHEMA_VERSION: i64 = 1;
+
+fn check_schema(conn: &Connection) -> Result<(), String> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if found > SCHEMA_VERSION {
+        return Err(format!(
+            "its schema is version {found}, newer than this gate's ({SCHEMA_VERSION}); \
+             upgrade gate, or serve from another store"
+        ));
+    }
+    Ok(())
+}
+
 /// Columns added after the first schema, which older stores get on opening:
 /// the policy version, and the CI identity verified from an ID token (JSON).
 const ADDED_COLUMNS: &[&str] = &["policy_version", "ci_identity"];
@@ -105,36 +124,15 @@ fn add_token_columns(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// One approver token as `gate serve token list` shows it (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenInfo {
-    pub person: String,
-    /// The first 8 hex digits of the token's SHA-256, to tell tokens apart.
-    pub id: String,
-    pub created: String,
-    pub last_used: Option<String>,
-    pub revoked: Option<String>,
-}
-
-/// A store failure, naming the database file.
 #[derive(Debug)]
-pub struct StoreError(pub String);
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug)]
-pub struct Store {
+pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
 }
 
-impl Store {
+impl SqliteStore {
     /// Open (creating with private permissions) the store at `path`.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let fail =
             |e: &dyn std::fmt::Display| StoreError(format!("broker store {}: {e}", path.display()));
         if let Some(dir) = path.parent() {
@@ -145,11 +143,14 @@ impl Store {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
         )
-        .and_then(|()| conn.execute_batch(SCHEMA))
-        .and_then(|()| add_columns(&conn))
-        .and_then(|()| add_token_columns(&conn))
         .map_err(|e| fail(&e))?;
-        Ok(Store {
+        check_schema(&conn).map_err(|e| fail(&e))?;
+        conn.execute_batch(SCHEMA)
+            .and_then(|()| add_columns(&conn))
+            .and_then(|()| add_token_columns(&conn))
+            .and_then(|()| conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}")))
+            .map_err(|e| fail(&e))?;
+        Ok(SqliteStore {
             conn,
             path: path.to_path_buf(),
         })
@@ -176,25 +177,52 @@ impl Store {
         Ok(found.unwrap_or(0) as u64)
     }
 
-    /// Write `request` (new or changed) and the broker version it carries, in one
-    /// transaction; fsync'd before returning when the request is final.
-    pub fn save(&mut self, request: &Request) -> Result<(), StoreError> {
+    /// Write `request` (new, when `previous` is `None`, or changed from the
+    /// version `previous`) under the next broker version, in one transaction;
+    /// fsync'd before returning when the request is final. The version it was
+    /// stored under; [`SaveError::Conflict`] when the stored request is no longer
+    /// at `previous`.
+    pub fn save(&mut self, request: &Request, previous: Option<u64>) -> Result<u64, SaveError> {
         let durable = request.view.status.is_final();
         if durable {
             self.conn
                 .execute_batch("PRAGMA synchronous = FULL")
-                .map_err(|e| self.fail(e))?;
+                .map_err(|e| SaveError::Failed(self.fail(e)))?;
         }
-        let result = self.write(request);
+        let result = self.write(request, previous);
         if durable {
             let _ = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
         }
-        result.map_err(|e| self.fail(e))
+        match result {
+            Ok(Some(version)) => Ok(version),
+            Ok(None) => Err(SaveError::Conflict),
+            Err(e) => Err(SaveError::Failed(self.fail(e))),
+        }
     }
 
-    fn write(&mut self, request: &Request) -> Result<(), rusqlite::Error> {
+    fn write(
+        &mut self,
+        request: &Request,
+        previous: Option<u64>,
+    ) -> Result<Option<u64>, rusqlite::Error> {
         let view = &request.view;
         let tx = self.conn.transaction()?;
+        let stored: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM requests WHERE id = ?1",
+                [&view.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if stored.map(|v| v as u64) != previous {
+            return Ok(None);
+        }
+        let current: Option<i64> = tx
+            .query_row("SELECT value FROM meta WHERE key = 'version'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let version = current.unwrap_or(0) as u64 + 1;
         tx.execute(
             "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
                 requester_person, argv, cwd, action_digest, rules, rule_reason, reason,
@@ -209,7 +237,7 @@ impl Store {
             params![
                 view.id,
                 view.status.as_str(),
-                view.version as i64,
+                version as i64,
                 &request.token_hash[..],
                 view.claimed,
                 json(&view.requester),
@@ -248,9 +276,10 @@ impl Store {
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('version', ?1)
              ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-            params![view.version as i64],
+            params![version as i64],
         )?;
-        tx.commit()
+        tx.commit()?;
+        Ok(Some(version))
     }
 
     /// Every pending request (kept in memory while the broker runs).
@@ -375,7 +404,7 @@ impl Store {
 }
 
 /// The votes on request `id`, in the order they were cast.
-pub(crate) fn read_votes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vote>> {
+pub fn read_votes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vote>> {
     let mut statement = conn.prepare_cached(
         "SELECT person, channel, verdict, reason, at FROM votes
          WHERE request_id = ?1 ORDER BY rowid",
@@ -394,7 +423,7 @@ pub(crate) fn read_votes(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Vo
 }
 
 /// A request from a `SELECT *` row of `requests` (votes not read).
-pub(crate) fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
+pub fn read_request(row: &Row<'_>, public_url: &str) -> rusqlite::Result<Request> {
     let id: String = row.get("id")?;
     let status: String = row.get("status")?;
     let token_hash: Vec<u8> = row.get("token_hash")?;
@@ -470,16 +499,7 @@ fn people(column: Option<String>) -> rusqlite::Result<std::collections::BTreeSet
     }
 }
 
-/// One published version of the organisation's policy: what the history lists,
-/// with its text and its place in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyVersion {
-    pub seq: i64,
-    pub text: String,
-    pub view: PolicyVersionView,
-}
-
-impl Store {
+impl SqliteStore {
     /// Record a published version awaiting its approval request's decision.
     pub fn add_policy(
         &self,
