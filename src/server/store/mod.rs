@@ -310,3 +310,6 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
