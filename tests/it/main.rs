@@ -35,6 +35,7 @@ mod org_policy;
 mod policy_cli;
 mod postgres_harness;
 mod redaction;
+mod replicas;
 mod run;
 mod shared_people;
 mod shell_shapes;

@@ -99,6 +99,28 @@ impl Broker {
         (self.child, self.port, self.log) = (child, port, log);
     }
 
+    /// Another broker process on the same home (so the same signing key) and
+    /// config, on a port of its own: a replica when the config names a shared
+    /// `[store]`.
+    pub fn replica(&self) -> Broker {
+        let (child, port, log) = spawn(&self.home, &self.config, &self.env);
+        Broker {
+            home: self.home.clone(),
+            config: self.config.clone(),
+            child,
+            port,
+            log,
+            env: self.env.clone(),
+        }
+    }
+
+    /// Kill the broker at once (SIGKILL): no graceful shutdown, as a crashed
+    /// machine would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stop the broker and start it again on the same home and the same port, as
     /// a restarted service would be: clients that were waiting can reconnect.
     pub fn restart_same_port(&mut self) {
@@ -174,7 +196,29 @@ impl Broker {
         body: Option<&str>,
         headers: &[(&str, String)],
     ) -> Reply {
-        let url = format!("{}{path}", self.url());
+        Broker::call_at_with(&self.url(), method, path, token, body, headers)
+    }
+
+    /// [`Broker::call`] to the broker at `base`, from any thread.
+    pub fn call_at(
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        Broker::call_at_with(base, method, path, token, body, &[])
+    }
+
+    fn call_at_with(
+        base: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, String)],
+    ) -> Reply {
+        let url = format!("{base}{path}");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -1,0 +1,271 @@
+//! Several `gate serve` replicas on one PostgreSQL database (a throwaway cluster):
+//! a change made on one wakes the long-polls waiting on another within the
+//! notification's delay, a request is decided, claimed and expired once however
+//! the replicas race, and a database restart loses no decision.
+
+use crate::support::broker_support::{Broker, Reply};
+use crate::support::common::TestContext;
+use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
+use crate::support::postgres::{self, Cluster};
+use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::pkcs8::DecodePublicKey;
+use gate::approval::SignedDecision;
+use serde_json::Value;
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Longer than a notification takes, well under the replicas' fallback poll (5 s).
+const NOTIFIED_WITHIN: Duration = Duration::from_millis(2500);
+
+fn config(url: &str) -> String {
+    format!("{BROKER_CONFIG_SRE_ALICE_BOB_CAROL}[store]\nurl = \"{url}\"\n")
+}
+
+/// Replica A and B of one broker on a new database of `cluster`.
+fn replicas(ctx: &TestContext, cluster: &Cluster) -> (Broker, Broker) {
+    let a = Broker::start(ctx, &config(&cluster.database().url));
+    let b = a.replica();
+    (a, b)
+}
+
+/// Long-poll request `id` on `broker` past `since`, in the background.
+fn wait_on(
+    broker: &Broker,
+    id: &str,
+    token: &str,
+    since: u64,
+) -> thread::JoinHandle<(Reply, Instant)> {
+    let (url, id, token) = (broker.url(), id.to_string(), token.to_string());
+    thread::spawn(move || {
+        let reply = Broker::call_at(
+            &url,
+            "GET",
+            &format!("/v1/requests/{id}?since={since}&wait=60"),
+            Some(&token),
+            None,
+        );
+        (reply, Instant::now())
+    })
+}
+
+fn version(view: &Value) -> u64 {
+    view["version"].as_u64().unwrap()
+}
+
+#[test]
+fn a_request_made_on_one_replica_and_approved_on_another_wakes_its_waiter() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let (a, b) = replicas(&ctx, cluster);
+    let bob = a.token("bob");
+    let (id, requester, created) = a.create(&delete_payments_request("dave"));
+    let waiter = wait_on(&a, &id, &requester, version(&created["request"]));
+    thread::sleep(Duration::from_millis(300));
+
+    let approved_at = Instant::now();
+    let reply = b.decide(&id, &bob, "approve");
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let (seen, woke_at) = waiter.join().unwrap();
+    assert_eq!(seen.body["status"], "approved", "{:?}", seen.body);
+    let delay = woke_at.duration_since(approved_at);
+    assert!(delay < NOTIFIED_WITHIN, "woke after {delay:?}");
+
+    // Both replicas sign with the one key, and each tells the same story.
+    let key = VerifyingKey::from_public_key_pem(&a.pubkey_pem()).unwrap();
+    let decision: SignedDecision = serde_json::from_value(seen.body["decision"].clone()).unwrap();
+    decision
+        .verify_approval(&key, &id, &"ab".repeat(32), SystemTime::now())
+        .expect("the decision verifies with the replicas' key");
+    let on_a = a.get(&format!("/v1/requests/{id}"), Some(&requester));
+    assert_eq!(on_a.body, seen.body);
+    // Each change is logged once, by the replica that made it.
+    assert!(a.log_has(&format!("created {id}")) && !b.log_has(&format!("created {id}")));
+    assert!(b.log_has(&format!("decided {id}")) && !a.log_has(&format!("decided {id}")));
+
+    // An approver's inbox on A sees a request made on B.
+    let listed = thread::spawn({
+        let (url, bob) = (a.url(), bob.clone());
+        let since = a.get("/v1/requests", Some(&bob)).body["version"]
+            .as_u64()
+            .unwrap();
+        move || {
+            Broker::call_at(
+                &url,
+                "GET",
+                &format!("/v1/requests?since={since}&wait=60"),
+                Some(&bob),
+                None,
+            )
+        }
+    });
+    thread::sleep(Duration::from_millis(300));
+    let (other, _, _) = b.create(&delete_payments_request("erin"));
+    let listed = listed.join().unwrap();
+    let ids: Vec<&str> = listed.body["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [other.as_str()], "{:?}", listed.body);
+}
+
+#[test]
+fn replicas_racing_on_the_same_requests_decide_and_claim_each_once() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let (a, b) = replicas(&ctx, cluster);
+    let (bob, carol) = (a.token("bob"), a.token("carol"));
+    let made: Vec<(String, String)> = (0..12)
+        .map(|n| {
+            let (id, token, _) = a.create(&delete_payments_request(&format!("user{n}")));
+            (id, token)
+        })
+        .collect();
+    // Bob approves each on A while Carol denies it on B, at the same moment.
+    let races: Vec<_> = made
+        .iter()
+        .map(|(id, _)| {
+            let approve = {
+                let (url, id, bob) = (a.url(), id.clone(), bob.clone());
+                thread::spawn(move || vote_at(&url, &id, &bob, "approve"))
+            };
+            let deny = {
+                let (url, id, carol) = (b.url(), id.clone(), carol.clone());
+                thread::spawn(move || vote_at(&url, &id, &carol, "deny"))
+            };
+            (approve.join().unwrap(), deny.join().unwrap())
+        })
+        .collect();
+    for ((id, token), (approve, deny)) in made.iter().zip(&races) {
+        let won: Vec<&Reply> = [approve, deny]
+            .into_iter()
+            .filter(|r| r.status == 200)
+            .collect();
+        assert_eq!(won.len(), 1, "{id}: {approve:?} / {deny:?}");
+        let lost = if approve.status == 200 { deny } else { approve };
+        assert_eq!(
+            (lost.status, lost.code()),
+            (409, "already_decided"),
+            "{lost:?}"
+        );
+        let stored = b.get(&format!("/v1/requests/{id}"), Some(token)).body;
+        assert_eq!(stored["status"], won[0].body["status"]);
+        assert_eq!(stored["votes"].as_array().unwrap().len(), 1, "{stored}");
+    }
+
+    // The requester claims an approved one on both replicas at once: one claim.
+    let (approved, token) = made
+        .iter()
+        .zip(&races)
+        .find(|(_, (approve, _))| approve.status == 200)
+        .map(|((id, token), _)| (id.clone(), token.clone()))
+        .unwrap_or_else(|| {
+            let (id, token, _) = a.create(&delete_payments_request("zed"));
+            assert_eq!(a.decide(&id, &bob, "approve").status, 200);
+            (id, token)
+        });
+    let claims: Vec<Reply> = [a.url(), b.url(), a.url(), b.url()]
+        .into_iter()
+        .map(|url| {
+            let (id, token) = (approved.clone(), token.clone());
+            thread::spawn(move || {
+                Broker::call_at(
+                    &url,
+                    "POST",
+                    &format!("/v1/requests/{id}/claim"),
+                    Some(&token),
+                    Some("{}"),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let granted = claims.iter().filter(|r| r.status == 200).count();
+    assert_eq!(granted, 1, "{claims:?}");
+}
+
+fn vote_at(url: &str, id: &str, token: &str, verdict: &str) -> Reply {
+    let body = format!(r#"{{"verdict":"{verdict}","channel":"cli"}}"#);
+    Broker::call_at(
+        url,
+        "POST",
+        &format!("/v1/requests/{id}/decision"),
+        Some(token),
+        Some(&body),
+    )
+}
+
+#[test]
+fn a_request_expires_once_whichever_replica_times_it_out() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let (a, b) = replicas(&ctx, cluster);
+    let bob = a.token("bob");
+    let mut body = delete_payments_request("dave");
+    body["timeout_seconds"] = 2.into();
+    let ids: Vec<String> = (0..5).map(|_| b.create(&body).0).collect();
+    thread::sleep(Duration::from_secs(5));
+    for id in &ids {
+        let stored = a.get(&format!("/v1/requests/{id}"), Some(&bob)).body;
+        assert_eq!(stored["status"], "timed_out", "{stored}");
+        let line = format!("timed out {id}");
+        let times = a.log().matches(&line).count() + b.log().matches(&line).count();
+        assert_eq!(times, 1, "{id} timed out {times} times");
+    }
+}
+
+#[test]
+fn a_database_restart_loses_no_decision_and_the_replicas_reconnect() {
+    let Some(cluster) = postgres::private_cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let (a, b) = replicas(&ctx, &cluster);
+    let bob = a.token("bob");
+    let made: Vec<(String, String, u64)> = (0..5)
+        .map(|n| {
+            let (id, token, created) = a.create(&delete_payments_request(&format!("u{n}")));
+            (id, token, version(&created["request"]))
+        })
+        .collect();
+    let waiters: Vec<_> = made
+        .iter()
+        .map(|(id, token, since)| wait_on(&b, id, token, *since))
+        .collect();
+
+    cluster.stop();
+    // With the database down a vote is refused, never taken and lost.
+    let refused = a.decide(&made[0].0, &bob, "approve");
+    assert_eq!(refused.status, 500, "{:?}", refused.body);
+    assert_eq!(a.get("/v1/ready", None).status, 503);
+    cluster.start();
+
+    for (id, _, _) in &made {
+        let reply = a.decide(id, &bob, "approve");
+        assert_eq!(reply.status, 200, "{id}: {:?}", reply.body);
+    }
+    for waiter in waiters {
+        let (seen, _) = waiter.join().unwrap();
+        assert_eq!(seen.body["status"], "approved", "{:?}", seen.body);
+    }
+    assert_eq!(a.get("/v1/ready", None).status, 200);
+    assert!(
+        b.log_has("lost the store's notifications; reconnecting"),
+        "{}",
+        b.log()
+    );
+    assert!(
+        b.log_has("following the other replicas' changes again"),
+        "{}",
+        b.log()
+    );
+}
