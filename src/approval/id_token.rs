@@ -58,22 +58,7 @@ async fn github(broker: &Brokers, url: &str, bearer: &str) -> Result<Option<IdTo
         .user_agent(concat!("gate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())?;
-    let mut unanswered = Vec::new();
-    let mut answer = None;
-    for base in broker.urls() {
-        let info = format!("{base}{API_PREFIX}/oidc");
-        match http.get(&info).send().await {
-            Ok(response) if !response.status().is_server_error() => {
-                answer = Some((info, response));
-                break;
-            }
-            Ok(response) => unanswered.push(format!("{info}: {}", response.status())),
-            Err(e) => unanswered.push(format!("{info}: {e}")),
-        }
-    }
-    let Some((info, response)) = answer else {
-        return Err(format!("cannot ask {}", unanswered.join("; ")));
-    };
+    let (info, response) = oidc_info(&http, broker).await?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }
@@ -112,6 +97,24 @@ async fn github(broker: &Brokers, url: &str, bearer: &str) -> Result<Option<IdTo
         .await
         .map_err(|_| format!("${GITHUB_URL} did not answer {{\"value\": TOKEN}}"))?;
     Ok(Some(IdToken::new(minted.value)))
+}
+
+/// `GET /v1/oidc` at the first broker that answers (not with a 5xx): its URL
+/// and the answer.
+async fn oidc_info(
+    http: &reqwest::Client,
+    broker: &Brokers,
+) -> Result<(String, reqwest::Response), String> {
+    let mut unanswered = Vec::new();
+    for base in broker.urls() {
+        let info = format!("{base}{API_PREFIX}/oidc");
+        match http.get(&info).send().await {
+            Ok(response) if !response.status().is_server_error() => return Ok((info, response)),
+            Ok(response) => unanswered.push(format!("{info}: {}", response.status())),
+            Err(e) => unanswered.push(format!("{info}: {e}")),
+        }
+    }
+    Err(format!("cannot ask {}", unanswered.join("; ")))
 }
 
 fn value<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {

@@ -61,8 +61,10 @@ fn a_dead_broker_first_in_the_list_is_passed_over_for_the_live_one() {
     );
 }
 
-#[test]
-fn a_wait_carries_over_to_the_next_replica_when_one_is_killed_and_runs_once() {
+/// gate waits on the first of two replicas; once the request exists the second
+/// starts, `lose` takes the first away, and the approval is given at the second.
+/// The wait carries over, and the approved command runs once.
+fn assert_wait_carries_over(lose: impl FnOnce(&mut Broker)) {
     let mut setup = Setup::new();
     let count = setup.ctx.work().join("count");
     let replica_listen = format!("127.0.0.1:{}", unused_port());
@@ -83,7 +85,7 @@ fn a_wait_carries_over_to_the_next_replica_when_one_is_killed_and_runs_once() {
     // the replica starts once the request exists; replicas over one PostgreSQL
     // database see each other's requests as they are written.
     let replica = setup.broker.replica_on(&replica_listen);
-    setup.broker.kill();
+    lose(&mut setup.broker);
     waiting.expect_line(&format!("continuing with {}", replica.url()));
     let token = replica.token("alice");
     assert_eq!(replica.decide(&id, &token, "approve").status, 200);
@@ -91,6 +93,18 @@ fn a_wait_carries_over_to_the_next_replica_when_one_is_killed_and_runs_once() {
     assert_eq!(done.code, 0, "{}", done.stderr);
     let runs = std::fs::read_to_string(&count).unwrap();
     assert_eq!(runs, "ran\n", "the command ran exactly once");
+}
+
+#[test]
+fn a_wait_carries_over_to_the_next_replica_when_one_is_killed_and_runs_once() {
+    assert_wait_carries_over(Broker::kill);
+}
+
+#[test]
+fn a_wait_carries_over_to_the_next_replica_when_one_shuts_down() {
+    assert_wait_carries_over(|broker| {
+        broker.stop();
+    });
 }
 
 #[test]
