@@ -1,13 +1,14 @@
-//! Several broker URLs: gate and the approver commands pass over a broker that
-//! does not answer for the next one, carry a wait over to another replica of
+//! Several broker URLs: gate, the approver commands, enrolling and pushing the
+//! audit log pass over a broker that does not answer for the next one, carry a wait over to another replica of
 //! the same broker, and when none answers say so naming each and run nothing.
 //! Replicas are two `gate serve` processes over one home and SQLite store.
 
 use crate::support::broker_support::{Broker, dead_url, unused_port};
 use crate::support::common::*;
 use crate::support::fixtures::{
-    BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS,
-    broker_config_sre_alice_bob_me, create_carol_request, fetch_request, with_broker_policy,
+    BROKER_CONFIG_ALICE_APPROVES_ENROLLED_ONLY, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS,
+    POLICY_ALLOW_ALL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_sre_alice_bob_me,
+    create_carol_request, fetch_request, with_broker_policy,
 };
 use crate::support::waiting::Waiting;
 use gate::approval::protocol::Status;
@@ -172,4 +173,26 @@ fn a_bad_url_in_the_list_is_refused_naming_it() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn enroll_and_audit_push_use_the_first_broker_that_answers() {
+    let ctx = TestContext::with_policy(POLICY_ALLOW_ALL);
+    let broker = Broker::start(&ctx, BROKER_CONFIG_ALICE_APPROVES_ENROLLED_ONLY);
+    let servers = format!("{},{}", dead_url(), broker.url());
+    let code_ = broker.enrollment_code("laptop-7", "1h");
+    let out = ctx
+        .gate()
+        .args(["enroll", "--server", &servers, &code_])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = format!("with the broker at {};", broker.url());
+    assert!(stderr(&out).contains(&said), "{}", stderr(&out));
+
+    assert_eq!(code(&ctx.run(&["--", "true"])), 0);
+    let out = ctx.gate().args(["audit", "push"]).output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let said = format!("to {} as installation laptop-7", broker.url());
+    assert!(stdout(&out).contains(&said), "{}", stdout(&out));
 }
