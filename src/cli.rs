@@ -105,8 +105,9 @@ pub enum Command {
     Enroll {
         /// The enrollment code (printed once by `gate serve enroll NAME`).
         code: String,
-        /// The broker's URL (default: $GATE_SERVER, then the policy's
-        /// `[channels.api] url`).
+        /// The broker's URL, or several replicas' separated by commas, enrolling
+        /// with the first that answers (default: $GATE_SERVER, then the
+        /// policy's `[channels.api] url`).
         #[arg(long, value_name = "URL")]
         server: Option<String>,
         #[command(flatten)]
@@ -185,7 +186,8 @@ pub enum Command {
 /// Where the broker is and who the approver is. `Debug` never shows the token.
 #[derive(Args, Clone)]
 pub struct BrokerArgs {
-    /// The broker's URL.
+    /// The broker's URL, or several replicas' separated by commas: each call
+    /// goes to the next when one does not answer.
     #[arg(
         long,
         env = "GATE_SERVER",
@@ -447,16 +449,16 @@ pub enum AuditCommand {
         /// show here.
         #[arg(long, conflicts_with = "db")]
         broker: bool,
-        /// The broker for --broker (default: the one this installation enrolled
-        /// with, else $GATE_SERVER).
+        /// The broker for --broker, or several replicas' separated by commas
+        /// (default: the one this installation enrolled with, else $GATE_SERVER).
         #[arg(long, value_name = "URL", requires = "broker")]
         server: Option<String>,
     },
     /// Send the records the broker has not acknowledged yet (a gate run does this
     /// in the background after it records; this sends any backlog now).
     Push {
-        /// The broker (default: the one this installation enrolled with, else
-        /// $GATE_SERVER).
+        /// The broker, or several replicas' separated by commas (default: the one
+        /// this installation enrolled with, else $GATE_SERVER).
         #[arg(long, value_name = "URL")]
         server: Option<String>,
         /// Print nothing on success.

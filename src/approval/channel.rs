@@ -1,13 +1,15 @@
 //! Finding the broker a request goes to, and the public key its decisions must be
 //! signed with.
 //!
-//! The URL comes from `GATE_SERVER`, else the policy's `[channels.api] url`. The
+//! The URLs come from `GATE_SERVER`, else the policy's `[channels.api] url`: one
+//! broker, or several replicas of it to fail over between. The
 //! key is pinned by `GATE_SERVER_KEY` (a PEM file path, or the PEM text itself),
 //! else `[channels.api] server_key` (a path, relative to the policy file's
 //! directory). A key is never fetched from the broker: a key learnt from the
 //! server it is meant to authenticate would prove nothing. A key file others can
 //! write is refused.
 
+use super::brokers::{BadBrokerUrl, Brokers};
 use super::installation::{Installation, InstallationError};
 use crate::paths::{InsecureFile, ensure_private_write};
 use crate::policy::ApiChannel;
@@ -15,10 +17,11 @@ use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use std::path::{Path, PathBuf};
 
-/// A broker to ask and the key its decisions must verify with.
+/// A broker to ask (one or several replicas) and the key its decisions must
+/// verify with.
 #[derive(Debug, Clone)]
 pub struct Channel {
-    pub url: String,
+    pub url: Brokers,
     pub key: VerifyingKey,
     /// This machine's enrolled installation, which signs what it sends; `None`
     /// when it never enrolled (the broker may then refuse it).
@@ -37,7 +40,7 @@ pub enum KeySource {
 /// The configured channel, before the key is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelConfig {
-    pub url: String,
+    pub url: Brokers,
     pub key: Option<KeySource>,
 }
 
@@ -46,6 +49,11 @@ pub struct ChannelConfig {
 pub enum ChannelError {
     /// No broker URL anywhere.
     NotConfigured,
+    /// A broker URL that cannot be one, and where it was written.
+    BadUrl {
+        bad: BadBrokerUrl,
+        from: &'static str,
+    },
     /// A broker URL but no pinned key.
     NoKey { url: String },
     /// The key file is writable by others.
@@ -63,6 +71,9 @@ impl std::fmt::Display for ChannelError {
                 "no approval channel is configured, so nothing was run \
                  (set GATE_SERVER or [channels.api] url, see docs/approval.md)",
             ),
+            ChannelError::BadUrl { bad, from } => {
+                write!(f, "{bad} (in {from}); nothing was run")
+            }
             ChannelError::NoKey { url } => write!(
                 f,
                 "the broker at {url} has no pinned public key, so its decisions cannot be \
@@ -90,10 +101,25 @@ pub fn configure(
     policy: Option<&ApiChannel>,
     policy_dir: Option<&Path>,
 ) -> Result<ChannelConfig, ChannelError> {
-    let url = non_empty(env_server)
-        .map(str::to_string)
-        .or_else(|| policy.and_then(|api| api.url.clone()))
-        .ok_or(ChannelError::NotConfigured)?;
+    let from_env = match non_empty(env_server) {
+        Some(text) => Brokers::parse(text).map_err(|bad| ChannelError::BadUrl {
+            bad,
+            from: "GATE_SERVER",
+        })?,
+        None => None,
+    };
+    let url = match from_env {
+        Some(brokers) => brokers,
+        None => policy
+            .map(|api| Brokers::from_items(api.url.iter().map(String::as_str)))
+            .transpose()
+            .map_err(|bad| ChannelError::BadUrl {
+                bad,
+                from: "[channels.api] url",
+            })?
+            .flatten()
+            .ok_or(ChannelError::NotConfigured)?,
+    };
     let key = match non_empty(env_key) {
         Some(text) if text.contains("-----BEGIN") => Some(KeySource::Pem(text.to_string())),
         Some(path) => Some(KeySource::File {
@@ -119,7 +145,11 @@ impl ChannelConfig {
     /// Read and check the pinned key.
     pub fn load(self) -> Result<Channel, ChannelError> {
         let (pem, what) = match self.key {
-            None => return Err(ChannelError::NoKey { url: self.url }),
+            None => {
+                return Err(ChannelError::NoKey {
+                    url: self.url.to_string(),
+                });
+            }
             Some(KeySource::Pem(text)) => (text, "given in GATE_SERVER_KEY".to_string()),
             Some(KeySource::File { path, from }) => {
                 let what = format!("{} (from {from})", path.display());
@@ -159,7 +189,7 @@ mod tests {
 
     fn api(url: Option<&str>, key: Option<&str>) -> ApiChannel {
         ApiChannel {
-            url: url.map(str::to_string),
+            url: url.map(str::to_string).into_iter().collect(),
             server_key: key.map(str::to_string),
         }
     }
@@ -182,7 +212,7 @@ mod tests {
             Some(Path::new("/p")),
         )
         .unwrap();
-        assert_eq!(got.url, "http://env");
+        assert_eq!(got.url.urls(), ["http://env"]);
         assert_eq!(
             got.key,
             Some(KeySource::File {
@@ -196,7 +226,7 @@ mod tests {
     fn the_policy_key_is_relative_to_the_policy_file() {
         let policy = api(Some("http://policy"), Some("keys/broker.pem"));
         let got = configure(None, None, Some(&policy), Some(Path::new("/etc/gate"))).unwrap();
-        assert_eq!(got.url, "http://policy");
+        assert_eq!(got.url.urls(), ["http://policy"]);
         assert_eq!(
             got.key,
             Some(KeySource::File {
@@ -208,6 +238,28 @@ mod tests {
         let got = configure(None, None, Some(&absolute), Some(Path::new("/etc"))).unwrap();
         assert!(
             matches!(got.key, Some(KeySource::File { path, .. }) if path == Path::new("/k.pem"))
+        );
+    }
+
+    #[test]
+    fn several_brokers_come_from_the_environment_or_the_policy() {
+        let got = configure(Some("http://a:1, http://b:2"), None, None, None).unwrap();
+        assert_eq!(got.url.urls(), ["http://a:1", "http://b:2"]);
+        let policy = ApiChannel {
+            url: vec!["http://a:1,http://b:2".into(), "http://c:3".into()],
+            server_key: None,
+        };
+        let got = configure(None, None, Some(&policy), None).unwrap();
+        assert_eq!(got.url.urls(), ["http://a:1", "http://b:2", "http://c:3"]);
+    }
+
+    #[test]
+    fn a_bad_url_among_several_is_named_with_where_it_was_written() {
+        let err = configure(Some("http://a:1,a.example:2"), None, None, None).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("\"a.example:2\"") && text.contains("GATE_SERVER"),
+            "{text}"
         );
     }
 

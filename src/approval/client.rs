@@ -1,6 +1,14 @@
 //! The HTTP client for the broker's `/v1` API, used by the requester (`gate -- CMD`)
 //! and the approver commands. Async (reqwest on tokio); callers own the runtime.
+//!
+//! A client may know several replicas of one broker ([`Brokers`]). Every call
+//! goes to the one that answered last and, when that one does not answer (no
+//! connection, a timeout, a 5xx), to the next, until one answers or all have
+//! failed. An answer with a 4xx status is the broker's word and is never asked
+//! of another replica. Nothing about what a broker says is trusted more for it:
+//! decisions are still verified against the pinned key by the caller.
 
+use super::brokers::Brokers;
 use super::installation::Installation;
 use super::protocol::{
     API_PREFIX, ApiError, ChainHead, Choice, Created, DecideBody, EnrollBody, Enrolled, ErrorCode,
@@ -9,7 +17,8 @@ use super::protocol::{
 use super::signature;
 use super::signed_policy::SignedPolicy;
 use serde::de::DeserializeOwned;
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 /// How long to wait for a connection before calling the broker unreachable.
@@ -27,6 +36,32 @@ pub enum ClientError {
     Api { status: u16, error: ApiError },
     /// The broker answered with something that is not this API.
     Protocol { url: String, detail: String },
+    /// Several brokers were named and none answered; what each did, in the
+    /// order they were tried.
+    NoneAnswered { tried: Vec<Failure> },
+}
+
+/// One broker that did not answer, and how.
+#[derive(Debug)]
+pub struct Failure {
+    pub url: String,
+    pub detail: String,
+}
+
+impl Failure {
+    fn of(base: &str, err: &ClientError) -> Failure {
+        let detail = match err {
+            ClientError::Unreachable { detail, .. } | ClientError::Protocol { detail, .. } => {
+                detail.clone()
+            }
+            ClientError::Api { status, error } => format!("{status}: {}", error.error.message),
+            ClientError::NoneAnswered { .. } => err.to_string(),
+        };
+        Failure {
+            url: base.to_string(),
+            detail,
+        }
+    }
 }
 
 impl ClientError {
@@ -54,7 +89,34 @@ impl ClientError {
     }
 
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, ClientError::Unreachable { .. })
+        matches!(
+            self,
+            ClientError::Unreachable { .. } | ClientError::NoneAnswered { .. }
+        )
+    }
+
+    /// Whether another replica should be asked instead: no answer, or a broker
+    /// (or a proxy in front of it) failing on its side. A 4xx is an answer.
+    pub fn fails_over(&self) -> bool {
+        match self {
+            ClientError::Unreachable { .. }
+            | ClientError::Protocol { .. }
+            | ClientError::NoneAnswered { .. } => true,
+            ClientError::Api { status, .. } => *status >= 500,
+        }
+    }
+
+    /// What is left when every broker failed: a single broker's own error, so
+    /// one URL reads as it always did, else one error naming them all.
+    fn from_failures(mut failures: Vec<(String, ClientError)>) -> ClientError {
+        if failures.len() == 1 {
+            return failures.pop().expect("one failure").1;
+        }
+        let tried = failures
+            .iter()
+            .map(|(base, err)| Failure::of(base, err))
+            .collect();
+        ClientError::NoneAnswered { tried }
     }
 }
 
@@ -76,42 +138,64 @@ impl std::fmt::Display for ClientError {
             ClientError::Protocol { url, detail } => {
                 write!(f, "unexpected answer from {url}: {detail}")
             }
+            ClientError::NoneAnswered { tried } => {
+                let each: Vec<String> = tried
+                    .iter()
+                    .map(|failure| format!("{}: {}", failure.url, failure.detail))
+                    .collect();
+                write!(f, "no gate broker answered ({})", each.join("; "))
+            }
         }
     }
 }
 
 impl std::error::Error for ClientError {}
 
-/// A client for one broker.
+/// A client for one broker, or for several replicas of it.
 #[derive(Debug, Clone)]
 pub struct BrokerClient {
-    base: String,
+    /// Base URLs, in the order they are first tried.
+    bases: Vec<String>,
+    /// The index in `bases` of the broker that answered last: the next call
+    /// starts there. Shared by clones, which talk to the same brokers.
+    current: Arc<AtomicUsize>,
     http: reqwest::Client,
     /// Signs requests, claims and cancels when this machine is enrolled.
     installation: Option<Installation>,
 }
 
 impl BrokerClient {
-    /// A client for the broker at `base` (e.g. `http://127.0.0.1:8787`).
-    pub fn new(base: &str) -> Result<BrokerClient, ClientError> {
-        install_crypto_provider();
-        let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ClientError::Unreachable {
-                url: base,
-                detail: "the broker URL must start with http:// or https://".into(),
-            });
+    /// A client for the broker at `urls` (e.g. `http://127.0.0.1:8787`), or for
+    /// the replicas it lists (`https://a:8443,https://b:8443`).
+    pub fn new(urls: &str) -> Result<BrokerClient, ClientError> {
+        match Brokers::parse(urls) {
+            Ok(Some(brokers)) => BrokerClient::of(&brokers),
+            Ok(None) => Err(ClientError::Unreachable {
+                url: urls.trim().to_string(),
+                detail: "no broker URL given".into(),
+            }),
+            Err(bad) => Err(ClientError::Unreachable {
+                url: bad.url,
+                detail: bad.problem.into(),
+            }),
         }
+    }
+
+    /// A client for `brokers`, tried in their order.
+    pub fn of(brokers: &Brokers) -> Result<BrokerClient, ClientError> {
+        install_crypto_provider();
+        let bases = brokers.urls().to_vec();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("gate/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Unreachable {
-                url: base.clone(),
+                url: brokers.to_string(),
                 detail: e.to_string(),
             })?;
         Ok(BrokerClient {
-            base,
+            bases,
+            current: Arc::new(AtomicUsize::new(0)),
             http,
             installation: None,
         })
@@ -123,20 +207,34 @@ impl BrokerClient {
         self
     }
 
-    /// The broker's base URL.
+    /// The base URL of the broker in use: the one that answered last (the
+    /// first one before any did).
     pub fn base(&self) -> &str {
-        &self.base
+        &self.bases[self.current.load(Ordering::Relaxed) % self.bases.len()]
+    }
+
+    /// Every base URL this client may use, in order, joined by `", "`.
+    pub fn bases(&self) -> String {
+        self.bases.join(", ")
     }
 
     /// `POST /v1/requests`.
+    ///
+    /// With several brokers, a create whose outcome is unknown (the connection
+    /// dropped or timed out after the request was sent, or a 5xx) is sent to the
+    /// next one: the request may then exist twice, and the first simply expires
+    /// unanswered. Nothing is created twice otherwise; a 4xx is final.
     pub async fn create(&self, request: &NewRequest) -> Result<Created, ClientError> {
         let body = serde_json::to_vec(request).map_err(|e| ClientError::Protocol {
-            url: self.url("/requests"),
+            url: self.url(self.base(), "/requests"),
             detail: e.to_string(),
         })?;
-        let call = self.signed_post("/requests", body)?;
-        self.send(self.url("/requests"), call.timeout(READ_GRACE * 3))
-            .await
+        self.call("/requests", |url, _| {
+            Ok(self
+                .signed_post(url, "/requests", body.clone())?
+                .timeout(READ_GRACE * 3))
+        })
+        .await
     }
 
     /// `POST /v1/audit/records`: forward signed audit records; the broker's
@@ -159,20 +257,24 @@ impl BrokerClient {
         body: &impl serde::Serialize,
     ) -> Result<T, ClientError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Protocol {
-            url: self.url(path),
+            url: self.url(self.base(), path),
             detail: e.to_string(),
         })?;
-        let call = self.signed_post(path, bytes)?;
-        self.send(self.url(path), call.timeout(READ_GRACE * 3))
-            .await
+        self.call(path, |url, _| {
+            Ok(self
+                .signed_post(url, path, bytes.clone())?
+                .timeout(READ_GRACE * 3))
+        })
+        .await
     }
 
     /// `POST /v1/enroll`: register this installation's public key with a
-    /// one-time code.
+    /// one-time code, at the first broker that answers.
     pub async fn enroll(&self, body: &EnrollBody) -> Result<Enrolled, ClientError> {
-        let url = self.url("/enroll");
-        let call = self.http.post(&url).json(body).timeout(READ_GRACE * 3);
-        self.send(url, call).await
+        self.call("/enroll", |url, _| {
+            Ok(self.http.post(url).json(body).timeout(READ_GRACE * 3))
+        })
+        .await
     }
 
     /// `GET /v1/requests/{id}`, long-polling up to `wait` for a version above `since`.
@@ -183,9 +285,11 @@ impl BrokerClient {
         wait: Option<Duration>,
         since: Option<u64>,
     ) -> Result<RequestView, ClientError> {
-        let url = self.url(&format!("/requests/{id}"));
-        let call = self.http.get(&url).bearer_auth(token);
-        self.send(url, long_poll(call, wait, since)).await
+        self.call(&format!("/requests/{id}"), |url, moved| {
+            let call = self.http.get(url).bearer_auth(token);
+            Ok(long_poll(call, wait, since, moved))
+        })
+        .await
     }
 
     /// `GET /v1/requests?status=pending`, long-polling for a broker version above `since`.
@@ -195,13 +299,15 @@ impl BrokerClient {
         wait: Option<Duration>,
         since: Option<u64>,
     ) -> Result<RequestList, ClientError> {
-        let url = self.url("/requests");
-        let call = self
-            .http
-            .get(&url)
-            .bearer_auth(token)
-            .query(&[("status", "pending")]);
-        self.send(url, long_poll(call, wait, since)).await
+        self.call("/requests", |url, moved| {
+            let call = self
+                .http
+                .get(url)
+                .bearer_auth(token)
+                .query(&[("status", "pending")]);
+            Ok(long_poll(call, wait, since, moved))
+        })
+        .await
     }
 
     /// `POST /v1/requests/{id}/decision` with an approver's token.
@@ -213,41 +319,55 @@ impl BrokerClient {
         reason: Option<String>,
         channel: &str,
     ) -> Result<RequestView, ClientError> {
-        let url = self.url(&format!("/requests/{id}/decision"));
         let body = DecideBody {
             verdict,
             reason,
             channel: Some(channel.to_string()),
         };
-        let call = self.http.post(&url).bearer_auth(token).json(&body);
-        self.send(url, call.timeout(READ_GRACE * 3)).await
+        // A vote whose answer was lost and is sent again to another replica is
+        // refused there as a second vote by the same person; it never counts twice.
+        self.call(&format!("/requests/{id}/decision"), |url, _| {
+            let call = self.http.post(url).bearer_auth(token).json(&body);
+            Ok(call.timeout(READ_GRACE * 3))
+        })
+        .await
     }
 
     /// `POST /v1/requests/{id}/cancel` with the requester's token.
     pub async fn cancel(&self, id: &str, token: &str) -> Result<RequestView, ClientError> {
         let path = format!("/requests/{id}/cancel");
-        let call = self.signed_post(&path, Vec::new())?.bearer_auth(token);
-        self.send(self.url(&path), call.timeout(READ_GRACE)).await
+        self.call(&path, |url, _| {
+            let call = self.signed_post(url, &path, Vec::new())?;
+            Ok(call.bearer_auth(token).timeout(READ_GRACE))
+        })
+        .await
     }
 
     /// `POST /v1/requests/{id}/claim` with the requester's token: use the approval
     /// once. A second claim is refused (409), so an approval runs one command.
+    /// A claim whose answer was lost and is sent again to another replica is
+    /// refused there as already claimed: the command then does not run at all,
+    /// which is the safe way to be wrong.
     pub async fn claim(&self, id: &str, token: &str) -> Result<RequestView, ClientError> {
         let path = format!("/requests/{id}/claim");
-        let call = self.signed_post(&path, Vec::new())?.bearer_auth(token);
-        self.send(self.url(&path), call.timeout(READ_GRACE)).await
+        self.call(&path, |url, _| {
+            let call = self.signed_post(url, &path, Vec::new())?;
+            Ok(call.bearer_auth(token).timeout(READ_GRACE))
+        })
+        .await
     }
 
-    /// A POST of `body` (JSON, or nothing) to `path` under the API, signed by the
-    /// installation when there is one. The signature covers the API path
-    /// (`/v1/...`), whatever prefix the base URL adds in front of it.
+    /// A POST of `body` (JSON, or nothing) to `url`, the API's `path` at one
+    /// broker, signed by the installation when there is one. The signature
+    /// covers the API path (`/v1/...`), whatever prefix the base URL adds in
+    /// front of it, so it is signed afresh for each broker tried.
     fn signed_post(
         &self,
+        url: &str,
         path: &str,
         body: Vec<u8>,
     ) -> Result<reqwest::RequestBuilder, ClientError> {
-        let url = self.url(path);
-        let mut call = self.http.post(&url);
+        let mut call = self.http.post(url);
         if let Some(installation) = &self.installation {
             let signed = signature::sign(
                 &installation.key,
@@ -257,7 +377,7 @@ impl BrokerClient {
                 &body,
             )
             .map_err(|detail| ClientError::Unreachable {
-                url: url.clone(),
+                url: url.to_string(),
                 detail,
             })?;
             for (name, value) in signed.pairs() {
@@ -274,9 +394,10 @@ impl BrokerClient {
 
     /// `GET /v1/policy`: the organisation policy in force, signed.
     pub async fn policy(&self) -> Result<SignedPolicy, ClientError> {
-        let url = self.url("/policy");
-        let call = self.http.get(&url).timeout(READ_GRACE);
-        self.send(url, call).await
+        self.call("/policy", |url, _| {
+            Ok(self.http.get(url).timeout(READ_GRACE))
+        })
+        .await
     }
 
     /// `POST /v1/policy` with an approver's token: publish a new version.
@@ -285,20 +406,53 @@ impl BrokerClient {
         token: &str,
         body: &PublishBody,
     ) -> Result<Created, ClientError> {
-        let url = self.url("/policy");
-        let call = self.http.post(&url).bearer_auth(token).json(body);
-        self.send(url, call.timeout(READ_GRACE * 3)).await
+        self.call("/policy", |url, _| {
+            let call = self.http.post(url).bearer_auth(token).json(body);
+            Ok(call.timeout(READ_GRACE * 3))
+        })
+        .await
     }
 
     /// `GET /v1/policy/history` with an approver's token.
     pub async fn policy_history(&self, token: &str) -> Result<PolicyHistory, ClientError> {
-        let url = self.url("/policy/history");
-        let call = self.http.get(&url).bearer_auth(token);
-        self.send(url, call.timeout(READ_GRACE)).await
+        self.call("/policy/history", |url, _| {
+            Ok(self.http.get(url).bearer_auth(token).timeout(READ_GRACE))
+        })
+        .await
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{API_PREFIX}{path}", self.base)
+    fn url(&self, base: &str, path: &str) -> String {
+        format!("{base}{API_PREFIX}{path}")
+    }
+
+    /// Send the call `build` makes for the API's `path` to the broker in use;
+    /// when it fails over ([`ClientError::fails_over`]), to the next, each at
+    /// most once. The broker that answers is the one the next call starts with.
+    /// `build` is told whether the broker is another than the one in use.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        build: impl Fn(&str, bool) -> Result<reqwest::RequestBuilder, ClientError>,
+    ) -> Result<T, ClientError> {
+        let start = self.current.load(Ordering::Relaxed);
+        let mut failures = Vec::new();
+        for step in 0..self.bases.len() {
+            let index = (start + step) % self.bases.len();
+            let base = &self.bases[index];
+            let url = self.url(base, path);
+            let result = match build(&url, step > 0) {
+                Ok(call) => self.send(url, call).await,
+                Err(err) => Err(err),
+            };
+            match result {
+                Err(err) if err.fails_over() => failures.push((base.clone(), err)),
+                answered => {
+                    self.current.store(index, Ordering::Relaxed);
+                    return answered;
+                }
+            }
+        }
+        Err(ClientError::from_failures(failures))
     }
 
     async fn send<T: DeserializeOwned>(
@@ -337,11 +491,16 @@ impl BrokerClient {
     }
 }
 
+/// `call` long-polling up to `wait` for a version above `since`. On a broker
+/// just `moved` to, it asks for the current state at once instead: versions are
+/// counted by each replica, so another one's `since` could hold back news.
 fn long_poll(
     call: reqwest::RequestBuilder,
     wait: Option<Duration>,
     since: Option<u64>,
+    moved: bool,
 ) -> reqwest::RequestBuilder {
+    let (wait, since) = if moved { (None, None) } else { (wait, since) };
     let mut query: Vec<(&str, String)> = Vec::new();
     if let Some(wait) = wait {
         query.push(("wait", wait.as_secs().to_string()));
@@ -371,4 +530,83 @@ pub(crate) fn install_crypto_provider() {
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::protocol::ErrorBody;
+
+    fn api(status: u16) -> ClientError {
+        ClientError::Api {
+            status,
+            error: ApiError {
+                error: ErrorBody {
+                    code: ErrorCode::NotFound,
+                    message: "no request with this id".into(),
+                    field: None,
+                },
+            },
+        }
+    }
+
+    fn unreachable(url: &str, detail: &str) -> ClientError {
+        ClientError::Unreachable {
+            url: url.into(),
+            detail: detail.into(),
+        }
+    }
+
+    #[test]
+    fn only_a_broker_that_did_not_answer_fails_over() {
+        assert!(unreachable("http://a/v1/requests", "timed out").fails_over());
+        assert!(api(503).fails_over());
+        assert!(api(500).fails_over());
+        assert!(!api(404).fails_over(), "a 4xx is the broker's answer");
+        assert!(!api(409).fails_over());
+    }
+
+    #[test]
+    fn one_broker_failing_reads_as_it_always_did() {
+        let only = vec![(
+            "http://a".to_string(),
+            unreachable("http://a/v1/requests", "Connection refused"),
+        )];
+        let err = ClientError::from_failures(only);
+        assert_eq!(
+            err.to_string(),
+            "cannot reach the gate broker at http://a/v1/requests: Connection refused"
+        );
+    }
+
+    #[test]
+    fn every_broker_failing_names_each_in_one_line() {
+        let failures = vec![
+            (
+                "https://a".to_string(),
+                unreachable("https://a/v1/x", "Connection refused"),
+            ),
+            (
+                "https://b".to_string(),
+                unreachable("https://b/v1/x", "timed out"),
+            ),
+            ("https://c".to_string(), api(503)),
+        ];
+        let err = ClientError::from_failures(failures);
+        assert!(err.is_unreachable());
+        assert_eq!(
+            err.to_string(),
+            "no gate broker answered (https://a: Connection refused; https://b: timed out; \
+             https://c: 503: no request with this id)"
+        );
+    }
+
+    #[test]
+    fn a_list_with_a_bad_url_names_it() {
+        let err = BrokerClient::new("http://a:1, ftp://b").unwrap_err();
+        assert!(err.to_string().contains("ftp://b"), "{err}");
+        let client = BrokerClient::new("http://a:1/, http://b:2").unwrap();
+        assert_eq!(client.base(), "http://a:1");
+        assert_eq!(client.bases(), "http://a:1, http://b:2");
+    }
 }

@@ -13,6 +13,7 @@
 //! goes as it always did, its CI fields a claim; the broker decides what that
 //! is worth.
 
+use super::brokers::Brokers;
 use super::protocol::{API_PREFIX, IdToken, OidcInfo};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,7 +28,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The job's ID token for the broker at `broker`, if the job has one. A job
 /// that should have one but whose token cannot be had gets one line on stderr
 /// and asks without it.
-pub async fn acquire(broker: &str, env: &BTreeMap<String, String>) -> Option<IdToken> {
+pub async fn acquire(broker: &Brokers, env: &BTreeMap<String, String>) -> Option<IdToken> {
     if let Some(token) = from_variable(env) {
         return Some(token);
     }
@@ -48,20 +49,16 @@ fn from_variable(env: &BTreeMap<String, String>) -> Option<IdToken> {
 }
 
 /// A token minted by GitHub Actions for the audience the broker's GitHub issuer
-/// wants; `None` when the broker trusts no GitHub issuer.
-async fn github(broker: &str, url: &str, bearer: &str) -> Result<Option<IdToken>, String> {
+/// wants; `None` when the broker trusts no GitHub issuer. The first replica
+/// that answers names it (they share one configuration).
+async fn github(broker: &Brokers, url: &str, bearer: &str) -> Result<Option<IdToken>, String> {
     crate::approval::client::install_crypto_provider();
     let http = reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .user_agent(concat!("gate/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())?;
-    let info = format!("{}{API_PREFIX}/oidc", broker.trim_end_matches('/'));
-    let response = http
-        .get(&info)
-        .send()
-        .await
-        .map_err(|e| format!("cannot ask {info}: {e}"))?;
+    let (info, response) = oidc_info(&http, broker).await?;
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }
@@ -100,6 +97,24 @@ async fn github(broker: &str, url: &str, bearer: &str) -> Result<Option<IdToken>
         .await
         .map_err(|_| format!("${GITHUB_URL} did not answer {{\"value\": TOKEN}}"))?;
     Ok(Some(IdToken::new(minted.value)))
+}
+
+/// `GET /v1/oidc` at the first broker that answers (not with a 5xx): its URL
+/// and the answer.
+async fn oidc_info(
+    http: &reqwest::Client,
+    broker: &Brokers,
+) -> Result<(String, reqwest::Response), String> {
+    let mut unanswered = Vec::new();
+    for base in broker.urls() {
+        let info = format!("{base}{API_PREFIX}/oidc");
+        match http.get(&info).send().await {
+            Ok(response) if !response.status().is_server_error() => return Ok((info, response)),
+            Ok(response) => unanswered.push(format!("{info}: {}", response.status())),
+            Err(e) => unanswered.push(format!("{info}: {e}")),
+        }
+    }
+    Err(format!("cannot ask {}", unanswered.join("; ")))
 }
 
 fn value<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {

@@ -8,6 +8,7 @@
 //! an allowed or denied command never starts one. Never runs anything and never
 //! writes the audit log: the caller records what [`Answer`] says.
 
+use super::brokers::Brokers;
 use super::channel::Channel;
 use super::client::{BrokerClient, ClientError};
 use super::decision::{DecisionPayload, SignedDecision};
@@ -22,9 +23,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 
 /// How long one long-poll waits at the broker.
 const POLL: Duration = Duration::from_secs(25);
-/// First pause after losing the broker; doubled up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// First pause after losing the broker (every replica named); doubled up to
+/// [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long a cancel may take before gate exits anyway.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(3);
 /// Slack past `expires_at` for the broker to report the timeout itself.
@@ -136,7 +138,7 @@ fn ask_stopping_on(
     options: AskOptions,
     cancel: Option<Arc<AtomicBool>>,
 ) -> Result<(Answer, RequesterToken), AskError> {
-    let client = BrokerClient::new(&channel.url)
+    let client = BrokerClient::of(&channel.url)
         .map_err(AskError::Broker)?
         .signed_by(channel.installation.clone());
     let runtime = runtime()?;
@@ -144,6 +146,7 @@ fn ask_stopping_on(
         // Before the request exists, so a signal during creation is not lost.
         let mut interrupts = Interrupts::install(cancel).map_err(AskError::Setup)?;
         let request = with_id_token(request, &channel.url).await;
+        let in_use = client.base().to_string();
         let created = client.create(&request).await.map_err(AskError::Broker)?;
         let token = RequesterToken(created.requester_token.clone());
         let mut ticks = tokio::time::interval(display.tick_every());
@@ -157,6 +160,7 @@ fn ask_stopping_on(
             expected_digest: &request.action_digest,
             claim: options.claim,
             give_up: options.give_up_after.map(|after| SystemTime::now() + after),
+            in_use,
         };
         Ok((waiting.wait(created).await, token))
     })
@@ -172,7 +176,7 @@ pub fn redeem(
     token: &RequesterToken,
     expected_digest: &str,
 ) -> Result<Answer, AskError> {
-    let client = BrokerClient::new(&channel.url)
+    let client = BrokerClient::of(&channel.url)
         .map_err(AskError::Broker)?
         .signed_by(channel.installation.clone());
     runtime()?.block_on(async {
@@ -192,7 +196,7 @@ pub fn redeem(
 
 /// `request` with the CI job's ID token, when it has one, for the broker to
 /// verify. Only requests that go to a broker carry one.
-async fn with_id_token(request: &NewRequest, broker: &str) -> NewRequest {
+async fn with_id_token(request: &NewRequest, broker: &Brokers) -> NewRequest {
     let env = super::id_token::process_environment();
     NewRequest {
         id_token: super::id_token::acquire(broker, &env).await,
@@ -218,6 +222,8 @@ struct Waiting<'a> {
     claim: bool,
     /// When this requester stops waiting on its own, if earlier than the request's expiry.
     give_up: Option<SystemTime>,
+    /// The broker last heard from, to say so when another replica takes over.
+    in_use: String,
 }
 
 impl Waiting<'_> {
@@ -232,6 +238,7 @@ impl Waiting<'_> {
             .give_up
             .map_or(deadline, |give_up| give_up.min(deadline));
         self.display.update(&view);
+        self.follow(&view);
         let mut backoff = FIRST_BACKOFF;
         let mut lost = false;
         loop {
@@ -275,6 +282,7 @@ impl Waiting<'_> {
                     lost = false;
                     self.display.reconnected();
                     self.display.update(&next);
+                    self.follow(&next);
                     view = next;
                 }
                 Err(err) if transient(&err) => {
@@ -294,6 +302,16 @@ impl Waiting<'_> {
                     };
                 }
             }
+        }
+    }
+
+    /// Say so when the last answer came from another broker than the one before:
+    /// a replica took over the same request (same id, same token).
+    fn follow(&mut self, view: &RequestView) {
+        let answered = self.client.base();
+        if answered != self.in_use {
+            self.display.moved(view, &self.in_use, answered);
+            self.in_use = answered.to_string();
         }
     }
 
@@ -380,12 +398,10 @@ async fn conclude(
     }
 }
 
-/// A lost connection or a broker (or proxy) failing on its side: worth retrying.
+/// A lost connection or a broker (or proxy) failing on its side, at every
+/// broker named: worth retrying until the request expires.
 fn transient(err: &ClientError) -> bool {
-    match err {
-        ClientError::Unreachable { .. } | ClientError::Protocol { .. } => true,
-        ClientError::Api { status, .. } => *status >= 500,
-    }
+    err.fails_over()
 }
 
 /// What stops a wait: SIGINT, SIGTERM and SIGHUP, or a cancel flag.

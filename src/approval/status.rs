@@ -115,6 +115,16 @@ impl StatusDisplay {
         }
     }
 
+    /// Another broker (a replica of the one asked before) answered for the request.
+    pub fn moved(&mut self, view: &RequestView, from: &str, to: &str) {
+        self.clear();
+        self.last_plain = Instant::now();
+        eprintln!("gate: the broker at {from} did not answer; continuing with {to}");
+        if self.live {
+            self.redraw(view);
+        }
+    }
+
     /// The broker answers again after being lost.
     pub fn reconnected(&mut self) {
         self.lost = None;

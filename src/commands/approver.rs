@@ -103,7 +103,9 @@ pub(super) fn broker_error(err: &ClientError, id: Option<&str>) -> Error {
             },
             code: exit::BROKER_REFUSED,
         },
-        ClientError::Unreachable { .. } | ClientError::Protocol { .. } => Error::Refused {
+        ClientError::Unreachable { .. }
+        | ClientError::Protocol { .. }
+        | ClientError::NoneAnswered { .. } => Error::Refused {
             message: format!("{err} (set --server or GATE_SERVER to the broker's URL)"),
             code: exit::NEEDS_APPROVAL,
         },

@@ -75,7 +75,11 @@ pub(super) fn push(server: Option<&str>, quiet: bool, home: &Home) -> Result<u8,
     if !quiet {
         println!(
             "sent {} record(s) to {} as installation {}; the broker holds records 1 to {} ({})",
-            pushed.sent, target.server, target.installation, pushed.head.seq, pushed.head.hash
+            pushed.sent,
+            target.answered_by(),
+            target.installation,
+            pushed.head.seq,
+            pushed.head.hash
         );
     }
     Ok(exit::OK)

@@ -35,7 +35,7 @@ pub(super) fn enroll(
         public_key: crate::keys::public_key_pem(&key.verifying_key()),
     };
     let enrolled = register(&url, &body);
-    let enrolled = match enrolled {
+    let (enrolled, answered) = match enrolled {
         Ok(enrolled) => enrolled,
         Err(err) => {
             let _ = std::fs::remove_file(&pending);
@@ -51,8 +51,8 @@ pub(super) fn enroll(
     };
     installation::write_record(home, &record).map_err(|err| refused(err.to_string()))?;
     eprintln!(
-        "gate: enrolled this machine as \"{}\" with the broker at {url}; requests are signed \
-         with {}",
+        "gate: enrolled this machine as \"{}\" with the broker at {answered}; requests are \
+         signed with {}",
         enrolled.name,
         key_path.display()
     );
@@ -66,19 +66,27 @@ pub(super) fn enroll(
     Ok(exit::OK)
 }
 
-fn register(url: &str, body: &EnrollBody) -> Result<crate::approval::protocol::Enrolled, Error> {
+/// Enroll at the first of the brokers `url` names that answers; what it
+/// answered, and its URL. The record keeps every URL named, so later pushes
+/// fail over between them too.
+fn register(
+    url: &str,
+    body: &EnrollBody,
+) -> Result<(crate::approval::protocol::Enrolled, String), Error> {
     let client = BrokerClient::new(url).map_err(|err| refused(err.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime
+    let enrolled = runtime
         .block_on(client.enroll(body))
-        .map_err(|err| refused(format!("enroll: {err}")))
+        .map_err(|err| refused(format!("enroll: {err}")))?;
+    Ok((enrolled, client.base().to_string()))
 }
 
 /// `--server`, else `GATE_SERVER`, else the policy's `[channels.api] url`: the
-/// broker a request from this machine goes to.
+/// broker a request from this machine goes to (one URL, or several replicas'
+/// separated by commas).
 fn broker_url(server: Option<String>, policy: Option<&Path>, home: &Home) -> Result<String, Error> {
     let given = server
         .or_else(|| std::env::var("GATE_SERVER").ok())
@@ -92,7 +100,8 @@ fn broker_url(server: Option<String>, policy: Option<&Path>, home: &Home) -> Res
         .channels
         .api
         .as_ref()
-        .and_then(|api| api.url.clone())
+        .map(|api| api.url.join(","))
+        .filter(|urls| !urls.is_empty())
         .ok_or_else(|| {
             refused(
                 "enroll: no broker to enroll with; pass --server URL (or set GATE_SERVER, or \

@@ -22,6 +22,7 @@ const BATCH_BYTES: usize = 40 * 1024;
 /// Where this machine's records go, and under which installation name.
 #[derive(Debug)]
 pub struct Target {
+    /// The broker, or its replicas, as named (the first that answers is used).
     pub server: String,
     pub installation: String,
     client: BrokerClient,
@@ -93,10 +94,15 @@ impl Target {
             .map_err(|e| e.to_string())?
             .signed_by(enrolled);
         Ok(Some(Target {
-            server: client.base().to_string(),
+            server: client.bases(),
             installation: name,
             client,
         }))
+    }
+
+    /// The broker that answered last (the first named before any did).
+    pub fn answered_by(&self) -> &str {
+        self.client.base()
     }
 
     /// The broker's head for this installation.

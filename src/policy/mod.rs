@@ -8,6 +8,7 @@
 
 mod agents;
 mod approval;
+pub mod broker_urls;
 mod cases;
 mod diagnostic;
 mod evaluate;
@@ -161,7 +162,9 @@ pub struct Channels {
 /// the caller; this module does no I/O).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiChannel {
-    pub url: Option<String>,
+    /// The broker's base URL, or several replicas' (a string may list them
+    /// separated by commas too); empty when unset.
+    pub url: Vec<String>,
     pub server_key: Option<String>,
 }
 

@@ -6,6 +6,7 @@
 //! rules, tests — so references can be checked as they are read.
 
 use super::agents::read_agents;
+use super::broker_urls;
 use super::cases::read_tests;
 use super::read::{Reader, Value, read_document};
 use super::rules::{Directory, read_rules};
@@ -320,15 +321,10 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
     let api = table.get("api").and_then(|value| {
         let table = reader.table(value, "channels.api")?;
         reader.reject_unknown_keys(table, API_CHANNEL_KEYS, "[channels.api]");
-        let url = table.get("url").and_then(|v| {
-            let url = reader.string(v, "url")?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                let hint = "write the broker's base URL, e.g. url = \"https://gate.example.com\"";
-                reader.error(v.span(), "the broker URL must start with http:// or https://", Some(hint.to_string()));
-                return None;
-            }
-            Some(url)
-        });
+        let url = table
+            .get("url")
+            .map(|v| read_broker_urls(reader, v))
+            .unwrap_or_default();
         let server_key = table.get("server_key").and_then(|v| {
             let path = reader.string(v, "server_key")?;
             if path.is_empty() {
@@ -341,6 +337,35 @@ fn read_channels(reader: &mut Reader<'_>, value: &Value<'_>) -> Channels {
         Some(ApiChannel { url, server_key })
     });
     Channels { api }
+}
+
+/// `url`: a broker's base URL, or several replicas' as an array or a string
+/// separated by commas; each must be http(s). A bad one is named.
+fn read_broker_urls(reader: &mut Reader<'_>, value: &Value<'_>) -> Vec<String> {
+    let Some(items) = reader.list(value, "url", true) else {
+        return Vec::new();
+    };
+    let mut urls = Vec::new();
+    for item in items {
+        let Some(text) = reader.string(item, "url") else {
+            continue;
+        };
+        for url in broker_urls::split(&text) {
+            if let Some(problem) = broker_urls::problem(url) {
+                let message = if url == text.trim() {
+                    problem.to_string()
+                } else {
+                    format!("{problem}: \"{url}\"")
+                };
+                let hint = "write the broker's base URL, e.g. url = \"https://gate.example.com\", \
+                            or several replicas' as url = [\"https://a:8443\", \"https://b:8443\"]";
+                reader.error(item.span(), message, Some(hint.to_string()));
+                continue;
+            }
+            urls.push(url.to_string());
+        }
+    }
+    urls
 }
 
 fn read_redact(reader: &mut Reader<'_>, value: &Value<'_>) -> Vec<String> {

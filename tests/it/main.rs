@@ -20,6 +20,7 @@ mod docs_agree;
 mod enrollment;
 mod errors;
 mod examples;
+mod failover;
 mod flag_shapes;
 mod forged_approvals;
 mod forwarding;

@@ -81,7 +81,7 @@ pub fn resume(
 }
 
 fn client(channel: &Channel) -> Result<BrokerClient, WaitError> {
-    Ok(BrokerClient::new(&channel.url)
+    Ok(BrokerClient::of(&channel.url)
         .map_err(WaitError::Broker)?
         .signed_by(channel.installation.clone()))
 }

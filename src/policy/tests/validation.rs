@@ -393,15 +393,35 @@ fn the_api_channel_is_read_and_checked() {
         "version = 1\n[channels.api]\nurl = \"https://gate.example.com\"\nserver_key = \"broker.pem\"\n",
     );
     let api = p.channels.api.expect("[channels.api]");
-    assert_eq!(api.url.as_deref(), Some("https://gate.example.com"));
+    assert_eq!(api.url, ["https://gate.example.com"]);
     assert_eq!(api.server_key.as_deref(), Some("broker.pem"));
     assert_eq!(policy("version = 1\n").channels.api, None);
+    let several =
+        "version = 1\n[channels.api]\nurl = [\"https://a:8443\", \"https://b:8443,https://c\"]\n";
+    assert_eq!(
+        policy(several).channels.api.expect("[channels.api]").url,
+        ["https://a:8443", "https://b:8443", "https://c"]
+    );
 
     assert_error(
         "version = 1\n[channels.api]\nurl = \"gate.example.com\"\n",
         3,
         7,
         "the broker URL must start with http:// or https://",
+        None,
+    );
+    assert_error(
+        "version = 1\n[channels.api]\nurl = [\"https://a\", \"b:1\"]\n",
+        3,
+        21,
+        "the broker URL must start with http:// or https://",
+        None,
+    );
+    assert_error(
+        "version = 1\n[channels.api]\nurl = \"https://a, b:1\"\n",
+        3,
+        7,
+        "the broker URL must start with http:// or https://: \"b:1\"",
         None,
     );
     assert_error(

@@ -130,6 +130,29 @@ impl Broker {
         (self.child, self.port, self.log) = (child, port, log);
     }
 
+    /// A second `gate serve` over this broker's home, config and store, listening
+    /// on `listen` (`127.0.0.1:0` for any port): a replica, the way several
+    /// brokers sharing one database look without PostgreSQL. It loads the
+    /// pending requests the store holds when it starts.
+    pub fn replica_on(&self, listen: &str) -> Broker {
+        let (child, port, log) = spawn_on(&self.home, &self.config, listen, &self.env);
+        Broker {
+            home: self.home.clone(),
+            config: self.config.clone(),
+            child,
+            port,
+            log,
+            env: self.env.clone(),
+        }
+    }
+
+    /// Kill the broker outright (SIGKILL), as a crashed replica: no graceful
+    /// shutdown, connections reset.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Send SIGTERM and wait for the broker to exit.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         // SAFETY: kill(2) on the pid of a child we spawned and have not reaped.
@@ -304,6 +327,17 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A free port on 127.0.0.1 that nobody listens on now (bound, then let go).
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// The URL of a broker that is not there: connections to it are refused.
+pub fn dead_url() -> String {
+    format!("http://127.0.0.1:{}", unused_port())
 }
 
 /// Start `gate serve` and wait for its listening line; the rest of stderr is
