@@ -5,8 +5,12 @@
 
 use crate::support::broker_support::{Broker, Reply};
 use crate::support::common::TestContext;
-use crate::support::fixtures::{BROKER_CONFIG_SRE_ALICE_BOB_CAROL, delete_payments_request};
+use crate::support::fixtures::{
+    BROKER_CONFIG_SRE_ALICE_BOB_CAROL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS,
+    broker_config_sre_alice_bob_me, delete_payments_request, with_broker_policy,
+};
 use crate::support::postgres::{self, Cluster};
+use crate::support::waiting::Waiting;
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use gate::approval::SignedDecision;
@@ -267,5 +271,72 @@ fn a_database_restart_loses_no_decision_and_the_replicas_reconnect() {
         b.log_has("following the other replicas' changes again"),
         "{}",
         b.log()
+    );
+}
+
+/// 100 gates wait on replica A (`GATE_SERVER=A,B`); A is killed outright; every
+/// request is approved on B. Each gate carries its wait over to B and runs its
+/// command exactly once: none is lost, none runs twice.
+#[test]
+fn killing_a_replica_hands_its_waiting_gates_to_the_other() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    const GATES: usize = 100;
+    let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n[limits]\nmax_pending_per_requester = {GATES}\n",
+        with_broker_policy(&broker_config_sre_alice_bob_me()),
+        cluster.database().url
+    );
+    let mut a = Broker::start(&ctx, &config);
+    a.pin_key(&ctx);
+    let b = a.replica();
+    let alice = a.token("alice");
+    let (ran, marker) = (ctx.work().join("ran"), ctx.work().join("marker"));
+    let mut waiting: Vec<(Waiting, String)> = (0..GATES)
+        .map(|n| {
+            let mut command = ctx.gate();
+            command
+                .env("GATE_SERVER", format!("{},{}", a.url(), b.url()))
+                .env("GATE_SERVER_KEY", ctx.dir.path().join("broker.pub"))
+                .args([
+                    "--",
+                    "sh",
+                    "-c",
+                    &format!("touch {}; echo {n} >> {}", marker.display(), ran.display()),
+                ]);
+            let mut gate = Waiting::spawn(command);
+            let id = gate.expect_request_id();
+            (gate, id)
+        })
+        .collect();
+    a.kill();
+    for (_, id) in &waiting {
+        let reply = b.decide(id, &alice, "approve");
+        assert_eq!(reply.status, 200, "{id}: {:?}", reply.body);
+    }
+    for (gate, id) in &mut waiting {
+        gate.expect_line(&format!("continuing with {}", b.url()));
+        let _ = id;
+    }
+    let mut codes = Vec::new();
+    for (gate, _) in waiting {
+        let done = gate.finish();
+        codes.push((done.code, done.stderr));
+    }
+    for (n, (code, stderr)) in codes.iter().enumerate() {
+        assert_eq!(*code, 0, "gate {n}: {stderr}");
+    }
+    let mut lines: Vec<usize> = std::fs::read_to_string(&ran)
+        .unwrap()
+        .lines()
+        .map(|line| line.parse().unwrap())
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        (0..GATES).collect::<Vec<_>>(),
+        "each ran exactly once"
     );
 }

@@ -103,22 +103,7 @@ impl Broker {
     /// config, on a port of its own: a replica when the config names a shared
     /// `[store]`.
     pub fn replica(&self) -> Broker {
-        let (child, port, log) = spawn(&self.home, &self.config, &self.env);
-        Broker {
-            home: self.home.clone(),
-            config: self.config.clone(),
-            child,
-            port,
-            log,
-            env: self.env.clone(),
-        }
-    }
-
-    /// Kill the broker at once (SIGKILL): no graceful shutdown, as a crashed
-    /// machine would.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.replica_on("127.0.0.1:0")
     }
 
     /// Stop the broker and start it again on the same home and the same port, as
