@@ -1,7 +1,10 @@
 //! The deployment files in deploy/: the systemd unit passes `systemd-analyze
 //! verify` without a warning, its hardening keeps the exposure `systemd-analyze
 //! security` reports low, and its ExecStart is a command line this gate runs as
-//! a broker that stops cleanly on the unit's KillSignal.
+//! a broker that stops cleanly on the unit's KillSignal. The container image's
+//! Dockerfile is in `container`.
+
+mod container;
 
 use crate::support::common::*;
 use std::io::{BufRead, BufReader};
