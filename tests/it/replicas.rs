@@ -5,9 +5,11 @@
 
 use crate::support::broker_support::{Broker, Reply};
 use crate::support::common::TestContext;
+use crate::support::fake_slack::FakeSlack;
 use crate::support::fixtures::{
     BROKER_CONFIG_SRE_ALICE_BOB_CAROL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS,
-    broker_config_sre_alice_bob_me, delete_payments_request, with_broker_policy,
+    broker_config_slack_alice_me, broker_config_sre_alice_bob_me, delete_payments_request,
+    with_broker_policy,
 };
 use crate::support::postgres::{self, Cluster};
 use crate::support::waiting::Waiting;
@@ -338,5 +340,50 @@ fn killing_a_replica_hands_its_waiting_gates_to_the_other() {
         lines,
         (0..GATES).collect::<Vec<_>>(),
         "each ran exactly once"
+    );
+}
+
+/// Slack hears of a request once, from the replica that made it, and of its
+/// decision once, from the replica that decided it.
+#[test]
+fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let slack = FakeSlack::start();
+    let ctx = TestContext::new();
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n",
+        broker_config_slack_alice_me(&slack.url()),
+        cluster.database().url
+    );
+    let env = [
+        ("SLACK_BOT_TOKEN", "xoxb-e2e"),
+        ("SLACK_SIGNING_SECRET", "e2e-signing-secret"),
+    ];
+    let a = Broker::start_with_env(&ctx, &config, &env);
+    let b = a.replica();
+    let alice = a.token("alice");
+    let (id, _, _) = a.create(&delete_payments_request("dave"));
+    slack.wait("chat.postMessage", 1);
+    assert_eq!(b.decide(&id, &alice, "approve").status, 200);
+    slack.wait("chat.update", 1);
+    thread::sleep(Duration::from_secs(1));
+    let calls = slack.received();
+    let count = |method: &str, threaded: bool| {
+        calls
+            .iter()
+            .filter(|(m, body)| m == method && body.get("thread_ts").is_some() == threaded)
+            .count()
+    };
+    // The message, the vote as a reply in its thread, the message updated.
+    assert_eq!(
+        (
+            count("chat.postMessage", false),
+            count("chat.postMessage", true),
+            count("chat.update", false)
+        ),
+        (1, 1, 1),
+        "{calls:#?}"
     );
 }
