@@ -6,8 +6,8 @@
 //! Changes are counted where every one of them passes ([`Broker::publish`]):
 //! votes by channel and verdict, requests that reached a final state, the time
 //! from a request to its decision, and how long the store took to write it.
-//! Long-polls waiting and forwarded audit records are counted where they
-//! happen.
+//! Long-polls waiting, forwarded audit records and failed Slack or Teams calls
+//! are counted where they happen.
 //!
 //! [`Broker::publish`]: super::state::Broker
 
@@ -48,6 +48,12 @@ pub struct Metrics {
     store_seconds: Histogram,
     long_polls: Gauge,
     forwarded: Family<OutcomeLabel, Counter>,
+    channel_errors: Family<ChannelLabel, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: &'static str,
 }
 
 /// The channels a vote is counted under; anything else is "other", so a
@@ -72,6 +78,7 @@ impl Default for Metrics {
         let store_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 16));
         let long_polls = Gauge::default();
         let forwarded = Family::<OutcomeLabel, Counter>::default();
+        let channel_errors = Family::<ChannelLabel, Counter>::default();
         registry.register(
             "requests_pending",
             "Requests waiting for a decision",
@@ -107,6 +114,11 @@ impl Default for Metrics {
             "Forwarded audit records, by outcome (accepted: stored or held already; refused)",
             forwarded.clone(),
         );
+        registry.register(
+            "channel_errors",
+            "Slack or Teams calls that failed for good (after retries), by channel",
+            channel_errors.clone(),
+        );
         Metrics {
             registry,
             pending,
@@ -116,6 +128,7 @@ impl Default for Metrics {
             store_seconds,
             long_polls,
             forwarded,
+            channel_errors,
         }
     }
 }
@@ -178,6 +191,13 @@ impl Metrics {
                     .inc_by(n);
             }
         }
+    }
+
+    /// A Slack or Teams call failed for good.
+    pub fn channel_error(&self, channel: &'static str) {
+        self.channel_errors
+            .get_or_create(&ChannelLabel { channel })
+            .inc();
     }
 
     /// The text exposition, with `pending` requests waiting now.

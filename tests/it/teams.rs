@@ -167,6 +167,16 @@ fn giving_up_is_one_line_and_the_request_stays_decidable() {
         broker.decide(&id, &bob, "approve").body["status"],
         "approved"
     );
+    // Operators see it in /metrics (the approval's card gave up too).
+    let metrics =
+        crate::support::web_support::send(&broker, "GET", "/metrics", None, None, None).body;
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("gate_channel_errors_total{channel=\"teams\"} ")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
 
     // A refusal that retrying cannot fix gives up at once.
     let teams = FakeTeams::start(&[(404, None)]);

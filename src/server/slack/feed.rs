@@ -98,6 +98,7 @@ impl Slack {
         match self.api.call(method, &self.secrets.bot_token, body).await {
             Ok(answer) => Some(answer),
             Err(err) => {
+                self.broker.metrics.channel_error("slack");
                 crate::serve_log!(
                     "gate serve: {err}; requests stay decidable with gate approve/deny and the other channels"
                 );

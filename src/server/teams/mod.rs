@@ -33,16 +33,22 @@ pub fn start(broker: &Arc<Broker>) -> Result<Option<tokio::task::JoinHandle<()>>
         config.webhook_url_env
     );
     let changes = broker.subscribe();
-    Ok(Some(tokio::spawn(run(webhook, changes))))
+    Ok(Some(tokio::spawn(run(webhook, changes, broker.clone()))))
 }
 
 /// Post each change in order; one message at a time keeps a request's cards in order.
-async fn run(webhook: Webhook, mut changes: tokio::sync::broadcast::Receiver<Change>) {
+async fn run(
+    webhook: Webhook,
+    mut changes: tokio::sync::broadcast::Receiver<Change>,
+    broker: Arc<Broker>,
+) {
     loop {
         match changes.recv().await {
             Ok(change) => {
-                if let Some((body, what, fallback)) = post_for(&change) {
-                    webhook.post(&body, &what, &fallback).await;
+                if let Some((body, what, fallback)) = post_for(&change)
+                    && !webhook.post(&body, &what, &fallback).await
+                {
+                    broker.metrics.channel_error("teams");
                 }
             }
             Err(RecvError::Lagged(missed)) => {

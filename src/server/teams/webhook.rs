@@ -47,31 +47,32 @@ impl Webhook {
 
     /// Post `body` (what: e.g. "the card for request ID"), retrying as above.
     /// Logs the outcome; `fallback` says where the request can still be decided.
-    pub async fn post(&self, body: &serde_json::Value, what: &str, fallback: &str) {
+    /// Whether Teams took it.
+    pub async fn post(&self, body: &serde_json::Value, what: &str, fallback: &str) -> bool {
         let host = self.host();
         let mut wait = FIRST_WAIT;
         for attempt in 1..=ATTEMPTS {
             let problem = match self.attempt(body).await {
                 Attempt::Accepted => {
                     crate::serve_log!("gate serve: teams: {what} accepted by Teams ({host}, 202)");
-                    return;
+                    return true;
                 }
                 Attempt::Posted => {
                     crate::serve_log!("gate serve: teams: {what} posted to Teams ({host})");
-                    return;
+                    return true;
                 }
                 Attempt::Refused(problem) => {
                     crate::serve_log!(
                         "gate serve: teams: giving up on {what}: {problem} ({host}); {fallback}"
                     );
-                    return;
+                    return false;
                 }
                 Attempt::Retry(problem, after) => {
                     if attempt == ATTEMPTS {
                         crate::serve_log!(
                             "gate serve: teams: giving up on {what} after {ATTEMPTS} attempts, last: {problem} ({host}); {fallback}"
                         );
-                        return;
+                        return false;
                     }
                     let pause = after.unwrap_or(wait).min(LONGEST_WAIT);
                     wait = (wait * 2).min(LONGEST_WAIT);
@@ -85,6 +86,7 @@ impl Webhook {
             );
             tokio::time::sleep(problem.1).await;
         }
+        false
     }
 
     async fn attempt(&self, body: &serde_json::Value) -> Attempt {
