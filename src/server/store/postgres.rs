@@ -160,7 +160,7 @@ impl PgStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(|e| self.fail(e))
+        self.pool.get().await.map_err(|e| self.fail(causes(&e)))
     }
 
     /// Bring the schema to [`SCHEMA_VERSION`]; refuse a newer one.
@@ -604,6 +604,21 @@ fn read_request(row: &Row, public_url: &str) -> Result<Request, String> {
         requester_people,
         expires,
     })
+}
+
+/// `err` and its causes, one after another: the driver's own message ("error
+/// performing TLS handshake") says what failed, its cause why.
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `user@host:port/dbname` (or the socket directory), never the password.

@@ -364,3 +364,149 @@ fn an_unreachable_database_is_one_line_naming_it() {
     );
     assert!(!err.contains('\n'), "{err}");
 }
+
+/// `openssl` with `args`, in `dir`; panics with its stderr.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl CLI (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A database that speaks TLS with a certificate from a CA of the test's own:
+/// the store connects with `sslmode=require` only when it trusts that CA
+/// (`ca_file`), and the connection is encrypted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_to_the_database_verifies_its_certificate() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Some(cluster) = pg_harness::private_cluster() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        dir.path().join("san.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gate test CA",
+        ][..],
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ][..],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ][..],
+    ] {
+        openssl(dir.path(), args);
+    }
+    // The server's key must belong to the account the server runs as, mode 0600.
+    let owner = std::fs::metadata(cluster.socket_dir()).unwrap();
+    for file in ["server.key", "server.crt"] {
+        let path = dir.path().join(file);
+        std::os::unix::fs::chown(&path, Some(owner.uid()), Some(owner.gid())).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let db = cluster.database();
+    let at = |file: &str| dir.path().join(file).display().to_string();
+    cluster.psql(
+        &db.name,
+        &format!("ALTER SYSTEM SET ssl_cert_file = '{}'", at("server.crt")),
+    );
+    cluster.psql(
+        &db.name,
+        &format!("ALTER SYSTEM SET ssl_key_file = '{}'", at("server.key")),
+    );
+    cluster.psql(&db.name, "ALTER SYSTEM SET ssl = on");
+    cluster.psql(&db.name, "SELECT pg_reload_conf()");
+    // The reload is a signal to the server: wait until new sessions see it.
+    for _ in 0..100 {
+        if cluster.psql(&db.name, "SHOW ssl") == "on" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let url = format!("{}?sslmode=require", db.url);
+    let untrusted = Store::open(Some(&pg_config(&url)), Path::new("/x"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(untrusted.contains("certificate"), "{untrusted}");
+
+    let trusted = StoreConfig {
+        ca_file: Some(dir.path().join("ca.pem")),
+        ..pg_config(&url)
+    };
+    let store = Store::open(Some(&trusted), Path::new("/x")).await.unwrap();
+    store
+        .save(&Arc::new(request("r1", "pending")), None)
+        .await
+        .unwrap();
+    let encrypted = cluster.psql(
+        &db.name,
+        "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+         WHERE ssl AND application_name = 'gate serve'",
+    );
+    assert_ne!(encrypted, "0", "the store's connections use TLS");
+
+    let no_such_ca = StoreConfig {
+        ca_file: Some(dir.path().join("missing.pem")),
+        ..pg_config(&url)
+    };
+    let err = Store::open(Some(&no_such_ca), Path::new("/x"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[store] ca_file") && err.contains("missing.pem"),
+        "{err}"
+    );
+}
