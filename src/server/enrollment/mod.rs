@@ -55,7 +55,7 @@ impl Enrollments {
                 let store = EnrollmentStore::open(path).map_err(|e| e.to_string())?;
                 Backend::Sqlite(Arc::new(Mutex::new(store)))
             }
-            Store::Postgres(pg) => Backend::Postgres(PgEnrollments::new((**pg).clone())),
+            Store::Postgres(pg) => Backend::Postgres(PgEnrollments::new(pg.clone())),
         };
         Ok(Enrollments { backend })
     }

@@ -18,11 +18,11 @@ use tokio_postgres::Row;
 
 #[derive(Debug, Clone)]
 pub struct PgEnrollments {
-    pg: PgStore,
+    pg: Box<PgStore>,
 }
 
 impl PgEnrollments {
-    pub fn new(pg: PgStore) -> PgEnrollments {
+    pub fn new(pg: Box<PgStore>) -> PgEnrollments {
         PgEnrollments { pg }
     }
 
@@ -224,7 +224,7 @@ mod tests {
     use crate::server::store::postgres::testing;
 
     async fn store(url: &str) -> PgEnrollments {
-        PgEnrollments::new(testing::connect(url).await)
+        PgEnrollments::new(Box::new(testing::connect(url).await))
     }
 
     #[tokio::test]

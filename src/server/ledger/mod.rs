@@ -62,7 +62,7 @@ impl Ledger {
                 let store = LedgerStore::open(path).map_err(|e| e.to_string())?;
                 Backend::Sqlite(Arc::new(Mutex::new(store)))
             }
-            Store::Postgres(pg) => Backend::Postgres(PgLedger::new((**pg).clone())),
+            Store::Postgres(pg) => Backend::Postgres(PgLedger::new(pg.clone())),
         };
         Ok(Ledger {
             backend,

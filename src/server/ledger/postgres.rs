@@ -24,11 +24,11 @@ const CHAIN_COLUMNS: &str =
 
 #[derive(Debug, Clone)]
 pub struct PgLedger {
-    pg: PgStore,
+    pg: Box<PgStore>,
 }
 
 impl PgLedger {
-    pub fn new(pg: PgStore) -> PgLedger {
+    pub fn new(pg: Box<PgStore>) -> PgLedger {
         PgLedger { pg }
     }
 
@@ -273,7 +273,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     async fn ledger(url: &str) -> PgLedger {
-        PgLedger::new(testing::connect(url).await)
+        PgLedger::new(Box::new(testing::connect(url).await))
     }
 
     async fn ingest(
