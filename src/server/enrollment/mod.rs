@@ -48,7 +48,8 @@ enum Backend {
 }
 
 impl Enrollments {
-    /// Enrollment on the broker's store, its tables added to a SQLite file.
+    /// Enrollment's tables in the broker's store: beside it in the SQLite
+    /// file (added when missing), or in its PostgreSQL database.
     pub fn open(store: &Store) -> Result<Enrollments, String> {
         let backend = match store {
             Store::Sqlite { path, .. } => {

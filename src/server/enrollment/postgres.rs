@@ -325,29 +325,51 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_code_sent_to_two_replicas_at_once_enrolls_one_key() {
+        use crate::approval::protocol::{EnrollBody, ErrorCode};
+        use crate::server::enrollment::Enrollments;
+        use crate::server::store::Store;
+        use ed25519_dalek::SigningKey;
         let Some(url) = testing::database() else {
             return;
         };
-        let replicas = [store(&url).await, store(&url).await];
-        replicas[0]
-            .add_code("h1", "laptop", 100, 200)
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let store = Store::Postgres(Box::new(testing::connect(&url).await));
+            replicas.push(Enrollments::open(&store).unwrap());
+        }
+        let code = replicas[0]
+            .create_code("laptop", std::time::Duration::from_secs(3600))
             .await
             .unwrap();
         let tasks: Vec<_> = (0..20u8)
             .map(|i| {
                 let replica = replicas[usize::from(i % 2)].clone();
-                tokio::spawn(async move { replica.enroll("h1", &[i; 32], 150).await.unwrap() })
+                let key = SigningKey::from_bytes(&[i; 32]).verifying_key();
+                let body = EnrollBody {
+                    code: code.clone(),
+                    public_key: crate::keys::public_key_pem(&key),
+                };
+                tokio::spawn(async move { (key, replica.enroll(body).await) })
             })
             .collect();
         let mut enrolled = Vec::new();
-        for (i, task) in tasks.into_iter().enumerate() {
+        for task in tasks {
             match task.await.unwrap() {
-                Ok(name) => enrolled.push((i, name)),
-                Err(refusal) => assert_eq!(refusal, CodeRefusal::Used),
+                (key, Ok(answer)) => enrolled.push((key, answer.name)),
+                (_, Err(refusal)) => assert_eq!(
+                    (refusal.status, refusal.code),
+                    (401, ErrorCode::InvalidEnrollmentCode),
+                    "{}",
+                    refusal.message
+                ),
             }
         }
         assert_eq!(enrolled.len(), 1, "{enrolled:?}");
-        let key = replicas[1].installation("laptop").await.unwrap().unwrap();
-        assert_eq!(key.public_key, [enrolled[0].0 as u8; 32]);
+        let rows = replicas[1].installations().await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].public_key),
+            ("laptop", enrolled[0].0.to_bytes())
+        );
     }
 }

@@ -50,7 +50,8 @@ enum Backend {
 }
 
 impl Ledger {
-    /// The ledger on the broker's store, its tables added to a SQLite file.
+    /// The ledger's tables in the broker's store: beside it in the SQLite file
+    /// (added when missing), or in its PostgreSQL database.
     pub fn open(
         store: &crate::server::store::Store,
         pinned: BTreeMap<String, VerifyingKey>,

@@ -364,29 +364,54 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_batch_pushed_to_two_replicas_at_once_extends_the_chain_once() {
+        use crate::approval::protocol::ForwardBody;
+        use crate::server::ledger::Ledger;
+        use crate::server::store::Store;
         let Some(url) = testing::database() else {
             return;
         };
         let dir = tempfile::tempdir().unwrap();
         let key = SigningKey::from_bytes(&[1; 32]);
-        let records = std::sync::Arc::new(log_with(dir.path(), &key, 5));
-        let replicas = [ledger(&url).await, ledger(&url).await];
+        let records = log_with(dir.path(), &key, 5);
+        let broker = SigningKey::from_bytes(&[9; 32]).verifying_key();
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let store = Store::Postgres(Box::new(testing::connect(&url).await));
+            replicas.push(Ledger::open(&store, BTreeMap::new(), broker).unwrap());
+        }
+        let body = ForwardBody {
+            installation: "a".into(),
+            audit_public_key: crate::keys::public_key_pem(&key.verifying_key()),
+            records: records.clone(),
+        };
+        // The chain exists, so the replicas meet on its row, not on registering it.
+        let first = ForwardBody {
+            records: records[..1].to_vec(),
+            ..body.clone()
+        };
+        replicas[0]
+            .ingest(Some("a".into()), first, "t".into())
+            .await
+            .unwrap();
         let tasks: Vec<_> = (0..20)
             .map(|i| {
-                let (replica, records) = (replicas[i % 2].clone(), records.clone());
-                let keys = keys(&key);
-                tokio::spawn(async move { ingest(&replica, &keys, &records).await })
+                let (replica, body) = (replicas[i % 2].clone(), body.clone());
+                tokio::spawn(
+                    async move { replica.ingest(Some("a".into()), body, "t".into()).await },
+                )
             })
             .collect();
         for task in tasks {
             let head = task.await.unwrap().unwrap();
             assert_eq!((head.seq, head.status.as_str()), (5, "ok"));
         }
-        assert_eq!(replicas[0].count("a").await.unwrap(), 5);
-        assert!(replicas[1].refused(None).await.unwrap().is_empty());
-        let chain = replicas[1].chain("a").await.unwrap().unwrap();
+        let ledger = PgLedger::new(Box::new(testing::connect(&url).await));
+        assert_eq!(ledger.count("a").await.unwrap(), 5);
+        assert!(ledger.refused(None).await.unwrap().is_empty());
+        let chains = replicas[1].chains().await.unwrap();
+        assert_eq!(chains.len(), 1);
         assert_eq!(
-            (chain.head_seq, chain.head_hash.as_str()),
+            (chains[0].head_seq, chains[0].head_hash.as_str()),
             (5, records[4].hash.as_str())
         );
     }
