@@ -96,18 +96,18 @@ fn enroll(args: EnrollArgs, home: &Home, color: bool) -> Result<u8, Error> {
         None => &args.config,
     };
     // Read like every `gate serve` command, so a broken or insecure config is
-    // refused here too.
-    server::config::load(
+    // refused here too; its `[store]` is where the installations are.
+    let config = server::config::load(
         server::config::find(config.as_deref(), home).as_deref(),
         color,
     )?;
     match args.command {
         Some(EnrollCommand::List { .. }) => {
-            list_installations(home)?;
+            list_installations(&config, home)?;
             Ok(0)
         }
         Some(EnrollCommand::Revoke { name, .. }) => {
-            server::revoke_installation(&name, home)?;
+            server::revoke_installation(&name, &config, home)?;
             eprintln!("gate: installation {name} is revoked; the broker refuses it from now on");
             Ok(0)
         }
@@ -127,7 +127,7 @@ fn enroll(args: EnrollArgs, home: &Home, color: bool) -> Result<u8, Error> {
                         args.expires
                     ))
                 })?;
-            let code = server::create_enrollment_code(&name, lifetime, home)?;
+            let code = server::create_enrollment_code(&name, lifetime, &config, home)?;
             println!("{code}");
             eprintln!(
                 "gate: enrollment code for {name}, usable once within {}; on that machine run \
@@ -146,8 +146,8 @@ fn usage(message: String) -> Error {
     }
 }
 
-fn list_installations(home: &Home) -> Result<(), Error> {
-    let rows = server::installations(home)?;
+fn list_installations(config: &BrokerConfig, home: &Home) -> Result<(), Error> {
+    let rows = server::installations(config, home)?;
     println!(
         "{:<24} {:<20} {:<20} REVOKED",
         "NAME", "ENROLLED", "LAST SEEN"

@@ -148,23 +148,47 @@ pub fn revoke_tokens(person: &str, config: &BrokerConfig, home: &Home) -> Result
 pub fn create_enrollment_code(
     name: &str,
     lifetime: std::time::Duration,
+    config: &BrokerConfig,
     home: &Home,
 ) -> Result<String, Error> {
-    enrollment::create_code(&store_path(home), name, lifetime).map_err(|message| Error::Refused {
-        message: format!("serve enroll: {message}"),
-        code: crate::error::exit::USAGE,
+    with_store(config, home, async |store| {
+        let enrollments = open_enrollments(store)?;
+        enrollments
+            .create_code(name, lifetime)
+            .await
+            .map_err(|e| match e {
+                enrollment::CodeError::Name(message) => Error::Refused {
+                    message: format!("serve enroll: {message}"),
+                    code: crate::error::exit::USAGE,
+                },
+                enrollment::CodeError::Store(message) => enrollment_failed(message),
+            })
     })
 }
 
 /// Every enrolled installation.
-pub fn installations(home: &Home) -> Result<Vec<enrollment::InstallationRow>, Error> {
-    enrollment::list(&store_path(home)).map_err(Error::Internal)
+pub fn installations(
+    config: &BrokerConfig,
+    home: &Home,
+) -> Result<Vec<enrollment::InstallationRow>, Error> {
+    with_store(config, home, async |store| {
+        open_enrollments(store)?
+            .installations()
+            .await
+            .map_err(enrollment_failed)
+    })
 }
 
-/// Revoke installation `name` at once (the running broker reads the store on
-/// every request).
-pub fn revoke_installation(name: &str, home: &Home) -> Result<(), Error> {
-    match enrollment::revoke(&store_path(home), name).map_err(Error::Internal)? {
+/// Revoke installation `name` at once (every running broker reads the store
+/// on every request).
+pub fn revoke_installation(name: &str, config: &BrokerConfig, home: &Home) -> Result<(), Error> {
+    let revoked = with_store(config, home, async |store| {
+        open_enrollments(store)?
+            .revoke(name)
+            .await
+            .map_err(enrollment_failed)
+    })?;
+    match revoked {
         true => Ok(()),
         false => Err(Error::Refused {
             message: format!(
@@ -174,6 +198,14 @@ pub fn revoke_installation(name: &str, home: &Home) -> Result<(), Error> {
             code: crate::error::exit::USAGE,
         }),
     }
+}
+
+fn open_enrollments(store: &Store) -> Result<enrollment::Enrollments, Error> {
+    enrollment::Enrollments::open(store).map_err(enrollment_failed)
+}
+
+fn enrollment_failed(message: String) -> Error {
+    store_failed(store::StoreError(message))
 }
 
 fn store_path(home: &Home) -> PathBuf {

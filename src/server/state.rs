@@ -114,12 +114,9 @@ impl Broker {
         for request in pending {
             live.install(Arc::new(request));
         }
-        let path = store.sqlite_path().ok_or_else(|| {
-            "enrollment and forwarded audit records need the SQLite store for now".to_string()
-        })?;
-        let enrollments = Enrollments::open(path)?;
+        let enrollments = Enrollments::open(&store)?;
         let ledger = super::ledger::Ledger::open(
-            path,
+            &store,
             config.installation_keys.clone(),
             key.verifying_key(),
         )?;

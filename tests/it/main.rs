@@ -34,6 +34,7 @@ mod mcp;
 mod mcp_proxy;
 mod org_policy;
 mod policy_cli;
+mod postgres_broker;
 mod postgres_harness;
 mod redaction;
 mod replicas;

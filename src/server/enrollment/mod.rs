@@ -2,24 +2,28 @@
 //! NAME`), the installation keys registered with them (`POST /v1/enroll`), and
 //! checking the signature on every request, claim and cancel a requester sends
 //! (`extract`). The store is read on every request, so a revocation holds at once.
+//! The tables live in the broker's store: `store` (SQLite, on a connection of
+//! its own) or `postgres` (the database the replicas share).
 //!
 //! Owns who a requester's machine is. Never takes a request's `requester.host`
 //! for it: a verified request's host is the enrolled name, an unverified one is
 //! marked so.
 
 mod extract;
+mod postgres;
 mod store;
 
 pub use extract::{Caller, Signed};
 pub use store::{CodeRefusal, EnrollmentStore, InstallationRow};
 
 use super::rules::Refusal;
+use super::store::Store;
 use super::token;
 use crate::approval::protocol::{EnrollBody, Enrolled, ErrorCode};
 use crate::approval::signature::{self, SignedHeaders, WINDOW};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
-use std::path::Path;
+use postgres::PgEnrollments;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,26 +37,150 @@ pub const HOW_TO_ENROLL: &str = "enroll this machine with `gate enroll --server 
 /// The running broker's view of enrollment.
 #[derive(Debug, Clone)]
 pub struct Enrollments {
-    store: Arc<Mutex<EnrollmentStore>>,
+    backend: Backend,
+}
+
+/// Where the tables are: each operation is written once per backend.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(Arc<Mutex<EnrollmentStore>>),
+    Postgres(PgEnrollments),
 }
 
 impl Enrollments {
-    pub fn open(path: &Path) -> Result<Enrollments, String> {
-        let store = EnrollmentStore::open(path).map_err(|e| e.to_string())?;
-        Ok(Enrollments {
-            store: Arc::new(Mutex::new(store)),
-        })
+    /// Enrollment's tables in the broker's store: beside it in the SQLite
+    /// file (added when missing), or in its PostgreSQL database.
+    pub fn open(store: &Store) -> Result<Enrollments, String> {
+        let backend = match store {
+            Store::Sqlite { path, .. } => {
+                let store = EnrollmentStore::open(path).map_err(|e| e.to_string())?;
+                Backend::Sqlite(Arc::new(Mutex::new(store)))
+            }
+            Store::Postgres(pg) => Backend::Postgres(PgEnrollments::new(pg.clone())),
+        };
+        Ok(Enrollments { backend })
     }
 
-    async fn with<T: Send + 'static>(
-        &self,
+    /// Run `work` on the SQLite store off the async threads.
+    async fn blocking<T: Send + 'static>(
+        store: &Arc<Mutex<EnrollmentStore>>,
         work: impl FnOnce(&mut EnrollmentStore) -> Result<T, store::StoreError> + Send + 'static,
-    ) -> Result<T, Refusal> {
-        let store = self.store.clone();
+    ) -> Result<T, String> {
+        let store = store.clone();
         tokio::task::spawn_blocking(move || work(&mut store.lock().expect("enrollment lock")))
             .await
-            .map_err(internal)?
-            .map_err(internal)
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    async fn add_code(
+        &self,
+        hash: String,
+        name: String,
+        now: u64,
+        expires: u64,
+    ) -> Result<(), String> {
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, move |s| s.add_code(&hash, &name, now, expires)).await
+            }
+            Backend::Postgres(pg) => pg
+                .add_code(&hash, &name, now, expires)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn use_code(
+        &self,
+        hash: String,
+        key: [u8; 32],
+        now: u64,
+    ) -> Result<Result<String, CodeRefusal>, String> {
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, move |s| s.enroll(&hash, &key, now)).await
+            }
+            Backend::Postgres(pg) => pg.enroll(&hash, &key, now).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn installation(&self, name: String) -> Result<Option<InstallationRow>, String> {
+        match &self.backend {
+            Backend::Sqlite(store) => Self::blocking(store, move |s| s.installation(&name)).await,
+            Backend::Postgres(pg) => pg.installation(&name).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Every installation, by name.
+    pub async fn installations(&self) -> Result<Vec<InstallationRow>, String> {
+        match &self.backend {
+            Backend::Sqlite(store) => Self::blocking(store, |s| s.installations()).await,
+            Backend::Postgres(pg) => pg.installations().await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Revoke installation `name` now; false when none has that name.
+    pub async fn revoke(&self, name: &str) -> Result<bool, String> {
+        let (name, now) = (name.to_string(), seconds(SystemTime::now()));
+        match &self.backend {
+            Backend::Sqlite(store) => Self::blocking(store, move |s| s.revoke(&name, now)).await,
+            Backend::Postgres(pg) => pg.revoke(&name, now).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Record a signature's nonce, and the installation seen at `now`; false
+    /// for a nonce seen before.
+    async fn first_use(
+        &self,
+        name: String,
+        nonce: String,
+        timestamp: u64,
+        now: u64,
+    ) -> Result<bool, String> {
+        let forget_before = now.saturating_sub(WINDOW.as_secs());
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, move |store| {
+                    let first = store.first_use(&name, &nonce, timestamp, forget_before)?;
+                    if first {
+                        store.seen(&name, now)?;
+                    }
+                    Ok(first)
+                })
+                .await
+            }
+            Backend::Postgres(pg) => pg
+                .first_use(&name, &nonce, timestamp, forget_before, now)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// A new code for installation `name`, good for `lifetime`; only its
+    /// SHA-256 is stored. For `gate serve enroll NAME`.
+    pub async fn create_code(&self, name: &str, lifetime: Duration) -> Result<String, CodeError> {
+        if !signature::valid_name(name) || ["list", "revoke"].contains(&name) {
+            return Err(CodeError::Name(format!(
+                "\"{name}\" is not a usable installation name: use 1 to 63 letters, digits, \
+                 '.', '_' or '-', starting with a letter or digit (not \"list\" or \"revoke\")"
+            )));
+        }
+        let code = format!(
+            "gate-enroll_{}",
+            hex::encode(token::random::<24>().map_err(CodeError::Store)?)
+        );
+        let now = seconds(SystemTime::now());
+        let expires = now.saturating_add(lifetime.as_secs());
+        self.add_code(
+            hex::encode(token::hash(&code)),
+            name.to_string(),
+            now,
+            expires,
+        )
+        .await
+        .map_err(CodeError::Store)?;
+        Ok(code)
     }
 
     /// `POST /v1/enroll`: use a code once to register a public key.
@@ -67,8 +195,9 @@ impl Enrollments {
         let now = SystemTime::now();
         let bytes = key.to_bytes();
         let enrolled = self
-            .with(move |store| store.enroll(&hash, &bytes, seconds(now)))
-            .await?;
+            .use_code(hash, bytes, seconds(now))
+            .await
+            .map_err(internal)?;
         match enrolled {
             Ok(name) => {
                 crate::serve_log!("gate serve: enrolled installation {name}");
@@ -125,8 +254,9 @@ impl Enrollments {
         }
         let name = signed.installation.clone();
         let row = self
-            .with(move |store| store.installation(&name))
-            .await?
+            .installation(name)
+            .await
+            .map_err(internal)?
             .ok_or_else(|| {
                 not_enrolled(format!(
                     "no installation \"{}\" is enrolled with this broker; {HOW_TO_ENROLL}",
@@ -145,17 +275,15 @@ impl Enrollments {
                 "the signature does not match this request and the installation's key",
             ));
         }
-        let forget_before = seconds(now).saturating_sub(WINDOW.as_secs());
-        let (name, nonce, timestamp) = (row.name.clone(), signed.nonce, signed.timestamp);
         let first = self
-            .with(move |store| {
-                let first = store.first_use(&name, &nonce, timestamp, forget_before)?;
-                if first {
-                    store.seen(&name, seconds(now))?;
-                }
-                Ok(first)
-            })
-            .await?;
+            .first_use(
+                row.name.clone(),
+                signed.nonce,
+                signed.timestamp,
+                seconds(now),
+            )
+            .await
+            .map_err(internal)?;
         if !first {
             return Err(bad_signature(
                 "this signature was already used (a replayed request); sign each request anew",
@@ -165,36 +293,12 @@ impl Enrollments {
     }
 }
 
-/// A new code for installation `name`, good for `lifetime`; only its SHA-256
-/// is stored. For `gate serve enroll NAME`.
-pub fn create_code(path: &Path, name: &str, lifetime: Duration) -> Result<String, String> {
-    if !signature::valid_name(name) || ["list", "revoke"].contains(&name) {
-        return Err(format!(
-            "\"{name}\" is not a usable installation name: use 1 to 63 letters, digits, \
-             '.', '_' or '-', starting with a letter or digit (not \"list\" or \"revoke\")"
-        ));
-    }
-    let code = format!("gate-enroll_{}", hex::encode(token::random::<24>()?));
-    let now = seconds(SystemTime::now());
-    let expires = now.saturating_add(lifetime.as_secs());
-    EnrollmentStore::open(path)
-        .and_then(|store| store.add_code(&hex::encode(token::hash(&code)), name, now, expires))
-        .map_err(|e| e.to_string())?;
-    Ok(code)
-}
-
-/// Every installation, for `gate serve enroll list`.
-pub fn list(path: &Path) -> Result<Vec<InstallationRow>, String> {
-    EnrollmentStore::open(path)
-        .and_then(|store| store.installations())
-        .map_err(|e| e.to_string())
-}
-
-/// Revoke installation `name`; false when none has that name.
-pub fn revoke(path: &Path, name: &str) -> Result<bool, String> {
-    EnrollmentStore::open(path)
-        .and_then(|store| store.revoke(name, seconds(SystemTime::now())))
-        .map_err(|e| e.to_string())
+/// Why no code was made.
+#[derive(Debug)]
+pub enum CodeError {
+    /// The name is not one an installation can have.
+    Name(String),
+    Store(String),
 }
 
 /// Unix seconds as RFC 3339 (whole seconds), for listings.

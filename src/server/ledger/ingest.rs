@@ -2,11 +2,12 @@
 //! extends it: the broker's side of docs/audit-format.md#forwarding-to-the-broker.
 
 use super::internal;
-use super::store::{self, LedgerStore, Refused, Verified};
+use super::store::{self, Chain, LedgerStore, Refused, Verified};
 use crate::approval::protocol::{ChainHead, ErrorCode, ForwardedRecord};
 use crate::audit::{RecordBody, check_record};
 use crate::server::rules::Refusal;
 use ed25519_dalek::VerifyingKey;
+use std::collections::BTreeMap;
 
 /// The keys a batch is checked with.
 pub(super) struct Keys {
@@ -85,27 +86,87 @@ pub(super) fn ingest_checked(
     checked: Checked,
     now: &str,
 ) -> Result<ChainHead, Refusal> {
-    let pinned = keys.pinned;
-    let offered_hex = hex::encode(keys.offered.as_bytes());
     let fail = |e: store::StoreError| internal(e.to_string());
     let chain = match store.chain(name).map_err(fail)? {
         Some(chain) => chain,
         None => {
-            let key = pinned.map_or(offered_hex.clone(), |k| hex::encode(k.as_bytes()));
-            crate::serve_log!(
-                "gate serve: ledger: installation {name} forwards its audit log (audit key {}…)",
-                &key[..16]
-            );
+            let key = registered_key(keys);
+            log_registered(name, &key);
             store.register(name, &key, now).map_err(fail)?
         }
     };
+    let mut held = BTreeMap::new();
+    for seq in held_seqs(&chain, records) {
+        if let Some(hash) = store.hash_at(name, seq).map_err(fail)? {
+            held.insert(seq, hash);
+        }
+    }
+    let judgement = judge(&chain, keys, records, checked, &held)?;
+    store
+        .commit(
+            name,
+            &judgement.verified(records),
+            judgement.evidence(name, records, now).as_ref(),
+            now,
+        )
+        .map_err(fail)?;
+    judgement.outcome(name, chain.status)
+}
+
+/// The audit key a new installation's chain is registered with: the one
+/// pinned in broker.toml, else the one its first push offers.
+pub(super) fn registered_key(keys: &Keys) -> String {
+    keys.pinned
+        .map_or(hex::encode(keys.offered.as_bytes()), |k| {
+            hex::encode(k.as_bytes())
+        })
+}
+
+pub(super) fn log_registered(name: &str, key: &str) {
+    crate::serve_log!(
+        "gate serve: ledger: installation {name} forwards its audit log (audit key {}…)",
+        &key[..16]
+    );
+}
+
+/// The records of the batch at or before the chain's head: the broker's hashes
+/// of those are what [`judge`] compares them with.
+pub(super) fn held_seqs(chain: &Chain, records: &[ForwardedRecord]) -> Vec<u64> {
+    records
+        .iter()
+        .map(|r| r.seq)
+        .filter(|&seq| seq <= chain.head_seq)
+        .collect()
+}
+
+/// What a batch does to a chain: the records that extend it and the head
+/// after them, and the first record refused with why. Decided from the chain
+/// and the hashes `held` of its records at [`held_seqs`], so every store
+/// judges alike.
+pub(super) struct Judgement {
+    /// (index in the batch, body, request) of each record that extends the chain.
+    extends: Vec<(usize, RecordBody, Option<String>)>,
+    seq: u64,
+    hash: String,
+    refusal: Option<(usize, String)>,
+}
+
+pub(super) fn judge(
+    chain: &Chain,
+    keys: &Keys,
+    records: &[ForwardedRecord],
+    checked: Checked,
+    held: &BTreeMap<u64, String>,
+) -> Result<Judgement, Refusal> {
+    let name = &chain.name;
+    let offered_hex = hex::encode(keys.offered.as_bytes());
     let mut key_bytes = [0u8; 32];
     hex::decode_to_slice(&chain.audit_key, &mut key_bytes)
         .ok()
         .and_then(|()| VerifyingKey::from_bytes(&key_bytes).ok())
         .ok_or_else(|| internal(format!("installation {name}: stored audit key is damaged")))?;
     let (mut seq, mut hash) = (chain.head_seq, chain.head_hash.clone());
-    let mut parsed = Vec::with_capacity(records.len());
+    let mut extends = Vec::with_capacity(records.len());
     let mut refusal: Option<(usize, String)> = None;
     if offered_hex != chain.audit_key {
         refusal = Some((
@@ -132,8 +193,8 @@ pub(super) fn ingest_checked(
         if record.seq <= seq {
             // Held already: the same bytes are acknowledged again; anything else
             // is a rewrite of what was forwarded.
-            let held = store.hash_at(name, record.seq).map_err(fail)?;
-            if held.as_deref() == Some(record.hash.as_str()) {
+            let held = held.get(&record.seq);
+            if held == Some(&record.hash) {
                 continue;
             }
             refusal = Some((
@@ -143,7 +204,7 @@ pub(super) fn ingest_checked(
                      log was rewritten, truncated or forked after it was forwarded",
                     record.seq,
                     record.seq,
-                    held.as_deref().map_or("?", |h| &h[..16.min(h.len())])
+                    held.map_or("?", |h| &h[..16.min(h.len())])
                 ),
             ));
             break;
@@ -166,70 +227,100 @@ pub(super) fn ingest_checked(
         }
         seq = record.seq;
         hash = record.hash.clone();
-        parsed.push((record, body, request_id));
+        extends.push((at, body, request_id));
     }
-    let verified: Vec<Verified<'_>> = parsed
-        .iter()
-        .map(|(record, body, request_id)| Verified {
-            seq: record.seq,
-            time: &body.time,
-            kind: body.entry.kind.as_str(),
-            user: &body.entry.requester.user,
-            decision: body.entry.decision.as_str(),
-            body: &record.body,
-            signature: &record.signature,
-            hash: &record.hash,
-            request_id: request_id.clone(),
-            decision_seq: body.entry.decision_seq,
+    Ok(Judgement {
+        extends,
+        seq,
+        hash,
+        refusal,
+    })
+}
+
+impl Judgement {
+    /// The records to store, in order.
+    pub(super) fn verified<'a>(&'a self, records: &'a [ForwardedRecord]) -> Vec<Verified<'a>> {
+        self.extends
+            .iter()
+            .map(|(at, body, request_id)| {
+                let record = &records[*at];
+                Verified {
+                    seq: record.seq,
+                    time: &body.time,
+                    kind: body.entry.kind.as_str(),
+                    user: &body.entry.requester.user,
+                    decision: body.entry.decision.as_str(),
+                    body: &record.body,
+                    signature: &record.signature,
+                    hash: &record.hash,
+                    request_id: request_id.clone(),
+                    decision_seq: body.entry.decision_seq,
+                }
+            })
+            .collect()
+    }
+
+    /// The refused record, to keep as evidence.
+    pub(super) fn evidence(
+        &self,
+        name: &str,
+        records: &[ForwardedRecord],
+        now: &str,
+    ) -> Option<Refused> {
+        self.refusal.as_ref().map(|(at, reason)| {
+            let record = records.get(*at);
+            Refused {
+                installation: name.to_string(),
+                seq: record.map_or(0, |r| r.seq),
+                body: record.map(|r| r.body.clone()).unwrap_or_default(),
+                signature: record.map(|r| r.signature.clone()).unwrap_or_default(),
+                hash: record.map(|r| r.hash.clone()).unwrap_or_default(),
+                reason: reason.clone(),
+                received_at: now.to_string(),
+            }
         })
-        .collect();
-    let evidence = refusal.as_ref().map(|(at, reason)| {
-        let record = records.get(*at);
-        Refused {
-            installation: name.to_string(),
-            seq: record.map_or(0, |r| r.seq),
-            body: record.map(|r| r.body.clone()).unwrap_or_default(),
-            signature: record.map(|r| r.signature.clone()).unwrap_or_default(),
-            hash: record.map(|r| r.hash.clone()).unwrap_or_default(),
-            reason: reason.clone(),
-            received_at: now.to_string(),
-        }
-    });
-    store
-        .commit(name, &verified, evidence.as_ref(), now)
-        .map_err(fail)?;
-    match refusal {
-        None => Ok(ChainHead {
-            installation: name.to_string(),
-            seq,
-            hash,
-            status: chain.status,
-        }),
-        Some((_, reason)) => {
-            crate::serve_log!(
-                "gate serve: ledger: refused a record from installation {name}, kept as \
-                 evidence; its chain is marked broken: {reason}"
-            );
-            let mut refusal = Refusal::new(
-                409,
-                ErrorCode::ChainBroken,
-                format!("installation {name}: {reason}"),
-            );
-            refusal.field = Some("records".into());
-            Err(refusal)
+    }
+
+    /// The answer, once stored: the head after the batch, or the refusal.
+    /// `status`: the chain's, as it was before the batch.
+    pub(super) fn outcome(self, name: &str, status: String) -> Result<ChainHead, Refusal> {
+        match self.refusal {
+            None => Ok(ChainHead {
+                installation: name.to_string(),
+                seq: self.seq,
+                hash: self.hash,
+                status,
+            }),
+            Some((_, reason)) => {
+                crate::serve_log!(
+                    "gate serve: ledger: refused a record from installation {name}, kept as \
+                     evidence; its chain is marked broken: {reason}"
+                );
+                let mut refusal = Refusal::new(
+                    409,
+                    ErrorCode::ChainBroken,
+                    format!("installation {name}: {reason}"),
+                );
+                refusal.field = Some("records".into());
+                Err(refusal)
+            }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::audit::{AuditLog, Entry};
     use crate::identity::Requester;
     use ed25519_dalek::SigningKey;
     use std::path::Path;
 
-    fn log_with(dir: &Path, key: &SigningKey, n: usize) -> Vec<ForwardedRecord> {
+    pub(in crate::server::ledger) fn log_with(
+        dir: &Path,
+        key: &SigningKey,
+        n: usize,
+    ) -> Vec<ForwardedRecord> {
         let mut log = AuditLog::open(&dir.join("audit.db")).unwrap();
         let requester = Requester {
             user: "carol".into(),
@@ -259,7 +350,7 @@ mod tests {
             .collect()
     }
 
-    fn keys(key: &SigningKey) -> Keys {
+    pub(in crate::server::ledger) fn keys(key: &SigningKey) -> Keys {
         Keys {
             pinned: None,
             offered: key.verifying_key(),

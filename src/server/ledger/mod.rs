@@ -11,9 +11,12 @@
 //!
 //! Which audit key is an installation's: for an enrolled installation, the one
 //! its first signed push registered; for a broker without enrollment, the key
-//! pinned in broker.toml (`[installations.NAME] audit_key`). Files: `store`.
+//! pinned in broker.toml (`[installations.NAME] audit_key`). Files: `ingest`
+//! (judging a batch against a chain), `store` (the tables in SQLite),
+//! `postgres` (the same in the database broker replicas share).
 
 mod ingest;
+mod postgres;
 mod store;
 
 pub use store::{Chain, LedgerStore, Refused};
@@ -24,14 +27,14 @@ use crate::audit::GENESIS_PREV_HASH;
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use ingest::{Keys, check_all, ingest_checked};
+use postgres::PgLedger;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The running broker's ledger.
 #[derive(Debug, Clone)]
 pub struct Ledger {
-    store: Arc<Mutex<LedgerStore>>,
+    backend: Backend,
     /// `[installations.NAME] audit_key` from broker.toml: name -> key.
     pinned: Arc<BTreeMap<String, VerifyingKey>>,
     /// The broker's own key: a decision record's approval that verifies with
@@ -39,25 +42,42 @@ pub struct Ledger {
     broker_key: VerifyingKey,
 }
 
+/// Where the tables are: each operation is written once per backend.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(Arc<Mutex<LedgerStore>>),
+    Postgres(PgLedger),
+}
+
 impl Ledger {
+    /// The ledger's tables in the broker's store: beside it in the SQLite file
+    /// (added when missing), or in its PostgreSQL database.
     pub fn open(
-        path: &Path,
+        store: &crate::server::store::Store,
         pinned: BTreeMap<String, VerifyingKey>,
         broker_key: VerifyingKey,
     ) -> Result<Ledger, String> {
-        let store = LedgerStore::open(path).map_err(|e| e.to_string())?;
+        use crate::server::store::Store;
+        let backend = match store {
+            Store::Sqlite { path, .. } => {
+                let store = LedgerStore::open(path).map_err(|e| e.to_string())?;
+                Backend::Sqlite(Arc::new(Mutex::new(store)))
+            }
+            Store::Postgres(pg) => Backend::Postgres(PgLedger::new(pg.clone())),
+        };
         Ok(Ledger {
-            store: Arc::new(Mutex::new(store)),
+            backend,
             pinned: Arc::new(pinned),
             broker_key,
         })
     }
 
-    async fn with<T: Send + 'static>(
-        &self,
+    /// Run `work` on the SQLite store off the async threads.
+    async fn blocking<T: Send + 'static>(
+        store: &Arc<Mutex<LedgerStore>>,
         work: impl FnOnce(&mut LedgerStore) -> Result<T, Refusal> + Send + 'static,
     ) -> Result<T, Refusal> {
-        let store = self.store.clone();
+        let store = store.clone();
         tokio::task::spawn_blocking(move || work(&mut store.lock().expect("ledger lock")))
             .await
             .map_err(|e| internal(e.to_string()))?
@@ -117,41 +137,69 @@ impl Ledger {
         })
         .await
         .map_err(|e| internal(e.to_string()))?;
-        self.with(move |store| ingest_checked(store, &name, &keys, &records, checked, &now))
-            .await
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, move |store| {
+                    ingest_checked(store, &name, &keys, &records, checked, &now)
+                })
+                .await
+            }
+            Backend::Postgres(pg) => pg.ingest(&name, &keys, &records, checked, &now).await,
+        }
     }
 
     /// The head the broker holds for `name`.
     pub async fn head(&self, name: String) -> Result<ChainHead, Refusal> {
-        self.with(move |store| {
-            let chain = store.chain(&name).map_err(|e| internal(e.to_string()))?;
-            Ok(match chain {
-                Some(chain) => head_of(&chain),
-                None => ChainHead {
-                    installation: name,
-                    seq: 0,
-                    hash: GENESIS_PREV_HASH.to_string(),
-                    status: "ok".into(),
-                },
-            })
+        let chain = match &self.backend {
+            Backend::Sqlite(store) => {
+                let name = name.clone();
+                Self::blocking(store, move |store| {
+                    store.chain(&name).map_err(|e| internal(e.to_string()))
+                })
+                .await?
+            }
+            Backend::Postgres(pg) => pg.chain(&name).await.map_err(|e| internal(e.to_string()))?,
+        };
+        Ok(match chain {
+            Some(chain) => head_of(&chain),
+            None => ChainHead {
+                installation: name,
+                seq: 0,
+                hash: GENESIS_PREV_HASH.to_string(),
+                status: "ok".into(),
+            },
         })
-        .await
     }
 
     /// Every installation's chain, by name.
     pub async fn chains(&self) -> Result<Vec<Chain>, Refusal> {
-        self.with(|store| store.chains().map_err(|e| internal(e.to_string())))
-            .await
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, |store| {
+                    store.chains().map_err(|e| internal(e.to_string()))
+                })
+                .await
+            }
+            Backend::Postgres(pg) => pg.chains().await.map_err(|e| internal(e.to_string())),
+        }
     }
 
     /// Refused records kept as evidence, newest first.
     pub async fn refused(&self, name: Option<String>) -> Result<Vec<Refused>, Refusal> {
-        self.with(move |store| {
-            store
+        match &self.backend {
+            Backend::Sqlite(store) => {
+                Self::blocking(store, move |store| {
+                    store
+                        .refused(name.as_deref())
+                        .map_err(|e| internal(e.to_string()))
+                })
+                .await
+            }
+            Backend::Postgres(pg) => pg
                 .refused(name.as_deref())
-                .map_err(|e| internal(e.to_string()))
-        })
-        .await
+                .await
+                .map_err(|e| internal(e.to_string())),
+        }
     }
 }
 

@@ -16,6 +16,10 @@
 pub mod postgres;
 pub mod sqlite;
 
+#[cfg(test)]
+#[path = "../../../tests/it/support/postgres.rs"]
+pub(crate) mod pg_harness;
+
 pub use sqlite::{SqliteStore, read_request, read_votes};
 
 use super::rules::Request;

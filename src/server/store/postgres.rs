@@ -73,6 +73,64 @@ CREATE TABLE policies (
     approved_by text NOT NULL DEFAULT '[]'
 );
 CREATE INDEX policies_request ON policies (request_id);
+CREATE TABLE enrollment_codes (
+    hash text PRIMARY KEY,
+    name text NOT NULL,
+    created bigint NOT NULL,
+    expires bigint NOT NULL,
+    used bigint
+);
+CREATE TABLE installations (
+    name text PRIMARY KEY,
+    public_key bytea NOT NULL,
+    enrolled_at bigint NOT NULL,
+    last_seen bigint,
+    revoked_at bigint
+);
+CREATE TABLE seen_nonces (
+    installation text NOT NULL,
+    nonce text NOT NULL,
+    timestamp bigint NOT NULL,
+    PRIMARY KEY (installation, nonce)
+);
+CREATE INDEX seen_nonces_age ON seen_nonces (timestamp);
+CREATE TABLE ledger_installations (
+    name text PRIMARY KEY,
+    audit_key text NOT NULL,
+    head_seq bigint NOT NULL DEFAULT 0,
+    head_hash text NOT NULL,
+    status text NOT NULL DEFAULT 'ok',
+    detail text,
+    first_seen text NOT NULL,
+    last_seen text NOT NULL
+);
+CREATE TABLE ledger_records (
+    installation text NOT NULL,
+    seq bigint NOT NULL,
+    time text NOT NULL,
+    kind text NOT NULL,
+    \"user\" text NOT NULL,
+    decision text NOT NULL,
+    body text NOT NULL,
+    signature text NOT NULL,
+    hash text NOT NULL,
+    received_at text NOT NULL,
+    request_id text,
+    PRIMARY KEY (installation, seq)
+);
+CREATE INDEX ledger_records_time ON ledger_records (time);
+CREATE INDEX ledger_records_request ON ledger_records (request_id)
+    WHERE request_id IS NOT NULL;
+CREATE TABLE ledger_refused (
+    id bigserial PRIMARY KEY,
+    installation text NOT NULL,
+    seq bigint NOT NULL,
+    body text NOT NULL,
+    signature text NOT NULL,
+    hash text NOT NULL,
+    reason text NOT NULL,
+    received_at text NOT NULL
+);
 "];
 
 /// The schema version this gate brings a database to.
@@ -155,11 +213,13 @@ impl PgStore {
         self.described.to_string()
     }
 
-    fn fail(&self, err: impl std::fmt::Display) -> StoreError {
+    /// A failure, naming the database.
+    pub(crate) fn fail(&self, err: impl std::fmt::Display) -> StoreError {
         StoreError(format!("broker store {}: {err}", self.described))
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    /// A connection from the pool, for the enrollment and ledger tables.
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| self.fail(causes(&e)))
     }
 
@@ -471,6 +531,8 @@ impl PgStore {
         .await
         .map_err(|e| self.fail(e))?;
         tx.commit().await.map_err(|e| self.fail(e))?;
+        // Back to the pool before another is taken.
+        drop(client);
         Ok(self.policies().await?.into_iter().find(|p| p.seq == seq))
     }
 
@@ -672,4 +734,31 @@ fn rustls_connector(ca_file: Option<&std::path::Path>) -> Result<MakeRustlsConne
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(MakeRustlsConnect::new(config))
+}
+
+/// Stores on the tests' throwaway PostgreSQL cluster.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::PgStore;
+    use crate::server::config::StoreConfig;
+    use crate::server::store::pg_harness;
+
+    /// The URL of a new, empty database; None where PostgreSQL is not installed.
+    pub fn database() -> Option<String> {
+        pg_harness::cluster().map(|cluster| cluster.database().url)
+    }
+
+    /// A store of its own (its own pool) on the database at `url`, as one
+    /// broker replica holds it.
+    pub async fn connect(url: &str) -> PgStore {
+        let config = StoreConfig {
+            url: url.to_string(),
+            password_env: None,
+            ca_file: None,
+            pool_size: 8,
+        };
+        PgStore::connect(&config)
+            .await
+            .expect("connect to the test database")
+    }
 }

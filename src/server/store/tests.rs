@@ -6,8 +6,7 @@ use super::*;
 use crate::server::config::StoreConfig;
 use std::time::Duration;
 
-#[path = "../../../tests/it/support/postgres.rs"]
-mod pg_harness;
+use super::pg_harness;
 
 fn request(id: &str, status: &str) -> Request {
     let view = serde_json::from_value(serde_json::json!({
