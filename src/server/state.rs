@@ -1,15 +1,16 @@
-//! The running broker's state: live requests in memory, the one writer that
-//! changes them (rules, then the store, then memory, then wake-ups), the watches
-//! long-polls wait on, and the sweeper that times requests out.
+//! The running broker's state: live requests in memory, how they change (rules,
+//! then the store, then memory, then wake-ups), the watches long-polls wait on,
+//! and the sweeper that times requests out.
 //!
 //! Pending requests and recently decided ones stay in memory, so a long-poll never
 //! reads the store; older decided requests are read back from the store on demand.
-//! Every change goes through [`Broker::change`], which holds the write lock from
-//! reading the current request to publishing the new one, and stores it only if
-//! the stored request is still the one the change was made from: the first final
-//! decision wins and versions never go backwards, on one broker or across
-//! replicas sharing a PostgreSQL store. A replica that lost that race reads the
-//! request again and applies its rule to what is there now.
+//! Every change goes through [`Broker::change`], which stores it only if the
+//! stored request is still the one the change was made from: the first final
+//! decision wins and versions never go backwards, whether the change raced
+//! another on this broker or on another replica sharing a PostgreSQL store. The
+//! loser reads the request again and applies its rule to what is there now.
+//! Only new requests are admitted one at a time (the write lock), so two cannot
+//! both take the last place under `[limits]`.
 //!
 //! Replicas learn of each other's changes from the store's notifications
 //! ([`Broker::follow`]): the request is read again and shown in memory, which wakes
@@ -61,7 +62,7 @@ pub struct Broker {
     pub metrics: super::metrics::Metrics,
     store: Store,
     live: Mutex<Live>,
-    /// Held for a whole change made here.
+    /// Held while a new request is admitted and stored.
     writer: Arc<tokio::sync::Mutex<()>>,
     /// The newest broker version seen here; every change seen notifies it, even
     /// one from another replica stored under a lower version.
@@ -240,7 +241,7 @@ impl Broker {
             .inspect_err(|refusal| events::refused_request(&asked, refusal))?;
         // A new id cannot conflict.
         let request = self
-            .publish(writer, None, request)
+            .publish(Some(writer), None, request)
             .await?
             .ok_or_else(|| internal("a new request's id was already stored"))?;
         Ok((secret, request))
@@ -325,14 +326,13 @@ impl Broker {
         rule: impl Fn(&Request) -> Result<Request, Refusal>,
     ) -> Result<Arc<Request>, Refusal> {
         for attempt in 0..CHANGE_ATTEMPTS {
-            let writer = self.writer.clone().lock_owned().await;
             let current = match attempt {
                 0 => self.get(id).await?,
                 _ => self.refresh(id).await?,
             }
             .ok_or_else(not_found)?;
             let next = rule(&current)?;
-            if let Some(stored) = self.publish(writer, Some(current), next).await? {
+            if let Some(stored) = self.publish(None, Some(current), next).await? {
                 return Ok(stored);
             }
         }
@@ -343,11 +343,12 @@ impl Broker {
 
     /// Store (if the stored request is still `before`), then show in memory, then
     /// wake waiters: nobody sees a change that a crash could undo. `None`: the
-    /// stored request had moved on. Runs as its own task holding the write lock,
-    /// so a client that hangs up mid-change cannot leave memory behind the store.
+    /// stored request had moved on. Runs as its own task (holding `writer`, the
+    /// write lock, for a new request), so a client that hangs up mid-change
+    /// cannot leave memory behind the store.
     async fn publish(
         self: &Arc<Self>,
-        writer: OwnedMutexGuard<()>,
+        writer: Option<OwnedMutexGuard<()>>,
         before: Option<Arc<Request>>,
         mut request: Request,
     ) -> Result<Option<Arc<Request>>, Refusal> {
@@ -584,7 +585,7 @@ impl Broker {
             )
             .await
             .map_err(internal)?;
-        self.publish(writer, None, request)
+        self.publish(Some(writer), None, request)
             .await?
             .ok_or_else(|| internal("a new request's id was already stored"))
     }

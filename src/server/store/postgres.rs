@@ -133,6 +133,9 @@ CREATE TABLE ledger_refused (
 );
 "];
 
+/// How precisely a token's last use is kept.
+const TOKEN_USE_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The schema version this gate brings a database to.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
@@ -387,18 +390,40 @@ impl PgStore {
             .map_err(|e| self.fail(e))
     }
 
+    /// The person behind a token in force. Its use is noted at most once a
+    /// minute: a write on every call would make each approval wait for a commit.
     pub async fn token_person(&self, hash: &str, now: &str) -> Result<Option<String>, StoreError> {
-        let row = self
-            .client()
-            .await?
+        let client = self.client().await?;
+        let row = client
             .query_opt(
-                "UPDATE tokens SET last_used = $2 WHERE hash = $1 AND revoked IS NULL
-                 RETURNING person",
-                &[&hash, &now],
+                "SELECT person, last_used FROM tokens WHERE hash = $1 AND revoked IS NULL",
+                &[&hash],
             )
             .await
             .map_err(|e| self.fail(e))?;
-        Ok(row.map(|row| row.get(0)))
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let last_used: Option<String> = row.get(1);
+        let stale = |at: &str| {
+            let (Ok(then), Ok(now)) = (
+                humantime::parse_rfc3339_weak(at),
+                humantime::parse_rfc3339_weak(now),
+            ) else {
+                return true;
+            };
+            now.duration_since(then).unwrap_or_default() >= TOKEN_USE_RESOLUTION
+        };
+        if last_used.as_deref().is_none_or(stale) {
+            client
+                .execute(
+                    "UPDATE tokens SET last_used = $2 WHERE hash = $1",
+                    &[&hash, &now],
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+        }
+        Ok(Some(row.get(0)))
     }
 
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {

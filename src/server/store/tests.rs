@@ -509,3 +509,28 @@ async fn tls_to_the_database_verifies_its_certificate() {
         "{err}"
     );
 }
+
+/// On PostgreSQL a token's use is written at most once a minute (a write per
+/// approval would wait for a commit each time); it is still noted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tokens_last_use_is_kept_to_the_minute_on_postgres() {
+    let Some((store, _)) = pg().await else { return };
+    store
+        .add_token("bob", "aa11", "2026-11-30T10:00:00Z")
+        .await
+        .unwrap();
+    for (now, noted) in [
+        ("2026-11-30T10:00:05Z", "2026-11-30T10:00:05Z"),
+        ("2026-11-30T10:00:50Z", "2026-11-30T10:00:05Z"),
+        ("2026-11-30T10:01:06Z", "2026-11-30T10:01:06Z"),
+    ] {
+        assert_eq!(
+            store.token_person("aa11", now).await.unwrap().as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            store.tokens().await.unwrap()[0].last_used.as_deref(),
+            Some(noted)
+        );
+    }
+}
