@@ -302,6 +302,10 @@ pub enum TokenCommand {
     Revoke {
         /// The person whose tokens stop working.
         name: String,
+        /// Broker config file (default: $GATE_HOME/broker.toml when it exists):
+        /// its `[store]` is where the tokens are.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 

@@ -67,9 +67,12 @@ pub(super) fn serve(args: ServeArgs, home: &Home) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Some(ServeCommand::Token(TokenCommand::Revoke { name })) => {
-            // The store is the one $GATE_HOME/broker.toml names, if any.
-            let config = server::config::load(server::config::find(None, home).as_deref(), color)?;
+        Some(ServeCommand::Token(TokenCommand::Revoke { name, config })) => {
+            // The store is the one the config names ([store]), else the SQLite file.
+            let config = server::config::load(
+                server::config::find(config.as_deref(), home).as_deref(),
+                color,
+            )?;
             match server::revoke_tokens(&name, &config, home)? {
                 0 => Err(Error::Refused {
                     message: format!(

@@ -145,6 +145,11 @@ impl Broker {
         self.child.wait().expect("wait for gate serve")
     }
 
+    /// The config file the broker was started with.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.config
+    }
+
     /// The broker's GATE_HOME.
     pub fn home(&self) -> &std::path::Path {
         &self.home
@@ -350,9 +355,23 @@ fn spawn_on(
 /// and [`BROKER_POLICY_BREAK_GLASS`] beside it for a config that names it.
 /// Unless the config sets `require_enrollment` itself, the broker accepts
 /// unsigned requests ([`accepting_unsigned`]).
+///
+/// With `GATE_TEST_STORE=postgres` (as .ci/run sets for a second run of the
+/// broker suites), a config without `[store]` keeps its state in a new database
+/// of the test process's PostgreSQL cluster instead of the SQLite file.
 pub fn write_config(ctx: &TestContext, config_toml: &str) -> PathBuf {
     ctx.write_private("broker-policy.toml", BROKER_POLICY_BREAK_GLASS);
-    ctx.write_private("broker.toml", &accepting_unsigned(config_toml))
+    let mut config = accepting_unsigned(config_toml);
+    if std::env::var("GATE_TEST_STORE").as_deref() == Ok("postgres") && !config.contains("[store]")
+    {
+        let cluster = crate::support::postgres::cluster()
+            .expect("GATE_TEST_STORE=postgres needs PostgreSQL installed");
+        config.push_str(&format!(
+            "\n[store]\nurl = \"{}\"\n",
+            cluster.database().url
+        ));
+    }
+    ctx.write_private("broker.toml", &config)
 }
 
 /// `gate serve` on `listen` with a clean environment.
