@@ -1,7 +1,12 @@
-//! Load on one broker: many requests waiting at once, then create+approve round trips.
-//! Run by bench/broker-load.sh, which starts the broker and passes its URL and tokens:
+//! Load on a broker, or on replicas of one: many requests waiting at once, then
+//! create+approve round trips, then how soon a waiter hears of an approval.
+//! Run by bench/broker-load.sh and bench/replicas.sh, which start the brokers and
+//! pass their URLs and tokens:
 //!
-//!   broker_load URL APPROVER_TOKEN BROKER_PID [WAITING] [ROUNDS] [CONCURRENCY]
+//!   broker_load URL[,URL…] APPROVER_TOKEN PID[,PID…] [WAITING] [ROUNDS] [CONCURRENCY]
+//!
+//! With several replicas, request i is created on replica i, waited on at the
+//! next one and approved on the one after: every wake-up crosses replicas.
 
 use gate::approval::BrokerClient;
 use gate::approval::protocol::{Choice, NewRequest};
@@ -25,42 +30,38 @@ async fn main() {
     let number = |i: usize, default: usize| rest.get(i).map_or(default, |n| n.parse().unwrap());
     let (waiting, rounds, concurrency) = (number(0, 1000), number(1, 5000), number(2, 32));
     raise_open_file_limit();
-    let client = Arc::new(BrokerClient::new(url).expect("broker client"));
+    let clients: Arc<Vec<BrokerClient>> = Arc::new(
+        url.split(',')
+            .map(|url| BrokerClient::new(url).expect("broker client"))
+            .collect(),
+    );
+    let pids: Vec<&str> = pid.split(',').collect();
+    let n = clients.len();
     let token: Arc<str> = Arc::from(token.as_str());
 
     // Phase 1: `waiting` requests created and long-polled at once.
     let started = Instant::now();
     let mut created = Vec::with_capacity(waiting);
     for i in 0..waiting {
-        let made = client.create(&new_request(i)).await.expect("create");
+        let made = clients[i % n]
+            .create(&new_request(i))
+            .await
+            .expect("create");
         created.push((made.request.id, made.requester_token, made.request.version));
     }
     let create_secs = started.elapsed().as_secs_f64();
     let mut waiters = JoinSet::new();
-    for (id, requester_token, version) in created.clone() {
-        let client = client.clone();
+    for (i, (id, requester_token, version)) in created.clone().into_iter().enumerate() {
+        let clients = clients.clone();
         waiters.spawn(async move {
-            loop {
-                let view = client
-                    .get(
-                        &id,
-                        &requester_token,
-                        Some(Duration::from_secs(60)),
-                        Some(version),
-                    )
-                    .await
-                    .expect("long-poll");
-                if view.status.is_final() {
-                    return Instant::now();
-                }
-            }
+            wait_final(&clients[(i + 1) % n], &id, &requester_token, version).await
         });
     }
-    tokio::time::sleep(Duration::from_secs(2)).await; // let every long-poll reach the broker
-    let rss_waiting = rss_kib(pid, "VmRSS");
+    tokio::time::sleep(Duration::from_secs(3)).await; // let every long-poll reach its broker
+    let rss_waiting: Vec<u64> = pids.iter().map(|pid| rss_kib(pid, "VmRSS")).collect();
     let approve_start = Instant::now();
-    for (id, _, _) in &created {
-        client
+    for (i, (id, _, _)) in created.iter().enumerate() {
+        clients[(i + 2) % n]
             .decide(id, &token, Choice::Approve, None, "api")
             .await
             .expect("approve");
@@ -70,8 +71,9 @@ async fn main() {
         last = last.max(done.expect("waiter"));
     }
     println!(
-        "{waiting} requests created in {create_secs:.2} s; {waiting} long-polls waiting at once: broker RSS {:.1} MB",
-        rss_waiting as f64 / 1024.0
+        "{waiting} requests created in {create_secs:.2} s; {waiting} long-polls waiting at once \
+         over {n} broker(s): RSS {}",
+        megabytes(&rss_waiting)
     );
     println!(
         "approving all {waiting}: every waiter answered {:.2} s after the first approval",
@@ -82,16 +84,16 @@ async fn main() {
     let started = Instant::now();
     let mut tasks = JoinSet::new();
     for worker in 0..concurrency {
-        let client = client.clone();
+        let clients = clients.clone();
         let token = token.clone();
         let share = rounds / concurrency + usize::from(worker < rounds % concurrency);
         tasks.spawn(async move {
             for i in 0..share {
-                let made = client
+                let made = clients[worker % n]
                     .create(&new_request(waiting + worker * rounds + i))
                     .await
                     .expect("create");
-                let view = client
+                let view = clients[(worker + 1) % n]
                     .decide(&made.request.id, &token, Choice::Approve, None, "api")
                     .await
                     .expect("approve");
@@ -107,10 +109,63 @@ async fn main() {
         "{rounds} create+approve round trips ({concurrency} concurrent): {:.0} per second",
         rounds as f64 / secs
     );
+
+    // Phase 3: one request at a time, approved on one broker while its waiter
+    // long-polls another: from the approval's answer to the waiter's.
+    let mut delays = Vec::new();
+    for i in 0..200 {
+        let made = clients[i % n]
+            .create(&new_request(10 * rounds + waiting + i))
+            .await
+            .expect("create");
+        let (id, requester_token, version) =
+            (made.request.id, made.requester_token, made.request.version);
+        let waiter = {
+            let (clients, id) = (clients.clone(), id.clone());
+            tokio::spawn(async move {
+                wait_final(&clients[(i + 1) % n], &id, &requester_token, version).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        clients[i % n]
+            .decide(&id, &token, Choice::Approve, None, "api")
+            .await
+            .expect("approve");
+        let approved = Instant::now();
+        let woke = waiter.await.expect("waiter");
+        delays.push(woke.saturating_duration_since(approved).as_secs_f64() * 1000.0);
+    }
+    delays.sort_by(f64::total_cmp);
     println!(
-        "broker peak RSS {:.1} MB",
-        rss_kib(pid, "VmHWM") as f64 / 1024.0
+        "approval answered -> waiter answered, {} requests across {n} broker(s): p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms",
+        delays.len(),
+        delays[delays.len() / 2],
+        delays[delays.len() * 99 / 100],
+        delays[delays.len() - 1]
     );
+    let peaks: Vec<u64> = pids.iter().map(|pid| rss_kib(pid, "VmHWM")).collect();
+    println!("broker peak RSS {}", megabytes(&peaks));
+}
+
+/// Long-poll request `id` until it is final; when that was seen.
+async fn wait_final(client: &BrokerClient, id: &str, token: &str, version: u64) -> Instant {
+    loop {
+        let view = client
+            .get(id, token, Some(Duration::from_secs(60)), Some(version))
+            .await
+            .expect("long-poll");
+        if view.status.is_final() {
+            return Instant::now();
+        }
+    }
+}
+
+fn megabytes(kib: &[u64]) -> String {
+    kib.iter()
+        .map(|k| format!("{:.1} MB", *k as f64 / 1024.0))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 fn new_request(i: usize) -> NewRequest {
