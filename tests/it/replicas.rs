@@ -387,3 +387,53 @@ fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
         "{calls:#?}"
     );
 }
+
+/// Quorum counts people, not votes: one approver voting on both replicas at
+/// the same moment is counted once, and the request waits for a second person.
+#[test]
+fn one_person_voting_on_two_replicas_at_once_counts_once_toward_quorum() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let (a, b) = replicas(&ctx, cluster);
+    let (bob, carol) = (a.token("bob"), a.token("carol"));
+    let mut body = delete_payments_request("dave");
+    body["quorum"] = 2.into();
+    for _ in 0..8 {
+        let (id, token, _) = a.create(&body);
+        let twice: Vec<Reply> = [a.url(), b.url()]
+            .into_iter()
+            .map(|url| {
+                let (id, bob) = (id.clone(), bob.clone());
+                thread::spawn(move || vote_at(&url, &id, &bob, "approve"))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        let counted: Vec<&Reply> = twice.iter().filter(|r| r.status == 200).collect();
+        assert_eq!(counted.len(), 1, "{twice:?}");
+        assert_eq!(counted[0].body["status"], "pending");
+        let refused = twice.iter().find(|r| r.status != 200).unwrap();
+        assert_eq!(
+            (refused.status, refused.code()),
+            (409, "already_voted"),
+            "{refused:?}"
+        );
+        let done = b.decide(&id, &carol, "approve");
+        assert_eq!(done.body["status"], "approved", "{:?}", done.body);
+        let stored = a.get(&format!("/v1/requests/{id}"), Some(&token)).body;
+        let people: Vec<&str> = stored["votes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["person"].as_str().unwrap())
+            .collect();
+        assert_eq!(people.len(), 2, "{stored}");
+        assert!(
+            people.contains(&"bob") && people.contains(&"carol"),
+            "{stored}"
+        );
+    }
+}
