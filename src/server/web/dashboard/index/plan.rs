@@ -30,6 +30,9 @@ pub enum Param {
 pub struct Plan {
     pub sql: String,
     pub params: Vec<Param>,
+    /// The search's matches are the range walked (else a facet's, or every
+    /// request's, in order-key order).
+    pub text_drives: bool,
 }
 
 impl Plan {
@@ -74,6 +77,7 @@ pub fn plan(
     let mut plan = Plan {
         sql: String::new(),
         params: Vec::new(),
+        text_drives,
     };
     let mut wheres: Vec<String> = Vec::new();
     let mut facets = sized.into_iter().map(|(_, f, v)| (f, v));

@@ -41,7 +41,7 @@ impl PgIndex {
 
     /// See [`super::Index::ids`].
     pub async fn ids(&self, query: &Query, limit: usize) -> Result<Vec<(String, i64)>, String> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let mut sizes = Vec::with_capacity(query.facets.len());
         if needs_sizes(query) {
             for (facet, value) in &query.facets {
@@ -83,10 +83,19 @@ impl PgIndex {
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let rows = client
-            .query(&plan.sql, &refs)
-            .await
-            .map_err(|e| self.fail(e))?;
+        let fail = |e| self.fail(e);
+        let tx = client.transaction().await.map_err(fail)?;
+        if !plan.text_drives {
+            // Walk the range in key order and stop at the page's last row, as
+            // the plan says: the planner's row estimates for the checks made
+            // on each row (a search, another facet) are guesses, and with them
+            // it would rather fetch the whole range and sort it.
+            tx.batch_execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")
+                .await
+                .map_err(fail)?;
+        }
+        let rows = tx.query(&plan.sql, &refs).await.map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
         Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
