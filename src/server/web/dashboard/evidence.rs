@@ -63,10 +63,8 @@ pub async fn report(
     let found = async {
         let index = dash.index()?;
         let requests = index.find(query, EXPORT_LIMIT).await?;
-        let mut records = Vec::with_capacity(requests.len());
-        for request in &requests {
-            records.push(index.records(&request.view.id).await?);
-        }
+        let ids = requests.iter().map(|r| r.view.id.clone()).collect();
+        let records = index.records_of(ids).await?;
         Ok((requests, records))
     }
     .await

@@ -137,6 +137,16 @@ impl Index {
         }
     }
 
+    /// The forwarded audit records about each of `ids`, in their order.
+    pub async fn records_of(&self, ids: Vec<String>) -> Result<Vec<Vec<LedgerRecord>>, String> {
+        match self {
+            Index::Sqlite(index) => {
+                Self::blocking(index, move |i| ids.iter().map(|id| i.records(id)).collect()).await
+            }
+            Index::Postgres(index) => index.records_of(&ids).await,
+        }
+    }
+
     /// The metrics of requests created in `[from, to)`.
     pub async fn metrics(&self, from: SystemTime, to: SystemTime) -> Result<Metrics, String> {
         match self {

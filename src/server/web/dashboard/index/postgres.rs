@@ -128,29 +128,48 @@ impl PgIndex {
 
     /// See [`super::Index::records`].
     pub async fn records(&self, id: &str) -> Result<Vec<LedgerRecord>, String> {
-        let rows = self
-            .client()
-            .await?
-            .query(
-                "SELECT installation, seq, time, kind, decision, body, hash, received_at
-                 FROM ledger_records WHERE request_id = $1 ORDER BY installation COLLATE \"C\", seq",
-                &[&id],
-            )
-            .await
-            .map_err(|e| self.fail(e))?;
-        Ok(rows
-            .iter()
-            .map(|row| LedgerRecord {
-                installation: row.get(0),
-                seq: row.get::<_, i64>(1) as u64,
-                time: row.get(2),
-                kind: row.get(3),
-                decision: row.get(4),
-                body: row.get(5),
-                hash: row.get(6),
-                received_at: row.get(7),
-            })
-            .collect())
+        let mut found = self.records_of(&[id.to_string()]).await?;
+        Ok(found.pop().unwrap_or_default())
+    }
+
+    /// See [`super::Index::records_of`]: one query per thousand requests.
+    pub async fn records_of(&self, ids: &[String]) -> Result<Vec<Vec<LedgerRecord>>, String> {
+        let client = self.client().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(1000) {
+            let rows = client
+                .query(
+                    "SELECT request_id, installation, seq, time, kind, decision, body, hash,
+                        received_at
+                     FROM ledger_records WHERE request_id = ANY($1)
+                     ORDER BY installation COLLATE \"C\", seq",
+                    &[&batch],
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+            let mut by_request: HashMap<String, Vec<LedgerRecord>> = HashMap::new();
+            for row in &rows {
+                by_request
+                    .entry(row.get(0))
+                    .or_default()
+                    .push(LedgerRecord {
+                        installation: row.get(1),
+                        seq: row.get::<_, i64>(2) as u64,
+                        time: row.get(3),
+                        kind: row.get(4),
+                        decision: row.get(5),
+                        body: row.get(6),
+                        hash: row.get(7),
+                        received_at: row.get(8),
+                    });
+            }
+            out.extend(
+                batch
+                    .iter()
+                    .map(|id| by_request.remove(id).unwrap_or_default()),
+            );
+        }
+        Ok(out)
     }
 
     /// See [`super::Index::metrics`].

@@ -1,4 +1,5 @@
-//! The dashboard's search index over the broker store, and its read queries.
+//! The dashboard's index and reads on the SQLite store (`postgres` keeps the
+//! same tables in PostgreSQL; `plan` writes the history query for both).
 //!
 //! History is filtered over up to millions of requests, so every filter is an
 //! index range, never a scan of JSON. Each request gets an order key, `ord`:

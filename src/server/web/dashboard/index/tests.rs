@@ -221,5 +221,10 @@ async fn facets_search_time_and_scope_select_exactly_the_matching_requests() {
         let listed: Vec<&str> = listed.iter().map(|r| r.view.id.as_str()).collect();
         assert_eq!(listed, ["e", "d", "f"], "{on}: in the index's order");
         assert!(index.records("c").await.unwrap().is_empty(), "{on}");
+        let records = index
+            .records_of(vec!["c".into(), "a".into()])
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 2, "{on}: one list per request");
     }
 }
