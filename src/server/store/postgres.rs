@@ -12,6 +12,10 @@
 //!   answer goes out.
 //! - Every stored change notifies channel [`CHANNEL`] with the request id, so the
 //!   other replicas' long-polls wake ([`PgStore::listen`]).
+//! - The dashboard's index (`dashboard_facets`, `dashboard_commands`) is kept
+//!   by the `dashboard_index` trigger on `requests` from each stored view, so
+//!   this writer knows nothing of it; its search uses `pg_trgm` when the
+//!   migration may create the extension, and works without it.
 //! - TLS with rustls (`sslmode=require` or `prefer` in the URL): the server's
 //!   certificate is always verified, against the system's roots and `ca_file`.
 
