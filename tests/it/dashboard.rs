@@ -5,6 +5,9 @@
 //! forwarded, verified audit records of a real enrolled installation; exports
 //! a spreadsheet cannot run; and an evidence report that lists exactly the
 //! approved actions of its period.
+//!
+//! Each scenario takes the broker's `[store]` (empty: SQLite), so
+//! `dashboard_postgres` runs the same ones on a PostgreSQL broker.
 
 use crate::support::broker_support::Broker;
 use crate::support::common::*;
@@ -104,8 +107,15 @@ pub fn approved_run(broker: &Broker, machine: &TestContext, name: &str) -> Strin
 
 #[test]
 fn unauthenticated_pages_redirect_to_the_sign_in_form_and_one_sign_in_serves_both() {
+    unauthenticated_pages_redirect_to_the_sign_in_form_and_one_sign_in_serves_both_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn unauthenticated_pages_redirect_to_the_sign_in_form_and_one_sign_in_serves_both_on(
+    store: &str,
+) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     for path in [
         "/dashboard",
         "/dashboard/history?host=x",
@@ -171,8 +181,15 @@ fn unauthenticated_pages_redirect_to_the_sign_in_form_and_one_sign_in_serves_bot
 
 #[test]
 fn an_auditor_sees_everything_and_cannot_vote_an_approver_sees_only_their_own() {
+    an_auditor_sees_everything_and_cannot_vote_an_approver_sees_only_their_own_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn an_auditor_sees_everything_and_cannot_vote_an_approver_sees_only_their_own_on(
+    store: &str,
+) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     let (id, requester, _) = broker.create(&delete_payments_request("dave"));
 
     let audra = dashboard_session(&broker, "audra");
@@ -242,8 +259,13 @@ fn an_auditor_sees_everything_and_cannot_vote_an_approver_sees_only_their_own() 
 
 #[test]
 fn history_filters_search_and_exports_that_a_spreadsheet_cannot_run() {
+    history_filters_search_and_exports_that_a_spreadsheet_cannot_run_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn history_filters_search_and_exports_that_a_spreadsheet_cannot_run_on(store: &str) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     let mut formula = delete_payments_request("mallory");
     formula["argv"] = serde_json::json!(["=cmd|' /C calc'!A0", "--prod-db"]);
     formula["reason"] = "<img src=x onerror=alert(1)>".into();
@@ -311,8 +333,15 @@ fn history_filters_search_and_exports_that_a_spreadsheet_cannot_run() {
 
 #[test]
 fn an_approved_run_tells_its_whole_story_and_the_evidence_lists_exactly_the_approved() {
+    an_approved_run_tells_its_whole_story_and_the_evidence_lists_exactly_the_approved_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn an_approved_run_tells_its_whole_story_and_the_evidence_lists_exactly_the_approved_on(
+    store: &str,
+) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     let machine = enrolled_machine(&broker, "build-7");
     let approved = approved_run(&broker, &machine, "build-7");
     let (denied, _, _) = broker.create(&delete_payments_request("dave"));
@@ -400,8 +429,13 @@ fn an_approved_run_tells_its_whole_story_and_the_evidence_lists_exactly_the_appr
 
 #[test]
 fn the_installations_page_shows_a_broken_chain_and_the_refused_record() {
+    the_installations_page_shows_a_broken_chain_and_the_refused_record_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn the_installations_page_shows_a_broken_chain_and_the_refused_record_on(store: &str) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     let machine = enrolled_machine(&broker, "redone");
     machine.write_policy(
         "version = 1\ndefault = \"allow\"\nopaque = \"allow\"\n[audit]\nforward = \"off\"\n",
@@ -436,8 +470,13 @@ fn the_installations_page_shows_a_broken_chain_and_the_refused_record() {
 
 #[test]
 fn the_metrics_page_charts_the_period_for_auditors_only() {
+    the_metrics_page_charts_the_period_for_auditors_only_on("");
+}
+
+/// The scenario on a broker whose config ends with `store` (its `[store]`).
+pub(crate) fn the_metrics_page_charts_the_period_for_auditors_only_on(store: &str) {
     let ctx = TestContext::new();
-    let broker = Broker::start(&ctx, BROKER_CONFIG_DASHBOARD);
+    let broker = Broker::start(&ctx, &format!("{BROKER_CONFIG_DASHBOARD}{store}"));
     let alice = broker.token("alice");
     let mut denied = delete_payments_request("dave");
     denied["rules"] = serde_json::json!(["<script>alert(1)</script> prod"]);

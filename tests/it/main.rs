@@ -15,6 +15,7 @@ mod ci_identity;
 mod ci_oidc;
 mod closed_pipe;
 mod dashboard;
+mod dashboard_postgres;
 mod deploy;
 mod docs_agree;
 mod enrollment;

@@ -1,5 +1,6 @@
 //! What happened to the broker's requests over a period, computed with SQL
-//! aggregates over the broker store (`requests`, `votes`). Reads only.
+//! aggregates over the broker store (`requests`, `votes` in SQLite; the
+//! requests' stored views in PostgreSQL, `postgres`). Reads only.
 //!
 //! A request belongs to the period its `created_at` falls in (UTC). Policy
 //! denials never reach the store (the broker refuses them before a request
@@ -109,6 +110,21 @@ pub struct Metrics {
 
 const IN_PERIOD: &str = "created_at >= ?1 AND created_at < ?2";
 
+/// What the store's aggregates return for a period, before the shared
+/// arithmetic (days, percentiles) makes them [`Metrics`]. Each store fills it
+/// with its own SQL (`postgres` for PostgreSQL).
+#[derive(Debug, Default)]
+pub(super) struct Aggregates {
+    /// (date, status, count).
+    pub per_day: Vec<(String, String, u64)>,
+    /// (created_at, the last vote's time) of each decided request.
+    pub decisions: Vec<(String, String)>,
+    pub denials_by_rule: Vec<Ranked>,
+    pub break_glass: Vec<BreakGlassUse>,
+    pub busiest_agents: Vec<Ranked>,
+    pub busiest_approvers: Vec<ApproverVotes>,
+}
+
 impl Metrics {
     /// The metrics of requests created in `[from, to)`, from the broker store
     /// open on `conn`.
@@ -117,35 +133,10 @@ impl Metrics {
         from: SystemTime,
         to: SystemTime,
     ) -> rusqlite::Result<Metrics> {
-        let (from_text, to_text) = (rfc3339(from), rfc3339(to.max(from)));
-        let period = params![from_text, to_text];
-        let mut by_day: BTreeMap<String, Counts> = days_between(from, to)
-            .into_iter()
-            .map(|date| (date, Counts::default()))
-            .collect();
-        let mut totals = Counts::default();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT substr(created_at, 1, 10), status, COUNT(*) FROM requests
-             WHERE {IN_PERIOD} GROUP BY 1, 2"
-        ))?;
-        let mut rows = stmt.query(period)?;
-        while let Some(row) = rows.next()? {
-            let (date, status, n): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-            totals.add(&status, n as u64);
-            if let Some(day) = by_day.get_mut(&date) {
-                day.add(&status, n as u64);
-            }
-        }
-        let days = by_day
-            .into_iter()
-            .map(|(date, counts)| Day { date, counts })
-            .collect();
-        Ok(Metrics {
-            from: from_text.clone(),
-            to: to_text.clone(),
-            days,
-            totals,
-            time_to_decision: decision_times(conn, &from_text, &to_text)?,
+        let (from_text, to_text) = period(from, to);
+        let aggregates = Aggregates {
+            per_day: per_day(conn, &from_text, &to_text)?,
+            decisions: decisions(conn, &from_text, &to_text)?,
             denials_by_rule: ranked(
                 conn,
                 &format!(
@@ -168,8 +159,60 @@ impl Metrics {
                 &to_text,
             )?,
             busiest_approvers: approvers(conn, &from_text, &to_text)?,
-        })
+        };
+        Ok(Metrics::assemble(from, to, aggregates))
     }
+
+    /// The metrics from the store's aggregates for `[from, to)`.
+    pub(super) fn assemble(from: SystemTime, to: SystemTime, aggregates: Aggregates) -> Metrics {
+        let (from_text, to_text) = period(from, to);
+        let mut by_day: BTreeMap<String, Counts> = days_between(from, to)
+            .into_iter()
+            .map(|date| (date, Counts::default()))
+            .collect();
+        let mut totals = Counts::default();
+        for (date, status, n) in &aggregates.per_day {
+            totals.add(status, *n);
+            if let Some(day) = by_day.get_mut(date) {
+                day.add(status, *n);
+            }
+        }
+        let days = by_day
+            .into_iter()
+            .map(|(date, counts)| Day { date, counts })
+            .collect();
+        Metrics {
+            from: from_text,
+            to: to_text,
+            days,
+            totals,
+            time_to_decision: decision_times(&aggregates.decisions),
+            denials_by_rule: aggregates.denials_by_rule,
+            break_glass: aggregates.break_glass,
+            busiest_agents: aggregates.busiest_agents,
+            busiest_approvers: aggregates.busiest_approvers,
+        }
+    }
+}
+
+/// The period's bounds as the store's text; an end before the start is the start.
+pub(super) fn period(from: SystemTime, to: SystemTime) -> (String, String) {
+    (rfc3339(from), rfc3339(to.max(from)))
+}
+
+fn per_day(
+    conn: &Connection,
+    from: &str,
+    to: &str,
+) -> rusqlite::Result<Vec<(String, String, u64)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT substr(created_at, 1, 10), status, COUNT(*) FROM requests
+         WHERE {IN_PERIOD} GROUP BY 1, 2"
+    ))?;
+    let rows = stmt.query_map(params![from, to], |row| {
+        Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)? as u64))
+    })?;
+    rows.collect()
 }
 
 fn ranked(conn: &Connection, sql: &str, from: &str, to: &str) -> rusqlite::Result<Vec<Ranked>> {
@@ -185,33 +228,31 @@ fn ranked(conn: &Connection, sql: &str, from: &str, to: &str) -> rusqlite::Resul
 
 /// The decision is the last vote on an approved or denied request (a single
 /// deny ends it; the approval that made the quorum comes last).
-fn decision_times(
-    conn: &Connection,
-    from: &str,
-    to: &str,
-) -> rusqlite::Result<Option<DecisionTimes>> {
+fn decisions(conn: &Connection, from: &str, to: &str) -> rusqlite::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT r.created_at, MAX(v.at) FROM requests r JOIN votes v ON v.request_id = r.id
          WHERE r.{IN_PERIOD} AND r.status IN ('approved', 'denied') AND r.break_glass = 0
          GROUP BY r.id"
     ))?;
-    let rows = stmt.query_map(params![from, to], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-    })?;
+    let rows = stmt.query_map(params![from, to], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    rows.collect()
+}
+
+/// The percentiles of the time from creation to decision.
+fn decision_times(decisions: &[(String, String)]) -> Option<DecisionTimes> {
     let mut times = Vec::new();
-    for row in rows {
-        let (created, decided) = row?;
+    for (created, decided) in decisions {
         let parse = |text: &str| humantime::parse_rfc3339(text).ok();
-        if let (Some(created), Some(decided)) = (parse(&created), parse(&decided)) {
+        if let (Some(created), Some(decided)) = (parse(created), parse(decided)) {
             times.push(decided.duration_since(created).unwrap_or_default());
         }
     }
     times.sort_unstable();
-    Ok((!times.is_empty()).then(|| DecisionTimes {
+    (!times.is_empty()).then(|| DecisionTimes {
         p50: percentile(&times, 50),
         p90: percentile(&times, 90),
         decided: times.len() as u64,
-    }))
+    })
 }
 
 /// Nearest rank: the smallest value with at least `p`% of `sorted` at or below it.

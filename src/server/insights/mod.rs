@@ -4,10 +4,12 @@
 //! for the dashboard to embed. Pure reads and pure rendering: no routes, no
 //! writes, nothing fetched by the browser.
 //!
-//! Files: `metrics` (the SQL aggregates), `charts` (SVG).
+//! Files: `metrics` (the SQL aggregates on SQLite, and the arithmetic both
+//! stores share), `postgres` (the same aggregates on PostgreSQL), `charts` (SVG).
 
 pub mod charts;
 pub mod metrics;
+mod postgres;
 
 pub use metrics::Metrics;
 

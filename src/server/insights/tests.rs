@@ -3,8 +3,10 @@ use super::*;
 use crate::approval::protocol::{Choice, RequestView, Status, Vote};
 use crate::identity::{Agent, Requester};
 use crate::server::rules::{Request, rfc3339};
-use crate::server::store::SqliteStore as Store;
+use crate::server::store::Store;
+use crate::server::store::postgres::testing;
 use rusqlite::Connection;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// 2026-11-01T00:00:00Z plus `hours`.
@@ -77,8 +79,31 @@ fn request(made: &Made) -> Request {
 const SCRIPT: &str = "<script>alert(1)</script>";
 const IMG: &str = "<img src=x onerror=alert(1)>";
 
-/// Requests over three days (and one after them), through the real store.
-fn crafted(dir: &std::path::Path) -> Connection {
+/// The stores to test: a new SQLite file in `dir` always, a new PostgreSQL
+/// database where PostgreSQL is installed.
+async fn stores(dir: &std::path::Path) -> Vec<Store> {
+    let mut stores = vec![Store::sqlite(&dir.join("broker.db")).unwrap()];
+    if let Some(url) = testing::database() {
+        stores.push(Store::Postgres(Box::new(testing::connect(&url).await)));
+    }
+    stores
+}
+
+/// The metrics of `[from, to)` on `store`, by its own SQL.
+async fn compute(store: &Store, from: SystemTime, to: SystemTime) -> Metrics {
+    match store {
+        Store::Sqlite { path, .. } => {
+            Metrics::compute(&Connection::open(path).unwrap(), from, to).unwrap()
+        }
+        Store::Postgres(pg) => Metrics::compute_pg(&pg.client().await.unwrap(), from, to)
+            .await
+            .unwrap(),
+    }
+}
+
+/// Each store, holding requests over three days (and one after them), saved
+/// through the store as the broker saves them.
+async fn crafted(dir: &std::path::Path) -> Vec<Store> {
     use Choice::{Approve, Deny};
     let made = [
         Made {
@@ -164,12 +189,13 @@ fn crafted(dir: &std::path::Path) -> Connection {
             break_glass: false,
         },
     ];
-    let path = dir.join("broker.db");
-    let mut store = Store::open(&path).unwrap();
-    for m in &made {
-        store.save(&request(m), None).unwrap();
+    let stores = stores(dir).await;
+    for store in &stores {
+        for m in &made {
+            store.save(&Arc::new(request(m)), None).await.unwrap();
+        }
     }
-    Connection::open(&path).unwrap()
+    stores
 }
 
 fn ranked(pairs: &[(&str, u64)]) -> Vec<Ranked> {
@@ -182,11 +208,16 @@ fn ranked(pairs: &[(&str, u64)]) -> Vec<Ranked> {
         .collect()
 }
 
-#[test]
-fn metrics_count_each_day_decision_rule_agent_and_approver_exactly() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_each_day_decision_rule_agent_and_approver_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = crafted(dir.path());
-    let m = Metrics::compute(&conn, at(0), at(72)).unwrap();
+    for store in crafted(dir.path()).await {
+        let m = compute(&store, at(0), at(72)).await;
+        counted_exactly(&m);
+    }
+}
+
+fn counted_exactly(m: &Metrics) {
     let dates: Vec<&str> = m.days.iter().map(|d| d.date.as_str()).collect();
     assert_eq!(dates, ["2026-11-01", "2026-11-02", "2026-11-03"]);
     let counts = |approved, denied, timed_out, cancelled, pending| Counts {
@@ -239,34 +270,50 @@ fn metrics_count_each_day_decision_rule_agent_and_approver_exactly() {
     assert_eq!(used.argv, ["systemctl", "restart", "db"]);
 }
 
-#[test]
-fn an_empty_period_has_its_days_and_no_numbers() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_period_has_its_days_and_no_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = crafted(dir.path());
-    // Starts at noon: four dates are touched.
-    let m = Metrics::compute(&conn, at(24 * 10 + 12), at(24 * 13 + 12)).unwrap();
+    for store in crafted(dir.path()).await {
+        // Starts at noon: four dates are touched.
+        let m = compute(&store, at(24 * 10 + 12), at(24 * 13 + 12)).await;
+        empty(&m);
+    }
+    // Fresh stores, and a period that ends before it starts.
+    let fresh = tempfile::tempdir().unwrap();
+    for store in stores(fresh.path()).await {
+        let m = compute(&store, at(5), at(1)).await;
+        assert!(m.days.is_empty() && m.totals.total() == 0);
+        assert!(metrics_html(&m).contains("No requests in this period"));
+    }
+}
+
+fn empty(m: &Metrics) {
     assert_eq!(m.days.len(), 4);
     assert!(m.days.iter().all(|d| d.counts == Counts::default()));
     assert_eq!(m.totals.total(), 0);
     assert_eq!(m.time_to_decision, None);
     assert!(m.denials_by_rule.is_empty() && m.busiest_agents.is_empty());
     assert!(m.busiest_approvers.is_empty() && m.break_glass.is_empty());
-    let html = metrics_html(&m);
+    let html = metrics_html(m);
     assert!(html.contains("No requests in this period"), "{html}");
     assert!(html.contains("Nobody decided a request in this period"));
-    // A fresh store, and a period that ends before it starts.
-    let fresh = Store::open(&dir.path().join("fresh.db")).unwrap();
-    let conn = Connection::open(fresh.path()).unwrap();
-    let m = Metrics::compute(&conn, at(5), at(1)).unwrap();
-    assert!(m.days.is_empty() && m.totals.total() == 0);
-    assert!(metrics_html(&m).contains("No requests in this period"));
 }
 
-#[test]
-fn the_fragment_escapes_every_label_and_refers_to_nothing_outside() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fragment_escapes_every_label_and_refers_to_nothing_outside() {
     let dir = tempfile::tempdir().unwrap();
-    let conn = crafted(dir.path());
-    let html = metrics_html(&Metrics::compute(&conn, at(0), at(72)).unwrap());
+    let mut pages = Vec::new();
+    for store in crafted(dir.path()).await {
+        pages.push(metrics_html(&compute(&store, at(0), at(72)).await));
+    }
+    assert!(
+        pages.windows(2).all(|w| w[0] == w[1]),
+        "the same page on every store"
+    );
+    escaped(&pages[0]);
+}
+
+fn escaped(html: &str) {
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<img"), "{html}");
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

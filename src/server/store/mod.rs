@@ -112,7 +112,7 @@ impl Store {
     }
 
     /// The SQLite file, when that is the store: where the enrollment, ledger
-    /// and dashboard tables live beside it.
+    /// and dashboard tables live beside it (`Store::Sqlite`'s `path`).
     pub fn sqlite_path(&self) -> Option<&Path> {
         match self {
             Store::Sqlite { path, .. } => Some(path),

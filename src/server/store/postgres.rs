@@ -12,6 +12,10 @@
 //!   answer goes out.
 //! - Every stored change notifies channel [`CHANNEL`] with the request id, so the
 //!   other replicas' long-polls wake ([`PgStore::listen`]).
+//! - The dashboard's index (`dashboard_facets`, `dashboard_commands`) is kept
+//!   by the `dashboard_index` trigger on `requests` from each stored view, so
+//!   this writer knows nothing of it; its search uses `pg_trgm` when the
+//!   migration may create the extension, and works without it.
 //! - TLS with rustls (`sslmode=require` or `prefer` in the URL): the server's
 //!   certificate is always verified, against the system's roots and `ca_file`.
 
@@ -47,7 +51,7 @@ CREATE TABLE requests (
     view text NOT NULL
 );
 CREATE INDEX requests_pending ON requests (status) WHERE status = 'pending';
-CREATE INDEX requests_created ON requests (created_at);
+CREATE INDEX requests_created ON requests (created_at COLLATE \"C\");
 CREATE TABLE tokens (
     hash text PRIMARY KEY,
     person text NOT NULL,
@@ -131,6 +135,64 @@ CREATE TABLE ledger_refused (
     reason text NOT NULL,
     received_at text NOT NULL
 );
+CREATE SEQUENCE dashboard_order;
+CREATE TABLE dashboard_commands (
+    ord bigint PRIMARY KEY,
+    request_id text NOT NULL UNIQUE,
+    command text NOT NULL
+);
+CREATE TABLE dashboard_facets (
+    facet text NOT NULL,
+    value text NOT NULL,
+    ord bigint NOT NULL,
+    request_id text NOT NULL,
+    PRIMARY KEY (facet, value, ord)
+);
+CREATE INDEX dashboard_facets_ord ON dashboard_facets (ord);
+CREATE FUNCTION dashboard_index() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    v jsonb := NEW.view::jsonb;
+    o bigint;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        o := floor(extract(epoch FROM NEW.created_at::timestamptz) * 1000)::bigint * 1024
+            + nextval('dashboard_order') % 1024;
+        INSERT INTO dashboard_commands (ord, request_id, command)
+            SELECT o, NEW.id, coalesce(string_agg(a, ' ' ORDER BY n), '')
+            FROM jsonb_array_elements_text(v -> 'argv') WITH ORDINALITY AS t (a, n);
+    ELSE
+        SELECT ord INTO o FROM dashboard_commands WHERE request_id = NEW.id;
+        IF o IS NULL THEN
+            RETURN NULL;
+        END IF;
+        DELETE FROM dashboard_facets WHERE ord = o;
+    END IF;
+    INSERT INTO dashboard_facets (facet, value, ord, request_id)
+        SELECT f.facet, f.value, o, NEW.id FROM (
+            SELECT 'status' AS facet, NEW.status AS value
+            UNION ALL SELECT 'user', v -> 'requester' ->> 'user'
+            UNION ALL SELECT 'host', replace(v -> 'requester' ->> 'host', ' (unverified)', '')
+            UNION ALL SELECT 'agent', v -> 'requester' -> 'agent' ->> 'name'
+            UNION ALL SELECT 'repo', v -> 'requester' -> 'ci' ->> 'repository'
+            UNION ALL SELECT 'break_glass', CASE WHEN (v ->> 'break_glass')::boolean THEN 'yes' END
+            UNION ALL SELECT 'rule', jsonb_array_elements_text(v -> 'rules')
+            UNION ALL SELECT 'viewer', jsonb_array_elements_text(v -> 'approvers')
+            UNION ALL SELECT 'viewer', jsonb_array_elements_text(NEW.requester_people::jsonb)
+            UNION ALL SELECT 'person', jsonb_array_elements_text(NEW.requester_people::jsonb)
+            UNION ALL SELECT 'person', vote ->> 'person'
+                FROM jsonb_array_elements(v -> 'votes') AS votes (vote)
+        ) AS f WHERE f.value IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER dashboard_index AFTER INSERT OR UPDATE ON requests
+    FOR EACH ROW EXECUTE FUNCTION dashboard_index();
+DO $$ BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX dashboard_commands_text ON dashboard_commands USING gin (command gin_trgm_ops);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'pg_trgm is not available (%): dashboard searches read every command', SQLERRM;
+END $$;
 "];
 
 /// How precisely a token's last use is kept.
@@ -351,6 +413,16 @@ impl PgStore {
             .select("WHERE id = $1", &[&id], public_url)
             .await?
             .pop())
+    }
+
+    /// The requests with these ids, in no particular order (the dashboard's
+    /// pages).
+    pub async fn get_many(
+        &self,
+        ids: &[String],
+        public_url: &str,
+    ) -> Result<Vec<Request>, StoreError> {
+        self.select("WHERE id = ANY($1)", &[&ids], public_url).await
     }
 
     async fn select(

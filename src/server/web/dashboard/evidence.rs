@@ -60,16 +60,15 @@ pub async fn report(
         ascending: true,
         ..Query::default()
     };
-    let found = dash
-        .with(move |index| {
-            let requests = index.requests(&index.ids(&query, EXPORT_LIMIT)?)?;
-            let mut records = Vec::with_capacity(requests.len());
-            for request in &requests {
-                records.push(index.records(&request.view.id)?);
-            }
-            Ok((requests, records))
-        })
-        .await;
+    let found = async {
+        let index = dash.index()?;
+        let requests = index.find(query, EXPORT_LIMIT).await?;
+        let ids = requests.iter().map(|r| r.view.id.clone()).collect();
+        let records = index.records_of(ids).await?;
+        Ok((requests, records))
+    }
+    .await
+    .map_err(|e| dash.failed(e));
     let (requests, records) = match found {
         Ok(found) => found,
         Err(response) => return response,

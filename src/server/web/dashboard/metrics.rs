@@ -8,7 +8,7 @@
 use super::filters::bound;
 use super::html::{layout, nav};
 use super::{Shared, Viewer};
-use crate::server::insights::{Metrics, metrics_html};
+use crate::server::insights::metrics_html;
 use crate::server::web::page::{self, escape};
 use crate::server::web::reply::html as html_reply;
 use axum::extract::{Query as QueryParams, State};
@@ -69,7 +69,9 @@ pub async fn page(
             layout("gate: metrics", &body, None),
         );
     }
-    let computed = dash.with(move |index| index.metrics(from, to)).await;
+    let computed = async { dash.index()?.metrics(from, to).await }
+        .await
+        .map_err(|e| dash.failed(e));
     let metrics = match computed {
         Ok(metrics) => metrics,
         Err(response) => return response,
@@ -97,11 +99,4 @@ fn form(base: &str, viewer: &Viewer, period: &Period, problem: Option<&str>) -> 
         escape(&period.to)
     );
     body
-}
-
-impl super::index::Index {
-    /// The metrics of requests created in `[from, to)`.
-    pub fn metrics(&self, from: SystemTime, to: SystemTime) -> Result<Metrics, String> {
-        Metrics::compute(self.connection(), from, to).map_err(|e| format!("metrics: {e}"))
-    }
 }

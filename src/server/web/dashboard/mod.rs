@@ -14,7 +14,7 @@
 //! cast on the approval page (`/r/ID`), under the broker's vote rules, so an
 //! auditor who is not an approver of a request cannot vote on it anywhere.
 //! Pages carry the approval page's headers and CSP and no script. Files:
-//! `index` (the search index and queries), `filters` (the history's query
+//! `index` (the search index and the reads, on SQLite or PostgreSQL), `filters` (the history's query
 //! parameters), `html` (the pages), `story` (one request's page), `export` (CSV, JSONL), `evidence` (the report),
 //! `metrics` (the charts page).
 
@@ -40,7 +40,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use filters::Filters;
 use index::{Index, Query};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// How many requests one history page lists.
 const PAGE: usize = 50;
@@ -51,20 +51,14 @@ const EXPORT_LIMIT: usize = 100_000;
 struct Dashboard {
     web: Arc<Web>,
     /// The index, or why it could not be opened (every page then says so).
-    index: Result<Mutex<Index>, String>,
+    index: Result<Index, String>,
 }
 
 type Shared = State<Arc<Dashboard>>;
 
 pub(super) fn router(web: Arc<Web>) -> Router {
-    let index = match web.broker.store().sqlite_path() {
-        Some(path) => Index::open(path, &web.broker.public_url),
-        None => {
-            Err("it reads the SQLite store, and this broker keeps its state in PostgreSQL".into())
-        }
-    }
-    .map(Mutex::new)
-    .inspect_err(|e| crate::serve_log!("gate serve: the dashboard is unavailable: {e}"));
+    let index = Index::open(web.broker.store(), &web.broker.public_url)
+        .inspect_err(|e| crate::serve_log!("gate serve: the dashboard is unavailable: {e}"));
     let dashboard = Arc::new(Dashboard { web, index });
     Router::new()
         .route("/dashboard", get(pending))
@@ -119,27 +113,19 @@ impl Dashboard {
         response
     }
 
-    /// Run `work` on the index off the async threads.
-    async fn with<T: Send + 'static>(
-        self: &Arc<Self>,
-        work: impl FnOnce(&Index) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, Response> {
-        let dashboard = self.clone();
-        let done = tokio::task::spawn_blocking(move || match &dashboard.index {
-            Ok(index) => work(&index.lock().expect("dashboard index lock")),
-            Err(e) => Err(e.clone()),
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|done| done);
-        done.map_err(|e| {
-            crate::serve_log!("gate serve: dashboard: {e}");
-            let text = "The dashboard could not read the broker's store; see the broker's log.";
-            html_reply(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page::message("Dashboard error", text),
-            )
-        })
+    /// The index, or why it could not be opened.
+    fn index(&self) -> Result<&Index, String> {
+        self.index.as_ref().map_err(Clone::clone)
+    }
+
+    /// The error page for a read that failed (the cause goes to the broker's log).
+    fn failed(&self, e: String) -> Response {
+        crate::serve_log!("gate serve: dashboard: {e}");
+        let text = "The dashboard could not read the broker's store; see the broker's log.";
+        html_reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            page::message("Dashboard error", text),
+        )
     }
 
     fn base(&self) -> &str {
@@ -169,9 +155,9 @@ async fn pending(State(dash): Shared, headers: HeaderMap) -> Response {
     let mut query = Query::default();
     query.facets.push(("status", "pending".into()));
     query.facets.extend(viewer.scope());
-    let found = dash
-        .with(move |index| index.requests(&index.ids(&query, 500)?))
-        .await;
+    let found = async { dash.index()?.find(query, 500).await }
+        .await
+        .map_err(|e| dash.failed(e));
     match found {
         Ok(requests) => html_reply(
             StatusCode::OK,
@@ -197,14 +183,15 @@ async fn history(
             return html_reply(StatusCode::BAD_REQUEST, body);
         }
     };
-    let found = dash
-        .with(move |index| {
-            let mut ids = index.ids(&query, PAGE + 1)?;
-            let next = (ids.len() > PAGE).then(|| ids[PAGE - 1].1);
-            ids.truncate(PAGE);
-            Ok((index.requests(&ids)?, next))
-        })
-        .await;
+    let found = async {
+        let index = dash.index()?;
+        let mut ids = index.ids(query, PAGE + 1).await?;
+        let next = (ids.len() > PAGE).then(|| ids[PAGE - 1].1);
+        ids.truncate(PAGE);
+        Ok((index.requests(ids).await?, next))
+    }
+    .await
+    .map_err(|e| dash.failed(e));
     let mut response = match found {
         Ok((requests, next)) => html_reply(
             StatusCode::OK,
@@ -227,14 +214,12 @@ async fn story(State(dash): Shared, PageId(id): PageId, headers: HeaderMap) -> R
     let Some(viewer) = dash.viewer(&headers) else {
         return dash.to_signin();
     };
-    let wanted = id.clone();
-    let found = dash
-        .with(move |index| {
-            let request = index.request(&wanted)?;
-            let records = index.records(&wanted)?;
-            Ok((request, records))
-        })
-        .await;
+    let found = async {
+        let index = dash.index()?;
+        Ok((index.request(&id).await?, index.records(&id).await?))
+    }
+    .await
+    .map_err(|e| dash.failed(e));
     let (request, records) = match found {
         Ok(found) => found,
         Err(response) => return response,
@@ -314,9 +299,9 @@ async fn exported(
             return html_reply(StatusCode::BAD_REQUEST, page::message("Export", &problem));
         }
     };
-    let found = dash
-        .with(move |index| index.requests(&index.ids(&query, EXPORT_LIMIT)?))
-        .await;
+    let found = async { dash.index()?.find(query, EXPORT_LIMIT).await }
+        .await
+        .map_err(|e| dash.failed(e));
     match found {
         Ok(requests) => export::download(format, &requests),
         Err(response) => response,

@@ -1,4 +1,5 @@
-//! The dashboard's search index over the broker store, and its read queries.
+//! The dashboard's index and reads on the SQLite store (`postgres` keeps the
+//! same tables in PostgreSQL; `plan` writes the history query for both).
 //!
 //! History is filtered over up to millions of requests, so every filter is an
 //! index range, never a scan of JSON. Each request gets an order key, `ord`:
@@ -28,6 +29,8 @@
 //! reads the broker's own tables; it never writes a request, a vote or a
 //! ledger record.
 
+use super::plan::{COUNT_CAP, Dialect, Param, needs_sizes, phrase, plan};
+use super::{LedgerRecord, Query};
 use crate::server::rules::Request;
 use crate::server::store::read_request as read_request_row;
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value};
@@ -130,43 +133,9 @@ fn expand(sql: &str) -> String {
     out
 }
 
-/// Counting a facet or a search stops here: past it, a range is "large" and
-/// which large one is walked matters little.
-const COUNT_CAP: i64 = 5000;
-
-/// The facets a history filter may name, as query parameters.
-pub const FACETS: &[(&str, &str)] = &[
-    ("person", "person"),
-    ("requester", "user"),
-    ("host", "host"),
-    ("agent", "agent"),
-    ("repo", "repo"),
-    ("rule", "rule"),
-    ("decision", "status"),
-    ("break_glass", "break_glass"),
-];
-
-/// What to list: facet values that must all hold, a time range, a search.
-#[derive(Debug, Clone, Default)]
-pub struct Query {
-    /// (facet, value) pairs, every one required.
-    pub facets: Vec<(&'static str, String)>,
-    /// Inclusive lower bound on the creation time (RFC 3339, milliseconds).
-    pub from: Option<String>,
-    /// Exclusive upper bound on the creation time.
-    pub until: Option<String>,
-    /// Substring of the redacted command.
-    pub text: Option<String>,
-    /// Only requests before this order key (after it when `ascending`): the
-    /// next page.
-    pub before: Option<i64>,
-    /// Oldest first (the evidence report) instead of newest first.
-    pub ascending: bool,
-}
-
 /// A read connection on the broker's store, with the dashboard's index.
 #[derive(Debug)]
-pub struct Index {
+pub struct SqliteIndex {
     conn: Connection,
     public_url: String,
 }
@@ -175,7 +144,7 @@ fn fail(e: rusqlite::Error) -> String {
     format!("dashboard index: {e}")
 }
 
-impl Index {
+impl SqliteIndex {
     /// The connection to the broker's store, for read-only aggregates.
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -183,7 +152,7 @@ impl Index {
 
     /// Open `path` (the broker's store, already created), adding the index
     /// and its triggers, and indexing what was stored before them.
-    pub fn open(path: &Path, public_url: &str) -> Result<Index, String> {
+    pub fn open(path: &Path, public_url: &str) -> Result<SqliteIndex, String> {
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;
@@ -202,7 +171,7 @@ impl Index {
             conn.execute_batch(&expand(BACKFILL)).map_err(fail)?;
         }
         conn.execute_batch("COMMIT;").map_err(fail)?;
-        Ok(Index {
+        Ok(SqliteIndex {
             conn,
             public_url: public_url.to_string(),
         })
@@ -211,93 +180,28 @@ impl Index {
     /// Up to `limit` request ids with their order keys matching `query`,
     /// newest first (oldest first when `ascending`).
     pub fn ids(&self, query: &Query, limit: usize) -> Result<Vec<(String, i64)>, String> {
-        let (sql, values) = self.plan(query, limit)?;
-        let mut statement = self.conn.prepare_cached(&sql).map_err(fail)?;
+        let mut sizes = Vec::with_capacity(query.facets.len());
+        if needs_sizes(query) {
+            for (facet, value) in &query.facets {
+                sizes.push(self.size(facet, value)?);
+            }
+        }
+        let text_size = match &query.text {
+            Some(text) => self.text_size(&phrase(text))?,
+            None => 0,
+        };
+        let plan = plan(Dialect::Sqlite, query, limit, &sizes, text_size)?;
+        let values = plan.params.into_iter().map(|param| match param {
+            Param::Text(text) => Value::Text(text),
+            Param::Integer(n) => Value::Integer(n),
+        });
+        let mut statement = self.conn.prepare_cached(&plan.sql).map_err(fail)?;
         let rows = statement
             .query_map(params_from_iter(values), |row| {
                 Ok((row.get(0)?, row.get(1)?))
             })
             .map_err(fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
-    }
-
-    /// The SQL for `query`: walk the smallest range newest first (the rarest
-    /// facet, a rare search's matches, else every request) and check the other
-    /// conditions on each row it meets.
-    fn plan(&self, query: &Query, limit: usize) -> Result<(String, Vec<Value>), String> {
-        let mut sized = Vec::with_capacity(query.facets.len());
-        for (facet, value) in &query.facets {
-            let size = match query.facets.len() + usize::from(query.text.is_some()) {
-                1 => 0,
-                _ => self.size(facet, value)?,
-            };
-            sized.push((size, *facet, value.clone()));
-        }
-        sized.sort_by_key(|(size, _, _)| *size);
-        let phrase = query.text.as_deref().map(phrase);
-        let text_size = match &phrase {
-            Some(phrase) => self.text_size(phrase)?,
-            None => i64::MAX,
-        };
-        let text_drives = text_size < COUNT_CAP && sized.first().is_none_or(|f| text_size < f.0);
-        let mut values: Vec<Value> = Vec::new();
-        let mut wheres: Vec<String> = Vec::new();
-        let mut facets = sized.into_iter().map(|(_, f, v)| (f, v));
-        let (from, key, id) = if text_drives {
-            wheres.push("dashboard_text MATCH ?".into());
-            values.push(Value::Text(phrase.clone().unwrap_or_default()));
-            (
-                "dashboard_text d JOIN dashboard_commands c ON c.ord = d.rowid",
-                "d.rowid",
-                "c.request_id",
-            )
-        } else if let Some((facet, value)) = facets.next() {
-            wheres.push("d.facet = ? AND d.value = ?".into());
-            values.push(Value::Text(facet.to_string()));
-            values.push(Value::Text(value));
-            ("dashboard_facets d", "d.ord", "d.request_id")
-        } else {
-            ("dashboard_commands d", "d.ord", "d.request_id")
-        };
-        if let Some(from) = &query.from {
-            wheres.push(format!("{key} >= ?"));
-            values.push(Value::Integer(order_key(from)?));
-        }
-        if let Some(until) = &query.until {
-            wheres.push(format!("{key} < ?"));
-            values.push(Value::Integer(order_key(until)?));
-        }
-        if let Some(before) = query.before {
-            let op = if query.ascending { ">" } else { "<" };
-            wheres.push(format!("{key} {op} ?"));
-            values.push(Value::Integer(before));
-        }
-        for (facet, value) in facets {
-            wheres.push(format!(
-                "EXISTS (SELECT 1 FROM dashboard_facets g \
-                 WHERE g.facet = ? AND g.value = ? AND g.ord = {key})"
-            ));
-            values.push(Value::Text(facet.to_string()));
-            values.push(Value::Text(value));
-        }
-        if let (Some(text), false) = (&query.text, text_drives) {
-            // The trigram index's match, on this row's command (SQLite's lower()
-            // folds ASCII only, so the search is folded the same way).
-            wheres.push(format!(
-                "instr(lower((SELECT t.command FROM dashboard_commands t WHERE t.ord = {key})), ?) > 0"
-            ));
-            values.push(Value::Text(text.to_ascii_lowercase()));
-        }
-        let filter = if wheres.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", wheres.join(" AND "))
-        };
-        let direction = if query.ascending { "ASC" } else { "DESC" };
-        let sql = format!(
-            "SELECT {id}, {key} FROM {from} {filter} ORDER BY {key} {direction} LIMIT {limit}"
-        );
-        Ok((sql, values))
     }
 
     /// How many requests carry `facet = value`, counted up to [`COUNT_CAP`]:
@@ -377,190 +281,5 @@ impl Index {
             })
             .map_err(fail)?;
         rows.collect::<Result<_, _>>().map_err(fail)
-    }
-}
-
-/// One forwarded record as the ledger verified and stored it.
-#[derive(Debug, Clone)]
-pub struct LedgerRecord {
-    pub installation: String,
-    pub seq: u64,
-    pub time: String,
-    pub kind: String,
-    pub decision: String,
-    /// The signed JSON body, as the installation signed it.
-    pub body: String,
-    pub hash: String,
-    pub received_at: String,
-}
-
-/// The order key at which time `at` (RFC 3339) starts.
-fn order_key(at: &str) -> Result<i64, String> {
-    let time = humantime::parse_rfc3339_weak(at).map_err(|e| format!("{at}: {e}"))?;
-    let millis = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_millis();
-    Ok(millis as i64 * 1024)
-}
-
-/// A search as one FTS5 phrase: with the trigram tokenizer, the text as a
-/// substring, case-insensitive; quotes inside are doubled, so nothing in it is
-/// query syntax.
-fn phrase(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::store::SqliteStore as Store;
-
-    /// A store holding requests with the given (id, created_at, status, host,
-    /// argv, approvers), written as the broker's own rows would be.
-    fn store_with(rows: &[(&str, &str, &str, &str, &str, &str)]) -> (tempfile::TempDir, Index) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("broker.db");
-        drop(Store::open(&path).unwrap());
-        let index = Index::open(&path, "http://gate.test").unwrap();
-        let conn = Connection::open(&path).unwrap();
-        for (id, at, status, host, argv, approvers) in rows {
-            conn.execute(
-                "INSERT INTO requests (id, status, version, token_hash, claimed, requester,
-                    requester_person, argv, cwd, action_digest, rules, rule_reason, approvers,
-                    quorum, break_glass, created_at, expires_at)
-                 VALUES (?1, 'pending', 1, zeroblob(32), 0, ?2, '[\"dave\"]', ?3, '/', 'ab',
-                    '[\"prod\"]', '', ?4, 1, 0, ?5, ?5)",
-                rusqlite::params![
-                    id,
-                    format!("{{\"user\":\"dave\",\"host\":\"{host}\",\"ci\":null,\"agent\":null}}"),
-                    argv,
-                    approvers,
-                    at
-                ],
-            )
-            .unwrap();
-            conn.execute(
-                "UPDATE requests SET status = ?2 WHERE id = ?1",
-                [id, status],
-            )
-            .unwrap();
-        }
-        (dir, index)
-    }
-
-    fn ids(index: &Index, query: &Query) -> Vec<String> {
-        index
-            .ids(query, 100)
-            .unwrap()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
-    }
-
-    #[test]
-    fn facets_search_time_and_scope_select_exactly_the_matching_requests() {
-        let (_dir, index) = store_with(&[
-            (
-                "a",
-                "2026-10-31T23:59:59.999Z",
-                "approved",
-                "h1",
-                r#"["kubectl","delete","ns","prod-db"]"#,
-                r#"["alice"]"#,
-            ),
-            (
-                "b",
-                "2026-11-01T00:00:00.000Z",
-                "approved",
-                "h2",
-                r#"["terraform","apply"]"#,
-                r#"["alice"]"#,
-            ),
-            (
-                "c",
-                "2026-11-15T12:00:00.000Z",
-                "denied",
-                "h1",
-                r#"["rm","-r","PROD-DB"]"#,
-                r#"["bob"]"#,
-            ),
-            (
-                "d",
-                "2026-11-30T23:59:59.999Z",
-                "approved",
-                "h1",
-                r#"["kubectl","apply"]"#,
-                r#"["bob"]"#,
-            ),
-            (
-                "e",
-                "2026-12-01T00:00:00.000Z",
-                "approved",
-                "h1",
-                r#"["kubectl","apply"]"#,
-                r#"["bob"]"#,
-            ),
-            (
-                "f",
-                "2026-11-20T00:00:00.000Z",
-                "timed_out",
-                "h1",
-                r#"["ls"]"#,
-                r#"["alice"]"#,
-            ),
-        ]);
-        let mut query = Query {
-            facets: vec![("status", "approved".into())],
-            from: Some("2026-11-01T00:00:00.000Z".into()),
-            until: Some("2026-12-01T00:00:00.000Z".into()),
-            ascending: true,
-            ..Query::default()
-        };
-        assert_eq!(
-            ids(&index, &query),
-            ["b", "d"],
-            "the period, inclusive of its edges"
-        );
-        query.facets.push(("host", "h1".into()));
-        assert_eq!(ids(&index, &query), ["d"]);
-        let search = Query {
-            text: Some("prod-db".into()),
-            ..Query::default()
-        };
-        assert_eq!(
-            ids(&index, &search),
-            ["c", "a"],
-            "case-insensitive substring, newest first"
-        );
-        // A facet rarer than the search drives; the search is checked on each row.
-        let denied = Query {
-            facets: vec![("status", "denied".into())],
-            text: Some("Prod-DB".into()),
-            ..Query::default()
-        };
-        assert_eq!(ids(&index, &denied), ["c"]);
-        let scoped = Query {
-            facets: vec![("viewer", "alice".into())],
-            ..Query::default()
-        };
-        assert_eq!(ids(&index, &scoped), ["f", "b", "a"]);
-        let requester = Query {
-            facets: vec![("viewer", "dave".into()), ("status", "denied".into())],
-            ..Query::default()
-        };
-        assert_eq!(
-            ids(&index, &requester),
-            ["c"],
-            "the requester sees their own"
-        );
-        let c = index.ids(&Query::default(), 100).unwrap()[3].1;
-        let page = Query {
-            before: Some(c),
-            ..Query::default()
-        };
-        assert_eq!(ids(&index, &page), ["b", "a"]);
-        let request = index.request("c").unwrap().unwrap();
-        assert_eq!(request.view.argv, ["rm", "-r", "PROD-DB"]);
     }
 }
