@@ -276,7 +276,9 @@ pub async fn serve(
         // Long-polls return their current view at once.
         let _ = stop_tx.send(true);
     };
-    let served = axum::serve(listener, routes)
+    // One router for every connection: serving the Router itself would rebuild
+    // its route table for each connection (~19 KB each, per waiting long-poll).
+    let served = axum::serve(listener, routes.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
