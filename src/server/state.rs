@@ -499,10 +499,8 @@ impl Broker {
             let mut resync = tokio::time::interval(RESYNC);
             loop {
                 tokio::select! {
-                    id = ids.recv() => match id {
-                        Some(id) => {
-                            let _ = self.refresh(&id).await;
-                        }
+                    note = ids.recv() => match note {
+                        Some(note) => self.notified(&note).await,
                         None => break,
                     },
                     _ = resync.tick() => self.resync(pg).await,
@@ -513,6 +511,31 @@ impl Broker {
             crate::serve_log!("gate serve: lost the store's notifications; reconnecting");
             down_since = Some(std::time::Instant::now());
         }
+    }
+
+    /// A notification `ID VERSION`: read the request again unless memory holds
+    /// that version already (a change this replica made, or a repeat).
+    async fn notified(&self, note: &str) {
+        let mut parts = note.split(' ');
+        let (Some(id), version) = (
+            parts.next(),
+            parts.next().and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            return;
+        };
+        let known = self
+            .live
+            .lock()
+            .expect("live lock")
+            .requests
+            .get(id)
+            .map(|e| e.request.view.version);
+        if let (Some(known), Some(version)) = (known, version)
+            && known >= version
+        {
+            return;
+        }
+        let _ = self.refresh(id).await;
     }
 
     /// Read again every request whose stored version is newer than memory's:
@@ -636,17 +659,14 @@ impl Broker {
         }
     }
 
-    /// A request by id: from memory, else from the store.
+    /// A request by id: from memory, else from the store, and then held in
+    /// memory (a request another replica made that this one has not heard of
+    /// yet can be waited on at once).
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Request>>, Refusal> {
         if let Some(entry) = self.live.lock().expect("live lock").requests.get(id) {
             return Ok(Some(entry.request.clone()));
         }
-        let found = self
-            .store
-            .get(id, &self.public_url)
-            .await
-            .map_err(internal)?;
-        Ok(found.map(Arc::new))
+        self.refresh(id).await
     }
 
     /// Wait up to `wait` for request `id` to pass version `since`; then its view.

@@ -247,6 +247,19 @@ fn a_database_restart_loses_no_decision_and_the_replicas_reconnect() {
         .iter()
         .map(|(id, token, since)| wait_on(&b, id, token, *since))
         .collect();
+    // Every long-poll has reached B before the database goes away.
+    let waiting_on_b = || {
+        let metrics = crate::support::web_support::send(&b, "GET", "/metrics", None, None, None);
+        metrics
+            .body
+            .lines()
+            .any(|l| l == "gate_long_polls_waiting 5")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !waiting_on_b() {
+        assert!(Instant::now() < deadline, "the long-polls never reached B");
+        thread::sleep(Duration::from_millis(20));
+    }
 
     cluster.stop();
     // With the database down a vote is refused, never taken and lost.

@@ -30,7 +30,8 @@ use tokio_postgres::config::SslMode;
 use tokio_postgres::{AsyncMessage, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-/// The notification channel every change is announced on (payload: the id).
+/// The notification channel every change is announced on (payload: the id and
+/// the version it was stored under, `ID VERSION`).
 pub const CHANNEL: &str = "gate_changes";
 
 /// Held for the whole migration, so replicas starting together take turns.
@@ -360,7 +361,7 @@ impl PgStore {
                                 requester_people, created_at, expires_at, view)
                             VALUES ($1, $2, nextval('gate_version'), $3, $4, $5, $6, $7)
                             RETURNING version)
-                         SELECT version, pg_notify($8, $1) FROM saved",
+                         SELECT version, pg_notify($8, $1 || ' ' || version) FROM saved",
                         &[
                             &view.id,
                             &view.status.as_str(),
@@ -382,7 +383,7 @@ impl PgStore {
                                 version = nextval('gate_version')
                             WHERE id = $1 AND version = $4
                             RETURNING version)
-                         SELECT version, pg_notify($5, $1) FROM saved",
+                         SELECT version, pg_notify($5, $1 || ' ' || version) FROM saved",
                         &[
                             &view.id,
                             &view.status.as_str(),

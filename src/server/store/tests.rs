@@ -222,15 +222,16 @@ async fn every_stored_change_is_announced_to_the_other_replicas() {
         .save(&Arc::new(request("r1", "pending")), None)
         .await
         .unwrap();
-    a.save(&changed(request("r1", "pending"), "approved"), Some(v1))
+    let v2 = a
+        .save(&changed(request("r1", "pending"), "approved"), Some(v1))
         .await
         .unwrap();
-    for _ in 0..2 {
-        let id = tokio::time::timeout(Duration::from_secs(5), ids.recv())
+    for version in [v1, v2] {
+        let note = tokio::time::timeout(Duration::from_secs(5), ids.recv())
             .await
             .expect("a notification within 5 s")
             .unwrap();
-        assert_eq!(id, "r1");
+        assert_eq!(note, format!("r1 {version}"));
     }
     // A refused change announces nothing.
     let _ = a
