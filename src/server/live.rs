@@ -17,6 +17,9 @@ pub struct Live {
     pub requests: HashMap<String, Entry>,
     recent_final: VecDeque<String>,
     pub expiries: BTreeSet<(SystemTime, String)>,
+    /// The pending requests of each requester (`user`, `host`), by expiry: what
+    /// `[limits] max_pending_per_requester` counts, without a scan.
+    pub by_requester: HashMap<(String, String), BTreeSet<(SystemTime, String)>>,
 }
 
 #[derive(Debug)]
@@ -30,10 +33,21 @@ impl Live {
     pub fn install(&mut self, request: Arc<Request>) {
         let id = request.view.id.clone();
         let key = (request.expires, id.clone());
+        let who = (
+            request.view.requester.user.clone(),
+            request.view.requester.host.clone(),
+        );
         if request.view.status == Status::Pending {
-            self.expiries.insert(key);
+            self.expiries.insert(key.clone());
+            self.by_requester.entry(who).or_default().insert(key);
         } else {
             self.expiries.remove(&key);
+            if let Some(theirs) = self.by_requester.get_mut(&who) {
+                theirs.remove(&key);
+                if theirs.is_empty() {
+                    self.by_requester.remove(&who);
+                }
+            }
         }
         let version = request.view.version;
         let was_final = match self.requests.get_mut(&id) {
@@ -100,6 +114,20 @@ mod tests {
         live.install(request("a", "approved", 3, 10));
         assert_eq!(live.expiries.first().unwrap().1, "b");
         assert_eq!(live.expiries.len(), 1);
+    }
+
+    #[test]
+    fn pending_requests_are_counted_per_requester_until_final() {
+        let mut live = Live::default();
+        live.install(request("a", "pending", 1, 10));
+        live.install(request("b", "pending", 2, 20));
+        let key = ("u".to_string(), "h".to_string());
+        assert_eq!(live.by_requester[&key].len(), 2);
+        assert_eq!(live.by_requester[&key].first().unwrap().1, "a");
+        live.install(request("a", "approved", 3, 10));
+        assert_eq!(live.by_requester[&key].len(), 1);
+        live.install(request("b", "timed_out", 4, 20));
+        assert!(live.by_requester.is_empty(), "{:?}", live.by_requester);
     }
 
     #[test]

@@ -288,30 +288,21 @@ impl Broker {
             return Err(refusal);
         }
         let who = &new.requester;
-        let mine: Vec<SystemTime> = live
-            .requests
-            .values()
-            .map(|entry| &entry.request)
-            .filter(|request| {
-                request.view.status == Status::Pending
-                    && request.view.requester.user == who.user
-                    && request.view.requester.host == who.host
-            })
-            .map(|request| request.expires)
-            .collect();
-        if mine.len() >= limits.max_pending_per_requester as usize {
+        let mine = live.by_requester.get(&(who.user.clone(), who.host.clone()));
+        let count = mine.map_or(0, |theirs| theirs.len());
+        if count >= limits.max_pending_per_requester as usize {
             let mut refusal = Refusal::new(
                 429,
                 ErrorCode::TooManyRequests,
                 format!(
                     "{}@{} has {} pending requests, the limit for one requester \
                      ([limits] max_pending_per_requester); wait for them to be decided",
-                    who.user,
-                    who.host,
-                    mine.len()
+                    who.user, who.host, count
                 ),
             );
-            refusal.retry_after = Some(retry(mine.into_iter().min()));
+            refusal.retry_after = Some(retry(
+                mine.and_then(|theirs| theirs.first()).map(|(at, _)| *at),
+            ));
             return Err(refusal);
         }
         Ok(())
