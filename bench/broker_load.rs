@@ -50,6 +50,8 @@ async fn main() {
         created.push((made.request.id, made.requester_token, made.request.version));
     }
     let create_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_created: Vec<u64> = pids.iter().map(|pid| rss_kib(pid, "VmRSS")).collect();
     let mut waiters = JoinSet::new();
     for (i, (id, requester_token, version)) in created.clone().into_iter().enumerate() {
         let clients = clients.clone();
@@ -71,8 +73,9 @@ async fn main() {
         last = last.max(done.expect("waiter"));
     }
     println!(
-        "{waiting} requests created in {create_secs:.2} s; {waiting} long-polls waiting at once \
-         over {n} broker(s): RSS {}",
+        "{waiting} requests created in {create_secs:.2} s (RSS {}); {waiting} long-polls waiting \
+         at once over {n} broker(s): RSS {}",
+        megabytes(&rss_created),
         megabytes(&rss_waiting)
     );
     println!(
