@@ -111,15 +111,6 @@ impl Store {
         }
     }
 
-    /// The SQLite file, when that is the store: where the enrollment, ledger
-    /// and dashboard tables live beside it (`Store::Sqlite`'s `path`).
-    pub fn sqlite_path(&self) -> Option<&Path> {
-        match self {
-            Store::Sqlite { path, .. } => Some(path),
-            Store::Postgres(_) => None,
-        }
-    }
-
     /// What the store is, for messages: the file, or the database (never its
     /// password).
     pub fn describe(&self) -> String {
