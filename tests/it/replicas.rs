@@ -450,3 +450,29 @@ fn one_person_voting_on_two_replicas_at_once_counts_once_toward_quorum() {
         );
     }
 }
+
+/// A broker whose database cannot be reached does not start: one line naming
+/// the database (never its password), exit 113.
+#[test]
+fn a_broker_whose_database_is_unreachable_stops_with_one_line() {
+    let ctx = TestContext::new();
+    let config = crate::support::broker_support::write_config(
+        &ctx,
+        &format!(
+            "{BROKER_CONFIG_SRE_ALICE_BOB_CAROL}[store]\n\
+             url = \"postgres://gate@127.0.0.1:1/gate?connect_timeout=2\"\n\
+             password_env = \"GATE_TEST_DB_PASSWORD\"\n"
+        ),
+    );
+    let home = ctx.dir.path().join("home");
+    let out = crate::support::broker_support::serve_command(&home, &config, "127.0.0.1:0")
+        .env("GATE_TEST_DB_PASSWORD", "hunter2-secret")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(113), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("postgres://gate@127.0.0.1:1/gate"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    assert!(!err.contains("listening"), "{err}");
+}
