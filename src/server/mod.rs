@@ -278,6 +278,11 @@ pub async fn serve(
     };
     // One router for every connection: serving the Router itself would rebuild
     // its route table for each connection (~19 KB each, per waiting long-poll).
+    // Answers go out at once rather than wait for the client's ACK of the last
+    // one (Nagle's algorithm on a kept-alive connection).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, routes.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await;
