@@ -10,13 +10,15 @@ use crate::support::fixtures::{
 use crate::support::waiting::Waiting;
 use std::path::PathBuf;
 
-struct Setup {
-    ctx: TestContext,
-    broker: Broker,
+/// A context whose policy asks for approval, and a broker (alice, bob and the
+/// person running the tests in `sre`) whose key gate pins.
+pub(crate) struct Setup {
+    pub(crate) ctx: TestContext,
+    pub(crate) broker: Broker,
 }
 
 impl Setup {
-    fn new() -> Setup {
+    pub(crate) fn new() -> Setup {
         let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
         let config = with_broker_policy(&broker_config_sre_alice_bob_me());
         let broker = Broker::start(&ctx, &config);
@@ -24,7 +26,8 @@ impl Setup {
         Setup { ctx, broker }
     }
 
-    fn marker(&self) -> PathBuf {
+    /// The file the approved `touch` makes.
+    pub(crate) fn marker(&self) -> PathBuf {
         self.ctx.work().join("ran")
     }
 

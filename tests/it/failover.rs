@@ -3,51 +3,31 @@
 //! the same broker, and when none answers say so naming each and run nothing.
 //! Replicas are two `gate serve` processes over one home and SQLite store.
 
+use crate::approval_broker::Setup;
 use crate::support::broker_support::{Broker, dead_url, unused_port};
 use crate::support::common::*;
 use crate::support::fixtures::{
     BROKER_CONFIG_ALICE_APPROVES_ENROLLED_ONLY, BROKER_CONFIG_ALICE_BOB_APPROVE_CAROL_ASKS,
-    POLICY_ALLOW_ALL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_sre_alice_bob_me,
-    create_carol_request, fetch_request, with_broker_policy,
+    POLICY_ALLOW_ALL, create_carol_request, fetch_request,
 };
 use crate::support::waiting::Waiting;
 use gate::approval::protocol::Status;
-use std::path::PathBuf;
 
-struct Setup {
-    ctx: TestContext,
-    broker: Broker,
-}
-
-impl Setup {
-    fn new() -> Setup {
-        let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
-        let config = with_broker_policy(&broker_config_sre_alice_bob_me());
-        let broker = Broker::start(&ctx, &config);
-        broker.pin_key(&ctx);
-        Setup { ctx, broker }
-    }
-
-    fn marker(&self) -> PathBuf {
-        self.ctx.work().join("ran")
-    }
-
-    /// `gate -- touch MARKER` with `GATE_SERVER` set to `servers`.
-    fn touch(&self, servers: &str) -> std::process::Command {
-        let mut command = self.ctx.gate();
-        command
-            .env("GATE_SERVER", servers)
-            .env("GATE_SERVER_KEY", self.ctx.dir.path().join("broker.pub"))
-            .args(["--", "touch", self.marker().to_str().unwrap()]);
-        command
-    }
+/// `gate -- touch MARKER` with `GATE_SERVER` set to `servers`.
+fn touch_via(setup: &Setup, servers: &str) -> std::process::Command {
+    let mut command = setup.ctx.gate();
+    command
+        .env("GATE_SERVER", servers)
+        .env("GATE_SERVER_KEY", setup.ctx.dir.path().join("broker.pub"))
+        .args(["--", "touch", setup.marker().to_str().unwrap()]);
+    command
 }
 
 #[test]
 fn a_dead_broker_first_in_the_list_is_passed_over_for_the_live_one() {
     let setup = Setup::new();
     let servers = format!("{},{}", dead_url(), setup.broker.url());
-    let mut waiting = Waiting::spawn(setup.touch(&servers));
+    let mut waiting = Waiting::spawn(touch_via(&setup, &servers));
     let id = waiting.expect_request_id();
     let token = setup.broker.token("alice");
     assert_eq!(setup.broker.decide(&id, &token, "approve").status, 200);
@@ -112,7 +92,9 @@ fn a_wait_carries_over_to_the_next_replica_when_one_shuts_down() {
 fn no_broker_answering_is_one_line_naming_each_and_nothing_runs() {
     let setup = Setup::new();
     let (first, second) = (dead_url(), dead_url());
-    let out = setup.touch(&format!("{first}, {second}")).output().unwrap();
+    let out = touch_via(&setup, &format!("{first}, {second}"))
+        .output()
+        .unwrap();
     assert_eq!(code(&out), 103, "{}", stderr(&out));
     let err = stderr(&out);
     let lines: Vec<&str> = err
@@ -154,7 +136,7 @@ fn approve_passes_over_a_dead_broker_in_its_server_list() {
 fn a_bad_url_in_the_list_is_refused_naming_it() {
     let setup = Setup::new();
     let servers = format!("{},gate.example.com:8443", setup.broker.url());
-    let out = setup.touch(&servers).output().unwrap();
+    let out = touch_via(&setup, &servers).output().unwrap();
     assert_eq!(code(&out), 103, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("\"gate.example.com:8443\""), "{err}");

@@ -560,14 +560,6 @@ impl SqliteStore {
         Ok(self.policies()?.into_iter().find(|p| p.seq == seq))
     }
 
-    /// The version in force, if one was ever published and approved.
-    pub fn active_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
-        Ok(self
-            .policies()?
-            .into_iter()
-            .find(|p| p.view.state == "active"))
-    }
-
     /// Every published version, newest first.
     pub fn policies(&self) -> Result<Vec<PolicyVersion>, StoreError> {
         let mut statement = self
