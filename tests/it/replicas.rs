@@ -476,3 +476,47 @@ fn a_broker_whose_database_is_unreachable_stops_with_one_line() {
     assert!(!err.contains("hunter2"), "{err}");
     assert!(!err.contains("listening"), "{err}");
 }
+
+/// The whole path across replicas: gate waits on A, the approval is given on B,
+/// and the command runs at once (well within the replicas' 5 s fallback poll).
+#[test]
+fn a_gate_waiting_on_one_replica_runs_as_soon_as_another_approves() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::with_policy(POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS);
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n",
+        with_broker_policy(&broker_config_sre_alice_bob_me()),
+        cluster.database().url
+    );
+    let a = Broker::start(&ctx, &config);
+    a.pin_key(&ctx);
+    let b = a.replica();
+    let alice = a.token("alice");
+    let started = ctx.work().join("started");
+    let mut command = ctx.gate();
+    command
+        .env("GATE_SERVER", a.url())
+        .env("GATE_SERVER_KEY", ctx.dir.path().join("broker.pub"))
+        .args(["--", "touch", started.to_str().unwrap()]);
+    let mut gate = Waiting::spawn(command);
+    let id = gate.expect_request_id();
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.decide(&id, &alice, "approve").status, 200);
+    let approved = Instant::now();
+    while !started.exists() {
+        assert!(
+            approved.elapsed() < NOTIFIED_WITHIN,
+            "the command had not started {NOTIFIED_WITHIN:?} after the approval on B"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    let done = gate.finish();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("alice"),
+        "who approved is shown: {}",
+        done.stderr
+    );
+}
