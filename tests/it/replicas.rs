@@ -6,10 +6,11 @@
 use crate::support::broker_support::{Broker, Reply};
 use crate::support::common::TestContext;
 use crate::support::fake_slack::FakeSlack;
+use crate::support::fake_teams::FakeTeams;
 use crate::support::fixtures::{
     BROKER_CONFIG_SRE_ALICE_BOB_CAROL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS,
-    broker_config_slack_alice_me, broker_config_sre_alice_bob_me, delete_payments_request,
-    with_broker_policy,
+    broker_config_slack_alice_me, broker_config_sre_alice_bob_carol_teams,
+    broker_config_sre_alice_bob_me, delete_payments_request, with_broker_policy,
 };
 use crate::support::postgres::{self, Cluster};
 use crate::support::waiting::Waiting;
@@ -518,5 +519,41 @@ fn a_gate_waiting_on_one_replica_runs_as_soon_as_another_approves() {
         done.stderr.contains("alice"),
         "who approved is shown: {}",
         done.stderr
+    );
+}
+
+/// Teams likewise: the card once, from the replica that made the request, and
+/// the decision once, from the replica that decided it.
+#[test]
+fn each_change_is_posted_to_teams_once_by_the_replica_that_made_it() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let teams = FakeTeams::start(&[]);
+    let ctx = TestContext::new();
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n",
+        broker_config_sre_alice_bob_carol_teams(),
+        cluster.database().url
+    );
+    let a = Broker::start_with_env(&ctx, &config, &[("OPS_TEAMS_HOOK", &teams.url())]);
+    let b = a.replica();
+    let bob = a.token("bob");
+    let (id, _, _) = a.create(&delete_payments_request("dave"));
+    teams.wait_for(1);
+    assert_eq!(b.decide(&id, &bob, "approve").status, 200);
+    teams.wait_for(2);
+    thread::sleep(Duration::from_secs(1));
+    let posted = teams.received();
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    assert!(
+        a.log_has(&format!("the card for request {id}")),
+        "{}",
+        a.log()
+    );
+    assert!(
+        !b.log_has(&format!("the card for request {id}")),
+        "{}",
+        b.log()
     );
 }
