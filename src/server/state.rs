@@ -341,19 +341,19 @@ impl Broker {
         self: &Arc<Self>,
         writer: Option<OwnedMutexGuard<()>>,
         before: Option<Arc<Request>>,
-        mut request: Request,
+        request: Request,
     ) -> Result<Option<Arc<Request>>, Refusal> {
         let broker = self.clone();
         let task = tokio::spawn(async move {
             let started = std::time::Instant::now();
             let previous = before.as_ref().map(|b| b.view.version);
-            let pending = Arc::new(request.clone());
-            match broker.store.save(&pending, previous).await {
-                Ok(version) => request.view.version = version,
+            let mut request = Arc::new(request);
+            match broker.store.save(&request, previous).await {
+                // The store's copy is gone by now: no clone is made.
+                Ok(version) => Arc::make_mut(&mut request).view.version = version,
                 Err(SaveError::Conflict) => return Ok(None),
                 Err(SaveError::Failed(err)) => return Err(internal(err)),
             }
-            let request = Arc::new(request);
             broker
                 .metrics
                 .changed(before.as_deref(), &request, started.elapsed());
