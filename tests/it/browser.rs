@@ -5,7 +5,8 @@
 //! short request's buttons go at expiry), that the CSP blocks nothing of ours,
 //! is refused a deny without a reason and approves with one; the broker's API
 //! then says who approved, through which channel. Screenshots are kept under
-//! `CARGO_TARGET_TMPDIR/browser/`.
+//! `CARGO_TARGET_TMPDIR/browser/<test>/`, one folder per test because the tests
+//! run at the same time.
 //!
 //! Chromium and Playwright are required, not optional: without them the test
 //! fails and says what to install (.ci/run installs both).
@@ -37,7 +38,6 @@ pub fn require_browser(ctx: &TestContext) {
     );
 }
 
-/// A fresh `CARGO_TARGET_TMPDIR/browser/` for this run's screenshots.
 /// Run `tests/python/SCRIPT` with `args` and the screenshot folder `shots` last;
 /// `env` adds to the context's environment. What the script saw (its one JSON
 /// object on stdout), or a failure naming where its screenshots are.
@@ -70,8 +70,12 @@ pub fn browse(
     serde_json::from_str(stdout(&out).trim()).expect("one JSON object")
 }
 
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+/// A fresh `CARGO_TARGET_TMPDIR/browser/NAME/` for one test's screenshots.
+/// Only that test's folder is emptied: the browser tests run side by side.
+fn screenshots(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("browser")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -88,7 +92,7 @@ fn a_browser_signs_in_on_the_landing_page_and_approves_through_the_web_channel()
     short["timeout_seconds"] = 12.into();
     let (short_id, _, _) = broker.create(&short);
 
-    let shots = screenshots();
+    let shots = screenshots("web");
     let seen = browse(
         &ctx,
         "browse_web.py",
@@ -174,9 +178,7 @@ fn a_browser_signs_in_filters_exports_opens_a_request_and_approves_from_the_dash
     let run = crate::dashboard::approved_run(&broker, &machine, "build-7");
     let day = humantime::format_rfc3339(std::time::SystemTime::now()).to_string()[..10].to_string();
 
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser/dashboard");
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = screenshots("dashboard");
     let (alice, audra) = (broker.token("alice"), broker.token("audra"));
     let seen = browse(
         &ctx,
