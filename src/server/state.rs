@@ -794,6 +794,26 @@ impl Broker {
             .map_err(|e| e.to_string())
     }
 
+    /// Take the one-time task `channel` for request `id` (see
+    /// [`Store::claim_message`]): whether this replica took it.
+    pub async fn claim_message(
+        &self,
+        id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<bool, String> {
+        self.store
+            .claim_message(id, channel, address)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Request `id` as the store holds it now, which may be newer than memory
+    /// when another replica changed it; memory is brought up to it.
+    pub async fn stored(&self, id: &str) -> Result<Option<Arc<Request>>, Refusal> {
+        self.refresh(id).await
+    }
+
     /// Where approval `channel` posted request `id`, if it did.
     pub async fn message(&self, id: &str, channel: &str) -> Result<Option<String>, String> {
         self.store

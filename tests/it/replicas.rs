@@ -402,6 +402,71 @@ fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
     );
 }
 
+/// A request decided on replica B while replica A is still posting it to
+/// Slack: B finds no message to update, so A, once it has stored where the
+/// message is, draws the decision itself and replies in the thread, once.
+#[test]
+fn a_decision_made_while_the_message_is_being_posted_still_reaches_slack_once() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let slack = FakeSlack::start();
+    slack.hold_posts(Duration::from_millis(1500));
+    let ctx = TestContext::new();
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n",
+        broker_config_slack_alice_me(&slack.url()),
+        cluster.database().url
+    );
+    let env = [
+        ("SLACK_BOT_TOKEN", "xoxb-e2e"),
+        ("SLACK_SIGNING_SECRET", "e2e-signing-secret"),
+    ];
+    let a = Broker::start_with_env(&ctx, &config, &env);
+    let b = a.replica();
+    let alice = a.token("alice");
+    let (id, _, _) = a.create(&delete_payments_request("dave"));
+    slack.wait("chat.postMessage", 1);
+    // Slack has not answered A yet: A does not know where its message is.
+    assert_eq!(b.decide(&id, &alice, "approve").status, 200);
+    let update = slack.wait("chat.update", 1);
+    assert_eq!(update["ts"], crate::support::fake_slack::TS, "{update}");
+    let drawn = update["blocks"].to_string();
+    assert!(
+        drawn.contains("Approved"),
+        "the decision is drawn: {update}"
+    );
+    let reply = slack.wait("chat.postMessage", 2);
+    assert_eq!(
+        reply["thread_ts"],
+        crate::support::fake_slack::TS,
+        "{reply}"
+    );
+    thread::sleep(Duration::from_secs(1));
+    let calls = slack.received();
+    let count = |method: &str, threaded: bool| {
+        calls
+            .iter()
+            .filter(|(m, body)| m == method && body.get("thread_ts").is_some() == threaded)
+            .count()
+    };
+    assert_eq!(
+        (
+            count("chat.postMessage", false),
+            count("chat.postMessage", true),
+            count("chat.update", false)
+        ),
+        (1, 1, 1),
+        "{calls:#?}"
+    );
+    assert!(
+        b.log()
+            .contains(&format!("no message stored for request {id}")),
+        "B found no message: {}",
+        b.log()
+    );
+}
+
 /// Quorum counts people, not votes: one approver voting on both replicas at
 /// the same moment is counted once, and the request waits for a second person.
 #[test]

@@ -19,6 +19,7 @@ mod socket;
 pub mod verify;
 
 use crate::server::config::slack::{Mode, SlackConfig, SlackSecrets};
+use crate::server::rules::Request;
 use crate::server::state::Broker;
 use api::SlackApi;
 use axum::Router;
@@ -37,6 +38,8 @@ use verify::Verifier;
 pub const INTERACTIONS_PATH: &str = "/slack/interactions";
 /// The channel name message addresses are stored under.
 const STORE_KEY: &str = "slack";
+/// The key under which one replica claims a request's final thread reply.
+const REPLY_KEY: &str = "slack-reply";
 /// Slack interaction payloads are small; a few KiB of blocks at most.
 const BODY_LIMIT: usize = 256 * 1024;
 
@@ -48,8 +51,8 @@ pub struct Slack {
     api: SlackApi,
     broker: Arc<Broker>,
     verifier: Option<Verifier>,
-    /// Request id -> where its message is.
-    messages: Mutex<HashMap<String, Posted>>,
+    /// Messages this replica posted, while their requests are undecided.
+    messages: Mutex<Messages>,
 }
 
 /// A posted message: its channel id and timestamp (Slack's message id).
@@ -57,6 +60,34 @@ pub struct Slack {
 pub struct Posted {
     pub channel: String,
     pub ts: String,
+}
+
+/// A message and the request version it last drew.
+#[derive(Debug, Clone)]
+struct Shown {
+    posted: Posted,
+    version: u64,
+}
+
+/// Request id -> its message, kept from the post until the decision is drawn
+/// here. A request decided on another replica is never drawn here, so entries
+/// past their request's expiry are swept out as the map grows.
+#[derive(Debug, Default)]
+struct Messages {
+    shown: HashMap<String, (Shown, SystemTime)>,
+    /// Sweep when the map reaches this size.
+    sweep_at: usize,
+}
+
+impl Messages {
+    fn insert(&mut self, id: &str, shown: Shown, expires: SystemTime) {
+        if self.shown.len() >= self.sweep_at {
+            let now = SystemTime::now();
+            self.shown.retain(|_, (_, expires)| *expires > now);
+            self.sweep_at = (2 * self.shown.len()).max(1024);
+        }
+        self.shown.insert(id.to_string(), (shown, expires));
+    }
 }
 
 /// Start the Slack channel for `broker` (its feed, and in socket mode its
@@ -81,7 +112,7 @@ pub fn start(
         secrets,
         broker,
         verifier,
-        messages: Mutex::new(HashMap::new()),
+        messages: Mutex::new(Messages::default()),
     });
     tokio::spawn(feed::run(slack.clone(), changes, shutdown.clone()));
     if config.mode == Mode::Socket {
@@ -134,43 +165,70 @@ async fn interactions(
 }
 
 impl Slack {
-    /// Remember where request `id` was posted: in memory, and in the broker's
-    /// store so a restarted broker still updates it.
-    async fn remember(&self, id: &str, posted: Posted) {
+    /// Remember where `request` was posted: in memory, and in the broker's
+    /// store so a restarted broker or another replica still updates it.
+    async fn remember(&self, request: &Request, posted: Posted) {
+        let id = &request.view.id;
         let address = format!("{} {}", posted.channel, posted.ts);
         if let Err(err) = self.broker.remember_message(id, STORE_KEY, &address).await {
             crate::serve_log!(
                 "gate serve: slack: cannot store where request {id} was posted: {err}"
             );
         }
+        let version = request.view.version;
+        self.messages.lock().expect("slack messages lock").insert(
+            id,
+            Shown { posted, version },
+            request.expires,
+        );
+    }
+
+    /// Note that request `id`'s message now shows `version`, if this replica
+    /// keeps it.
+    fn drawn(&self, id: &str, version: u64) {
+        if let Some((shown, _)) = self
+            .messages
+            .lock()
+            .expect("slack messages lock")
+            .shown
+            .get_mut(id)
+        {
+            shown.version = version;
+        }
+    }
+
+    /// Forget request `id`'s message here: it is decided, and nothing a
+    /// person sees changes after that.
+    fn forget(&self, id: &str) {
         self.messages
             .lock()
             .expect("slack messages lock")
-            .insert(id.to_string(), posted);
+            .shown
+            .remove(id);
     }
 
-    /// Where request `id` was posted, from memory or the broker's store.
-    async fn posted(&self, id: &str) -> Option<Posted> {
+    /// Where request `id` was posted and the version it shows, from memory or
+    /// (version unknown: 0) the broker's store.
+    async fn posted(&self, id: &str) -> Option<Shown> {
         let known = self
             .messages
             .lock()
             .expect("slack messages lock")
+            .shown
             .get(id)
-            .cloned();
+            .map(|(shown, _)| shown.clone());
         if known.is_some() {
             return known;
         }
         let stored = self.broker.message(id, STORE_KEY).await.ok().flatten()?;
         let (channel, ts) = stored.split_once(' ')?;
-        let posted = Posted {
-            channel: channel.to_string(),
-            ts: ts.to_string(),
-        };
-        self.messages
-            .lock()
-            .expect("slack messages lock")
-            .insert(id.to_string(), posted.clone());
-        Some(posted)
+        Some(Shown {
+            posted: Posted {
+                channel: channel.to_string(),
+                ts: ts.to_string(),
+            },
+            version: 0,
+        })
     }
 }
 

@@ -232,6 +232,28 @@ impl Store {
         }
     }
 
+    /// Take the one-time task `channel` for request `request_id` (such as its
+    /// final thread reply), noting `address`: `true` for the one caller across
+    /// all replicas that takes it, `false` for every other.
+    pub async fn claim_message(
+        &self,
+        request_id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<bool, StoreError> {
+        let (id, channel, address) = (
+            request_id.to_string(),
+            channel.to_string(),
+            address.to_string(),
+        );
+        match self {
+            Store::Sqlite { store, .. } => {
+                blocking(store, move |s| s.claim_message(&id, &channel, &address)).await
+            }
+            Store::Postgres(pg) => pg.claim_message(&id, &channel, &address).await,
+        }
+    }
+
     /// Where `channel` posted request `request_id`, if it did.
     pub async fn message(
         &self,

@@ -551,6 +551,24 @@ impl PgStore {
             .map_err(|e| self.fail(e))
     }
 
+    pub async fn claim_message(
+        &self,
+        request_id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<bool, StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
+                 ON CONFLICT (request_id, channel) DO NOTHING",
+                &[&request_id, &channel, &address],
+            )
+            .await
+            .map(|inserted| inserted == 1)
+            .map_err(|e| self.fail(e))
+    }
+
     pub async fn message(
         &self,
         request_id: &str,

@@ -342,6 +342,23 @@ impl SqliteStore {
             .map_err(|e| self.fail(e))
     }
 
+    /// Note `channel` for request `request_id` unless it is noted already:
+    /// whether this call noted it.
+    pub fn claim_message(
+        &self,
+        request_id: &str,
+        channel: &str,
+        address: &str,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO channel_messages (request_id, channel, address) VALUES (?1, ?2, ?3)",
+                params![request_id, channel, address],
+            )
+            .map(|inserted| inserted == 1)
+            .map_err(|e| self.fail(e))
+    }
+
     /// Where `channel` posted request `request_id`, if it did.
     pub fn message(&self, request_id: &str, channel: &str) -> Result<Option<String>, StoreError> {
         self.conn

@@ -282,6 +282,26 @@ async fn a_publication_settles_once_and_tokens_are_shared() {
             store.message("r1", "slack").await.unwrap().as_deref(),
             Some("C1/1.3")
         );
+        // A one-time task is taken by exactly one of two racing replicas.
+        let (first, second) = tokio::join!(
+            store.claim_message("r1", "slack-reply", "1.3"),
+            store.claim_message("r1", "slack-reply", "1.3"),
+        );
+        let mut taken = [first.unwrap(), second.unwrap()];
+        taken.sort();
+        assert_eq!(taken, [false, true], "{store:?}");
+        assert!(
+            !store
+                .claim_message("r1", "slack-reply", "1.3")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim_message("r2", "slack-reply", "1.3")
+                .await
+                .unwrap()
+        );
     }
 }
 

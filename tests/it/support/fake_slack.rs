@@ -1,6 +1,7 @@
 //! A fake Slack Web API on 127.0.0.1: records every call (method and JSON body)
 //! and answers each with `ok`, the channel it was given and the message `ts`
-//! [`TS`], so the broker can update what it posted.
+//! [`TS`], so the broker can update what it posted. It can be told to take its
+//! time answering new messages ([`FakeSlack::hold_posts`]).
 
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -17,6 +18,8 @@ pub const TS: &str = "1700000000.000100";
 struct Calls {
     list: Mutex<Vec<(String, Value)>>,
     grew: Condvar,
+    /// How long to wait before answering a new message (not a thread reply).
+    post_delay: Mutex<Duration>,
 }
 
 pub struct FakeSlack {
@@ -76,6 +79,12 @@ impl FakeSlack {
         found[n - 1].clone()
     }
 
+    /// Answer each new message (`chat.postMessage` outside a thread) only
+    /// `delay` after it arrives; it is recorded at once.
+    pub fn hold_posts(&self, delay: Duration) {
+        *self.calls.post_delay.lock().unwrap() = delay;
+    }
+
     /// Every call so far: (method, body).
     pub fn received(&self) -> Vec<(String, Value)> {
         self.calls.list.lock().unwrap().clone()
@@ -88,8 +97,15 @@ async fn answer(
     Json(body): Json<Value>,
 ) -> Json<Value> {
     let channel = body["channel"].clone();
-    let mut list = calls.list.lock().unwrap();
-    list.push((method, body));
-    calls.grew.notify_all();
+    let new_message = method == "chat.postMessage" && body.get("thread_ts").is_none();
+    {
+        let mut list = calls.list.lock().unwrap();
+        list.push((method, body));
+        calls.grew.notify_all();
+    }
+    let delay = *calls.post_delay.lock().unwrap();
+    if new_message && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     Json(json!({ "ok": true, "channel": channel, "ts": TS }))
 }
