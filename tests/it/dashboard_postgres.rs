@@ -147,3 +147,35 @@ fn postgres_a_request_decided_on_another_replica_is_found_with_its_vote() {
         story.body
     );
 }
+
+/// A database role that may not create extensions (no CREATE on the database)
+/// gets no `pg_trgm` index: the migration goes on without it, and the history's
+/// search, filters and exports find the same by reading the commands.
+#[test]
+fn postgres_without_pg_trgm_the_history_search_finds_the_same() {
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let db = cluster.database();
+    let role = format!("{}_no_extensions", db.name);
+    cluster.psql("postgres", &format!("CREATE ROLE {role} LOGIN"));
+    cluster.psql(
+        &db.name,
+        &format!("GRANT CREATE ON SCHEMA public TO {role}"),
+    );
+    let url = db.url.replacen("gate@", &format!("{role}@"), 1);
+    assert_ne!(url, db.url);
+    dashboard::history_filters_search_and_exports_that_a_spreadsheet_cannot_run_on(&format!(
+        "[store]\nurl = \"{url}\"\n"
+    ));
+    let installed = "SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'";
+    assert_eq!(cluster.psql(&db.name, installed), "0");
+    let indexed = "SELECT count(*) FROM pg_indexes WHERE indexname = 'dashboard_commands_text'";
+    assert_eq!(cluster.psql(&db.name, indexed), "0");
+    let migrated = "SELECT count(*) FROM dashboard_commands";
+    assert_ne!(
+        cluster.psql(&db.name, migrated),
+        "0",
+        "the broker used this database"
+    );
+}
