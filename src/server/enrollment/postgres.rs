@@ -13,7 +13,7 @@
 use super::store::{CodeRefusal, InstallationRow};
 use crate::approval::signature::WINDOW;
 use crate::server::store::StoreError;
-use crate::server::store::postgres::PgStore;
+use crate::server::store::postgres::{PgStore, Prepared};
 use tokio_postgres::Row;
 
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ impl PgEnrollments {
             .pg
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 "SELECT name, public_key, enrolled_at, last_seen, revoked_at
                  FROM installations WHERE name = $1",
                 &[&name],
@@ -175,14 +175,14 @@ impl PgEnrollments {
         let forget_before = forget_before.saturating_sub(WINDOW.as_secs()) as i64;
         let client = self.pg.client().await?;
         client
-            .execute(
+            .run(
                 "DELETE FROM seen_nonces WHERE timestamp < $1",
                 &[&forget_before],
             )
             .await
             .map_err(fail)?;
         let inserted = client
-            .execute(
+            .run(
                 "INSERT INTO seen_nonces (installation, nonce, timestamp) VALUES ($1, $2, $3)
                  ON CONFLICT (installation, nonce) DO NOTHING",
                 &[&installation, &nonce, &(timestamp as i64)],
@@ -193,7 +193,7 @@ impl PgEnrollments {
             return Ok(false);
         }
         client
-            .execute(
+            .run(
                 "UPDATE installations SET last_seen = $2 WHERE name = $1",
                 &[&installation, &(now as i64)],
             )

@@ -27,7 +27,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{AsyncMessage, NoTls, Row};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Error as PgError, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The notification channel every change is announced on (payload: the id and
@@ -153,21 +154,12 @@ CREATE INDEX dashboard_facets_ord ON dashboard_facets (ord);
 CREATE FUNCTION dashboard_index() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v jsonb := NEW.view::jsonb;
-    o bigint;
+    o bigint := floor(extract(epoch FROM NEW.created_at::timestamptz) * 1000)::bigint * 1024
+        + nextval('dashboard_order') % 1024;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        o := floor(extract(epoch FROM NEW.created_at::timestamptz) * 1000)::bigint * 1024
-            + nextval('dashboard_order') % 1024;
-        INSERT INTO dashboard_commands (ord, request_id, command)
-            SELECT o, NEW.id, coalesce(string_agg(a, ' ' ORDER BY n), '')
-            FROM jsonb_array_elements_text(v -> 'argv') WITH ORDINALITY AS t (a, n);
-    ELSE
-        SELECT ord INTO o FROM dashboard_commands WHERE request_id = NEW.id;
-        IF o IS NULL THEN
-            RETURN NULL;
-        END IF;
-        DELETE FROM dashboard_facets WHERE ord = o;
-    END IF;
+    INSERT INTO dashboard_commands (ord, request_id, command)
+        SELECT o, NEW.id, coalesce(string_agg(a, ' ' ORDER BY n), '')
+        FROM jsonb_array_elements_text(v -> 'argv') WITH ORDINALITY AS t (a, n);
     INSERT INTO dashboard_facets (facet, value, ord, request_id)
         SELECT f.facet, f.value, o, NEW.id FROM (
             SELECT 'status' AS facet, NEW.status AS value
@@ -186,8 +178,32 @@ BEGIN
         ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
-CREATE TRIGGER dashboard_index AFTER INSERT OR UPDATE ON requests
+CREATE TRIGGER dashboard_index AFTER INSERT ON requests
     FOR EACH ROW EXECUTE FUNCTION dashboard_index();
+-- After creation only the status changes and votes are added (who asked, the
+-- rules and the approvers are fixed), so a change touches just those facets.
+CREATE FUNCTION dashboard_reindex() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o bigint;
+BEGIN
+    SELECT ord INTO o FROM dashboard_commands WHERE request_id = NEW.id;
+    IF o IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF OLD.status IS DISTINCT FROM NEW.status THEN
+        DELETE FROM dashboard_facets WHERE facet = 'status' AND value = OLD.status AND ord = o;
+        INSERT INTO dashboard_facets (facet, value, ord, request_id)
+            VALUES ('status', NEW.status, o, NEW.id) ON CONFLICT DO NOTHING;
+    END IF;
+    INSERT INTO dashboard_facets (facet, value, ord, request_id)
+        SELECT 'person', vote ->> 'person', o, NEW.id
+        FROM jsonb_array_elements(NEW.view::jsonb -> 'votes') AS votes (vote)
+        WHERE vote ->> 'person' IS NOT NULL
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER dashboard_reindex AFTER UPDATE ON requests
+    FOR EACH ROW EXECUTE FUNCTION dashboard_reindex();
 DO $$ BEGIN
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
     CREATE INDEX dashboard_commands_text ON dashboard_commands USING gin (command gin_trgm_ops);
@@ -195,6 +211,41 @@ EXCEPTION WHEN OTHERS THEN
     RAISE NOTICE 'pg_trgm is not available (%): dashboard searches read every command', SQLERRM;
 END $$;
 "];
+
+/// Queries through statements prepared once per pooled connection: a query
+/// the broker repeats (every change, every approval) skips PostgreSQL's parsing
+/// and planning, and the round trip that describes an unnamed statement.
+pub(crate) trait Prepared {
+    async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, PgError>;
+    async fn row_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, PgError>;
+    /// The number of rows the statement changed.
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError>;
+}
+
+impl Prepared for deadpool_postgres::ClientWrapper {
+    async fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, PgError> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query(&statement, params).await
+    }
+
+    async fn row_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, PgError> {
+        let statement = self.prepare_cached(sql).await?;
+        self.query_opt(&statement, params).await
+    }
+
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, PgError> {
+        let statement = self.prepare_cached(sql).await?;
+        self.execute(&statement, params).await
+    }
+}
 
 /// How precisely a token's last use is kept.
 const TOKEN_USE_RESOLUTION: std::time::Duration = std::time::Duration::from_secs(60);
@@ -355,7 +406,7 @@ impl PgStore {
                 let people = serde_json::to_string(&request.requester_people)
                     .map_err(|e| SaveError::Failed(self.fail(e)))?;
                 client
-                    .query(
+                    .rows(
                         "WITH saved AS (
                             INSERT INTO requests (id, status, version, token_hash,
                                 requester_people, created_at, expires_at, view)
@@ -377,7 +428,7 @@ impl PgStore {
             }
             Some(previous) => {
                 client
-                    .query(
+                    .rows(
                         "WITH saved AS (
                             UPDATE requests SET status = $2, view = $3,
                                 version = nextval('gate_version')
@@ -438,7 +489,7 @@ impl PgStore {
         let rows = self
             .client()
             .await?
-            .query(&sql, params)
+            .rows(&sql, params)
             .await
             .map_err(|e| self.fail(e))?;
         rows.iter()
@@ -468,7 +519,7 @@ impl PgStore {
     pub async fn token_person(&self, hash: &str, now: &str) -> Result<Option<String>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
+            .row_opt(
                 "SELECT person, last_used FROM tokens WHERE hash = $1 AND revoked IS NULL",
                 &[&hash],
             )
@@ -489,7 +540,7 @@ impl PgStore {
         };
         if last_used.as_deref().is_none_or(stale) {
             client
-                .execute(
+                .run(
                     "UPDATE tokens SET last_used = $2 WHERE hash = $1",
                     &[&hash, &now],
                 )
@@ -541,7 +592,7 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         self.client()
             .await?
-            .execute(
+            .run(
                 "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
                  ON CONFLICT (request_id, channel) DO UPDATE SET address = excluded.address",
                 &[&request_id, &channel, &address],
@@ -559,7 +610,7 @@ impl PgStore {
     ) -> Result<bool, StoreError> {
         self.client()
             .await?
-            .execute(
+            .run(
                 "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
                  ON CONFLICT (request_id, channel) DO NOTHING",
                 &[&request_id, &channel, &address],
@@ -577,7 +628,7 @@ impl PgStore {
         let row = self
             .client()
             .await?
-            .query_opt(
+            .row_opt(
                 "SELECT address FROM channel_messages WHERE request_id = $1 AND channel = $2",
                 &[&request_id, &channel],
             )

@@ -1,7 +1,8 @@
 //! The dashboard's reads on the PostgreSQL store, the same tables as the
 //! SQLite index: `dashboard_facets` and `dashboard_commands`, kept by the
-//! `dashboard_index` trigger on `requests` (store migration 1) from each
-//! request's stored view, so the broker's writer knows nothing of them.
+//! `dashboard_index` (a new request) and `dashboard_reindex` (its status and
+//! votes) triggers on `requests` (store migration 1) from each request's stored
+//! view, so the broker's writer knows nothing of them.
 //!
 //! A search is `command ILIKE '%…%'` (case-insensitive substring, as the SQLite
 //! trigram index finds it), served by a `pg_trgm` GIN index where the migration
