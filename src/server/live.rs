@@ -32,22 +32,19 @@ impl Live {
     /// Show `request` (new or changed) and wake whoever waits on it.
     pub fn install(&mut self, request: Arc<Request>) {
         let id = request.view.id.clone();
-        let key = (request.expires, id.clone());
-        let who = (
-            request.view.requester.user.clone(),
-            request.view.requester.host.clone(),
-        );
+        // Forget the previous copy's place, not this one's: a copy read from
+        // the store holds the expiry to the second, the one admitted here to
+        // the nanosecond.
+        if let Some(previous) = self.requests.get(&id).map(|e| e.request.clone()) {
+            self.unschedule(&previous);
+        }
         if request.view.status == Status::Pending {
+            let key = (request.expires, id.clone());
             self.expiries.insert(key.clone());
-            self.by_requester.entry(who).or_default().insert(key);
-        } else {
-            self.expiries.remove(&key);
-            if let Some(theirs) = self.by_requester.get_mut(&who) {
-                theirs.remove(&key);
-                if theirs.is_empty() {
-                    self.by_requester.remove(&who);
-                }
-            }
+            self.by_requester
+                .entry(requester(&request))
+                .or_default()
+                .insert(key);
         }
         let version = request.view.version;
         let was_final = match self.requests.get_mut(&id) {
@@ -77,9 +74,30 @@ impl Live {
         }
     }
 
+    /// Take `request` out of the expiry order and its requester's count.
+    fn unschedule(&mut self, request: &Request) {
+        let key = (request.expires, request.view.id.clone());
+        self.expiries.remove(&key);
+        let who = requester(request);
+        if let Some(theirs) = self.by_requester.get_mut(&who) {
+            theirs.remove(&key);
+            if theirs.is_empty() {
+                self.by_requester.remove(&who);
+            }
+        }
+    }
+
     pub fn forget_expiry(&mut self, id: &str) {
         self.expiries.retain(|(_, other)| other != id);
     }
+}
+
+/// Whose count a request is in: its requester's user and host.
+fn requester(request: &Request) -> (String, String) {
+    (
+        request.view.requester.user.clone(),
+        request.view.requester.host.clone(),
+    )
 }
 
 #[cfg(test)]
@@ -127,6 +145,21 @@ mod tests {
         live.install(request("a", "approved", 3, 10));
         assert_eq!(live.by_requester[&key].len(), 1);
         live.install(request("b", "timed_out", 4, 20));
+        assert!(live.by_requester.is_empty(), "{:?}", live.by_requester);
+    }
+
+    #[test]
+    fn a_copy_with_its_expiry_held_otherwise_replaces_the_one_before() {
+        // Admitted here (to the nanosecond), then read back from the store
+        // (to the second): the decided copy frees the pending one's place.
+        let mut live = Live::default();
+        let mut admitted = (*request("a", "pending", 1, 10)).clone();
+        admitted.expires += Duration::from_nanos(123_456_789);
+        live.install(Arc::new(admitted));
+        live.install(request("a", "pending", 2, 10));
+        assert_eq!(live.expiries.len(), 1, "{:?}", live.expiries);
+        live.install(request("a", "denied", 3, 10));
+        assert!(live.expiries.is_empty(), "{:?}", live.expiries);
         assert!(live.by_requester.is_empty(), "{:?}", live.by_requester);
     }
 

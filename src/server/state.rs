@@ -22,6 +22,7 @@ use super::events;
 use super::live::Live;
 use super::oidc::{self, Verifier};
 use super::rules::{self, Refusal, Request};
+use super::store::notes::NoteKey;
 use super::store::{SaveError, Store};
 use super::token;
 use crate::approval::protocol::ErrorCode;
@@ -94,9 +95,12 @@ impl Broker {
         config: BrokerConfig,
         key: SigningKey,
         public_url: String,
-        store: Store,
+        mut store: Store,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Broker, String> {
+        if let Store::Postgres(pg) = &mut store {
+            pg.seal_notes(NoteKey::derive(&key));
+        }
         let version = store.version().await.map_err(|e| e.to_string())?;
         let pending = store
             .pending(&public_url)
@@ -414,6 +418,15 @@ impl Broker {
             return Ok(None);
         };
         let stored = Arc::new(stored);
+        self.absorb(stored.clone()).await;
+        Ok(Some(stored))
+    }
+
+    /// Show `stored`, a request as the store holds it: another replica's
+    /// change. Its policy comes into force here too when it settles a
+    /// publication.
+    async fn absorb(&self, stored: Arc<Request>) {
+        let id = stored.view.id.as_str();
         let was_final = self
             .live
             .lock()
@@ -424,8 +437,7 @@ impl Broker {
         if rules::is_publication(&stored) && stored.view.status.is_final() && !was_final {
             self.reload_policy().await;
         }
-        self.show(stored.clone());
-        Ok(Some(stored))
+        self.show(stored);
     }
 
     /// Take the policy in force from the store (another replica settled a
@@ -491,7 +503,7 @@ impl Broker {
             loop {
                 tokio::select! {
                     note = ids.recv() => match note {
-                        Some(note) => self.notified(&note).await,
+                        Some(note) => self.notified(pg, &note).await,
                         None => break,
                     },
                     _ = resync.tick() => self.resync(pg).await,
@@ -504,14 +516,13 @@ impl Broker {
         }
     }
 
-    /// A notification `ID VERSION`: read the request again unless memory holds
-    /// that version already (a change this replica made, or a repeat).
-    async fn notified(&self, note: &str) {
-        let mut parts = note.split(' ');
-        let (Some(id), version) = (
-            parts.next(),
-            parts.next().and_then(|v| v.parse::<u64>().ok()),
-        ) else {
+    /// Another replica's change, as notification `note` tells it (see
+    /// [`super::store::notes`]): nothing when memory holds that version
+    /// already (a change this replica made, or a repeat); else the row it
+    /// carries when its seal opens and it changes the version memory holds;
+    /// else the row read again.
+    async fn notified(&self, pg: &super::store::postgres::PgStore, note: &str) {
+        let Some(note) = pg.read_note(note, &self.public_url) else {
             return;
         };
         let known = self
@@ -519,14 +530,19 @@ impl Broker {
             .lock()
             .expect("live lock")
             .requests
-            .get(id)
+            .get(&note.id)
             .map(|e| e.request.view.version);
-        if let (Some(known), Some(version)) = (known, version)
-            && known >= version
-        {
+        if known.is_some_and(|known| known >= note.version) {
             return;
         }
-        let _ = self.refresh(id).await;
+        match note.carried {
+            Some(carried) if carried.previous == known.unwrap_or(0) => {
+                self.absorb(Arc::new(carried.request)).await
+            }
+            _ => {
+                let _ = self.refresh(&note.id).await;
+            }
+        }
     }
 
     /// Read again every request whose stored version is newer than memory's:
@@ -546,9 +562,38 @@ impl Broker {
         };
         for (id, version) in stored {
             let known = held.iter().find(|(held, _)| *held == id).map(|(_, v)| *v);
-            if known.is_none_or(|known| known < version) {
-                let _ = self.refresh(&id).await;
+            match known {
+                Some(known) if known > version => self.replace(&id, known).await,
+                known if known.is_none_or(|known| known < version) => {
+                    let _ = self.refresh(&id).await;
+                }
+                _ => {}
             }
+        }
+    }
+
+    /// Memory holds request `id` at version `held`, which the store is behind
+    /// (only a notification replayed under a false version could do that):
+    /// take the stored row instead, if the store is still behind.
+    async fn replace(&self, id: &str, held: u64) {
+        let Ok(Some(stored)) = self.store.get(id, &self.public_url).await else {
+            return;
+        };
+        if stored.view.version >= held {
+            return;
+        }
+        crate::serve_log!(
+            "gate serve: request {id} was held at version {held}, which the store never gave it; \
+             taking the stored version {}",
+            stored.view.version
+        );
+        let mut live = self.live.lock().expect("live lock");
+        if live
+            .requests
+            .get(id)
+            .is_some_and(|e| e.request.view.version == held)
+        {
+            live.install(Arc::new(stored));
         }
     }
 

@@ -622,3 +622,102 @@ fn each_change_is_posted_to_teams_once_by_the_replica_that_made_it() {
         b.log()
     );
 }
+
+/// What `psql` printed of the notifications it received: each payload.
+fn payloads(printed: &str) -> Vec<String> {
+    const START: &str = "with payload \"";
+    const END: &str = "\" received from server process";
+    printed
+        .match_indices(START)
+        .filter_map(|(at, _)| {
+            let rest = &printed[at + START.len()..];
+            rest.find(END).map(|end| rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// Request `id` as replica `broker` holds it: (status, version).
+fn held(broker: &Broker, id: &str, token: &str) -> (String, u64) {
+    let view = broker.get(&format!("/v1/requests/{id}"), Some(token)).body;
+    (view["status"].as_str().unwrap().to_string(), version(&view))
+}
+
+/// Any role that may connect to the database may send notifications on the
+/// replicas' channel, and listen to them. As such a role: a forged change (the
+/// request approved) is not taken, even under a far higher version; a real
+/// change listened to and replayed later (the request as it was made, pending)
+/// is not taken either. Each only makes the replicas read the row again.
+#[test]
+fn notifications_sent_by_anyone_else_on_the_database_change_nothing() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let db = cluster.database();
+    let a = Broker::start(&ctx, &config(&db.url));
+    let b = a.replica();
+    let intruder = format!("{}_intruder", db.name);
+    cluster.psql("postgres", &format!("CREATE ROLE {intruder} LOGIN"));
+    let listening = thread::spawn({
+        let (intruder, name) = (intruder.clone(), db.name.clone());
+        move || {
+            cluster.psql_as(
+                &intruder,
+                &name,
+                &["LISTEN gate_changes", "SELECT pg_sleep(3)"],
+            )
+        }
+    });
+    thread::sleep(Duration::from_millis(500));
+    let (id, requester, created) = a.create(&delete_payments_request("dave"));
+    let v1 = version(&created["request"]);
+    let heard = payloads(&listening.join().unwrap());
+    let made = heard
+        .iter()
+        .find(|note| note.starts_with(&format!("{id} {v1}\n")))
+        .unwrap_or_else(|| panic!("the intruder hears the change: {heard:?}"))
+        .clone();
+    let send = |note: &str| {
+        cluster.psql_as(
+            &intruder,
+            &db.name,
+            &[&format!(
+                "SELECT pg_notify('gate_changes', $note${note}$note$)"
+            )],
+        )
+    };
+
+    // A forged approval, under a version far ahead of the store's.
+    let mut view = created["request"].clone();
+    view["status"] = "approved".into();
+    let forged = format!(
+        "{id} {}\n{}\n{v1}\n{}\n[\"dave\"]\n{view}",
+        v1 + 1000,
+        "00".repeat(32),
+        "00".repeat(32)
+    );
+    send(&forged);
+    thread::sleep(Duration::from_millis(700));
+    for replica in [&a, &b] {
+        assert_eq!(held(replica, &id, &requester), ("pending".into(), v1));
+    }
+
+    // The real approval still reaches both.
+    assert_eq!(b.decide(&id, &b.token("bob"), "approve").status, 200);
+    let v2 = held(&b, &id, &requester).1;
+    let waited = a.get(
+        &format!("/v1/requests/{id}?since={v1}&wait=5"),
+        Some(&requester),
+    );
+    assert_eq!(waited.body["status"], "approved", "{:?}", waited.body);
+
+    // The sealed change that made the request, replayed under a newer
+    // version: it changed a version neither replica holds any more.
+    let (_, sealed) = made.split_once('\n').unwrap();
+    send(&format!("{id} {}\n{sealed}", v2 + 1000));
+    send(&made);
+    thread::sleep(Duration::from_millis(700));
+    for replica in [&a, &b] {
+        assert_eq!(held(replica, &id, &requester), ("approved".into(), v2));
+    }
+}

@@ -13,6 +13,7 @@
 //! decision win, a claim happen once and an expiry fire once: the loser re-reads
 //! the request and applies its rule again.
 
+pub mod notes;
 pub mod postgres;
 pub mod sqlite;
 

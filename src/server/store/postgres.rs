@@ -19,6 +19,7 @@
 //! - TLS with rustls (`sslmode=require` or `prefer` in the URL): the server's
 //!   certificate is always verified, against the system's roots and `ca_file`.
 
+use super::notes::{Note, NoteKey};
 use super::{PolicyVersion, SaveError, StoreError, TokenInfo};
 use crate::approval::protocol::{PolicyVersionView, RequestView};
 use crate::server::config::StoreConfig;
@@ -32,7 +33,8 @@ use tokio_postgres::{AsyncMessage, Error as PgError, NoTls, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// The notification channel every change is announced on (payload: the id and
-/// the version it was stored under, `ID VERSION`).
+/// the version it was stored under, `ID VERSION`, then the sealed row when it
+/// fits: see [`super::notes`]).
 pub const CHANNEL: &str = "gate_changes";
 
 /// Held for the whole migration, so replicas starting together take turns.
@@ -267,6 +269,8 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     tls: Tls,
     described: Arc<str>,
+    /// Seals the rows notifications carry; none are carried without it.
+    notes: Option<NoteKey>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -320,9 +324,32 @@ impl PgStore {
             config: pg,
             tls,
             described,
+            notes: None,
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Seal the rows this store's notifications carry with `key`, and take
+    /// the rows other replicas' notifications carry under it.
+    pub fn seal_notes(&mut self, key: NoteKey) {
+        self.notes = Some(key);
+    }
+
+    /// Read notification `note` of another replica's change; `None` when it
+    /// is not one. Without a key no row it carries is taken.
+    pub fn read_note(&self, note: &str, public_url: &str) -> Option<Note> {
+        match &self.notes {
+            Some(key) => key.open(note, public_url),
+            None => {
+                let (id, version) = note.lines().next()?.split_once(' ')?;
+                Some(Note {
+                    id: id.to_string(),
+                    version: version.parse().ok()?,
+                    carried: None,
+                })
+            }
+        }
     }
 
     /// The database, for messages: user, host, port and name, never the password.
@@ -400,11 +427,17 @@ impl PgStore {
         let view = &request.view;
         let text = serde_json::to_string(view)
             .map_err(|e| SaveError::Failed(self.fail(format!("request {}: {e}", view.id))))?;
+        let people = serde_json::to_string(&request.requester_people)
+            .map_err(|e| SaveError::Failed(self.fail(e)))?;
+        // The notification carries the row when it fits, so the other
+        // replicas need not read it back.
+        let carried = match &self.notes {
+            Some(key) => key.carry(request, previous, &people, &text),
+            None => String::new(),
+        };
         let client = self.client().await.map_err(SaveError::Failed)?;
         let rows = match previous {
             None => {
-                let people = serde_json::to_string(&request.requester_people)
-                    .map_err(|e| SaveError::Failed(self.fail(e)))?;
                 client
                     .rows(
                         "WITH saved AS (
@@ -412,7 +445,7 @@ impl PgStore {
                                 requester_people, created_at, expires_at, view)
                             VALUES ($1, $2, nextval('gate_version'), $3, $4, $5, $6, $7)
                             RETURNING version)
-                         SELECT version, pg_notify($8, $1 || ' ' || version) FROM saved",
+                         SELECT version, pg_notify($8, $1 || ' ' || version || $9) FROM saved",
                         &[
                             &view.id,
                             &view.status.as_str(),
@@ -422,6 +455,7 @@ impl PgStore {
                             &view.expires_at,
                             &text,
                             &CHANNEL,
+                            &carried,
                         ],
                     )
                     .await
@@ -434,13 +468,14 @@ impl PgStore {
                                 version = nextval('gate_version')
                             WHERE id = $1 AND version = $4
                             RETURNING version)
-                         SELECT version, pg_notify($5, $1 || ' ' || version) FROM saved",
+                         SELECT version, pg_notify($5, $1 || ' ' || version || $6) FROM saved",
                         &[
                             &view.id,
                             &view.status.as_str(),
                             &text,
                             &(previous as i64),
                             &CHANNEL,
+                            &carried,
                         ],
                     )
                     .await
@@ -811,28 +846,54 @@ async fn forward<S, T>(
 /// A request from its row: the stored view, with its id's link under
 /// `public_url` and the version it was stored under.
 fn read_request(row: &Row, public_url: &str) -> Result<Request, String> {
-    let id: String = row.get("id");
-    let damaged =
-        |what: &str, e: &dyn std::fmt::Display| format!("damaged request row {id}: {what}: {e}");
-    let mut view: RequestView =
-        serde_json::from_str(row.get("view")).map_err(|e| damaged("view", &e))?;
-    view.url = format!("{public_url}/r/{id}");
-    view.version = row.get::<_, i64>("version") as u64;
-    let expires =
-        humantime::parse_rfc3339(&view.expires_at).map_err(|e| damaged("expires_at", &e))?;
-    let token_hash: Vec<u8> = row.get("token_hash");
-    // A damaged set is an error, never an empty one: that would let the
-    // requester approve.
-    let requester_people = serde_json::from_str(row.get("requester_people"))
-        .map_err(|e| damaged("requester_people", &e))?;
-    Ok(Request {
-        view,
-        token_hash: token_hash
-            .try_into()
-            .map_err(|_| damaged("token_hash", &"not 32 bytes"))?,
-        requester_people,
-        expires,
-    })
+    let stored = Stored {
+        id: row.get("id"),
+        version: row.get::<_, i64>("version") as u64,
+        token_hash: row.get("token_hash"),
+        requester_people: row.get("requester_people"),
+        view: row.get("view"),
+    };
+    stored.request(public_url)
+}
+
+/// What is stored of a request, from its row or its change's notification.
+pub(super) struct Stored<'a> {
+    pub id: String,
+    pub version: u64,
+    pub token_hash: Vec<u8>,
+    pub requester_people: &'a str,
+    pub view: &'a str,
+}
+
+impl Stored<'_> {
+    pub(super) fn request(self, public_url: &str) -> Result<Request, String> {
+        let id = self.id;
+        let damaged = |what: &str, e: &dyn std::fmt::Display| {
+            format!("damaged request row {id}: {what}: {e}")
+        };
+        let mut view: RequestView =
+            serde_json::from_str(self.view).map_err(|e| damaged("view", &e))?;
+        if view.id != id {
+            return Err(damaged("view", &format!("names request {}", view.id)));
+        }
+        view.url = format!("{public_url}/r/{id}");
+        view.version = self.version;
+        let expires =
+            humantime::parse_rfc3339(&view.expires_at).map_err(|e| damaged("expires_at", &e))?;
+        // A damaged set is an error, never an empty one: that would let the
+        // requester approve.
+        let requester_people = serde_json::from_str(self.requester_people)
+            .map_err(|e| damaged("requester_people", &e))?;
+        Ok(Request {
+            view,
+            token_hash: self
+                .token_hash
+                .try_into()
+                .map_err(|_| damaged("token_hash", &"not 32 bytes"))?,
+            requester_people,
+            expires,
+        })
+    }
 }
 
 /// `err` and its causes, one after another: the driver's own message ("error

@@ -208,15 +208,30 @@ async fn replicas_starting_together_migrate_once_and_a_newer_schema_is_refused()
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_stored_change_is_announced_to_the_other_replicas() {
-    let Some((a, url)) = pg().await else { return };
-    let Store::Postgres(b) = Store::open(Some(&pg_config(&url)), Path::new("/x"))
+async fn next_note(ids: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(5), ids.recv())
+        .await
+        .expect("a notification within 5 s")
+        .unwrap()
+}
+
+/// The store at `url` as a replica with signing key `key` holds it.
+async fn replica(url: &str, key: &ed25519_dalek::SigningKey) -> postgres::PgStore {
+    let Store::Postgres(mut pg) = Store::open(Some(&pg_config(url)), Path::new("/x"))
         .await
         .unwrap()
     else {
         unreachable!()
     };
+    pg.seal_notes(notes::NoteKey::derive(key));
+    *pg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_stored_change_is_announced_to_the_other_replicas() {
+    let Some((_, url)) = pg().await else { return };
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let (a, b) = (replica(&url, &key).await, replica(&url, &key).await);
     let (_client, mut ids) = b.listen().await.unwrap();
     let v1 = a
         .save(&Arc::new(request("r1", "pending")), None)
@@ -226,13 +241,46 @@ async fn every_stored_change_is_announced_to_the_other_replicas() {
         .save(&changed(request("r1", "pending"), "approved"), Some(v1))
         .await
         .unwrap();
-    for version in [v1, v2] {
-        let note = tokio::time::timeout(Duration::from_secs(5), ids.recv())
-            .await
-            .expect("a notification within 5 s")
-            .unwrap();
-        assert_eq!(note, format!("r1 {version}"));
-    }
+    // Each carries the row as stored, sealed, with the version it changed:
+    // the other replicas need not read it back.
+    let url_base = "http://gate.test";
+    let first = next_note(&mut ids).await;
+    let second = next_note(&mut ids).await;
+    assert!(first.starts_with(&format!("r1 {v1}\n")), "{first}");
+    let note = b.read_note(&first, url_base).unwrap();
+    assert_eq!((note.id.as_str(), note.version), ("r1", v1));
+    let mut expected = request("r1", "pending");
+    expected.view.version = v1;
+    expected.view.url = format!("{url_base}/r/r1");
+    let carried = note.carried.unwrap();
+    assert_eq!((carried.previous, &carried.request), (0, &expected));
+    let note = b.read_note(&second, url_base).unwrap();
+    assert_eq!(note.version, v2);
+    let carried = note.carried.unwrap();
+    assert_eq!(carried.previous, v1);
+    assert_eq!(Some(carried.request), b.get("r1", url_base).await.unwrap());
+
+    // Nothing is taken from a note whose seal does not open: another key, a
+    // changed row, a forged seal. Each is only a hint to read the row again.
+    let stranger = replica(&url, &ed25519_dalek::SigningKey::from_bytes(&[8; 32])).await;
+    let unsealed = stranger.read_note(&second, url_base).unwrap();
+    assert_eq!((unsealed.version, unsealed.carried), (v2, None));
+    let tampered = second.replace("\"approved\"", "\"denied\"");
+    assert_ne!(tampered, second);
+    assert_eq!(b.read_note(&tampered, url_base).unwrap().carried, None);
+    let forged = format!(
+        "r1 {}\n{}\n{v2}\n{}\n[\"alice\"]\n{{}}",
+        v2 + 1,
+        "00".repeat(32),
+        "09".repeat(32)
+    );
+    assert_eq!(b.read_note(&forged, url_base).unwrap().carried, None);
+    // A sealed row under a header version at or below the version it changed
+    // is not taken either.
+    let replayed = second.replacen(&format!("r1 {v2}"), &format!("r1 {v1}"), 1);
+    assert_eq!(b.read_note(&replayed, url_base).unwrap().carried, None);
+    assert_eq!(b.read_note("nonsense", url_base), None);
+
     // A refused change announces nothing.
     let _ = a
         .save(&changed(request("r1", "pending"), "denied"), Some(v1))
@@ -241,6 +289,17 @@ async fn every_stored_change_is_announced_to_the_other_replicas() {
         tokio::time::timeout(Duration::from_millis(300), ids.recv())
             .await
             .is_err()
+    );
+    // A request too large to carry is announced by id and version only.
+    let mut large = request("r2", "pending");
+    large.view.argv = vec!["x".repeat(10_000)];
+    let v3 = a.save(&Arc::new(large), None).await.unwrap();
+    let note = next_note(&mut ids).await;
+    assert_eq!(note, format!("r2 {v3}"));
+    let read = b.read_note(&note, url_base).unwrap();
+    assert_eq!(
+        (read.id.as_str(), read.version, read.carried),
+        ("r2", v3, None)
     );
 }
 

@@ -129,10 +129,18 @@ impl Cluster {
     /// Runs `sql` in database `db` with `psql -At` and returns what it printed,
     /// without the last line end; panics with psql's stderr when it fails.
     pub fn psql(&self, db: &str, sql: &str) -> String {
+        self.psql_as(USER, db, &[sql])
+    }
+
+    /// [`Cluster::psql`] as role `user`, running each of `commands` in turn
+    /// (psql prints the notifications it received after each).
+    pub fn psql_as(&self, user: &str, db: &str, commands: &[&str]) -> String {
         let port = self.port.to_string();
+        let sql = commands.join("; ");
         let output = Command::new(self.tool("psql"))
             .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
-            .args(["-p", &port, "-U", USER, "-d", db, "-c", sql])
+            .args(["-p", &port, "-U", user, "-d", db])
+            .args(commands.iter().flat_map(|command| ["-c", command]))
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| panic!("cannot run psql: {e}"));
