@@ -643,10 +643,11 @@ fn held(broker: &Broker, id: &str, token: &str) -> (String, u64) {
 }
 
 /// Any role that may connect to the database may send notifications on the
-/// replicas' channel, and listen to them. As such a role: a forged change (the
-/// request approved) is not taken, even under a far higher version; a real
-/// change listened to and replayed later (the request as it was made, pending)
-/// is not taken either. Each only makes the replicas read the row again.
+/// replicas' channel, and listen to them. As such a role: what a request asks
+/// cannot be read from its notification; a forged change (the request
+/// approved) is not taken, even under a far higher version; a real change
+/// listened to and replayed later (the request as it was made, pending) is not
+/// taken either. Each only makes the replicas read the row again.
 #[test]
 fn notifications_sent_by_anyone_else_on_the_database_change_nothing() {
     let Some(cluster) = postgres::cluster() else {
@@ -677,6 +678,12 @@ fn notifications_sent_by_anyone_else_on_the_database_change_nothing() {
         .find(|note| note.starts_with(&format!("{id} {v1}\n")))
         .unwrap_or_else(|| panic!("the intruder hears the change: {heard:?}"))
         .clone();
+    for secret in ["kubectl", "payments", "production changes", "build-1"] {
+        assert!(
+            !made.contains(secret),
+            "the intruder reads {secret}: {made}"
+        );
+    }
     let send = |note: &str| {
         cluster.psql_as(
             &intruder,

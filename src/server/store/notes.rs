@@ -2,29 +2,33 @@
 //! `ID VERSION`, then, when the row fits PostgreSQL's payload limit, the row
 //! itself, so the other replicas need not read it back.
 //!
-//! Any role that may connect to the database may send a notification, so the
-//! row is sealed: HMAC-SHA256 under a key derived from the broker's signing key,
-//! which every replica shares. A replica takes a carried row only when its seal
-//! opens and it changes the very version memory holds (`previous`, under the
-//! seal), so a seal copied from an earlier change applies to nothing. Anything
-//! else, a forged or damaged note included, is only a hint to read the row again.
+//! Any role that may connect to the database may send and listen to
+//! notifications, so the row is sealed: encrypted and authenticated with
+//! ChaCha20-Poly1305 under a key derived from the broker's signing key, which
+//! every replica shares, with the request's id as associated data. Such a role
+//! learns no request's contents, and a replica takes a carried row only when its
+//! seal opens and it changes the very version memory holds (`previous`, under
+//! the seal), so a seal copied from an earlier change applies to nothing.
+//! Anything else, a forged or damaged note included, is only a hint to read the
+//! row again.
 //!
-//! The format, one field per line: `ID VERSION`, the seal (hex), `previous` (0
-//! for a new request), the token hash (hex), the requester's people (JSON), the
-//! view (JSON). JSON is written without line breaks.
+//! The format: `ID VERSION`, a line break, then base64 of a random 12-byte nonce
+//! and the sealed fields: `previous` (0 for a new request), the token hash
+//! (hex), the requester's people (JSON), the view (JSON), one per line (JSON is
+//! written without line breaks).
 
 use super::postgres::Stored;
 use crate::server::rules::Request;
+use base64ct::{Base64, Encoding};
 use ed25519_dalek::SigningKey;
-use hmac::{Hmac, KeyInit, Mac};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 
 /// PostgreSQL refuses a notification payload of 8000 bytes or more.
 const PAYLOAD_LIMIT: usize = 7999;
 
 /// The key notifications are sealed with.
-#[derive(Clone)]
-pub struct NoteKey([u8; 32]);
+pub struct NoteKey(LessSafeKey);
 
 impl std::fmt::Debug for NoteKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -55,21 +59,14 @@ impl NoteKey {
         let mut hash = Sha256::new();
         hash.update(b"gate-replica-notes-v1\0");
         hash.update(key.to_bytes());
-        NoteKey(hash.finalize().into())
-    }
-
-    fn seal(&self, id: &str, fields: &str) -> Hmac<Sha256> {
-        let mut mac =
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes a 32-byte key");
-        for field in [id, fields] {
-            mac.update(&(field.len() as u64).to_be_bytes());
-            mac.update(field.as_bytes());
-        }
-        mac
+        let bytes: [u8; 32] = hash.finalize().into();
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes).expect("a 32-byte key");
+        NoteKey(LessSafeKey::new(key))
     }
 
     /// What the note for `request`, changed from version `previous`, carries
-    /// after `ID VERSION`: the sealed row, or nothing when it would not fit.
+    /// after `ID VERSION`: the sealed row, or nothing when it would not fit or
+    /// the system's random source fails.
     pub fn carry(
         &self,
         request: &Request,
@@ -83,22 +80,39 @@ impl NoteKey {
             previous.unwrap_or(0),
             hex::encode(request.token_hash)
         );
-        let seal = hex::encode(self.seal(id, &fields).finalize().into_bytes());
-        // The header: the id, a space and up to 20 digits.
-        if id.len() + 22 + 1 + seal.len() + 1 + fields.len() >= PAYLOAD_LIMIT {
+        let sealed_len = NONCE_LEN + fields.len() + CHACHA20_POLY1305.tag_len();
+        // The header: the id, a space, up to 20 digits, a line break.
+        if id.len() + 22 + sealed_len.div_ceil(3) * 4 >= PAYLOAD_LIMIT {
             return String::new();
         }
-        format!("\n{seal}\n{fields}")
+        let mut nonce = [0u8; NONCE_LEN];
+        if getrandom::fill(&mut nonce).is_err() {
+            return String::new();
+        }
+        let mut sealed = Vec::with_capacity(sealed_len);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(fields.as_bytes());
+        let mut body = sealed.split_off(NONCE_LEN);
+        let aad = Aad::from(id.as_bytes());
+        if self
+            .0
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad, &mut body)
+            .is_err()
+        {
+            return String::new();
+        }
+        sealed.extend_from_slice(&body);
+        format!("\n{}", Base64::encode_string(&sealed))
     }
 
     /// Read a notification `note`; `None` when it is not one.
     pub fn open(&self, note: &str, public_url: &str) -> Option<Note> {
-        let (header, rest) = note.split_once('\n').unwrap_or((note, ""));
+        let (header, sealed) = note.split_once('\n').unwrap_or((note, ""));
         let (id, version) = header.split_once(' ')?;
         let version = version.parse::<u64>().ok()?;
-        let carried = rest
-            .split_once('\n')
-            .and_then(|(seal, fields)| self.unseal(id, version, seal, fields, public_url));
+        let carried = (!sealed.is_empty())
+            .then(|| self.unseal(id, version, sealed, public_url))
+            .flatten();
         Some(Note {
             id: id.to_string(),
             version,
@@ -106,16 +120,18 @@ impl NoteKey {
         })
     }
 
-    fn unseal(
-        &self,
-        id: &str,
-        version: u64,
-        seal: &str,
-        fields: &str,
-        public_url: &str,
-    ) -> Option<Carried> {
-        let seal = hex::decode(seal).ok()?;
-        self.seal(id, fields).verify_slice(&seal).ok()?;
+    fn unseal(&self, id: &str, version: u64, sealed: &str, public_url: &str) -> Option<Carried> {
+        let mut sealed = Base64::decode_vec(sealed).ok()?;
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let mut body = sealed.split_off(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(&sealed).ok()?;
+        let fields = self
+            .0
+            .open_in_place(nonce, Aad::from(id.as_bytes()), &mut body)
+            .ok()?;
+        let fields = std::str::from_utf8(fields).ok()?;
         let mut lines = fields.splitn(4, '\n');
         let previous = lines.next()?.parse::<u64>().ok()?;
         let token_hash = hex::decode(lines.next()?).ok()?;

@@ -270,7 +270,7 @@ pub struct PgStore {
     tls: Tls,
     described: Arc<str>,
     /// Seals the rows notifications carry; none are carried without it.
-    notes: Option<NoteKey>,
+    notes: Option<Arc<NoteKey>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -333,7 +333,7 @@ impl PgStore {
     /// Seal the rows this store's notifications carry with `key`, and take
     /// the rows other replicas' notifications carry under it.
     pub fn seal_notes(&mut self, key: NoteKey) {
-        self.notes = Some(key);
+        self.notes = Some(Arc::new(key));
     }
 
     /// Read notification `note` of another replica's change; `None` when it

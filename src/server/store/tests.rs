@@ -265,16 +265,24 @@ async fn every_stored_change_is_announced_to_the_other_replicas() {
     let stranger = replica(&url, &ed25519_dalek::SigningKey::from_bytes(&[8; 32])).await;
     let unsealed = stranger.read_note(&second, url_base).unwrap();
     assert_eq!((unsealed.version, unsealed.carried), (v2, None));
-    let tampered = second.replace("\"approved\"", "\"denied\"");
+    let (header, sealed) = second.split_once('\n').unwrap();
+    let mut flipped = sealed.as_bytes().to_vec();
+    let middle = flipped.len() / 2;
+    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{header}\n{}", String::from_utf8(flipped).unwrap());
     assert_ne!(tampered, second);
     assert_eq!(b.read_note(&tampered, url_base).unwrap().carried, None);
-    let forged = format!(
-        "r1 {}\n{}\n{v2}\n{}\n[\"alice\"]\n{{}}",
-        v2 + 1,
-        "00".repeat(32),
-        "09".repeat(32)
-    );
+    // The row sealed for one request's id does not open as another's.
+    let moved = second.replacen("r1 ", "r9 ", 1);
+    assert_eq!(b.read_note(&moved, url_base).unwrap().carried, None);
+    let forged = format!("r1 {}\n{}", v2 + 1, "A".repeat(64));
     assert_eq!(b.read_note(&forged, url_base).unwrap().carried, None);
+    // Whoever listens learns nothing of what a request asks or who asked.
+    for note in [&first, &second] {
+        for secret in ["kubectl", "alice", &hex::encode([9; 32])] {
+            assert!(!note.contains(secret), "{note} shows {secret}");
+        }
+    }
     // A sealed row under a header version at or below the version it changed
     // is not taken either.
     let replayed = second.replacen(&format!("r1 {v2}"), &format!("r1 {v1}"), 1);
