@@ -521,7 +521,7 @@ impl Broker {
     /// already (a change this replica made, or a repeat); else the row it
     /// carries when its seal opens and it changes the version memory holds;
     /// else the row read again.
-    async fn notified(&self, pg: &super::store::postgres::PgStore, note: &str) {
+    pub(super) async fn notified(&self, pg: &super::store::postgres::PgStore, note: &str) {
         let Some(note) = pg.read_note(note, &self.public_url) else {
             return;
         };
@@ -547,7 +547,7 @@ impl Broker {
 
     /// Read again every request whose stored version is newer than memory's:
     /// every pending one in the store, and every one memory holds as pending.
-    async fn resync(&self, pg: &super::store::postgres::PgStore) {
+    pub(super) async fn resync(&self, pg: &super::store::postgres::PgStore) {
         let held: Vec<(String, u64)> = {
             let live = self.live.lock().expect("live lock");
             live.requests

@@ -200,3 +200,84 @@ async fn every_person_the_requester_is_is_refused_on_every_channel() {
         .unwrap();
     assert_eq!(decided.view.status, Status::Approved);
 }
+
+/// Replica B, whose notifications were lost, is handed a change someone
+/// listened to, under a version far ahead of the store's (the seal opens, and
+/// B holds the version it changed). Later changes look older to B; its
+/// periodic comparison with the store finds memory ahead of the database and
+/// takes the stored row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_holding_a_version_the_store_never_gave_takes_the_stored_row() {
+    let Some(cluster) = super::store::pg_harness::cluster() else {
+        return;
+    };
+    let url = cluster.database().url;
+    let store_config = config::StoreConfig {
+        url,
+        password_env: None,
+        ca_file: None,
+        pool_size: 4,
+    };
+    let replica = || async {
+        let config = config::parse(
+            "version = 1\nrequire_enrollment = false\n[groups]\nsre = [\"alice\", \"bob\"]\n",
+            "b.toml",
+        )
+        .unwrap();
+        let store = Store::open(Some(&store_config), std::path::Path::new("/x"))
+            .await
+            .unwrap();
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let (stop, stopped) = watch::channel(false);
+        let broker = Broker::new(config, key, "http://gate.test".into(), store, stopped)
+            .await
+            .unwrap();
+        (Arc::new(broker), stop)
+    };
+    let ((a, _a_stop), (b, _b_stop)) = (replica().await, replica().await);
+    let Store::Postgres(pg) = b.store() else {
+        unreachable!()
+    };
+    let (_client, mut notes) = pg.listen().await.unwrap();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(5), notes.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    let mut new = request("dave");
+    new.quorum = 2;
+    let (_, created) = a.create(new).await.unwrap();
+    let id = created.view.id.clone();
+    b.notified(pg, &next().await).await;
+    let one = a
+        .vote(&id, "alice", Choice::Approve, None, "cli")
+        .await
+        .unwrap();
+    assert_eq!(one.view.status, Status::Pending);
+    let heard = next().await;
+    let (_, sealed) = heard.split_once('\n').unwrap();
+    let far = one.view.version + 1000;
+    b.notified(pg, &format!("{id} {far}\n{sealed}")).await;
+    assert_eq!(b.get(&id).await.unwrap().unwrap().view.version, far);
+
+    let decided = a
+        .vote(&id, "bob", Choice::Approve, None, "cli")
+        .await
+        .unwrap();
+    assert_eq!(decided.view.status, Status::Approved);
+    b.notified(pg, &next().await).await;
+    let stale = b.get(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (stale.view.status, stale.view.version),
+        (Status::Pending, far)
+    );
+
+    b.resync(pg).await;
+    let now = b.get(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.view.status, now.view.version),
+        (Status::Approved, decided.view.version)
+    );
+}
