@@ -23,7 +23,7 @@ use super::live::Live;
 use super::oidc::{self, Verifier};
 use super::rules::{self, Refusal, Request};
 use super::store::notes::NoteKey;
-use super::store::{SaveError, Store};
+use super::store::{Put, SaveError, Store};
 use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
@@ -834,13 +834,14 @@ impl Broker {
         address: &str,
     ) -> Result<(), String> {
         self.store
-            .save_message(id, channel, address)
+            .put_message(id, channel, address, Put::Replace)
             .await
+            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 
     /// Take the one-time task `channel` for request `id` (see
-    /// [`Store::claim_message`]): whether this replica took it.
+    /// [`Put::IfAbsent`]): whether this replica took it.
     pub async fn claim_message(
         &self,
         id: &str,
@@ -848,7 +849,7 @@ impl Broker {
         address: &str,
     ) -> Result<bool, String> {
         self.store
-            .claim_message(id, channel, address)
+            .put_message(id, channel, address, Put::IfAbsent)
             .await
             .map_err(|e| e.to_string())
     }

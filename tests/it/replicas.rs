@@ -357,15 +357,8 @@ fn killing_a_replica_hands_its_waiting_gates_to_the_other() {
     );
 }
 
-/// Slack hears of a request once, from the replica that made it, and of its
-/// decision once, from the replica that decided it.
-#[test]
-fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
-    let Some(cluster) = postgres::cluster() else {
-        return;
-    };
-    let slack = FakeSlack::start();
-    let ctx = TestContext::new();
+/// Replicas A and B of a broker posting to `slack`, on a new database.
+fn slack_replicas(ctx: &TestContext, cluster: &Cluster, slack: &FakeSlack) -> (Broker, Broker) {
     let config = format!(
         "{}[store]\nurl = \"{}\"\n",
         broker_config_slack_alice_me(&slack.url()),
@@ -375,13 +368,14 @@ fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
         ("SLACK_BOT_TOKEN", "xoxb-e2e"),
         ("SLACK_SIGNING_SECRET", "e2e-signing-secret"),
     ];
-    let a = Broker::start_with_env(&ctx, &config, &env);
+    let a = Broker::start_with_env(ctx, &config, &env);
     let b = a.replica();
-    let alice = a.token("alice");
-    let (id, _, _) = a.create(&delete_payments_request("dave"));
-    slack.wait("chat.postMessage", 1);
-    assert_eq!(b.decide(&id, &alice, "approve").status, 200);
-    slack.wait("chat.update", 1);
+    (a, b)
+}
+
+/// After a second for late calls: how many new messages, thread replies and
+/// updates Slack received, and every call.
+fn slack_calls(slack: &FakeSlack) -> ((usize, usize, usize), Vec<(String, Value)>) {
     thread::sleep(Duration::from_secs(1));
     let calls = slack.received();
     let count = |method: &str, threaded: bool| {
@@ -390,16 +384,32 @@ fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
             .filter(|(m, body)| m == method && body.get("thread_ts").is_some() == threaded)
             .count()
     };
-    // The message, the vote as a reply in its thread, the message updated.
-    assert_eq!(
-        (
-            count("chat.postMessage", false),
-            count("chat.postMessage", true),
-            count("chat.update", false)
-        ),
-        (1, 1, 1),
-        "{calls:#?}"
+    let counted = (
+        count("chat.postMessage", false),
+        count("chat.postMessage", true),
+        count("chat.update", false),
     );
+    (counted, calls)
+}
+
+/// Slack hears of a request once, from the replica that made it, and of its
+/// decision once, from the replica that decided it.
+#[test]
+fn each_change_is_posted_to_slack_once_by_the_replica_that_made_it() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let slack = FakeSlack::start();
+    let ctx = TestContext::new();
+    let (a, b) = slack_replicas(&ctx, cluster, &slack);
+    let alice = a.token("alice");
+    let (id, _, _) = a.create(&delete_payments_request("dave"));
+    slack.wait("chat.postMessage", 1);
+    assert_eq!(b.decide(&id, &alice, "approve").status, 200);
+    slack.wait("chat.update", 1);
+    let (counted, calls) = slack_calls(&slack);
+    // The message, the vote as a reply in its thread, the message updated.
+    assert_eq!(counted, (1, 1, 1), "{calls:#?}");
 }
 
 /// A request decided on replica B while replica A is still posting it to
@@ -413,17 +423,7 @@ fn a_decision_made_while_the_message_is_being_posted_still_reaches_slack_once() 
     let slack = FakeSlack::start();
     slack.hold_posts(Duration::from_millis(1500));
     let ctx = TestContext::new();
-    let config = format!(
-        "{}[store]\nurl = \"{}\"\n",
-        broker_config_slack_alice_me(&slack.url()),
-        cluster.database().url
-    );
-    let env = [
-        ("SLACK_BOT_TOKEN", "xoxb-e2e"),
-        ("SLACK_SIGNING_SECRET", "e2e-signing-secret"),
-    ];
-    let a = Broker::start_with_env(&ctx, &config, &env);
-    let b = a.replica();
+    let (a, b) = slack_replicas(&ctx, cluster, &slack);
     let alice = a.token("alice");
     let (id, _, _) = a.create(&delete_payments_request("dave"));
     slack.wait("chat.postMessage", 1);
@@ -442,23 +442,8 @@ fn a_decision_made_while_the_message_is_being_posted_still_reaches_slack_once() 
         crate::support::fake_slack::TS,
         "{reply}"
     );
-    thread::sleep(Duration::from_secs(1));
-    let calls = slack.received();
-    let count = |method: &str, threaded: bool| {
-        calls
-            .iter()
-            .filter(|(m, body)| m == method && body.get("thread_ts").is_some() == threaded)
-            .count()
-    };
-    assert_eq!(
-        (
-            count("chat.postMessage", false),
-            count("chat.postMessage", true),
-            count("chat.update", false)
-        ),
-        (1, 1, 1),
-        "{calls:#?}"
-    );
+    let (counted, calls) = slack_calls(&slack);
+    assert_eq!(counted, (1, 1, 1), "{calls:#?}");
     assert!(
         b.log()
             .contains(&format!("no message stored for request {id}")),

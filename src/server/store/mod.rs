@@ -67,6 +67,16 @@ pub struct PolicyVersion {
     pub view: PolicyVersionView,
 }
 
+/// How a channel message row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Put {
+    /// Write it over what is there: where a channel posted a request.
+    Replace,
+    /// Write it only when there is none: a one-time task (such as a request's
+    /// final Slack reply) that exactly one replica takes.
+    IfAbsent,
+}
+
 /// The broker's store: the SQLite file or a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -213,34 +223,14 @@ impl Store {
         }
     }
 
-    /// Remember where `channel` posted request `request_id`.
-    pub async fn save_message(
+    /// Write that `channel` posted request `request_id` at `address` (or, under
+    /// [`Put::IfAbsent`], took a one-time task for it): whether this call wrote it.
+    pub async fn put_message(
         &self,
         request_id: &str,
         channel: &str,
         address: &str,
-    ) -> Result<(), StoreError> {
-        let (id, channel, address) = (
-            request_id.to_string(),
-            channel.to_string(),
-            address.to_string(),
-        );
-        match self {
-            Store::Sqlite { store, .. } => {
-                blocking(store, move |s| s.save_message(&id, &channel, &address)).await
-            }
-            Store::Postgres(pg) => pg.save_message(&id, &channel, &address).await,
-        }
-    }
-
-    /// Take the one-time task `channel` for request `request_id` (such as its
-    /// final thread reply), noting `address`: `true` for the one caller across
-    /// all replicas that takes it, `false` for every other.
-    pub async fn claim_message(
-        &self,
-        request_id: &str,
-        channel: &str,
-        address: &str,
+        put: Put,
     ) -> Result<bool, StoreError> {
         let (id, channel, address) = (
             request_id.to_string(),
@@ -249,9 +239,9 @@ impl Store {
         );
         match self {
             Store::Sqlite { store, .. } => {
-                blocking(store, move |s| s.claim_message(&id, &channel, &address)).await
+                blocking(store, move |s| s.put_message(&id, &channel, &address, put)).await
             }
-            Store::Postgres(pg) => pg.claim_message(&id, &channel, &address).await,
+            Store::Postgres(pg) => pg.put_message(&id, &channel, &address, put).await,
         }
     }
 

@@ -20,7 +20,7 @@
 //!   certificate is always verified, against the system's roots and `ca_file`.
 
 use super::notes::{Note, NoteKey};
-use super::{PolicyVersion, SaveError, StoreError, TokenInfo};
+use super::{PolicyVersion, Put, SaveError, StoreError, TokenInfo};
 use crate::approval::protocol::{PolicyVersionView, RequestView};
 use crate::server::config::StoreConfig;
 use crate::server::rules::Request;
@@ -152,7 +152,6 @@ CREATE TABLE dashboard_facets (
     request_id text NOT NULL,
     PRIMARY KEY (facet, value, ord)
 );
-CREATE INDEX dashboard_facets_ord ON dashboard_facets (ord);
 CREATE FUNCTION dashboard_index() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v jsonb := NEW.view::jsonb;
@@ -619,39 +618,28 @@ impl PgStore {
             .map_err(|e| self.fail(e))
     }
 
-    pub async fn save_message(
+    pub async fn put_message(
         &self,
         request_id: &str,
         channel: &str,
         address: &str,
-    ) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .run(
-                "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
-                 ON CONFLICT (request_id, channel) DO UPDATE SET address = excluded.address",
-                &[&request_id, &channel, &address],
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
-    }
-
-    pub async fn claim_message(
-        &self,
-        request_id: &str,
-        channel: &str,
-        address: &str,
+        put: Put,
     ) -> Result<bool, StoreError> {
+        let sql = match put {
+            Put::Replace => {
+                "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
+                 ON CONFLICT (request_id, channel) DO UPDATE SET address = excluded.address"
+            }
+            Put::IfAbsent => {
+                "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
+                 ON CONFLICT (request_id, channel) DO NOTHING"
+            }
+        };
         self.client()
             .await?
-            .run(
-                "INSERT INTO channel_messages (request_id, channel, address) VALUES ($1, $2, $3)
-                 ON CONFLICT (request_id, channel) DO NOTHING",
-                &[&request_id, &channel, &address],
-            )
+            .run(sql, &[&request_id, &channel, &address])
             .await
-            .map(|inserted| inserted == 1)
+            .map(|written| written == 1)
             .map_err(|e| self.fail(e))
     }
 

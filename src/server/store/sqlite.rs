@@ -8,7 +8,7 @@
 //! announced survives a crash; other changes use NORMAL (durable at checkpoint).
 //! Never stores a token in the clear.
 
-use super::{PolicyVersion, SaveError, StoreError, TokenInfo};
+use super::{PolicyVersion, Put, SaveError, StoreError, TokenInfo};
 use crate::approval::SignedDecision;
 use crate::approval::protocol::{PolicyVersionView, RequestView, Status, Vote};
 use crate::files::{create_private_dir, create_private_file};
@@ -325,37 +325,27 @@ impl SqliteStore {
             .map_err(|e| self.fail(e))
     }
 
-    /// Remember where `channel` posted request `request_id` (e.g. a Slack channel
-    /// and message ts).
-    pub fn save_message(
+    /// Write that `channel` posted request `request_id` at `address` (e.g. a
+    /// Slack channel and message ts), as `put` says: whether it was written.
+    pub fn put_message(
         &self,
         request_id: &str,
         channel: &str,
         address: &str,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO channel_messages (request_id, channel, address) VALUES (?1, ?2, ?3)",
-                params![request_id, channel, address],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
-    }
-
-    /// Note `channel` for request `request_id` unless it is noted already:
-    /// whether this call noted it.
-    pub fn claim_message(
-        &self,
-        request_id: &str,
-        channel: &str,
-        address: &str,
+        put: Put,
     ) -> Result<bool, StoreError> {
+        let verb = match put {
+            Put::Replace => "INSERT OR REPLACE",
+            Put::IfAbsent => "INSERT OR IGNORE",
+        };
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO channel_messages (request_id, channel, address) VALUES (?1, ?2, ?3)",
+                &format!(
+                    "{verb} INTO channel_messages (request_id, channel, address) VALUES (?1, ?2, ?3)"
+                ),
                 params![request_id, channel, address],
             )
-            .map(|inserted| inserted == 1)
+            .map(|written| written == 1)
             .map_err(|e| self.fail(e))
     }
 

@@ -343,29 +343,35 @@ async fn a_publication_settles_once_and_tokens_are_shared() {
         assert_eq!(listed[0].last_used.as_deref(), Some("t1"));
         assert_eq!(listed[0].revoked.as_deref(), Some("t2"));
 
-        store.save_message("r1", "slack", "C1/1.2").await.unwrap();
-        store.save_message("r1", "slack", "C1/1.3").await.unwrap();
+        store
+            .put_message("r1", "slack", "C1/1.2", Put::Replace)
+            .await
+            .unwrap();
+        store
+            .put_message("r1", "slack", "C1/1.3", Put::Replace)
+            .await
+            .unwrap();
         assert_eq!(
             store.message("r1", "slack").await.unwrap().as_deref(),
             Some("C1/1.3")
         );
         // A one-time task is taken by exactly one of two racing replicas.
         let (first, second) = tokio::join!(
-            store.claim_message("r1", "slack-reply", "1.3"),
-            store.claim_message("r1", "slack-reply", "1.3"),
+            store.put_message("r1", "slack-reply", "1.3", Put::IfAbsent),
+            store.put_message("r1", "slack-reply", "1.3", Put::IfAbsent),
         );
         let mut taken = [first.unwrap(), second.unwrap()];
         taken.sort();
         assert_eq!(taken, [false, true], "{store:?}");
         assert!(
             !store
-                .claim_message("r1", "slack-reply", "1.3")
+                .put_message("r1", "slack-reply", "1.3", Put::IfAbsent)
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .claim_message("r2", "slack-reply", "1.3")
+                .put_message("r2", "slack-reply", "1.3", Put::IfAbsent)
                 .await
                 .unwrap()
         );
