@@ -9,6 +9,20 @@ use crate::paths::InsecureFile;
 use crate::policy::Diagnostic;
 use std::path::PathBuf;
 
+/// What made an HTTP call fail, for one line: its innermost cause ("Connection
+/// refused", "invalid peer certificate: UnknownIssuer"), or "timed out"; never
+/// the URL, which could carry a query.
+pub fn http_cause(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        return "timed out".to_string();
+    }
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    source.to_string()
+}
+
 /// Named exit codes. The wrapped command's own status is used when it ran.
 pub mod exit {
     /// The command ran and succeeded, or a gate subcommand succeeded.

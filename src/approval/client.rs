@@ -16,6 +16,7 @@ use super::protocol::{
 };
 use super::signature;
 use super::signed_policy::SignedPolicy;
+use crate::error::http_cause;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
@@ -462,7 +463,7 @@ impl BrokerClient {
     ) -> Result<T, ClientError> {
         let response = call.send().await.map_err(|e| ClientError::Unreachable {
             url: url.clone(),
-            detail: describe(&e),
+            detail: http_cause(&e),
         })?;
         let status = response.status();
         let bytes = response
@@ -470,7 +471,7 @@ impl BrokerClient {
             .await
             .map_err(|e| ClientError::Unreachable {
                 url: url.clone(),
-                detail: describe(&e),
+                detail: http_cause(&e),
             })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
@@ -510,18 +511,6 @@ fn long_poll(
     }
     call.query(&query)
         .timeout(wait.unwrap_or_default() + READ_GRACE)
-}
-
-/// The innermost cause, which is the informative part ("Connection refused").
-fn describe(err: &reqwest::Error) -> String {
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    if err.is_timeout() {
-        return "timed out".to_string();
-    }
-    source.to_string()
 }
 
 /// reqwest is built without a default TLS crypto provider; use ring's, once.

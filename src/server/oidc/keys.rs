@@ -5,6 +5,7 @@
 //! made-up key ids cannot make the broker hit the issuer per request.
 
 use super::TokenError;
+use crate::error::http_cause;
 use crate::server::config::oidc::is_trusted_url;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use std::time::{Duration, Instant};
@@ -116,28 +117,16 @@ pub async fn get_json(http: &reqwest::Client, url: &str) -> Result<serde_json::V
         .get(url)
         .send()
         .await
-        .map_err(|e| format!("{url}: {}", describe(&e)))?;
+        .map_err(|e| format!("{url}: {}", http_cause(&e)))?;
     if !response.status().is_success() {
         return Err(format!("{url} answered {}", response.status()));
     }
     let body = response
         .bytes()
         .await
-        .map_err(|e| format!("{url}: {}", describe(&e)))?;
+        .map_err(|e| format!("{url}: {}", http_cause(&e)))?;
     if body.len() > MAX_DOCUMENT {
         return Err(format!("{url} sent more than {MAX_DOCUMENT} bytes"));
     }
     serde_json::from_slice(&body).map_err(|e| format!("{url} is not JSON: {e}"))
-}
-
-/// The innermost cause ("Connection refused"), or "timed out".
-fn describe(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".to_string();
-    }
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    source.to_string()
 }

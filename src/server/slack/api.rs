@@ -5,6 +5,7 @@
 //! Slack's own transient `ok:false` codes) are retried a bounded number of times
 //! with backoff; anything else fails at once. Tokens never appear in errors.
 
+use crate::error::http_cause;
 use crate::server::config::slack::Secret;
 use serde_json::Value;
 use std::time::Duration;
@@ -112,7 +113,7 @@ impl SlackApi {
             .json(body)
             .send()
             .await
-            .map_err(|e| Failure::Retry(describe(&e), None))?;
+            .map_err(|e| Failure::Retry(http_cause(&e), None))?;
         let status = response.status();
         if status.as_u16() == 429 {
             let wait = response
@@ -135,7 +136,7 @@ impl SlackApi {
         let answer: Value = response
             .json()
             .await
-            .map_err(|e| Failure::Retry(format!("unreadable answer: {}", describe(&e)), None))?;
+            .map_err(|e| Failure::Retry(format!("unreadable answer: {}", http_cause(&e)), None))?;
         if answer["ok"] == Value::Bool(true) {
             return Ok(answer);
         }
@@ -149,15 +150,4 @@ impl SlackApi {
             Err(Failure::Fatal(format!("ok:false {code}")))
         }
     }
-}
-
-fn describe(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".to_string();
-    }
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    source.to_string()
 }

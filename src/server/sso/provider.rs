@@ -6,6 +6,7 @@
 //! Never logs or returns the code, the client secret or a token: errors name the
 //! endpoint and what went wrong, and a provider's error at most by its `error` code.
 
+use crate::error::http_cause;
 use crate::server::config::oidc::is_trusted_url;
 use crate::server::config::slack::Secret;
 use crate::server::oidc::get_json;
@@ -189,12 +190,12 @@ pub async fn redeem(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+        .map_err(|e| format!("{endpoint}: {}", http_cause(&e)))?;
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+        .map_err(|e| format!("{endpoint}: {}", http_cause(&e)))?;
     if bytes.len() > MAX_TOKEN_RESPONSE {
         return Err(format!(
             "{endpoint} sent more than {MAX_TOKEN_RESPONSE} bytes"
@@ -229,12 +230,12 @@ pub async fn userinfo(
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+        .map_err(|e| format!("{endpoint}: {}", http_cause(&e)))?;
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| format!("{endpoint}: {}", without_url(&e)))?;
+        .map_err(|e| format!("{endpoint}: {}", http_cause(&e)))?;
     if !status.is_success() || bytes.len() > MAX_TOKEN_RESPONSE {
         return Err(format!("{endpoint} answered {status}"));
     }
@@ -254,18 +255,6 @@ fn form_encode(text: &str) -> String {
     serde_urlencoded::to_string([("", text)])
         .map(|pair| pair[1..].to_string())
         .unwrap_or_default()
-}
-
-/// The innermost cause of a failed call, never its URL (which could carry a query).
-fn without_url(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        return "timed out".to_string();
-    }
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    source.to_string()
 }
 
 #[cfg(test)]
