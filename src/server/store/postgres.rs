@@ -152,6 +152,7 @@ CREATE TABLE dashboard_facets (
     request_id text NOT NULL,
     PRIMARY KEY (facet, value, ord)
 );
+CREATE INDEX dashboard_facets_ord ON dashboard_facets (ord);
 CREATE FUNCTION dashboard_index() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v jsonb := NEW.view::jsonb;
