@@ -435,7 +435,9 @@ impl Broker {
             .get(id)
             .is_some_and(|e| e.request.view.status.is_final());
         if rules::is_publication(&stored) && stored.view.status.is_final() && !was_final {
-            self.reload_policy().await;
+            // The replica that decided records the decision after storing the
+            // request, so it may not be recorded yet: record it here if not.
+            self.settle_publication(&stored).await;
         }
         self.show(stored);
     }
@@ -673,8 +675,9 @@ impl Broker {
             .await;
         let version = match settled {
             Ok(Some(version)) => version,
-            // Settled by another replica already.
-            Ok(None) => return,
+            // Settled already (by another replica, or by this one hearing of
+            // the decision): take what was recorded.
+            Ok(None) => return self.reload_policy().await,
             Err(err) => {
                 crate::serve_log!(
                     "gate serve: could not record the decision on policy publication {}: {err}",

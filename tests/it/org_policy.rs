@@ -28,7 +28,7 @@ fn manage(ctx: &TestContext, broker: &Broker, extra: &str) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-fn version_of(text: &str) -> String {
+pub fn version_of(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(text.as_bytes()))
 }

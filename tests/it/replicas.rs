@@ -8,7 +8,8 @@ use crate::support::common::TestContext;
 use crate::support::fake_slack::FakeSlack;
 use crate::support::fake_teams::FakeTeams;
 use crate::support::fixtures::{
-    BROKER_CONFIG_SRE_ALICE_BOB_CAROL, POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS,
+    BROKER_CONFIG_SRE_ALICE_BOB_CAROL, ORG_POLICY_DENY_CURL_AND_WGET,
+    POLICY_APPROVE_QUORUM_TIMEOUT_BREAK_GLASS, broker_config_policy_admins,
     broker_config_slack_alice_me, broker_config_sre_alice_bob_carol_teams,
     broker_config_sre_alice_bob_me, delete_payments_request, with_broker_policy,
 };
@@ -712,4 +713,63 @@ fn notifications_sent_by_anyone_else_on_the_database_change_nothing() {
     for replica in [&a, &b] {
         assert_eq!(held(replica, &id, &requester), ("approved".into(), v2));
     }
+}
+
+/// A policy version published on replica A and approved on replica B comes
+/// into force on both: whichever replica hears of the decision first records
+/// it, and the other takes what was recorded.
+#[test]
+fn a_policy_approved_on_one_replica_is_in_force_on_both() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let ctx = TestContext::new();
+    let config = format!(
+        "{}[store]\nurl = \"{}\"\n",
+        broker_config_policy_admins(&ctx),
+        cluster.database().url
+    );
+    let a = Broker::start(&ctx, &config);
+    let b = a.replica();
+    let next = ctx.write_private("next.toml", ORG_POLICY_DENY_CURL_AND_WGET);
+    let out = ctx
+        .gate()
+        .args([
+            "policy",
+            "publish",
+            next.to_str().unwrap(),
+            "--reason",
+            "wget too",
+        ])
+        .args(["--server", &a.url(), "--token", &a.token("alice")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let id = text
+        .split("as request ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("request id")
+        .to_string();
+    assert_eq!(b.decide(&id, &b.token("bob"), "approve").status, 200);
+    let wanted = crate::org_policy::version_of(ORG_POLICY_DENY_CURL_AND_WGET);
+    let served = |broker: &Broker| {
+        let body = broker.get("/v1/policy", None).body;
+        let payload: Value = serde_json::from_str(body["payload"].as_str().unwrap()).unwrap();
+        payload["version"].as_str().unwrap().to_string()
+    };
+    let deadline = Instant::now() + NOTIFIED_WITHIN;
+    while served(&a) != wanted && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(served(&a), wanted, "A serves the approved version");
+    assert_eq!(served(&b), wanted, "B serves the approved version");
+    // Recorded once, by one of them.
+    let settled = |broker: &Broker| broker.log_has("is now in force (approved by bob)");
+    assert!(settled(&a) ^ settled(&b), "{}\n{}", a.log(), b.log());
 }
