@@ -8,7 +8,7 @@
 //! cancelled and pending requests are not privileged actions and are not
 //! listed. Only auditors and admins see it: it claims to be complete.
 
-use super::filters::bound;
+use super::filters::{Period, PeriodForm, bound};
 use super::html::{self, layout, nav};
 use super::index::Query;
 use super::story;
@@ -19,15 +19,7 @@ use crate::server::web::reply::html as html_reply;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
 use std::fmt::Write;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Period {
-    from: String,
-    to: String,
-}
 
 pub async fn report(
     State(dash): Shared,
@@ -139,20 +131,17 @@ from the broker at {}. {} action(s).</p>",
 
 /// The form asking for the period.
 fn form(base: &str, viewer: &Viewer, period: &Period, problem: Option<&str>) -> String {
-    let mut body = nav(base, viewer);
-    body.push_str("<h1>gate: evidence report</h1>\n");
-    if let Some(problem) = problem {
-        let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(problem));
-    }
-    let _ = writeln!(
-        body,
-        "<form method=\"get\" action=\"{}/dashboard/evidence\"><div class=\"filters\">\
-<label>From (date)<input name=\"from\" value=\"{}\" placeholder=\"2026-10-01\" required></label>\
-<label>To (date, inclusive)<input name=\"to\" value=\"{}\" placeholder=\"2026-12-31\" required></label></div>\
-<button type=\"submit\">Make the report</button></form>",
-        escape(base),
-        escape(&period.from),
-        escape(&period.to)
-    );
-    layout("gate: evidence report", &body, None)
+    let form = PeriodForm {
+        title: "gate: evidence report",
+        path: "/dashboard/evidence",
+        placeholders: ("2026-10-01", "2026-12-31"),
+        required: true,
+        button: "Make the report",
+        print: true,
+    };
+    layout(
+        "gate: evidence report",
+        &form.render(base, viewer, period, problem),
+        None,
+    )
 }

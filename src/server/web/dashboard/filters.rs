@@ -1,10 +1,72 @@
 //! The history's filters as query parameters: what the form sends, the index
 //! query they make (limited to what the viewer may see), and the query string
-//! that repeats them in links (the next page, the exports).
+//! that repeats them in links (the next page, the exports); and the period
+//! (`from`, `to`) the evidence and metrics pages ask for.
 
 use super::Viewer;
+use super::html::nav;
 use super::index::{self, Query};
+use crate::server::web::page::escape;
 use serde::Deserialize;
+use std::fmt::Write;
+
+/// A period as the evidence and metrics pages take it: `from` and `to`, dates
+/// (`to` inclusive) or RFC 3339 instants.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Period {
+    pub from: String,
+    pub to: String,
+}
+
+/// How a page asks for its period.
+pub struct PeriodForm<'a> {
+    pub title: &'a str,
+    /// The page's path under the base, `/dashboard/...`.
+    pub path: &'a str,
+    /// What the empty fields say: (from, to).
+    pub placeholders: (&'a str, &'a str),
+    /// Whether the page needs both ends.
+    pub required: bool,
+    pub button: &'a str,
+    /// Printed with the page (the evidence report shows its period in print).
+    pub print: bool,
+}
+
+impl PeriodForm<'_> {
+    /// The navigation, the heading, `problem` if any, and the form holding
+    /// `period`.
+    pub fn render(
+        &self,
+        base: &str,
+        viewer: &Viewer,
+        period: &Period,
+        problem: Option<&str>,
+    ) -> String {
+        let mut body = nav(base, viewer);
+        let _ = writeln!(body, "<h1>{}</h1>", escape(self.title));
+        if let Some(problem) = problem {
+            let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(problem));
+        }
+        let class = if self.print { "" } else { " class=\"noprint\"" };
+        let required = if self.required { " required" } else { "" };
+        let _ = writeln!(
+            body,
+            "<form method=\"get\" action=\"{}{}\"{class}><div class=\"filters\">\
+<label>From (date)<input name=\"from\" value=\"{}\" placeholder=\"{}\"{required}></label>\
+<label>To (date, inclusive)<input name=\"to\" value=\"{}\" placeholder=\"{}\"{required}></label></div>\
+<button type=\"submit\">{}</button></form>",
+            escape(base),
+            self.path,
+            escape(&period.from),
+            escape(self.placeholders.0),
+            escape(&period.to),
+            escape(self.placeholders.1),
+            escape(self.button),
+        );
+        body
+    }
+}
 
 /// The history's query parameters: every filter, the search and the cursor.
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -5,28 +5,19 @@
 //! auditors and admins see it: it counts every request, and lists break-glass
 //! uses with their commands.
 
-use super::filters::bound;
-use super::html::{layout, nav};
+use super::filters::{Period, PeriodForm, bound};
+use super::html::layout;
 use super::{Shared, Viewer};
 use crate::server::insights::metrics_html;
-use crate::server::web::page::{self, escape};
+use crate::server::web::page;
 use crate::server::web::reply::html as html_reply;
 use axum::extract::{Query as QueryParams, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
-use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
 /// The period when none is asked for.
 const DEFAULT_DAYS: u64 = 30;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Period {
-    from: String,
-    to: String,
-}
 
 pub async fn page(
     State(dash): Shared,
@@ -83,20 +74,14 @@ pub async fn page(
 
 /// The navigation and the period form.
 fn form(base: &str, viewer: &Viewer, period: &Period, problem: Option<&str>) -> String {
-    let mut body = nav(base, viewer);
-    body.push_str("<h1>gate: metrics</h1>\n");
-    if let Some(problem) = problem {
-        let _ = writeln!(body, "<p class=\"notice error\">{}</p>", escape(problem));
-    }
-    let _ = writeln!(
-        body,
-        "<form method=\"get\" action=\"{}/dashboard/metrics\" class=\"noprint\"><div class=\"filters\">\
-<label>From (date)<input name=\"from\" value=\"{}\" placeholder=\"the last {DEFAULT_DAYS} days\"></label>\
-<label>To (date, inclusive)<input name=\"to\" value=\"{}\" placeholder=\"today\"></label></div>\
-<button type=\"submit\">Show</button></form>",
-        escape(base),
-        escape(&period.from),
-        escape(&period.to)
-    );
-    body
+    let since = format!("the last {DEFAULT_DAYS} days");
+    let form = PeriodForm {
+        title: "gate: metrics",
+        path: "/dashboard/metrics",
+        placeholders: (&since, "today"),
+        required: false,
+        button: "Show",
+        print: false,
+    };
+    form.render(base, viewer, period, problem)
 }
