@@ -11,6 +11,7 @@ use crate::support::fixtures::{
     ORG_POLICY_DENY_CURL, ORG_POLICY_DENY_CURL_AND_WGET, broker_config_policy_admins,
 };
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 /// Switch the context's gate to managed mode against `broker`.
 fn manage(ctx: &TestContext, broker: &Broker, extra: &str) {
@@ -26,6 +27,30 @@ fn manage(ctx: &TestContext, broker: &Broker, extra: &str) {
     )
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Publish the policy in `file` through the broker at `url` as the holder of
+/// `token`: the id of the request that asks the admins to approve it.
+pub fn publish(ctx: &TestContext, url: &str, token: &str, file: &Path, reason: &str) -> String {
+    let out = ctx
+        .gate()
+        .args([
+            "policy",
+            "publish",
+            file.to_str().unwrap(),
+            "--reason",
+            reason,
+        ])
+        .args(["--server", url, "--token", token])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stdout(&out)
+        .split("as request ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("request id")
+        .to_string()
 }
 
 pub fn version_of(text: &str) -> String {

@@ -732,30 +732,7 @@ fn a_policy_approved_on_one_replica_is_in_force_on_both() {
     let a = Broker::start(&ctx, &config);
     let b = a.replica();
     let next = ctx.write_private("next.toml", ORG_POLICY_DENY_CURL_AND_WGET);
-    let out = ctx
-        .gate()
-        .args([
-            "policy",
-            "publish",
-            next.to_str().unwrap(),
-            "--reason",
-            "wget too",
-        ])
-        .args(["--server", &a.url(), "--token", &a.token("alice")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let id = text
-        .split("as request ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .expect("request id")
-        .to_string();
+    let id = crate::org_policy::publish(&ctx, &a.url(), &a.token("alice"), &next, "wget too");
     assert_eq!(b.decide(&id, &b.token("bob"), "approve").status, 200);
     let wanted = crate::org_policy::version_of(ORG_POLICY_DENY_CURL_AND_WGET);
     let served = |broker: &Broker| {

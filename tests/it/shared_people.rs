@@ -126,25 +126,7 @@ fn a_published_version_that_adds_a_person_lets_them_approve() {
         "sre = [\"alice\", \"bob\", \"dave\"]",
     );
     let next = ctx.write_private("next.toml", &next);
-    let out = ctx
-        .gate()
-        .args([
-            "policy",
-            "publish",
-            next.to_str().unwrap(),
-            "--reason",
-            "dave joins",
-        ])
-        .args(["--server", &broker.url(), "--token", &alice])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let id = stdout(&out)
-        .split("as request ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .expect("request id")
-        .to_string();
+    let id = crate::org_policy::publish(&ctx, &broker.url(), &alice, &next, "dave joins");
     let reply = broker.decide(&id, &bob, "approve");
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert!(broker.log_has("is now in force"), "{}", broker.log());
