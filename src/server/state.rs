@@ -28,6 +28,7 @@ use super::token;
 use crate::approval::protocol::ErrorCode;
 use crate::approval::protocol::{Choice, DecideBody, NewRequest, RequestView, Status, VerifiedCi};
 use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Notify, OwnedMutexGuard, broadcast, watch};
@@ -550,7 +551,7 @@ impl Broker {
     /// Read again every request whose stored version is newer than memory's:
     /// every pending one in the store, and every one memory holds as pending.
     pub(super) async fn resync(&self, pg: &super::store::postgres::PgStore) {
-        let held: Vec<(String, u64)> = {
+        let held: HashMap<String, u64> = {
             let live = self.live.lock().expect("live lock");
             live.requests
                 .values()
@@ -558,12 +559,12 @@ impl Broker {
                 .map(|e| (e.request.view.id.clone(), e.request.view.version))
                 .collect()
         };
-        let ids: Vec<String> = held.iter().map(|(id, _)| id.clone()).collect();
+        let ids: Vec<String> = held.keys().cloned().collect();
         let Ok(stored) = pg.versions(&ids).await else {
             return;
         };
         for (id, version) in stored {
-            let known = held.iter().find(|(held, _)| *held == id).map(|(_, v)| *v);
+            let known = held.get(&id).copied();
             match known {
                 Some(known) if known > version => self.replace(&id, known).await,
                 known if known.is_none_or(|known| known < version) => {

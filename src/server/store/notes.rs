@@ -89,10 +89,7 @@ impl NoteKey {
         if getrandom::fill(&mut nonce).is_err() {
             return String::new();
         }
-        let mut sealed = Vec::with_capacity(sealed_len);
-        sealed.extend_from_slice(&nonce);
-        sealed.extend_from_slice(fields.as_bytes());
-        let mut body = sealed.split_off(NONCE_LEN);
+        let mut body = fields.into_bytes();
         let aad = Aad::from(id.as_bytes());
         if self
             .0
@@ -101,23 +98,10 @@ impl NoteKey {
         {
             return String::new();
         }
+        let mut sealed = Vec::with_capacity(sealed_len);
+        sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&body);
         format!("\n{}", Base64::encode_string(&sealed))
-    }
-
-    /// Read a notification `note`; `None` when it is not one.
-    pub fn open(&self, note: &str, public_url: &str) -> Option<Note> {
-        let (header, sealed) = note.split_once('\n').unwrap_or((note, ""));
-        let (id, version) = header.split_once(' ')?;
-        let version = version.parse::<u64>().ok()?;
-        let carried = (!sealed.is_empty())
-            .then(|| self.unseal(id, version, sealed, public_url))
-            .flatten();
-        Some(Note {
-            id: id.to_string(),
-            version,
-            carried,
-        })
     }
 
     fn unseal(&self, id: &str, version: u64, sealed: &str, public_url: &str) -> Option<Carried> {
@@ -149,4 +133,20 @@ impl NoteKey {
         let request = stored.request(public_url).ok()?;
         Some(Carried { previous, request })
     }
+}
+
+/// Read a notification `note`; `None` when it is not one. The row it carries
+/// is taken only under `key` (none without one).
+pub fn read(note: &str, key: Option<&NoteKey>, public_url: &str) -> Option<Note> {
+    let (header, sealed) = note.split_once('\n').unwrap_or((note, ""));
+    let (id, version) = header.split_once(' ')?;
+    let version = version.parse::<u64>().ok()?;
+    let carried = key
+        .filter(|_| !sealed.is_empty())
+        .and_then(|key| key.unseal(id, version, sealed, public_url));
+    Some(Note {
+        id: id.to_string(),
+        version,
+        carried,
+    })
 }

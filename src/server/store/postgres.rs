@@ -339,17 +339,7 @@ impl PgStore {
     /// Read notification `note` of another replica's change; `None` when it
     /// is not one. Without a key no row it carries is taken.
     pub fn read_note(&self, note: &str, public_url: &str) -> Option<Note> {
-        match &self.notes {
-            Some(key) => key.open(note, public_url),
-            None => {
-                let (id, version) = note.lines().next()?.split_once(' ')?;
-                Some(Note {
-                    id: id.to_string(),
-                    version: version.parse().ok()?,
-                    carried: None,
-                })
-            }
-        }
+        super::notes::read(note, self.notes.as_deref(), public_url)
     }
 
     /// The database, for messages: user, host, port and name, never the password.
