@@ -29,21 +29,38 @@ fn manage(ctx: &TestContext, broker: &Broker, extra: &str) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-/// Publish the policy in `file` through the broker at `url` as the holder of
-/// `token`: the id of the request that asks the admins to approve it.
-pub fn publish(ctx: &TestContext, url: &str, token: &str, file: &Path, reason: &str) -> String {
-    let out = ctx
-        .gate()
-        .args([
-            "policy",
-            "publish",
-            file.to_str().unwrap(),
-            "--reason",
-            reason,
-        ])
+/// `gate policy publish FILE [--reason REASON]` against the broker at `url`
+/// as the holder of `token`.
+pub fn publish_output(
+    ctx: &TestContext,
+    url: &str,
+    token: &str,
+    file: &Path,
+    reason: Option<&str>,
+) -> std::process::Output {
+    ctx.gate()
+        .args(["policy", "publish", file.to_str().unwrap()])
+        .args(
+            reason
+                .map(|reason| ["--reason", reason])
+                .into_iter()
+                .flatten(),
+        )
         .args(["--server", url, "--token", token])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Publish the policy in `file` (see [`publish_output`]), which must succeed:
+/// the id of the request that asks the admins to approve it.
+pub fn publish(
+    ctx: &TestContext,
+    url: &str,
+    token: &str,
+    file: &Path,
+    reason: Option<&str>,
+) -> String {
+    let out = publish_output(ctx, url, token, file, reason);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     stdout(&out)
         .split("as request ")
@@ -207,20 +224,7 @@ fn a_published_version_is_served_only_after_the_admins_approve_it() {
     manage(&ctx, &broker, "refresh = \"0s\"\n");
     let next = ctx.write_private("next.toml", ORG_POLICY_DENY_CURL_AND_WGET);
     let (alice, bob) = (broker.token("alice"), broker.token("bob"));
-    let publish = |token: &str| {
-        ctx.gate()
-            .args([
-                "policy",
-                "publish",
-                next.to_str().unwrap(),
-                "--reason",
-                "block wget too",
-            ])
-            .args(["--server", &broker.url(), "--token", token])
-            .output()
-            .unwrap()
-    };
-    let out = publish(&alice);
+    let out = publish_output(&ctx, &broker.url(), &alice, &next, Some("block wget too"));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -308,19 +312,7 @@ fn a_denied_publication_leaves_the_old_policy_in_force() {
     manage(&ctx, &broker, "refresh = \"0s\"\n");
     let next = ctx.write_private("next.toml", ORG_POLICY_DENY_CURL_AND_WGET);
     let (alice, carol) = (broker.token("alice"), broker.token("carol"));
-    let out = ctx
-        .gate()
-        .args(["policy", "publish", next.to_str().unwrap()])
-        .args(["--server", &broker.url(), "--token", &alice])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let id = stdout(&out)
-        .split("as request ")
-        .nth(1)
-        .and_then(|rest| rest.split(':').next())
-        .unwrap()
-        .to_string();
+    let id = publish(&ctx, &broker.url(), &alice, &next, None);
     let out = ctx
         .gate()
         .args([
@@ -369,11 +361,6 @@ fn only_a_person_can_publish_and_only_a_policy_that_passes_its_tests() {
     );
     // ... and by `gate policy publish` before it asks.
     let file = ctx.write_private("failing.toml", failing);
-    let out = ctx
-        .gate()
-        .args(["policy", "publish", file.to_str().unwrap()])
-        .args(["--server", &broker.url(), "--token", "x"])
-        .output()
-        .unwrap();
+    let out = publish_output(&ctx, &broker.url(), "x", &file, None);
     assert_eq!(code(&out), 105, "{}", stderr(&out));
 }

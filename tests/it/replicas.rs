@@ -732,7 +732,7 @@ fn a_policy_approved_on_one_replica_is_in_force_on_both() {
     let a = Broker::start(&ctx, &config);
     let b = a.replica();
     let next = ctx.write_private("next.toml", ORG_POLICY_DENY_CURL_AND_WGET);
-    let id = crate::org_policy::publish(&ctx, &a.url(), &a.token("alice"), &next, "wget too");
+    let id = crate::org_policy::publish(&ctx, &a.url(), &a.token("alice"), &next, Some("wget too"));
     assert_eq!(b.decide(&id, &b.token("bob"), "approve").status, 200);
     let wanted = crate::org_policy::version_of(ORG_POLICY_DENY_CURL_AND_WGET);
     let served = |broker: &Broker| {

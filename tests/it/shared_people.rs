@@ -126,7 +126,7 @@ fn a_published_version_that_adds_a_person_lets_them_approve() {
         "sre = [\"alice\", \"bob\", \"dave\"]",
     );
     let next = ctx.write_private("next.toml", &next);
-    let id = crate::org_policy::publish(&ctx, &broker.url(), &alice, &next, "dave joins");
+    let id = crate::org_policy::publish(&ctx, &broker.url(), &alice, &next, Some("dave joins"));
     let reply = broker.decide(&id, &bob, "approve");
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert!(broker.log_has("is now in force"), "{}", broker.log());
@@ -143,18 +143,7 @@ fn a_published_version_that_adds_a_person_lets_them_approve() {
         "github = \"alice-gh\"\nslack = \"U0OTHER\"",
     );
     let clash = ctx.write_private("clash.toml", &clash);
-    let out = ctx
-        .gate()
-        .args([
-            "policy",
-            "publish",
-            clash.to_str().unwrap(),
-            "--reason",
-            "x",
-        ])
-        .args(["--server", &broker.url(), "--token", &alice])
-        .output()
-        .unwrap();
+    let out = crate::org_policy::publish_output(&ctx, &broker.url(), &alice, &clash, Some("x"));
     assert_ne!(code(&out), 0, "{}", stdout(&out));
     assert!(
         stderr(&out).contains("people.alice.slack is \"U0ALICE\" in broker.toml but \"U0OTHER\""),
